@@ -1,0 +1,267 @@
+"""One entry point for a between-arm analysis at a visit, used by the CLI and every page.
+
+:func:`analyze` takes a trial and a :class:`Selection` and returns an :class:`AnalysisResult`
+holding unrounded numbers; :meth:`AnalysisResult.to_dict` is the JSON contract of
+``respine analyze`` (DESIGN.md section 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from respine import derive
+from respine import schema as S
+from respine import stats
+from respine.endpoints import endpoint_for
+from respine.errors import AnalysisError, SelectionError
+from respine.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, ResponderRule
+
+CONTINUOUS_METHODS = {"welch": "Welch t-test", "ancova": "ANCOVA adjusted for baseline"}
+BINARY_METHODS = dict(stats.BINARY_TESTS)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Everything that defines one view of the data. Hashable, so results can be cached."""
+
+    endpoint: str = "RESP"
+    visit: float = 12.0
+    population: str | None = None
+    measure: str = "chg"
+    method: str | None = None
+    filters: derive.Filters = ()
+    rule: ResponderRule = PRIMARY_RULE
+    mcid_vas: float = MCID_VAS_MM
+    mcid_odi: float = MCID_ODI_POINTS
+    covariates: tuple[str, ...] = ()
+    reference: str | None = None
+
+    def with_(self, **changes: object) -> Selection:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Per-arm summaries and between-arm contrasts at one visit."""
+
+    endpoint: str
+    endpoint_label: str
+    kind: str
+    visit: float
+    visit_label: str
+    measure: str
+    method: str
+    method_label: str
+    population: str
+    arms: tuple[stats.ContinuousSummary | stats.BinarySummary, ...]
+    contrasts: tuple[stats.Contrast, ...]
+    n_total: int
+    lsmeans: tuple[dict[str, float | str], ...] = ()
+    filters: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    source: str = ""
+    synthetic: bool = False
+    methods_text: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON contract of ``respine analyze --format json``."""
+        arms = []
+        lsm = {d["arm"]: d for d in self.lsmeans}
+        for a in self.arms:
+            d = a.to_dict()
+            if a.arm in lsm:
+                d["lsmean"] = lsm[a.arm]["lsmean"]
+                d["lsmean_se"] = lsm[a.arm]["se"]
+            arms.append(d)
+        return {
+            "endpoint": self.endpoint, "endpoint_label": self.endpoint_label, "kind": self.kind,
+            "visit": self.visit_label, "visit_number": self.visit, "measure": self.measure,
+            "method": self.method, "method_label": self.method_label,
+            "population": self.population, "filters": list(self.filters),
+            "n_total": self.n_total, "arms": arms,
+            "contrasts": [c.to_dict() for c in self.contrasts],
+            "notes": list(self.notes), "methods_text": self.methods_text,
+            "data": {"source": self.source, "synthetic": self.synthetic},
+            **self.extra,
+        }
+
+
+def default_method(kind: str) -> str:
+    return "chisq_yates" if kind == "binary" else "welch"
+
+
+def methods_for(kind: str) -> dict[str, str]:
+    return BINARY_METHODS if kind == "binary" else CONTINUOUS_METHODS
+
+
+def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
+    """Compare every treatment arm with the reference arm at one visit.
+
+    Continuous endpoints: per-arm summaries of the chosen measure (change from baseline by
+    default) and the difference in means by Welch's t-test or by ANCOVA adjusted for baseline
+    (plus any chosen covariates). Binary endpoints: responder rates with Wilson CIs; risk
+    difference (Newcombe), relative risk and odds ratio, with the p-value of the chosen test.
+    Analyses use the subjects with a value at the visit (complete cases).
+    """
+    design = trial.design
+    ep = endpoint_for(sel.endpoint)
+    population = sel.population or design.default_population
+    design.population(population)
+    reference = sel.reference or design.reference_arm
+    if reference not in design.arms:
+        raise SelectionError(f"Unknown reference arm '{reference}'. Choose one of: "
+                             f"{', '.join(design.arms)}.")
+    method = sel.method or default_method(ep.kind)
+    if method not in methods_for(ep.kind):
+        raise SelectionError(f"Method '{method}' does not apply to {ep.kind} endpoint {ep.id}. "
+                             f"Choose one of: {', '.join(methods_for(ep.kind))}.")
+    if sel.measure not in derive.MEASURES:
+        raise SelectionError(f"Unknown measure '{sel.measure}'. Choose one of: "
+                             f"{', '.join(derive.MEASURES)}.")
+    data = derive.endpoint_data(trial, ep.id, population, sel.filters, sel.rule, sel.mcid_vas,
+                                sel.mcid_odi)
+    at_visit = data[data[S.VISIT_MONTH] == sel.visit]
+    visit_label = design.visit_label(sel.visit)
+    if at_visit.empty:
+        have = sorted(data[S.VISIT_MONTH].unique())
+        raise AnalysisError(f"{ep.label} has no data at {visit_label} in this selection. "
+                            f"Visits with data: {', '.join(design.visit_label(v) for v in have)}.")
+    arms_order = [*(a for a in design.arms if a != reference), reference]
+    notes: list[str] = []
+    lsmeans: tuple[dict[str, float | str], ...] = ()
+    base_visit = min(v.number for v in design.visits)
+    if ep.kind == "continuous":
+        measure = sel.measure
+        if measure != "aval" and sel.visit == base_visit:
+            measure = "aval"
+            notes.append("At baseline the observed value is analysed (change is zero).")
+        column = {"aval": S.VALUE, "chg": derive.CHG, "pchg": derive.PCHG}[measure]
+        values = at_visit.dropna(subset=[column])
+        summaries = tuple(stats.summarise_continuous(values.loc[values[S.ARM] == a, column], a)
+                          for a in arms_order)
+        if method == "welch":
+            contrasts = tuple(stats.welch_t(values.loc[values[S.ARM] == a, column],
+                                            values.loc[values[S.ARM] == reference, column], a,
+                                            reference)
+                              for a in arms_order[:-1])
+        else:
+            if measure == "aval" and sel.visit == base_visit:
+                raise AnalysisError("ANCOVA adjusted for baseline cannot be fitted at the baseline "
+                                    "visit; choose a later visit or the Welch t-test.")
+            frame = values.merge(derive.subject_table(trial).drop(columns=[S.ARM]),
+                                 on=S.SUBJECT_ID, how="left")
+            fit = stats.ancova(frame, column, S.ARM, reference, (derive.BASE, *sel.covariates))
+            contrasts, lsmeans = fit.contrasts, fit.lsmeans
+            dropped = len(values) - fit.n
+            if dropped:
+                notes.append(f"{dropped} subjects without baseline or covariate values were "
+                             "left out of the ANCOVA.")
+        n_total = int(sum(s.n for s in summaries))
+    else:
+        measure = "aval"
+        summaries = tuple(stats.summarise_binary(at_visit.loc[at_visit[S.ARM] == a, S.VALUE], a)
+                          for a in arms_order)
+        ref = summaries[-1]
+        contrasts = tuple(c for s in summaries[:-1]
+                          for c in stats.compare_binary(s.responders, s.n, ref.responders, ref.n,
+                                                        s.arm, reference, method))
+        n_total = int(sum(s.n for s in summaries))
+        if any(s.n and min(s.responders, s.n - s.responders) < 5 for s in summaries) and method != "fisher":
+            notes.append("Some cells hold fewer than 5 subjects; Fisher's exact test is safer.")
+    empty = [s.arm for s in summaries if s.n == 0]
+    if empty:
+        raise AnalysisError(f"No subject with a value in arm(s) {', '.join(empty)} at "
+                            f"{visit_label}; widen the population or filters.")
+    result = AnalysisResult(
+        endpoint=ep.id, endpoint_label=ep.label, kind=ep.kind, visit=sel.visit,
+        visit_label=visit_label, measure=measure,
+        method=method, method_label=methods_for(ep.kind)[method], population=population,
+        arms=summaries, contrasts=contrasts, n_total=n_total, lsmeans=lsmeans,
+        filters=tuple(f.describe() for f in sel.filters), notes=tuple(notes),
+        source=trial.source, synthetic=trial.synthetic)
+    return replace(result, methods_text=methods_text(result, sel, trial))
+
+
+def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
+    """One or two sentences stating what was done, ready to paste into a report."""
+    pop = trial.design.population(result.population).label
+    ref = sel.reference or trial.design.reference_arm
+    if result.kind == "binary":
+        rule = f" Responders were defined as {sel.rule.describe()}." if result.endpoint == "RESP" else ""
+        return (f"{result.endpoint_label} at {result.visit_label} was compared between arms in the "
+                f"{pop} population using subjects with an assessment (complete cases).{rule} "
+                f"Rates are shown with Wilson 95% CIs; the risk difference with Newcombe's hybrid "
+                f"score CI; relative risk and odds ratio with log-scale Wald CIs; the p-value is "
+                f"from {result.method_label}, with {ref} as reference.")
+    what = derive.MEASURES[result.measure].lower()
+    if result.method == "ancova":
+        covs = ", ".join(["baseline value", *sel.covariates])
+        how = (f"by analysis of covariance with arm and {covs} as terms; least-squares means use "
+               "observed-margin weighting")
+    else:
+        how = "by Welch's unequal-variance t-test"
+    return (f"The {what} in {result.endpoint_label} at {result.visit_label} was compared between "
+            f"arms in the {pop} population (complete cases) {how}; differences are "
+            f"arm minus {ref} with 95% CIs.")
+
+
+def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
+    """Per-arm summary at every visit: mean (95% CI) or rate (Wilson 95% CI), with n.
+
+    Columns: arm, visit_month, visit, n, estimate, ci_low, ci_high (plus sd/median for
+    continuous endpoints, responders for binary ones).
+    """
+    ep = endpoint_for(sel.endpoint)
+    population = sel.population or trial.design.default_population
+    data = derive.endpoint_data(trial, ep.id, population, sel.filters, sel.rule, sel.mcid_vas,
+                                sel.mcid_odi)
+    column = {"aval": S.VALUE, "chg": derive.CHG, "pchg": derive.PCHG}.get(sel.measure, S.VALUE)
+    if ep.kind != "continuous":
+        column = S.VALUE
+    rows = []
+    for (arm, month), g in data.groupby([S.ARM, S.VISIT_MONTH], sort=True):
+        if ep.kind == "continuous":
+            s = stats.summarise_continuous(g[column], str(arm))
+            rows.append({"arm": arm, "visit_month": month, "n": s.n, "estimate": s.mean,
+                         "ci_low": s.ci_low, "ci_high": s.ci_high, "sd": s.sd, "median": s.median})
+        else:
+            b = stats.summarise_binary(g[S.VALUE], str(arm))
+            rows.append({"arm": arm, "visit_month": month, "n": b.n, "estimate": b.rate,
+                         "ci_low": b.ci_low, "ci_high": b.ci_high, "responders": b.responders})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        raise AnalysisError(f"{ep.label} has no data in this selection.")
+    out["visit"] = out["visit_month"].map(trial.design.visit_label)
+    order = {a: i for i, a in enumerate(derive.arm_order(trial))}
+    return out.sort_values(["visit_month", "arm"], key=lambda c: c.map(order) if c.name == "arm" else c
+                           ).reset_index(drop=True)
+
+
+def visits_with_data(trial: S.Trial, endpoint: str) -> list[float]:
+    """Visit numbers at which an endpoint has any data (derived ones: post-baseline visits)."""
+    ep = endpoint_for(endpoint)
+    m = trial.measurements
+    sources = ep.derived_from or (ep.id,)
+    months = sorted(set(m.loc[m[S.ENDPOINT].isin(sources), S.VISIT_MONTH].unique()))
+    if ep.is_derived:
+        base = min(v.number for v in trial.design.visits)
+        months = [v for v in months if v != base]
+    return [float(v) for v in months]
+
+
+def available_endpoints(trial: S.Trial) -> list[str]:
+    """Endpoint ids of the study that have data (derived ones need their sources)."""
+    have = set(trial.measurements[S.ENDPOINT].unique())
+    out = []
+    for ep_id in trial.design.endpoints or sorted(have):
+        ep = endpoint_for(ep_id)
+        if (ep.is_derived and all(d in have for d in ep.derived_from)) or ep_id in have:
+            out.append(ep_id)
+    return out
+
+
+_ = np  # numpy is used through pandas operations above; kept explicit for readers

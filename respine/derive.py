@@ -1,0 +1,191 @@
+"""Derivations: populations, filters, baseline, change from baseline and derived endpoints.
+
+All functions are pure: they take a :class:`~respine.schema.Trial` and return new frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from respine import schema as S
+from respine.endpoints import endpoint_for
+from respine.errors import AnalysisError, SelectionError
+from respine.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, ResponderRule, mcid_achieved, responder
+
+BASE = "base"
+CHG = "chg"
+PCHG = "pchg"
+MEASURES = {"chg": "Change from baseline", "pchg": "Percent change from baseline",
+            "aval": "Observed value"}
+
+
+@dataclass(frozen=True)
+class SubgroupFilter:
+    """Keep subjects whose ``column`` is one of ``values`` (categorical) or in [low, high]."""
+
+    column: str
+    values: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+
+    def describe(self) -> str:
+        if self.values:
+            return f"{self.column} in {{{', '.join(self.values)}}}"
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        return f"{self.column} in [{lo}, {hi}]"
+
+    @classmethod
+    def parse(cls, text: str) -> SubgroupFilter:
+        """Parse ``COL=V1|V2`` (categorical) or ``COL=LOW..HIGH`` (numeric range)."""
+        if "=" not in text:
+            raise SelectionError(f"Filter '{text}' must look like COLUMN=VALUE, COLUMN=A|B or "
+                                 "COLUMN=LOW..HIGH.")
+        col, _, rhs = text.partition("=")
+        col, rhs = col.strip(), rhs.strip()
+        if ".." in rhs:
+            lo_s, _, hi_s = rhs.partition("..")
+            try:
+                lo = float(lo_s) if lo_s.strip() else None
+                hi = float(hi_s) if hi_s.strip() else None
+            except ValueError as exc:
+                raise SelectionError(f"Filter '{text}': range limits must be numbers.") from exc
+            return cls(col, (), lo, hi)
+        return cls(col, tuple(v.strip() for v in rhs.split("|") if v.strip()))
+
+
+Filters = tuple[SubgroupFilter, ...]
+
+
+@lru_cache(maxsize=8)
+def subject_table(trial: S.Trial) -> pd.DataFrame:
+    """Subjects plus baseline VAS and ODI (``baseline_vas``, ``baseline_odi``) as covariates."""
+    subjects = trial.subjects.copy()
+    base_visit = min(v.number for v in trial.design.visits)
+    m = trial.measurements
+    for ep, col in (("VAS", "baseline_vas"), ("ODI", "baseline_odi")):
+        sel = m[(m[S.ENDPOINT] == ep) & (m[S.VISIT_MONTH] == base_visit)]
+        if not sel.empty:
+            subjects[col] = subjects[S.SUBJECT_ID].map(sel.set_index(S.SUBJECT_ID)[S.VALUE])
+    return subjects
+
+
+def apply_filters(subjects: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """Subset subjects by every filter (AND across filters, OR within a filter's values)."""
+    keep = np.ones(len(subjects), dtype=bool)
+    for f in filters:
+        if f.column not in subjects.columns:
+            raise SelectionError(f"Filter column '{f.column}' is not a subject covariate. "
+                                 f"Available: {', '.join(c for c in subjects.columns)}.")
+        col = subjects[f.column]
+        if f.values:
+            keep &= col.astype(str).isin(f.values).to_numpy()
+        else:
+            num = pd.to_numeric(col, errors="coerce")
+            if f.low is not None:
+                keep &= (num >= f.low).to_numpy()
+            if f.high is not None:
+                keep &= (num <= f.high).to_numpy()
+    return subjects[keep]
+
+
+def select_subjects(trial: S.Trial, population: str | None = None,
+                    filters: Filters = ()) -> pd.DataFrame:
+    """Subjects of a population after filters; raises if nobody is left."""
+    pop = trial.design.population(population or trial.design.default_population)
+    subjects = subject_table(trial)
+    in_pop = subjects[subjects[pop.column].astype(str).str.upper().isin(["Y", "1", "TRUE"])]
+    out = apply_filters(in_pop, filters)
+    if out.empty:
+        described = "; ".join(f.describe() for f in filters) or "no filter"
+        raise AnalysisError(f"No subject in population {pop.id} matches the filters ({described}). "
+                            "Remove or widen a filter.")
+    return out
+
+
+def resolve_visit(trial: S.Trial, visit: str | float | int) -> float:
+    """Turn a visit label ("Month 12") or number ("12", 12) into the visit number."""
+    visits = trial.design.visits
+    text = str(visit).strip()
+    for v in visits:
+        if v.label.lower() == text.lower():
+            return v.number
+    try:
+        number = float(text)
+    except ValueError:
+        number = None
+    if number is not None and any(v.number == number for v in visits):
+        return number
+    known = ", ".join(f"{v.label} ({v.number:g})" for v in visits)
+    raise SelectionError(f"Unknown visit '{visit}'. Choose one of: {known}.")
+
+
+def _wide(m: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    sel = m[m[S.ENDPOINT] == endpoint]
+    return sel.pivot(index=S.SUBJECT_ID, columns=S.VISIT_MONTH, values=S.VALUE)
+
+
+def endpoint_data(trial: S.Trial, endpoint: str, population: str | None = None,
+                  filters: Filters = (), rule: ResponderRule = PRIMARY_RULE,
+                  mcid_vas: float = MCID_VAS_MM, mcid_odi: float = MCID_ODI_POINTS) -> pd.DataFrame:
+    """Long frame of one endpoint for the selected subjects.
+
+    Columns: subject_id, arm, visit_month, visit, value and, for continuous endpoints, base,
+    chg (value - base) and pchg (100 * chg / base; NaN where base is 0). Derived binary
+    endpoints (RESP, MCID_*) have one row per subject and post-baseline visit with a determinable
+    status.
+    """
+    ep = endpoint_for(endpoint)
+    subjects = select_subjects(trial, population, filters)
+    arm = subjects.set_index(S.SUBJECT_ID)[S.ARM]
+    m = trial.measurements[trial.measurements[S.SUBJECT_ID].isin(subjects[S.SUBJECT_ID])]
+    base_visit = min(v.number for v in trial.design.visits)
+    available = set(trial.measurements[S.ENDPOINT].unique())
+    if ep.is_derived:
+        missing = [d for d in ep.derived_from if d not in available]
+        if missing:
+            raise SelectionError(f"Endpoint {endpoint} is derived from {missing}, which the data "
+                                 "do not have.")
+        if endpoint == "RESP":
+            vas, odi = _wide(m, "VAS"), _wide(m, "ODI")
+            idx = vas.index.union(odi.index)
+            vas, odi = vas.reindex(idx), odi.reindex(idx)
+            months = [c for c in vas.columns.union(odi.columns) if c != base_visit]
+            vas, odi = vas.reindex(columns=[base_visit, *months]), odi.reindex(columns=[base_visit, *months])
+            values = {mo: responder(vas[base_visit], vas[mo], odi[base_visit], odi[mo], rule)
+                      for mo in months}
+        else:
+            src = ep.derived_from[0]
+            w = _wide(m, src)
+            threshold = mcid_vas if src == "VAS" else mcid_odi
+            idx = w.index
+            months = [c for c in w.columns if c != base_visit]
+            values = {mo: mcid_achieved(w.get(base_visit), w[mo], threshold) for mo in months}
+        frame = pd.DataFrame(values, index=idx).rename_axis(S.SUBJECT_ID).reset_index()
+        long = frame.melt(id_vars=S.SUBJECT_ID, var_name=S.VISIT_MONTH, value_name=S.VALUE)
+        long = long.dropna(subset=[S.VALUE])
+    else:
+        if endpoint not in available:
+            raise SelectionError(f"Endpoint '{endpoint}' has no data. Available: "
+                                 f"{', '.join(sorted(available))}.")
+        long = m[m[S.ENDPOINT] == endpoint][[S.SUBJECT_ID, S.VISIT_MONTH, S.VALUE]].copy()
+        if ep.kind == "continuous":
+            base = long[long[S.VISIT_MONTH] == base_visit].set_index(S.SUBJECT_ID)[S.VALUE]
+            long[BASE] = long[S.SUBJECT_ID].map(base)
+            long[CHG] = long[S.VALUE] - long[BASE]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                long[PCHG] = np.where(long[BASE] != 0, 100.0 * long[CHG] / long[BASE], np.nan)
+    long[S.VISIT_MONTH] = long[S.VISIT_MONTH].astype(float)
+    long[S.ARM] = long[S.SUBJECT_ID].map(arm)
+    long[S.VISIT] = long[S.VISIT_MONTH].map(trial.design.visit_label)
+    return long.sort_values([S.SUBJECT_ID, S.VISIT_MONTH]).reset_index(drop=True)
+
+
+def arm_order(trial: S.Trial) -> list[str]:
+    """Treatment arms first, reference last, as tables conventionally show them."""
+    d = trial.design
+    return [*d.treatment_arms, d.reference_arm]

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Create .venv and install the locked dependencies.
+#   scripts/setup.sh app    # what the app needs
+#   scripts/setup.sh test   # plus test tools, and Debian's chromium for the browser tier
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile="${1:-app}"
+python="${PYTHON:-python3}"
+
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "setup: Python 3.11 or newer is needed as '$python' (set PYTHON=/path/to/python3.11)." >&2
+    exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    if ! "$python" -m venv .venv 2>/dev/null; then
+        # Debian splits venv support into its own package.
+        rm -rf .venv
+        if command -v apt-get >/dev/null; then
+            echo "setup: installing python3-venv with apt-get" >&2
+            apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+            "$python" -m venv .venv
+        else
+            echo "setup: '$python -m venv' failed; install your distribution's venv package." >&2
+            exit 1
+        fi
+    fi
+fi
+
+lock="requirements/${profile}.lock"
+[ -f "$lock" ] || { echo "setup: unknown profile '$profile' (use app or test)" >&2; exit 2; }
+stamp=".venv/.installed-${profile}"
+if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r "$lock"
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+    touch "$stamp"
+fi
+
+if [ "$profile" = test ] && ! command -v chromium >/dev/null && [ ! -x /usr/bin/chromium ]; then
+    if command -v apt-get >/dev/null; then
+        echo "setup: installing Debian's chromium for the browser tests" >&2
+        SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+    else
+        echo "setup: the browser tests need Chromium at /usr/bin/chromium (or set RESPINE_CHROMIUM)." >&2
+        exit 1
+    fi
+fi
