@@ -1,0 +1,5 @@
+import sys
+
+from respine.cli import main
+
+sys.exit(main())

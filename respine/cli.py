@@ -1,0 +1,145 @@
+"""Command line: ``respine analyze | validate | synth`` on the same core as the app.
+
+Errors print one line to stderr and exit non-zero; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from respine import derive, fmt, tables
+from respine.analysis import Selection, analyze
+from respine.errors import RespineError
+from respine.io import load_trial, validate_folder
+from respine.rules import ResponderRule
+
+EXIT_USAGE = 2
+EXIT_DATA = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage dump
+        self.exit(EXIT_USAGE, f"respine: {message} (see 'respine {self.prog.split()[-1]} --help')\n")
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"Cannot serialise {type(value).__name__}")
+
+
+def _nan_to_none(obj: object) -> object:
+    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
+        return None
+    if isinstance(obj, dict):
+        return {k: _nan_to_none(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_nan_to_none(v) for v in obj]
+    return obj
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="respine", description="RESPINE results explorer: analyses from the command line.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    a = sub.add_parser("analyze", help="compare arms for one endpoint at one visit")
+    a.add_argument("--endpoint", required=True, help="endpoint id, e.g. RESP, VAS, ODI")
+    a.add_argument("--visit", required=True, help='visit label ("Month 12") or number (12)')
+    a.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
+    a.add_argument("--method", help="welch|ancova (continuous); chisq_yates|chisq|fisher (binary)")
+    a.add_argument("--measure", choices=sorted(derive.MEASURES), default="chg",
+                   help="continuous endpoints: chg (default), pchg or aval")
+    a.add_argument("--population", help="population id, e.g. MITT, PP, SAFETY, RANDOMISED")
+    a.add_argument("--covariates", default="", help="extra ANCOVA covariates, comma-separated")
+    a.add_argument("--reference", help="reference arm (default: the study's)")
+    a.add_argument("--filter", action="append", default=[], metavar="COL=VALUE",
+                   help="subgroup filter: COL=A, COL=A|B or COL=LOW..HIGH (repeatable)")
+    a.add_argument("--vas-pct", type=float, default=20.0, help="responder: VAS relative threshold (%%)")
+    a.add_argument("--vas-mm", type=float, default=20.0, help="responder: VAS absolute threshold (mm)")
+    a.add_argument("--vas-join", choices=["AND", "OR"], default="AND")
+    a.add_argument("--odi-pct", type=float, default=20.0, help="responder: ODI relative threshold (%%)")
+    a.add_argument("--join", choices=["AND", "OR"], default="OR", help="responder: VAS vs ODI join")
+    a.add_argument("--mcid-vas", type=float, default=15.0, help="MCID for VAS (mm)")
+    a.add_argument("--mcid-odi", type=float, default=10.0, help="MCID for ODI (points)")
+    a.add_argument("--format", choices=["json", "text"], default="text")
+
+    v = sub.add_parser("validate", help="check a trial folder and list every problem")
+    v.add_argument("path", help="trial folder")
+
+    s = sub.add_parser("synth", help="write a synthetic twin of RESPINE")
+    s.add_argument("--n-per-arm", type=int, default=None,
+                   help="subjects per arm (default: the published 58 BM-MSC and 56 sham)")
+    s.add_argument("--seed", type=int, default=None, help="random seed (default: the shipped twin's)")
+    s.add_argument("--out", required=True, help="output folder")
+    return p
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    trial = load_trial(args.data)
+    visit = derive.resolve_visit(trial, args.visit)
+    sel = Selection(
+        endpoint=args.endpoint, visit=visit, population=args.population, measure=args.measure,
+        method=args.method,
+        filters=tuple(derive.SubgroupFilter.parse(f) for f in args.filter),
+        rule=ResponderRule(args.vas_pct, args.vas_mm, args.vas_join, args.odi_pct, 0.0, args.join),
+        mcid_vas=args.mcid_vas, mcid_odi=args.mcid_odi,
+        covariates=tuple(c.strip() for c in args.covariates.split(",") if c.strip()),
+        reference=args.reference)
+    result = analyze(trial, sel)
+    if args.format == "json":
+        print(json.dumps(_nan_to_none(result.to_dict()), indent=2, default=_json_default))
+        return 0
+    banner = " [SYNTHETIC DATA]" if result.synthetic else ""
+    print(f"{result.endpoint_label}, {result.visit_label}, population {result.population}{banner}")
+    print(tables.arm_table(result).to_string(index=False))
+    print()
+    print(tables.contrast_table(result).to_string(index=False))
+    for note in result.notes:
+        print(f"Note: {note}")
+    print()
+    print(result.methods_text)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    problems = validate_folder(args.path)
+    for p in problems:
+        print(str(p))
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    print(f"{errors} errors, {warnings} warnings in {args.path}")
+    return EXIT_DATA if errors else 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from respine.synth import DEFAULT_SEED, generate, write_twin
+
+    twin = generate(args.n_per_arm, DEFAULT_SEED if args.seed is None else args.seed)
+    for path in write_twin(twin, Path(args.out)):
+        print(path)
+    sizes = ", ".join(f"{a} {n}" for a, n in twin.n_per_arm.items())
+    print(f"Synthetic twin written: {sizes}; seed {twin.seed}, attempt {twin.attempt}.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"analyze": _analyze, "validate": _validate, "synth": _synth}[args.command](args)
+    except RespineError as exc:
+        print(f"respine: {str(exc).splitlines()[0] if args.command != 'analyze' else exc}",
+              file=sys.stderr)
+        return EXIT_DATA
+    except (OSError, RuntimeError) as exc:
+        print(f"respine: {exc}", file=sys.stderr)
+        return EXIT_DATA
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Tables as specs applied to data (the rtables idea: the layout is declared before the data).
+
+A :class:`TableSpec` is a tuple of columns, each a header and a function from one result row to a
+display string. The same built table is shown on the page, downloaded as CSV and snapshot-tested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from respine import fmt
+from respine.analysis import AnalysisResult
+from respine.stats import BinarySummary
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    cell: Callable[[object], str]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    columns: tuple[Column, ...]
+
+    def build(self, rows: Iterable[object]) -> pd.DataFrame:
+        return pd.DataFrame([{c.header: c.cell(r) for c in self.columns} for r in rows],
+                            columns=[c.header for c in self.columns])
+
+
+CONTINUOUS_ARMS = TableSpec((
+    Column("Arm", lambda s: s.arm),
+    Column("n", lambda s: str(s.n)),
+    Column("Mean (SD)", lambda s: fmt.mean_sd(s.mean, s.sd)),
+    Column("95% CI of mean", lambda s: f"{fmt.num(s.ci_low)} to {fmt.num(s.ci_high)}"),
+    Column("Median (IQR)", lambda s: fmt.median_iqr(s.median, s.q1, s.q3)),
+    Column("Range", lambda s: f"{fmt.num(s.minimum)} to {fmt.num(s.maximum)}"),
+))
+
+BINARY_ARMS = TableSpec((
+    Column("Arm", lambda s: s.arm),
+    Column("Responders / n", lambda s: fmt.n_pct(s.responders, s.n)),
+    Column("Rate", lambda s: fmt.pct(s.rate)),
+    Column("95% CI (Wilson)", lambda s: f"{fmt.pct(s.ci_low)} to {fmt.pct(s.ci_high)}"),
+))
+
+CONTRASTS = TableSpec((
+    Column("Comparison", lambda c: f"{c.arm} vs {c.reference}"),
+    Column("Measure", lambda c: fmt.contrast_label(c.measure)),
+    Column("Estimate [95% CI]", lambda c: fmt.contrast_estimate(c.measure, c.estimate, c.ci_low,
+                                                                 c.ci_high)),
+    Column("p-value", lambda c: fmt.p_value(c.p_value)),
+    Column("Test", lambda c: c.test),
+))
+
+OVER_TIME_CONTINUOUS = TableSpec((
+    Column("Visit", lambda r: r["visit"]),
+    Column("Arm", lambda r: r["arm"]),
+    Column("n", lambda r: str(int(r["n"]))),
+    Column("Mean [95% CI]", lambda r: fmt.est_ci(r["estimate"], r["ci_low"], r["ci_high"])),
+    Column("SD", lambda r: fmt.num(r["sd"])),
+    Column("Median", lambda r: fmt.num(r["median"])),
+))
+
+OVER_TIME_BINARY = TableSpec((
+    Column("Visit", lambda r: r["visit"]),
+    Column("Arm", lambda r: r["arm"]),
+    Column("Responders / n", lambda r: fmt.n_pct(int(r["responders"]), int(r["n"]))),
+    Column("Rate [95% CI]", lambda r: f"{fmt.pct(r['estimate'])} "
+                                      f"[{fmt.pct(r['ci_low'])}, {fmt.pct(r['ci_high'])}]"),
+))
+
+
+def arm_table(result: AnalysisResult) -> pd.DataFrame:
+    """Per-arm summary at the visit; adds LS means when the analysis has them."""
+    first = result.arms[0] if result.arms else None
+    spec = BINARY_ARMS if isinstance(first, BinarySummary) else CONTINUOUS_ARMS
+    table = spec.build(result.arms)
+    if result.lsmeans:
+        lsm = {d["arm"]: d for d in result.lsmeans}
+        table["LS mean [95% CI]"] = [
+            fmt.est_ci(lsm[a]["lsmean"], lsm[a]["ci_low"], lsm[a]["ci_high"]) if a in lsm else fmt.DASH
+            for a in table["Arm"]]
+    return table
+
+
+def contrast_table(result: AnalysisResult) -> pd.DataFrame:
+    return CONTRASTS.build(result.contrasts)
+
+
+def over_time_table(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    spec = OVER_TIME_BINARY if kind == "binary" else OVER_TIME_CONTINUOUS
+    return spec.build(r for _, r in frame.iterrows())
