@@ -12,9 +12,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from respine import derive
+from respine import derive, stats
 from respine import schema as S
-from respine import stats
 from respine.endpoints import endpoint_for
 from respine.errors import AnalysisError, SelectionError
 from respine.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, ResponderRule

@@ -11,7 +11,7 @@ import math
 import sys
 from pathlib import Path
 
-from respine import derive, fmt, tables
+from respine import derive, tables
 from respine.analysis import Selection, analyze
 from respine.errors import RespineError
 from respine.io import load_trial, validate_folder

@@ -14,7 +14,14 @@ import pandas as pd
 from respine import schema as S
 from respine.endpoints import endpoint_for
 from respine.errors import AnalysisError, SelectionError
-from respine.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, ResponderRule, mcid_achieved, responder
+from respine.rules import (
+    MCID_ODI_POINTS,
+    MCID_VAS_MM,
+    PRIMARY_RULE,
+    ResponderRule,
+    mcid_achieved,
+    responder,
+)
 
 BASE = "base"
 CHG = "chg"
@@ -74,6 +81,13 @@ def subject_table(trial: S.Trial) -> pd.DataFrame:
     return subjects
 
 
+def as_levels(column: pd.Series) -> pd.Series:
+    """A covariate as text levels; numbers without trailing zeros ("4", not "4.0")."""
+    if pd.api.types.is_numeric_dtype(column):
+        return column.map(lambda x: "" if pd.isna(x) else f"{x:g}")
+    return column.astype(str)
+
+
 def apply_filters(subjects: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     """Subset subjects by every filter (AND across filters, OR within a filter's values)."""
     keep = np.ones(len(subjects), dtype=bool)
@@ -83,7 +97,7 @@ def apply_filters(subjects: pd.DataFrame, filters: Filters) -> pd.DataFrame:
                                  f"Available: {', '.join(c for c in subjects.columns)}.")
         col = subjects[f.column]
         if f.values:
-            keep &= col.astype(str).isin(f.values).to_numpy()
+            keep &= as_levels(col).isin(f.values).to_numpy()
         else:
             num = pd.to_numeric(col, errors="coerce")
             if f.low is not None:

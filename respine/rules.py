@@ -81,6 +81,12 @@ def _combine(a: np.ndarray, b: np.ndarray, join: Join) -> np.ndarray:
     return out
 
 
+def _relative(improvement: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Percent improvement; -inf (never meets a threshold) for a zero baseline, NaN if missing."""
+    missing = np.where(np.isnan(improvement), np.nan, -np.inf)
+    return np.where(base > 0, 100.0 * improvement / np.where(base > 0, base, 1.0), missing)
+
+
 def _criterion(improvement: np.ndarray, threshold: float) -> np.ndarray:
     out = np.where(improvement >= threshold - 1e-9, 1.0, 0.0)
     return np.where(np.isnan(improvement), np.nan, out)
@@ -106,8 +112,8 @@ def responder(
     vas_imp = vas_base - vas
     odi_imp = odi_base - odi
     with np.errstate(divide="ignore", invalid="ignore"):
-        vas_rel = np.where(vas_base > 0, 100.0 * vas_imp / vas_base, np.where(np.isnan(vas_imp), np.nan, -np.inf))
-        odi_rel = np.where(odi_base > 0, 100.0 * odi_imp / odi_base, np.where(np.isnan(odi_imp), np.nan, -np.inf))
+        vas_rel = _relative(vas_imp, vas_base)
+        odi_rel = _relative(odi_imp, odi_base)
     vas_ok = _combine(_criterion(vas_rel, rule.vas_pct), _criterion(vas_imp, rule.vas_mm), rule.vas_join)
     odi_ok = _criterion(odi_rel, rule.odi_pct)
     if rule.odi_points > 0:

@@ -114,7 +114,7 @@ def _truncnorm(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: 
 
 
 def _scaled(count: int, n_arm: int, published_n: int) -> int:
-    return int(round(count * n_arm / published_n))
+    return round(count * n_arm / published_n)
 
 
 def _subject_fates(rng: np.random.Generator, arm: str, n_arm: int) -> pd.DataFrame:
@@ -264,7 +264,7 @@ def _generate_once(seed: int, attempt: int, n_per_arm: dict[str, int]) -> Synthe
     target = np.full(n, np.nan)
     for arm, (k, m) in RESPONDERS_AT_12.items():
         idx = np.flatnonzero((subjects["arm"] == arm).to_numpy() & has12.to_numpy())
-        k_scaled = int(round(k / m * len(idx)))
+        k_scaled = round(k / m * len(idx))
         chosen = rng.permutation(idx)
         target[chosen[:k_scaled]] = 1.0
         target[chosen[k_scaled:]] = 0.0
@@ -417,9 +417,12 @@ STUDY_TOML = '''# RESPINE study description (product layout). Written by `respin
 id = "RESPINE"
 title = "RESPINE: intradiscal allogeneic BM-MSC vs sham for chronic low back pain"
 synthetic = true
-citation = "Pers Y-M, Soler-Rich R, Vadala G, et al. Ann Rheum Dis 2024;83(11):1572-1583. doi:10.1136/ard-2024-225771"
+citation = """Pers Y-M, Soler-Rich R, Vadala G, et al. Ann Rheum Dis 2024;83(11):1572-1583. \\
+doi:10.1136/ard-2024-225771"""
 registration = "ClinicalTrials.gov NCT03737461; EudraCT 2017-002092-25"
-description = "Prospective, multicentre, randomised 1:1, double-blind, sham-controlled phase 2/3 trial of one intradiscal injection of 20 million allogeneic bone-marrow mesenchymal stromal cells (BM-MSC) vs a sham procedure in chronic low back pain with single-level degenerative disc disease."
+description = """Prospective, multicentre, randomised 1:1, double-blind, sham-controlled phase 2/3 \\
+trial of one intradiscal injection of 20 million allogeneic bone-marrow mesenchymal stromal cells \\
+(BM-MSC) vs a sham procedure in chronic low back pain with single-level degenerative disc disease."""
 
 [arms]
 order = ["BM-MSC", "Sham"]
@@ -465,6 +468,8 @@ missing = "complete_case"
 [primary.published]
 "rate BM-MSC" = 0.74
 "rate Sham" = 0.69
+"randomised BM-MSC" = 58
+"randomised Sham" = 56
 p_value = 0.77
 
 [generator]

@@ -1,0 +1,33 @@
+"""RESPINE results explorer: the frame (data, global controls, navigation) around the pages."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from respine.errors import RespineError
+from respine.ui import cache, frame, render, state
+
+st.set_page_config(page_title="RESPINE results explorer", page_icon=":material/monitoring:",
+                   layout="wide")
+
+try:
+    trial = cache.default_trial()
+except RespineError as exc:
+    st.error(f"The trial data could not be loaded. {exc}")
+    st.stop()
+
+state.init_view(trial)
+st.session_state["trial"] = trial
+
+pages = [
+    st.Page("pages/overview.py", title="Study overview", icon=":material/home:", default=True),
+    st.Page("pages/explorer.py", title="Endpoint explorer", icon=":material/show_chart:",
+            url_path="explorer"),
+    st.Page("pages/responders.py", title="Responders", icon=":material/task_alt:",
+            url_path="responders"),
+]
+page = st.navigation(pages)
+frame.sidebar(trial)
+render.synthetic_banner(trial)
+page.run()
+state.sync_url(trial)

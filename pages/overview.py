@@ -1,0 +1,44 @@
+"""Study overview: design, populations, and the primary result beside the published one."""
+
+import streamlit as st
+
+from respine import figures, published, tables
+from respine.ui import cache, render
+
+trial = st.session_state["trial"]
+design = trial.design
+
+st.title("RESPINE: study overview")
+st.markdown(design.description)
+st.caption(f"{design.citation} · {design.registration}")
+
+arms_col, visits_col = st.columns(2)
+with arms_col:
+    st.subheader("Populations")
+    render.table(cache.population_counts(trial.source, trial), "populations", "populations")
+with visits_col:
+    st.subheader("Schedule")
+    st.markdown("Visits: " + ", ".join(v.label for v in design.visits))
+    st.markdown(f"Arms: {', '.join(design.arms)} (reference: **{design.reference_arm}**)")
+
+st.subheader("Primary result")
+with render.explained():
+    sel = published.primary_selection(trial)
+    result = cache.analyze(trial.source, sel, trial)
+    st.markdown(f"**{result.endpoint_label} at {result.visit_label}**, {result.population} "
+                "population, complete cases. Primary outcome not reached.")
+    metric_cols = st.columns(len(result.arms) + 1)
+    for col, arm in zip(metric_cols, result.arms, strict=False):
+        col.metric(f"{arm.arm} responders", f"{100 * arm.rate:.0f}%",
+                   help=f"{arm.responders} of {arm.n}")
+    rd = result.contrasts[0]
+    metric_cols[-1].metric("p-value", f"{rd.p_value:.2f}", help=rd.test)
+    chart_col, table_col = st.columns([2, 3])
+    with chart_col:
+        colours = figures.arm_colours(design.arms, design.reference_arm)
+        render.figure(figures.rate_figure(result, colours), "primary_rates")
+    with table_col:
+        st.markdown("**Published vs recomputed from the loaded data**")
+        render.table(cache.primary_check(trial.source, trial), "primary_check", "primary_check")
+        render.table(tables.contrast_table(result), "primary_contrasts", "primary_contrasts")
+        st.caption(result.methods_text)

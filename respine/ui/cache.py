@@ -1,0 +1,82 @@
+"""Cached wrappers around the core. Arguments are hashable; the trial itself is keyed by source.
+
+The shipped trial is one shared, read-only object (``cache_resource``); analyses are cached per
+(trial source, selection) with ``cache_data``, so a warm interaction recomputes nothing it has
+seen before in any session.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from respine import analysis, derive, published
+from respine import schema as S
+from respine.io import default_data_path, load_trial
+
+
+@st.cache_resource(show_spinner="Loading trial data…")
+def shipped_trial(path: str) -> S.Trial:
+    return load_trial(path)
+
+
+def default_trial() -> S.Trial:
+    return shipped_trial(str(default_data_path()))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def analyze(source: str, sel: analysis.Selection, _trial: S.Trial) -> analysis.AnalysisResult:
+    return analysis.analyze(_trial, sel)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def over_time(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
+    return analysis.over_time(_trial, sel)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def values_at_visit(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
+    data = derive.endpoint_data(_trial, sel.endpoint, sel.population, sel.filters, sel.rule,
+                                sel.mcid_vas, sel.mcid_odi)
+    return data[data[S.VISIT_MONTH] == sel.visit].reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def subject_counts(source: str, population: str, filters: derive.Filters,
+                   _trial: S.Trial) -> tuple[int, int, int]:
+    """(subjects after filters, subjects in population, randomised)."""
+    pop = _trial.design.population(population)
+    subjects = derive.subject_table(_trial)
+    in_pop = subjects[subjects[pop.column].astype(str).str.upper().isin(["Y", "1", "TRUE"])]
+    kept = derive.apply_filters(in_pop, filters)
+    return len(kept), len(in_pop), len(subjects)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def primary_check(source: str, _trial: S.Trial) -> pd.DataFrame:
+    return published.primary_check(_trial)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def population_counts(source: str, _trial: S.Trial) -> pd.DataFrame:
+    return published.population_counts(_trial)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def covariate_levels(source: str, column: str, _trial: S.Trial) -> tuple[str, ...]:
+    """Sorted levels of a categorical covariate (numbers in numeric order)."""
+    col = derive.subject_table(_trial)[column].dropna()
+    return tuple(sorted(derive.as_levels(col).unique(), key=_natural))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def covariate_range(source: str, column: str, _trial: S.Trial) -> tuple[float, float]:
+    col = pd.to_numeric(derive.subject_table(_trial)[column], errors="coerce")
+    return (float(col.min()), float(col.max()))
+
+
+def _natural(text: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(text))
+    except ValueError:
+        return (1, text)

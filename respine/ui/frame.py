@@ -1,0 +1,85 @@
+"""The frame around every page: data status, population and subgroup filters, URL notes.
+
+These controls live in ``app.py``'s sidebar, so they survive page switches.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from respine import derive
+from respine import schema as S
+from respine.errors import RespineError
+from respine.ui import cache, state
+
+MAX_FILTERS = 6
+
+
+def _covariates(trial: S.Trial) -> dict[str, S.Covariate]:
+    table = derive.subject_table(trial)
+    return {c.column: c for c in trial.design.covariates if c.column in table.columns}
+
+
+def sidebar(trial: S.Trial) -> None:
+    design = trial.design
+    with st.sidebar:
+        st.markdown(f"**{design.id}** · {'synthetic twin' if trial.synthetic else 'study data'}")
+        pops = [p.id for p in design.populations]
+        labels = {p.id: f"{p.id}: {p.label}" for p in design.populations}
+        state.bound("population", st.selectbox, "Population", options=pops,
+                    format_func=lambda p: labels.get(p, p),
+                    help="Analysis population; definitions on the overview page.")
+        _filters(trial)
+        _counts(trial)
+        for note in st.session_state.get(state.URL_NOTES, []):
+            st.warning(note, icon=":material/link_off:")
+
+
+def _filters(trial: S.Trial) -> None:
+    """Any combination of subject covariates; levels are OR-ed, covariates AND-ed."""
+    covariates = _covariates(trial)
+    cov_labels = {c: cov.label for c, cov in covariates.items()}
+    view = state.view()
+    current = {f.column: f for f in view.filters if f.column in cov_labels}
+    if "w_filter_columns" not in st.session_state:
+        st.session_state["w_filter_columns"] = list(current)
+    columns = st.multiselect("Subgroup filters", list(cov_labels), key="w_filter_columns",
+                             format_func=lambda c: cov_labels[c], max_selections=MAX_FILTERS,
+                             help="Restrict every page to subjects with these characteristics.")
+    filters = []
+    for col in columns:
+        key = f"w_filter_{col}"
+        existing = current.get(col)
+        if covariates[col].kind == "continuous":
+            lo, hi = cache.covariate_range(trial.source, col, trial)
+            if key not in st.session_state:
+                st.session_state[key] = (existing.low if existing and existing.low is not None else lo,
+                                         existing.high if existing and existing.high is not None else hi)
+            low, high = st.slider(cov_labels[col], min_value=lo, max_value=hi, key=key)
+            filters.append(derive.SubgroupFilter(col, (), float(low), float(high)))
+        else:
+            levels = cache.covariate_levels(trial.source, col, trial)
+            if key not in st.session_state:
+                chosen = [v for v in (existing.values if existing else levels) if v in levels]
+                st.session_state[key] = chosen or list(levels)
+            values = st.multiselect(cov_labels[col], list(levels), key=key)
+            filters.append(derive.SubgroupFilter(col, tuple(values)))
+    if tuple(filters) != view.filters:
+        state.update(filters=tuple(filters))
+
+
+def _counts(trial: S.Trial) -> None:
+    view = state.view()
+    try:
+        kept, in_pop, randomised = cache.subject_counts(trial.source, view.population, view.filters,
+                                                       trial)
+    except RespineError as exc:
+        st.error(str(exc))
+        return
+    text = f"**{kept}** of {in_pop} subjects in {view.population}; {randomised} randomised."
+    if kept == 0:
+        st.error(text + " No subject matches the filters: widen or remove one.")
+    elif view.filters:
+        st.info(text, icon=":material/filter_alt:")
+    else:
+        st.caption(text)

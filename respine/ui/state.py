@@ -1,0 +1,107 @@
+"""The view in session state, bound to widgets and mirrored in the URL.
+
+``st.session_state["view"]`` holds one :class:`~respine.urlstate.ViewState`. Widgets use keys
+``w_<field>``; a widget's key is seeded from the view when missing (Streamlit drops the state of
+widgets a page does not draw, so each page re-seeds from the view and pages stay in step).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from respine import analysis, derive, urlstate
+from respine import schema as S
+from respine.rules import ResponderRule
+
+VIEW = "view"
+URL_NOTES = "url_notes"
+
+
+def options_for(trial: S.Trial) -> urlstate.Options:
+    d = trial.design
+    endpoints = tuple(analysis.available_endpoints(trial))
+    default = urlstate.ViewState(
+        endpoint="VAS" if "VAS" in endpoints else endpoints[0],
+        visit=d.primary.visit if d.primary else d.visits[-1].number,
+        population=d.default_population)
+    methods = tuple({*analysis.CONTINUOUS_METHODS, *analysis.BINARY_METHODS})
+    return urlstate.Options(
+        endpoints=endpoints, visits=tuple(v.number for v in d.visits),
+        populations=tuple(p.id for p in d.populations), measures=tuple(derive.MEASURES),
+        methods=methods, filter_columns=tuple(derive.subject_table(trial).columns), default=default)
+
+
+def init_view(trial: S.Trial) -> None:
+    """On a session's first run, build the view from the URL (with notes for bad values)."""
+    if VIEW in st.session_state:
+        return
+    params = {k: st.query_params.get_all(k) for k in st.query_params}
+    state, notes = urlstate.decode(params, options_for(trial))
+    st.session_state[VIEW] = state
+    st.session_state[URL_NOTES] = notes
+
+
+def view() -> urlstate.ViewState:
+    return st.session_state[VIEW]
+
+
+def update(**changes: Any) -> None:
+    st.session_state[VIEW] = replace(view(), **changes)
+
+
+def sync_url(trial: S.Trial) -> None:
+    """Write the current view into the address bar, so the URL always reopens this view."""
+    wanted = urlstate.encode(view(), options_for(trial).default)
+    current = {k: st.query_params.get_all(k) for k in st.query_params}
+    normalised = {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}
+    if current != normalised:
+        st.query_params.from_dict(wanted)
+
+
+def bound(field: str, widget: Callable[..., Any], label: str, options: Sequence[Any] | None = None,
+          **kwargs: Any) -> Any:
+    """Draw ``widget`` bound to the view's ``field``; return its value.
+
+    The view is the single source of truth: the widget's key is set from the view before the
+    widget is drawn, and a change callback copies the widget's value back into the view. This
+    keeps pages in step even where the same field has a widget with other options on another
+    page. With ``options``, a view value that is not among them (say, a visit the endpoint
+    lacks) falls back to the first option.
+    """
+    key = f"w_{field}"
+    current = getattr(view(), field)
+    if options is not None:
+        options = list(options)
+        # Streamlit gives a widget whose options change a new identity and resets it to its
+        # first option, ignoring the value under its key; one key per options set avoids that.
+        key = f"{key}_{zlib.crc32(repr(options).encode()):08x}"
+        if current not in options:
+            current = options[0]
+            update(**{field: current})
+        kwargs["options"] = options
+    if st.session_state.get(key, _MISSING) != current:
+        st.session_state[key] = current
+    return widget(label, key=key, on_change=_copy_to_view, args=(field, key), **kwargs)
+
+
+_MISSING = object()
+
+
+def _copy_to_view(field: str, key: str) -> None:
+    update(**{field: st.session_state[key]})
+
+
+def selection(trial: S.Trial, **overrides: Any) -> analysis.Selection:
+    """The analysis :class:`~respine.analysis.Selection` the current view asks for."""
+    v = view()
+    sel = analysis.Selection(
+        endpoint=v.endpoint, visit=v.visit, population=v.population or None, measure=v.measure,
+        method=v.method or None, filters=v.filters,
+        rule=ResponderRule(v.vas_pct, v.vas_mm, v.vas_join, v.odi_pct, 0.0, v.join),
+        mcid_vas=v.mcid_vas, mcid_odi=v.mcid_odi)
+    return sel.with_(**overrides) if overrides else sel

@@ -1,0 +1,165 @@
+"""The URL codec: the whole view as short query parameters, and back.
+
+:func:`encode` writes only values that differ from the defaults, so links stay short.
+:func:`decode` never raises: an unknown or invalid value falls back to its default and adds a
+note the app shows, so an absurd link still opens a working view.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+
+from respine.derive import SubgroupFilter
+
+MAX_PARAM_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """Every choice a person can make, across pages."""
+
+    endpoint: str = "VAS"
+    visit: float = 12.0
+    population: str = ""
+    measure: str = "chg"
+    method: str = ""
+    filters: tuple[SubgroupFilter, ...] = ()
+    vas_pct: float = 20.0
+    vas_mm: float = 20.0
+    vas_join: str = "AND"
+    odi_pct: float = 20.0
+    join: str = "OR"
+    mcid_vas: float = 15.0
+    mcid_odi: float = 10.0
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the loaded trial allows; decode checks values against it."""
+
+    endpoints: tuple[str, ...]
+    visits: tuple[float, ...]
+    populations: tuple[str, ...]
+    measures: tuple[str, ...]
+    methods: tuple[str, ...]
+    filter_columns: tuple[str, ...]
+    default: ViewState = field(default_factory=ViewState)
+
+
+KEYS = {  # ViewState field -> query parameter
+    "endpoint": "ep", "visit": "visit", "population": "pop", "measure": "measure",
+    "method": "method", "filters": "filter", "vas_pct": "vas_pct", "vas_mm": "vas_mm",
+    "vas_join": "vas_join", "odi_pct": "odi_pct", "join": "join", "mcid_vas": "mcid_vas",
+    "mcid_odi": "mcid_odi",
+}
+BOUNDS = {"vas_pct": (0, 100), "vas_mm": (0, 100), "odi_pct": (0, 100), "mcid_vas": (0, 100),
+          "mcid_odi": (0, 100)}
+
+
+def _encode_filter(f: SubgroupFilter) -> str:
+    if f.values:
+        return f"{f.column}={'|'.join(f.values)}"
+    lo = "" if f.low is None else f"{f.low:g}"
+    hi = "" if f.high is None else f"{f.high:g}"
+    return f"{f.column}={lo}..{hi}"
+
+
+def encode(state: ViewState, default: ViewState | None = None) -> dict[str, str | list[str]]:
+    """Query parameters for a view; fields equal to the default are left out."""
+    default = default or ViewState()
+    out: dict[str, str | list[str]] = {}
+    for f in fields(ViewState):
+        value, base = getattr(state, f.name), getattr(default, f.name)
+        if value == base:
+            continue
+        key = KEYS[f.name]
+        if f.name == "filters":
+            out[key] = [_encode_filter(x) for x in value]
+        elif isinstance(value, float):
+            out[key] = f"{value:g}"
+        else:
+            out[key] = str(value)
+    return out
+
+
+def decode(params: Mapping[str, str | list[str]], options: Options) -> tuple[ViewState, list[str]]:
+    """A view from query parameters, with a note for every value that was not usable."""
+    state = options.default
+    notes: list[str] = []
+    known = set(KEYS.values())
+    for key in params:
+        if key not in known:
+            notes.append(f"Link parameter '{key}' is not known and was ignored.")
+
+    def first(key: str) -> str | None:
+        raw = params.get(key)
+        if raw is None:
+            return None
+        text = raw[0] if isinstance(raw, list | tuple) else raw
+        text = str(text)
+        if len(text) > MAX_PARAM_LENGTH:
+            notes.append(f"Link parameter '{key}' is too long and was ignored.")
+            return None
+        return text
+
+    def choose(name: str, allowed: tuple[str, ...]) -> None:
+        nonlocal state
+        text = first(KEYS[name])
+        if text is None:
+            return
+        if text in allowed:
+            state = replace(state, **{name: text})
+        else:
+            notes.append(f"'{text}' is not a valid {name.replace('_', ' ')} here; showing "
+                         f"'{getattr(state, name) or 'the default'}' instead.")
+
+    choose("endpoint", options.endpoints)
+    choose("population", options.populations)
+    choose("measure", options.measures)
+    choose("method", options.methods)
+    choose("vas_join", ("AND", "OR"))
+    choose("join", ("AND", "OR"))
+
+    text = first(KEYS["visit"])
+    if text is not None:
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if number in options.visits:
+            state = replace(state, visit=number)
+        else:
+            notes.append(f"Visit '{text}' does not exist in this study; showing the default visit.")
+
+    for name, (lo, hi) in BOUNDS.items():
+        text = first(KEYS[name])
+        if text is None:
+            continue
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if lo <= number <= hi:  # NaN fails both comparisons
+            state = replace(state, **{name: number})
+        else:
+            notes.append(f"'{text}' is not a valid {name.replace('_', ' ')} (allowed {lo}-{hi}); "
+                         "the default is used.")
+
+    raw_filters = params.get(KEYS["filters"])
+    if raw_filters:
+        items = [raw_filters] if isinstance(raw_filters, str) else list(raw_filters)
+        parsed = []
+        for item in items[:10]:
+            try:
+                f = SubgroupFilter.parse(str(item)[:MAX_PARAM_LENGTH])
+            except ValueError as exc:
+                notes.append(f"Filter '{item}' was ignored: {exc}")
+                continue
+            if f.column not in options.filter_columns:
+                notes.append(f"Filter column '{f.column}' is not a subject covariate; ignored.")
+                continue
+            parsed.append(f)
+        state = replace(state, filters=tuple(parsed))
+    return state, notes
