@@ -20,10 +20,10 @@ state.init_view(trial)
 st.session_state["trial"] = trial
 
 pages = [
-    st.Page("pages/overview.py", title="Study overview", icon=":material/home:", default=True),
-    st.Page("pages/explorer.py", title="Endpoint explorer", icon=":material/show_chart:",
+    st.Page("app_pages/overview.py", title="Study overview", icon=":material/home:", default=True),
+    st.Page("app_pages/explorer.py", title="Endpoint explorer", icon=":material/show_chart:",
             url_path="explorer"),
-    st.Page("pages/responders.py", title="Responders", icon=":material/task_alt:",
+    st.Page("app_pages/responders.py", title="Responders", icon=":material/task_alt:",
             url_path="responders"),
 ]
 page = st.navigation(pages)

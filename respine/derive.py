@@ -96,7 +96,7 @@ def apply_filters(subjects: pd.DataFrame, filters: Filters) -> pd.DataFrame:
             raise SelectionError(f"Filter column '{f.column}' is not a subject covariate. "
                                  f"Available: {', '.join(c for c in subjects.columns)}.")
         col = subjects[f.column]
-        if f.values:
+        if f.values or (f.low is None and f.high is None):  # no level chosen: nobody matches
             keep &= as_levels(col).isin(f.values).to_numpy()
         else:
             num = pd.to_numeric(col, errors="coerce")

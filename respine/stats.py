@@ -239,7 +239,10 @@ def wilson_ci(successes: int, n: int, level: float = 0.95) -> tuple[float, float
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # At 0 and n events the limits are exactly 0 and 1; pin them against rounding error.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return (low, high)
 
 
 def summarise_binary(values: np.ndarray | pd.Series, arm: str = "",

@@ -1,0 +1,154 @@
+"""App tier: every page renders under AppTest with no exception, widgets change what is shown,
+and a URL seeds the view."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.app
+PAGES = ("app_pages/overview.py", "app_pages/explorer.py", "app_pages/responders.py")
+
+
+def new_app(**query: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    at = new_app(**query).run()
+    if page != PAGES[0]:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def widget(elements, label):
+    return next(w for w in elements if w.label == label)
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [str(d.value.to_dict("records")) for d in at.dataframe]
+    parts += [w.value for w in at.warning] + [i.value for i in at.info]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_in_the_frame_with_synthetic_banner(page):
+    at = open_page(page)
+    assert not at.error
+    assert len(at.dataframe) >= 2
+    assert at.title[0].value
+    assert any("Synthetic data" in w.value for w in at.warning)
+    assert widget(at.sidebar.selectbox, "Population").value == "MITT"
+
+
+def test_overview_shows_the_primary_result():
+    at = open_page(PAGES[0])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"BM-MSC responders": "74%", "Sham responders": "69%", "p-value": "0.77"}
+    check = at.dataframe[1].value
+    assert check["matches"].all() and len(check) == 5
+
+
+def test_explorer_widgets_change_the_comparison():
+    at = open_page(PAGES[1])
+    before = at.dataframe[1].value.to_dict("records")
+    assert "VAS" in widget(at.selectbox, "Endpoint").value
+    widget(at.selectbox, "Endpoint").set_value("ODI").run()
+    assert not at.exception
+    after = at.dataframe[1].value.to_dict("records")
+    assert after != before
+    widget(at.selectbox, "Method").set_value("ancova").run()
+    assert "ANCOVA" in at.dataframe[2].value["Test"].iloc[0]
+    assert "LS mean [95% CI]" in at.dataframe[1].value.columns
+    widget(at.selectbox, "Visit for the comparison").set_value(6.0).run()
+    assert "Comparison at Month 6" in [s.value for s in at.subheader]
+    assert at.query_params["ep"] == "ODI" and at.query_params["visit"] == "6"
+    assert at.query_params["method"] == "ancova"
+
+
+def test_explorer_binary_endpoint_and_visit_fallback():
+    at = open_page(PAGES[1], ep="MRIT2", visit="24")
+    # visit 24 exists in the study but MRI has only baseline and month 12: falls back, no error
+    assert widget(at.selectbox, "Visit for the comparison").value in (0.0, 12.0)
+    widget(at.selectbox, "Endpoint").set_value("HLA1").run()
+    assert not at.exception
+    assert "Responders / n" in at.dataframe[1].value.columns
+
+
+def test_url_seeds_the_view():
+    at = open_page(PAGES[1], ep="SF36PCS", visit="3", measure="aval", pop="PP")
+    assert widget(at.selectbox, "Endpoint").value == "SF36PCS"
+    assert widget(at.selectbox, "Visit for the comparison").value == 3.0
+    assert widget(at.selectbox, "Measure").value == "aval"
+    assert widget(at.sidebar.selectbox, "Population").value == "PP"
+    assert "Comparison at Month 3" in [s.value for s in at.subheader]
+
+
+def test_absurd_url_falls_back_with_visible_notes():
+    at = open_page(PAGES[1], ep="NOPE", visit="999", pop="<script>x</script>", vas_mm="-3", zz="1")
+    notes = [w.value for w in at.sidebar.warning]
+    assert len(notes) == 5, notes
+    assert widget(at.sidebar.selectbox, "Population").value == "MITT"
+    assert widget(at.selectbox, "Endpoint").value == "VAS"
+    assert not at.error and not at.exception
+
+
+def test_population_and_filters_change_every_page_and_empty_subgroup_is_explained():
+    pp = open_page(PAGES[2], pop="PP")
+    n_pp = pp.dataframe[0].value["Responders / n"].tolist()
+    assert n_pp != ["37/50 (74.0%)", "34/49 (69.4%)"]  # PP is a subset of MITT
+
+    at = open_page(PAGES[2])
+    widget(at.sidebar.selectbox, "Population").set_value("PP").run()
+    assert at.dataframe[0].value["Responders / n"].tolist() == n_pp
+    widget(at.sidebar.multiselect, "Subgroup filters").set_value(["sex"]).run()
+    widget(at.sidebar.multiselect, "Sex").set_value(["Female"]).run()
+    assert "in PP" in at.sidebar.info[0].value
+    women = at.dataframe[0].value["Responders / n"].tolist()
+    assert women != n_pp
+    assert at.query_params["filter"] in ("sex=Female", ["sex=Female"]) and at.query_params["pop"] == "PP"
+    assert open_page(PAGES[2], pop="PP", filter="sex=Female").dataframe[0].value[
+        "Responders / n"].tolist() == women
+    widget(at.sidebar.multiselect, "Sex").set_value([]).run()
+    assert any("No subject matches" in e.value for e in at.sidebar.error)
+    assert not at.exception
+    assert any("No subject in population PP" in w.value for w in at.warning)
+
+
+def test_responder_rule_controls_change_rates_and_reset():
+    at = open_page(PAGES[2])
+    primary = at.dataframe[0].value["Responders / n"].tolist()
+    assert primary == ["37/50 (74.0%)", "34/49 (69.4%)"]
+    widget(at.slider, "VAS improvement at least (mm)").set_value(40.0).run()
+    changed = at.dataframe[0].value["Responders / n"].tolist()
+    assert changed != primary
+    assert any("differs from the primary" in i.value for i in at.info)
+    widget(at.radio, "Combine VAS and ODI criteria with").set_value("AND").run()
+    assert at.dataframe[0].value["Responders / n"].tolist() != changed
+    widget(at.button, "Reset to the primary rule").click().run()
+    assert at.dataframe[0].value["Responders / n"].tolist() == primary
+
+
+def test_mcid_thresholds_change_rates():
+    at = open_page(PAGES[2])
+    label = "MCID achieved, VAS, Month 12"
+    assert any(label in m.value for m in at.markdown)
+    before = texts(at)
+    widget(at.number_input, "VAS MCID (mm)").set_value(40.0).run()
+    assert texts(at) != before and not at.exception
+
+
+def test_view_survives_page_switches():
+    at = open_page(PAGES[1])
+    widget(at.selectbox, "Visit for the comparison").set_value(24.0).run()
+    at.switch_page(PAGES[2]).run()
+    assert widget(at.selectbox, "Visit").value == 24.0
+    at.switch_page(PAGES[1]).run()
+    assert widget(at.selectbox, "Visit for the comparison").value == 24.0

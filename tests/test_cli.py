@@ -1,0 +1,92 @@
+"""The command line: JSON contract of DESIGN.md section 4, one-line errors, validate and synth."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from respine.cli import main
+
+REQUIRED_TOP = {"endpoint", "visit", "method", "population", "n_total", "data", "arms", "contrasts"}
+REQUIRED_CONTRAST = {"arm", "reference", "measure", "estimate", "se", "ci_low", "ci_high", "p_value", "test"}
+
+
+def run_json(capsys, *args):
+    assert main([*args, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_primary_result_from_the_command_line(capsys):
+    out = run_json(capsys, "analyze", "--endpoint", "RESP", "--visit", "12")
+    assert out.keys() >= REQUIRED_TOP
+    assert out["data"]["synthetic"] is True
+    arms = {a["arm"]: a for a in out["arms"]}
+    assert {k: (a["responders"], a["n"]) for k, a in arms.items()} == {"BM-MSC": (37, 50), "Sham": (34, 49)}
+    assert {"arm", "n", "responders", "rate", "ci_low", "ci_high"} <= arms["Sham"].keys()
+    for c in out["contrasts"]:
+        assert c.keys() >= REQUIRED_CONTRAST
+    assert round(out["contrasts"][0]["p_value"], 2) == 0.77
+    assert {c["measure"] for c in out["contrasts"]} == {"risk_difference", "relative_risk", "odds_ratio"}
+
+
+@pytest.mark.parametrize("visit", ["Month 12", "12", "12.0"])
+def test_visit_by_label_or_number(capsys, visit):
+    out = run_json(capsys, "analyze", "--endpoint", "VAS", "--visit", visit)
+    assert out["visit"] == "Month 12" and out["measure"] == "chg"
+    assert {"arm", "n", "mean", "sd", "median"} <= out["arms"][0].keys()
+
+
+def test_ancova_with_covariates_and_filter(capsys):
+    out = run_json(capsys, "analyze", "--endpoint", "ODI", "--visit", "6", "--method", "ancova",
+                   "--covariates", "sex,country", "--filter", "smoking=Never|Former")
+    assert out["method"] == "ancova" and out["filters"] == ["smoking in {Never, Former}"]
+    assert "lsmean" in out["arms"][0]
+    assert out["contrasts"][0]["test"] == "ANCOVA"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--endpoint", "VAS", "--visit", "13"], "Unknown visit"),
+        (["--endpoint", "NOPE", "--visit", "12"], "no data"),
+        (["--endpoint", "VAS", "--visit", "12", "--population", "XX"], "Unknown population"),
+        (["--endpoint", "VAS", "--visit", "12", "--method", "fisher"], "does not apply"),
+        (["--endpoint", "VAS", "--visit", "12", "--filter", "sex=Nobody"], "No subject"),
+        (["--endpoint", "VAS", "--visit", "12", "--filter", "nocolumn"], "must look like"),
+        (["--endpoint", "VAS", "--visit", "12", "--data", "/nonexistent"], "cannot be loaded"),
+    ],
+)
+def test_errors_are_one_clear_line_and_nonzero(capsys, args, message):
+    code = main(["analyze", *args])
+    err = capsys.readouterr().err
+    assert code != 0 and message in err and "Traceback" not in err
+
+
+def test_validate_reports_and_exit_codes(tmp_path, capsys):
+    assert main(["validate", "data"]) == 0
+    assert "0 errors" in capsys.readouterr().out
+    (tmp_path / "study.toml").write_text("[arms]\norder = ['A']\n")
+    assert main(["validate", str(tmp_path)]) == 3
+    out = capsys.readouterr().out
+    assert "subjects.csv" in out and "at least two arms" in out
+
+
+def test_synth_writes_a_loadable_trial(tmp_path, capsys):
+    assert main(["synth", "--n-per-arm", "20", "--seed", "3", "--out", str(tmp_path)]) == 0
+    assert "BM-MSC 20, Sham 20" in capsys.readouterr().out
+    out = run_json(capsys, "analyze", "--endpoint", "VAS", "--visit", "6", "--data", str(tmp_path))
+    assert out["n_total"] > 20
+
+
+def test_console_script_runs_without_traceback():
+    proc = subprocess.run([sys.executable, "-m", "respine", "analyze", "--endpoint", "RESP",
+                           "--visit", "Month 12", "--format", "text"], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "37/50 (74.0%)" in proc.stdout and "SYNTHETIC" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "respine", "analyze", "--visit", "12"],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--endpoint" in bad.stderr
