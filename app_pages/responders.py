@@ -27,14 +27,14 @@ st.markdown("Primary rule (Pers et al. 2024): VAS improvement of at least 20% **
 rule_col, vas_col, odi_col = st.columns([2, 3, 3])
 with vas_col:
     state.bound("vas_pct", st.slider, "VAS improvement at least (%)", min_value=0.0,
-                max_value=100.0, step=5.0)
+                max_value=100.0, step=5.0, format="%.0f")
     state.bound("vas_mm", st.slider, "VAS improvement at least (mm)", min_value=0.0,
-                max_value=100.0, step=5.0)
+                max_value=100.0, step=5.0, format="%.0f")
     state.bound("vas_join", st.radio, "Combine the two VAS criteria with", options=["AND", "OR"],
                 horizontal=True)
 with odi_col:
     state.bound("odi_pct", st.slider, "ODI improvement at least (%)", min_value=0.0,
-                max_value=100.0, step=5.0)
+                max_value=100.0, step=5.0, format="%.0f")
     state.bound("join", st.radio, "Combine VAS and ODI criteria with", options=["OR", "AND"],
                 horizontal=True)
 with rule_col:
