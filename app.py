@@ -25,6 +25,12 @@ pages = [
             url_path="explorer"),
     st.Page("app_pages/responders.py", title="Responders", icon=":material/task_alt:",
             url_path="responders"),
+    st.Page("app_pages/baseline.py", title="Baseline", icon=":material/table_chart:",
+            url_path="baseline"),
+    st.Page("app_pages/flow.py", title="Participant flow", icon=":material/account_tree:",
+            url_path="flow"),
+    st.Page("app_pages/safety.py", title="Safety", icon=":material/health_and_safety:",
+            url_path="safety"),
 ]
 page = st.navigation(pages)
 frame.sidebar(trial)

@@ -94,3 +94,35 @@ def contrast_table(result: AnalysisResult) -> pd.DataFrame:
 def over_time_table(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     spec = OVER_TIME_BINARY if kind == "binary" else OVER_TIME_CONTINUOUS
     return spec.build(r for _, r in frame.iterrows())
+
+
+def baseline_display(frame: pd.DataFrame, groups: list[str], summary: str = "mean") -> pd.DataFrame:
+    """Baseline table for display: mean (SD) or median (IQR) for continuous rows, n (%) for levels."""
+    out = []
+    for _, r in frame.iterrows():
+        row = {"Characteristic": r["variable"] if not r["level"] else f"{r['variable']}: {r['level']}"}
+        for g in [*groups, "Overall"]:
+            if r["kind"] == "continuous":
+                cell = (fmt.mean_sd(r[f"{g}|mean"], r[f"{g}|sd"]) if summary == "mean"
+                        else fmt.median_iqr(r[f"{g}|median"], r[f"{g}|q1"], r[f"{g}|q3"]))
+                row[g] = f"{cell} [n={int(r[f'{g}|n'])}]"
+            else:
+                row[g] = f"{int(r[f'{g}|count'])} ({fmt.num(r[f'{g}|pct'])}%)"
+        row["SMD"] = fmt.num(r["smd"], 2)
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def counts_display(frame: pd.DataFrame, arms: list[str], first: str, with_rd: bool = True) -> pd.DataFrame:
+    """Subject counts per arm as 'k/n (x%)', plus risk difference [95% CI] and p where present."""
+    out = []
+    for _, r in frame.iterrows():
+        row = {first: r[first.lower()] if first.lower() in r else r.iloc[0]}
+        for a in arms:
+            row[a] = fmt.n_pct(int(r[f"{a}|count"]), int(r[f"{a}|n"]))
+        if with_rd and "rd" in r:
+            row["Risk difference [95% CI]"] = fmt.contrast_estimate("risk_difference", r["rd"], r["rd_low"],
+                                                                    r["rd_high"])
+            row["p (Fisher)"] = fmt.p_value(r["p_value"])
+        out.append(row)
+    return pd.DataFrame(out)

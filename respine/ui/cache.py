@@ -80,3 +80,28 @@ def _natural(text: str) -> tuple[int, float | str]:
         return (0, float(text))
     except ValueError:
         return (1, text)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def baseline_table(source: str, population: str, filters: derive.Filters, _trial: S.Trial) -> pd.DataFrame:
+    from respine.baseline import baseline_table as build
+
+    return build(_trial, population, filters)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def participant_flow(source: str, endpoint: str, _trial: S.Trial) -> pd.DataFrame:
+    from respine.flow import participant_flow as build
+
+    return build(_trial, endpoint)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def safety_tables(source: str, population: str, filters: derive.Filters, serious_only: bool,
+                  _trial: S.Trial) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(overview, by organ class and term, immune response)."""
+    from respine import safety
+
+    return (safety.ae_overview(_trial, population, filters),
+            safety.ae_by_term(_trial, population, filters, serious_only),
+            safety.immune_response(_trial, population, filters))

@@ -60,8 +60,9 @@ def _filters(trial: S.Trial) -> None:
         else:
             levels = cache.covariate_levels(trial.source, col, trial)
             if key not in st.session_state:
-                chosen = [v for v in (existing.values if existing else levels) if v in levels]
-                st.session_state[key] = chosen or list(levels)
+                # A filter from the view (a link) keeps its levels, even none; a new one starts full.
+                chosen = [v for v in existing.values if v in levels] if existing else list(levels)
+                st.session_state[key] = chosen
             values = st.multiselect(cov_labels[col], list(levels), key=key)
             filters.append(derive.SubgroupFilter(col, tuple(values)))
     if tuple(filters) != view.filters:
