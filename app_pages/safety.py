@@ -18,20 +18,18 @@ with render.explained():
     overview, by_term, immune = cache.safety_tables(trial.source, view.population, view.filters,
                                                     serious_only, trial)
     st.subheader("Overview")
-    render.table(tables.counts_display(overview, arms, "Category"), "ae_overview", "ae_overview")
+    render.table(tables.counts_display(overview, arms, "category", "Category"), "ae_overview", "ae_overview")
     st.subheader("By system organ class and preferred term")
     if by_term.empty:
         st.info("No adverse event in this selection.")
     else:
-        by_term = by_term.assign(term=[t if t else f"{s} (any)" for s, t in zip(by_term["soc"], by_term["term"],
-                                                                               strict=True)])
-        render.table(tables.counts_display(by_term, arms, "Term"), "ae_by_term", "ae_by_term")
+        render.table(tables.counts_display(by_term, arms, "label", "Organ class / term"), "ae_by_term",
+                     "ae_by_term")
     st.subheader("Immune response to the allogeneic cells")
     if immune.empty:
         st.info("The data have no antibody measurements.")
     else:
-        immune = immune.assign(label=[f"{e}, {v}" for e, v in zip(immune["endpoint"], immune["visit"],
-                                                                 strict=True)])
-        render.table(tables.counts_display(immune, arms, "Label", with_rd=False), "immune_response", "immune")
+        render.table(tables.counts_display(immune, arms, "label", "Antibody, visit", with_rd=False),
+                     "immune_response", "immune")
         st.caption("HLA1/HLA2: anti-HLA class I/II antibodies; DSA: donor-specific antibodies. "
                    "'New' counts subjects negative at baseline and positive later.")

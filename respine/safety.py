@@ -77,7 +77,8 @@ def ae_by_term(trial: S.Trial, population: str | None = None, filters: derive.Fi
                serious_only: bool = False) -> pd.DataFrame:
     """Subjects with each system organ class and preferred term, most frequent first.
 
-    Columns: soc, term ("" on the organ-class row), then as :func:`ae_overview`.
+    Columns: soc, term ("" on the organ-class row), label (for display), then as
+    :func:`ae_overview`.
     """
     den, arms, ref = _denominators(trial, population, filters)
     ae = trial.adverse_events
@@ -93,7 +94,10 @@ def ae_by_term(trial: S.Trial, population: str | None = None, filters: derive.Fi
             ids = set(part.loc[part["term"] == term, S.SUBJECT_ID])
             rows.append({"soc": soc, "term": term, **_row(term, ids, den, arms, ref)})
     out = pd.DataFrame(rows)
-    return out.drop(columns=["category"]) if not out.empty else out
+    if out.empty:
+        return out
+    out["label"] = [t if t else f"{soc} (any term)" for soc, t in zip(out["soc"], out["term"], strict=True)]
+    return out.drop(columns=["category"])
 
 
 IMMUNE_ENDPOINTS = ("HLA1", "HLA2", "DSA")
@@ -103,7 +107,8 @@ def immune_response(trial: S.Trial, population: str | None = None,
                     filters: derive.Filters = ()) -> pd.DataFrame:
     """Antibody status at each visit and new positives (negative at baseline, positive later).
 
-    Columns: endpoint, visit, then ``<arm>|count``, ``<arm>|n``, ``<arm>|pct``.
+    Columns: endpoint, visit, label (for display), then ``<arm>|count``, ``<arm>|n``,
+    ``<arm>|pct``.
     """
     d = trial.design
     arms = [*d.treatment_arms, d.reference_arm]
@@ -118,7 +123,8 @@ def immune_response(trial: S.Trial, population: str | None = None,
         for month in wide.columns:
             row: dict[str, object] = {"endpoint": ep, "visit": d.visit_label(month)}
             for a in arms:
-                x = wide.xs(a, level=S.ARM)[month].dropna() if a in wide.index.get_level_values(1) else pd.Series()
+                has_arm = a in wide.index.get_level_values(1)
+                x = wide.xs(a, level=S.ARM)[month].dropna() if has_arm else pd.Series(dtype=float)
                 row[f"{a}|count"], row[f"{a}|n"] = int((x == 1).sum()), int(x.size)
                 row[f"{a}|pct"] = 100 * (x == 1).mean() if x.size else math.nan
             rows.append(row)
@@ -131,4 +137,7 @@ def immune_response(trial: S.Trial, population: str | None = None,
                     row[f"{a}|count"], row[f"{a}|n"] = int((neg[month] == 1).sum()), len(neg)
                     row[f"{a}|pct"] = 100 * (neg[month] == 1).mean() if len(neg) else math.nan
                 rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if not out.empty:
+        out.insert(2, "label", out["endpoint"] + ", " + out["visit"])
+    return out

@@ -113,11 +113,12 @@ def baseline_display(frame: pd.DataFrame, groups: list[str], summary: str = "mea
     return pd.DataFrame(out)
 
 
-def counts_display(frame: pd.DataFrame, arms: list[str], first: str, with_rd: bool = True) -> pd.DataFrame:
+def counts_display(frame: pd.DataFrame, arms: list[str], label_column: str, header: str,
+                   with_rd: bool = True) -> pd.DataFrame:
     """Subject counts per arm as 'k/n (x%)', plus risk difference [95% CI] and p where present."""
     out = []
     for _, r in frame.iterrows():
-        row = {first: r[first.lower()] if first.lower() in r else r.iloc[0]}
+        row = {header: r[label_column]}
         for a in arms:
             row[a] = fmt.n_pct(int(r[f"{a}|count"]), int(r[f"{a}|n"]))
         if with_rd and "rd" in r:

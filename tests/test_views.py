@@ -132,7 +132,7 @@ def test_safety_page_numbers_and_serious_toggle():
     n_rows = len(at.dataframe[1].value)
     widget(at.toggle, "Serious events only (organ class table)").set_value(True).run()
     assert len(at.dataframe[1].value) < n_rows
-    assert "HLA1, New at Month 6" in at.dataframe[2].value["Label"].tolist()
+    assert "HLA1, New at Month 6" in at.dataframe[2].value["Antibody, visit"].tolist()
 
 
 @pytest.mark.app
