@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"respine: {str(exc).splitlines()[0] if args.command != 'analyze' else exc}",
               file=sys.stderr)
         return EXIT_DATA
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        return 0
     except (OSError, RuntimeError) as exc:
         print(f"respine: {exc}", file=sys.stderr)
         return EXIT_DATA

@@ -37,7 +37,8 @@ def test_primary_result_is_the_published_one(trial):
 def test_no_secondary_effect(trial):
     twin = synth.SyntheticTrial(trial.subjects, trial.measurements, trial.adverse_events, 0, 0, {})
     p_values = synth.secondary_p_values(twin)
-    assert len(p_values) == 38  # 4 scales x 5 visits, MRI, RESP x 4 visits, MCID x 10, 3 antibodies
+    # 4 scales x 5 visits, MRI, RESP x 4 visits, MCID x 10, 3 antibodies, 8 covariates x 3 endpoints
+    assert len(p_values) == 62
     assert min(p_values.values()) >= synth.SECONDARY_P_FLOOR
 
 
@@ -84,3 +85,15 @@ def test_scaled_twin_keeps_rates():
 def test_generator_refuses_tiny_arms():
     with pytest.raises(ValueError, match="at least 12"):
         synth.generate(5)
+
+
+def test_no_subgroup_effect_in_the_app_tests(trial):
+    """TRIAL.md: the twin must not invent a subgroup effect. The app's own interaction tests
+    (logistic likelihood ratio for responders, F-test for change) stay above 0.05."""
+    from respine.subgroups import subgroup_analysis
+
+    for endpoint in ("RESP", "VAS", "ODI"):
+        table = subgroup_analysis(trial, Selection(endpoint, 12.0), synth.SUBGROUP_COVARIATES)
+        p = table["p_interaction"].dropna()
+        assert len(p) == len(synth.SUBGROUP_COVARIATES)
+        assert (p >= 0.05).all(), table[["variable", "p_interaction"]]

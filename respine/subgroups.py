@@ -1,0 +1,214 @@
+"""Subgroup analyses: the treatment effect within each level of a subject covariate, with one
+treatment-by-subgroup interaction test per covariate. Exploratory by nature: a forest plot of
+many subgroups will show some "effects" by chance alone.
+
+References
+----------
+.. [1] Wang R, Lagakos SW, Ware JH, Hunter DJ, Drazen JM. Statistics in medicine: reporting of
+   subgroup analyses in clinical trials. N Engl J Med 2007;357:2189-2194.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from respine import derive
+from respine import schema as S
+from respine import stats
+from respine.analysis import Selection
+from respine.endpoints import endpoint_for
+from respine.errors import AnalysisError
+
+MIN_PER_CELL = 2
+
+
+def cut_levels(values: pd.Series, cutpoints: tuple[float, ...] | None = None,
+               unit: str = "") -> pd.Series:
+    """Cut a numeric covariate into labelled groups: at its median, or at the given cut-points.
+
+    Groups are closed on the right: with cut-point c, "≤ c" and "> c".
+    """
+    x = pd.to_numeric(values, errors="coerce")
+    cuts = sorted(set(cutpoints)) if cutpoints else [float(x.median())]
+    edges = [-math.inf, *cuts, math.inf]
+    u = f" {unit}" if unit else ""
+    labels = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        if lo == -math.inf:
+            labels.append(f"≤ {hi:g}{u}")
+        elif hi == math.inf:
+            labels.append(f"> {lo:g}{u}")
+        else:
+            labels.append(f"{lo:g}-{hi:g}{u}")
+    return pd.cut(x, edges, labels=labels, right=True).astype(object).where(x.notna(), None)
+
+
+def _design(arm: np.ndarray, level: np.ndarray, levels: list[str], interaction: bool) -> np.ndarray:
+    cols = [np.ones(arm.size), arm]
+    dummies = [(level == lev).astype(float) for lev in levels[1:]]
+    cols += dummies
+    if interaction:
+        cols += [arm * d for d in dummies]
+    return np.column_stack(cols)
+
+
+def interaction_f_test(y: np.ndarray, arm: np.ndarray, level: np.ndarray) -> float:
+    """p-value of the arm-by-subgroup interaction in a linear model (F-test of nested OLS fits).
+
+    References
+    ----------
+    .. [1] Draper NR, Smith H. Applied Regression Analysis, 3rd ed. Wiley 1998, ch. 6 (extra sum
+       of squares principle).
+    """
+    levels = sorted(set(level))
+    if len(levels) < 2:
+        return math.nan
+    full, reduced = (_design(arm, level, levels, True), _design(arm, level, levels, False))
+
+    def rss(X: np.ndarray) -> tuple[float, int]:
+        beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+        r = y - X @ beta
+        return float(r @ r), int(np.linalg.matrix_rank(X))
+
+    rss_f, rank_f = rss(full)
+    rss_r, rank_r = rss(reduced)
+    df_num, df_den = rank_f - rank_r, y.size - rank_f
+    if df_num < 1 or df_den < 1 or rss_f <= 0:
+        return math.nan
+    f = ((rss_r - rss_f) / df_num) / (rss_f / df_den)
+    return float(sps.f.sf(f, df_num, df_den))
+
+
+def interaction_lr_test(y: np.ndarray, arm: np.ndarray, level: np.ndarray) -> float:
+    """p-value of the arm-by-subgroup interaction in a logistic model (likelihood-ratio test).
+
+    Returns NaN when a model cannot be fitted (for example, complete separation).
+
+    References
+    ----------
+    .. [1] Agresti A. Categorical Data Analysis, 3rd ed. Wiley 2013, section 5.2 (likelihood-ratio
+       tests for nested logistic models).
+    """
+    import statsmodels.api as sm  # imported here: heavy, and only this analysis needs it
+
+    levels = sorted(set(level))
+    if len(levels) < 2:
+        return math.nan
+    lls, ranks = [], []
+    for interaction in (True, False):
+        X = _design(arm, level, levels, interaction)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = sm.GLM(y, X, family=sm.families.Binomial()).fit()
+        except (ValueError, np.linalg.LinAlgError):
+            return math.nan
+        if not np.isfinite(fit.llf):
+            return math.nan
+        lls.append(fit.llf)
+        ranks.append(np.linalg.matrix_rank(X))
+    df = ranks[0] - ranks[1]
+    if df < 1:
+        return math.nan
+    return float(sps.chi2.sf(max(2 * (lls[0] - lls[1]), 0.0), df))
+
+
+def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...],
+                      cutpoints: tuple[tuple[str, tuple[float, ...]], ...] = (),
+                      binary_measure: str = "risk_difference") -> pd.DataFrame:
+    """Treatment effect (first treatment arm vs reference) overall and in each subgroup level.
+
+    Continuous endpoints: difference in mean change (Welch CI). Binary endpoints: risk
+    difference (Newcombe CI) or odds ratio (Woolf CI). Continuous covariates are cut at the
+    median unless ``cutpoints`` gives cut-points for them.
+
+    Returns
+    -------
+    DataFrame
+        One row per subgroup level (first row "Overall"): variable, level, n per arm
+        (``n <arm>``), estimate, ci_low, ci_high, p_interaction (on the first row of each
+        variable), note.
+    """
+    ep = endpoint_for(sel.endpoint)
+    design = trial.design
+    treat, ref = design.treatment_arms[0], design.reference_arm
+    data = derive.endpoint_data(trial, ep.id, sel.population, sel.filters, sel.rule, sel.mcid_vas,
+                                sel.mcid_odi)
+    at = data[(data[S.VISIT_MONTH] == sel.visit) & data[S.ARM].isin([treat, ref])]
+    column = S.VALUE if ep.kind == "binary" else {"aval": S.VALUE, "chg": derive.CHG,
+                                                  "pchg": derive.PCHG}[sel.measure]
+    at = at.dropna(subset=[column])
+    if at.empty:
+        raise AnalysisError(f"{ep.label} has no data at {design.visit_label(sel.visit)} in this "
+                            "selection.")
+    covariates = derive.subject_table(trial).set_index(S.SUBJECT_ID)
+    cuts = dict(cutpoints)
+    kinds = {c.column: c for c in design.covariates}
+    measure = "mean_difference" if ep.kind == "continuous" else binary_measure
+
+    def effect(part: pd.DataFrame) -> tuple[dict[str, int], float, float, float, str]:
+        x, y = part.loc[part[S.ARM] == treat, column], part.loc[part[S.ARM] == ref, column]
+        counts = {treat: int(x.size), ref: int(y.size)}
+        if min(x.size, y.size) < MIN_PER_CELL:
+            return counts, math.nan, math.nan, math.nan, f"fewer than {MIN_PER_CELL} subjects in an arm"
+        try:
+            if ep.kind == "continuous":
+                c = stats.welch_t(x, y, treat, ref)
+            else:
+                k1, k2 = int((x == 1).sum()), int((y == 1).sum())
+                rd, _, odds = stats.compare_binary(k1, x.size, k2, y.size, treat, ref, "fisher")
+                c = rd if binary_measure == "risk_difference" else odds
+        except AnalysisError as exc:
+            return counts, math.nan, math.nan, math.nan, str(exc).split(".")[0]
+        return counts, c.estimate, c.ci_low, c.ci_high, "; ".join(c.notes[1:]) if c.notes else ""
+
+    rows = []
+    counts, est, lo, hi, note = effect(at)
+    rows.append({"variable": "Overall", "level": "All subjects", **{f"n {a}": n for a, n in counts.items()},
+                 "estimate": est, "ci_low": lo, "ci_high": hi, "p_interaction": math.nan,
+                 "measure": measure, "note": note})
+    for var in variables:
+        if var not in covariates.columns:
+            raise AnalysisError(f"'{var}' is not a subject covariate; choose among "
+                                f"{', '.join(kinds)}.")
+        raw = covariates[var].reindex(at[S.SUBJECT_ID].to_numpy())
+        label = kinds[var].label if var in kinds else var
+        if var in kinds and kinds[var].kind == "continuous":
+            groups = cut_levels(raw, cuts.get(var), kinds[var].unit)
+        else:
+            groups = derive.as_levels(raw).where(raw.notna(), None)
+        part_all = at.assign(_group=groups.to_numpy()).dropna(subset=["_group"])
+        y = part_all[column].to_numpy(float)
+        arm01 = (part_all[S.ARM] == treat).to_numpy(float)
+        level = part_all["_group"].astype(str).to_numpy()
+        p_int = (interaction_lr_test(y, arm01, level) if ep.kind == "binary"
+                 else interaction_f_test(y, arm01, level))
+        continuous = var in kinds and kinds[var].kind == "continuous"
+        order = sorted(set(level), key=_cut_order if continuous else _natural)
+        for i, lev in enumerate(order):
+            counts, est, lo, hi, note = effect(part_all[part_all["_group"].astype(str) == lev])
+            rows.append({"variable": label, "level": lev, **{f"n {a}": n for a, n in counts.items()},
+                         "estimate": est, "ci_low": lo, "ci_high": hi,
+                         "p_interaction": p_int if i == 0 else math.nan, "measure": measure,
+                         "note": note})
+    return pd.DataFrame(rows)
+
+
+def _natural(text: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(text))
+    except ValueError:
+        return (1, text)
+
+
+def _cut_order(label: str) -> tuple[int, float]:
+    if label.startswith("≤"):
+        return (0, 0.0)
+    if label.startswith(">"):
+        return (2, 0.0)
+    return (1, float(label.split("-")[0]))
