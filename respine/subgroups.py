@@ -10,6 +10,7 @@ References
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 
@@ -17,9 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from respine import derive
+from respine import derive, stats
 from respine import schema as S
-from respine import stats
 from respine.analysis import Selection
 from respine.endpoints import endpoint_for
 from respine.errors import AnalysisError
@@ -38,7 +38,7 @@ def cut_levels(values: pd.Series, cutpoints: tuple[float, ...] | None = None,
     edges = [-math.inf, *cuts, math.inf]
     u = f" {unit}" if unit else ""
     labels = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         if lo == -math.inf:
             labels.append(f"≤ {hi:g}{u}")
         elif hi == math.inf:
