@@ -19,19 +19,34 @@ except RespineError as exc:
 state.init_view(trial)
 st.session_state["trial"] = trial
 
-pages = [
-    st.Page("app_pages/overview.py", title="Study overview", icon=":material/home:", default=True),
-    st.Page("app_pages/explorer.py", title="Endpoint explorer", icon=":material/show_chart:",
-            url_path="explorer"),
-    st.Page("app_pages/responders.py", title="Responders", icon=":material/task_alt:",
-            url_path="responders"),
-    st.Page("app_pages/baseline.py", title="Baseline", icon=":material/table_chart:",
-            url_path="baseline"),
-    st.Page("app_pages/flow.py", title="Participant flow", icon=":material/account_tree:",
-            url_path="flow"),
-    st.Page("app_pages/safety.py", title="Safety", icon=":material/health_and_safety:",
-            url_path="safety"),
-]
+pages = {
+    "Results": [
+        st.Page("app_pages/overview.py", title="Study overview", icon=":material/home:", default=True),
+        st.Page("app_pages/explorer.py", title="Endpoint explorer", icon=":material/show_chart:",
+                url_path="explorer"),
+        st.Page("app_pages/responders.py", title="Responders", icon=":material/task_alt:",
+                url_path="responders"),
+        st.Page("app_pages/profile.py", title="Responder profile", icon=":material/stacked_line_chart:",
+                url_path="profile"),
+        st.Page("app_pages/subgroups.py", title="Subgroups", icon=":material/account_tree:",
+                url_path="subgroups"),
+        st.Page("app_pages/trajectories.py", title="Over time", icon=":material/timeline:",
+                url_path="trajectories"),
+        st.Page("app_pages/mri.py", title="MRI", icon=":material/radiology:", url_path="mri"),
+    ],
+    "Trial": [
+        st.Page("app_pages/baseline.py", title="Baseline", icon=":material/table_chart:",
+                url_path="baseline"),
+        st.Page("app_pages/flow.py", title="Participant flow", icon=":material/device_hub:",
+                url_path="flow"),
+        st.Page("app_pages/safety.py", title="Safety", icon=":material/health_and_safety:",
+                url_path="safety"),
+        st.Page("app_pages/missing.py", title="Missing data", icon=":material/grid_off:",
+                url_path="missing"),
+        st.Page("app_pages/paper.py", title="Reproduce the paper", icon=":material/fact_check:",
+                url_path="paper"),
+    ],
+}
 page = st.navigation(pages)
 frame.sidebar(trial)
 render.synthetic_banner(trial)

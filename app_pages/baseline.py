@@ -11,15 +11,25 @@ view = state.view()
 groups = derive.arm_order(trial)
 
 st.title("Baseline characteristics")
-st.markdown(f"Population **{view.population}**" + (f", filtered ({len(view.filters)} filter(s))"
-                                                   if view.filters else "") + ". Balance is shown as "
-            "the standardised mean difference (SMD), not p-values: in a randomised trial any "
-            "baseline difference is due to chance (CONSORT 2010, item 15). |SMD| > 0.1 is often "
-            "read as a notable imbalance.")
-summary = st.radio("Continuous variables as", ["mean", "median"], horizontal=True, key="w_baseline_summary",
-                   format_func={"mean": "mean (SD)", "median": "median (IQR)"}.get)
+st.markdown(
+    f"Population **{view.population}**"
+    + (f", filtered ({len(view.filters)} filter(s))" if view.filters else "")
+    + ". Balance is shown as "
+    "the standardised mean difference (SMD), not p-values: in a randomised trial any "
+    "baseline difference is due to chance (CONSORT 2010, item 15). |SMD| > 0.1 is often "
+    "read as a notable imbalance."
+)
+summary = st.radio(
+    "Continuous variables as",
+    ["mean", "median"],
+    horizontal=True,
+    key="w_baseline_summary",
+    format_func={"mean": "mean (SD)", "median": "median (IQR)"}.get,
+)
 with render.explained():
     frame = cache.baseline_table(trial.source, view.population, view.filters, trial)
     render.table(tables.baseline_display(frame, groups, summary), "baseline_characteristics", "baseline")
-    st.caption(f"SMD: {groups[0]} vs {design.reference_arm}; for categorical variables the "
-               "multi-level SMD of Yang and Dalton (2012), shown on the first level.")
+    st.caption(
+        f"SMD: {groups[0]} vs {design.reference_arm}; for categorical variables the "
+        "multi-level SMD of Yang and Dalton (2012), shown on the first level."
+    )

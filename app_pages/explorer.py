@@ -14,17 +14,20 @@ st.title("Endpoint explorer")
 endpoints = analysis.available_endpoints(trial)
 c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
 with c1:
-    endpoint = state.bound("endpoint", st.selectbox, "Endpoint", options=endpoints,
-                           format_func=lambda e: endpoint_for(e).label)
+    endpoint = state.bound(
+        "endpoint", st.selectbox, "Endpoint", options=endpoints, format_func=lambda e: endpoint_for(e).label
+    )
 ep = endpoint_for(endpoint)
 with c2:
     visits = analysis.visits_with_data(trial, endpoint)
-    state.bound("visit", st.selectbox, "Visit for the comparison", options=visits,
-                format_func=design.visit_label)
+    state.bound(
+        "visit", st.selectbox, "Visit for the comparison", options=visits, format_func=design.visit_label
+    )
 with c3:
     if ep.kind == "continuous":
-        state.bound("measure", st.selectbox, "Measure", options=list(derive.MEASURES),
-                    format_func=derive.MEASURES.get)
+        state.bound(
+            "measure", st.selectbox, "Measure", options=list(derive.MEASURES), format_func=derive.MEASURES.get
+        )
     else:
         st.caption("Binary endpoint: rates of subjects with a positive status.")
 with c4:
@@ -39,11 +42,11 @@ with render.explained():
         y_title = f"{derive.MEASURES[sel.measure]}{'' if sel.measure == 'pchg' else unit}"
         if sel.measure == "pchg":
             y_title += " (%)"
-        fig = figures.over_time_figure(trend, colours, f"{ep.label}: mean (95% CI) by arm",
-                                       y_title)
+        fig = figures.over_time_figure(trend, colours, f"{ep.label}: mean (95% CI) by arm", y_title)
     else:
-        fig = figures.over_time_figure(trend, colours, f"{ep.label}: rate (95% CI) by arm",
-                                       "Subjects", percent=True)
+        fig = figures.over_time_figure(
+            trend, colours, f"{ep.label}: rate (95% CI) by arm", "Subjects", percent=True
+        )
     render.figure(fig, "trend")
     with st.expander("Values by visit"):
         render.table(tables.over_time_table(trend, ep.kind), f"{endpoint}_by_visit", "trend")
@@ -61,9 +64,15 @@ with render.explained():
         if ep.kind == "continuous":
             column = {"aval": "value", "chg": derive.CHG, "pchg": derive.PCHG}[result.measure]
             values = cache.values_at_visit(trial.source, sel, trial)
-            render.figure(figures.distribution_figure(
-                values.dropna(subset=[column]), column, colours,
-                f"{derive.MEASURES[result.measure]} at {result.visit_label}", ep.label + unit),
-                "distribution")
+            render.figure(
+                figures.distribution_figure(
+                    values.dropna(subset=[column]),
+                    column,
+                    colours,
+                    f"{derive.MEASURES[result.measure]} at {result.visit_label}",
+                    ep.label + unit,
+                ),
+                "distribution",
+            )
         else:
             render.figure(figures.rate_figure(result, colours), "rates")

@@ -9,13 +9,20 @@ from respine.ui import cache, render, state
 trial = st.session_state["trial"]
 
 st.title("Participant flow")
-st.markdown("Computed from the loaded data, as CONSORT 2010 item 13 asks: randomised, treated, "
-            "followed at each visit, withdrawn with reasons, and analysed in each population.")
+st.markdown(
+    "Computed from the loaded data, as CONSORT 2010 item 13 asks: randomised, treated, "
+    "followed at each visit, withdrawn with reasons, and analysed in each population."
+)
 view = state.view()
-continuous = [e for e in ("VAS", "ODI", "SF36PCS", "SF36MCS", "MRIT2")
-              if e in set(trial.measurements["endpoint"])] or [view.endpoint]
-endpoint = st.selectbox("Follow-up counted by assessments of", continuous, key="w_flow_endpoint",
-                        format_func=lambda e: endpoint_for(e).label)
+continuous = [
+    e for e in ("VAS", "ODI", "SF36PCS", "SF36MCS", "MRIT2") if e in set(trial.measurements["endpoint"])
+] or [view.endpoint]
+endpoint = st.selectbox(
+    "Follow-up counted by assessments of",
+    continuous,
+    key="w_flow_endpoint",
+    format_func=lambda e: endpoint_for(e).label,
+)
 with render.explained():
     table = cache.participant_flow(trial.source, endpoint, trial)
     st.graphviz_chart(flow.flow_dot(table, derive.arm_order(trial)), width="stretch")

@@ -25,12 +25,13 @@ st.subheader("Primary result")
 with render.explained():
     sel = published.primary_selection(trial)
     result = cache.analyze(trial.source, sel, trial)
-    st.markdown(f"**{result.endpoint_label} at {result.visit_label}**, {result.population} "
-                "population, complete cases. Primary outcome not reached.")
+    st.markdown(
+        f"**{result.endpoint_label} at {result.visit_label}**, {result.population} "
+        "population, complete cases. Primary outcome not reached."
+    )
     metric_cols = st.columns(len(result.arms) + 1)
     for col, arm in zip(metric_cols, result.arms, strict=False):
-        col.metric(f"{arm.arm} responders", f"{100 * arm.rate:.0f}%",
-                   help=f"{arm.responders} of {arm.n}")
+        col.metric(f"{arm.arm} responders", f"{100 * arm.rate:.0f}%", help=f"{arm.responders} of {arm.n}")
     rd = result.contrasts[0]
     metric_cols[-1].metric("p-value", f"{rd.p_value:.2f}", help=rd.test)
     chart_col, table_col = st.columns([2, 3])

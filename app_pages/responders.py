@@ -12,31 +12,58 @@ colours = figures.arm_colours(design.arms, design.reference_arm)
 
 
 def reset_rule() -> None:
-    state.update(vas_pct=PRIMARY_RULE.vas_pct, vas_mm=PRIMARY_RULE.vas_mm,
-                 vas_join=PRIMARY_RULE.vas_join, odi_pct=PRIMARY_RULE.odi_pct,
-                 join=PRIMARY_RULE.join)
+    state.update(
+        vas_pct=PRIMARY_RULE.vas_pct,
+        vas_mm=PRIMARY_RULE.vas_mm,
+        vas_join=PRIMARY_RULE.vas_join,
+        odi_pct=PRIMARY_RULE.odi_pct,
+        join=PRIMARY_RULE.join,
+    )
     for key in ("w_vas_pct", "w_vas_mm", "w_vas_join", "w_odi_pct", "w_join"):
         st.session_state.pop(key, None)
 
 
 st.title("Responders")
-st.markdown("Primary rule (Pers et al. 2024): VAS improvement of at least 20% **and** at least "
-            "20 mm, **or** ODI improvement of at least 20%, from baseline. Change the thresholds "
-            "to see how sensitive the result is to the definition.")
+st.markdown(
+    "Primary rule (Pers et al. 2024): VAS improvement of at least 20% **and** at least "
+    "20 mm, **or** ODI improvement of at least 20%, from baseline. Change the thresholds "
+    "to see how sensitive the result is to the definition."
+)
 
 rule_col, vas_col, odi_col = st.columns([2, 3, 3])
 with vas_col:
-    state.bound("vas_pct", st.slider, "VAS improvement at least (%)", min_value=0.0,
-                max_value=100.0, step=5.0, format="%.0f")
-    state.bound("vas_mm", st.slider, "VAS improvement at least (mm)", min_value=0.0,
-                max_value=100.0, step=5.0, format="%.0f")
-    state.bound("vas_join", st.radio, "Combine the two VAS criteria with", options=["AND", "OR"],
-                horizontal=True)
+    state.bound(
+        "vas_pct",
+        st.slider,
+        "VAS improvement at least (%)",
+        min_value=0.0,
+        max_value=100.0,
+        step=5.0,
+        format="%.0f",
+    )
+    state.bound(
+        "vas_mm",
+        st.slider,
+        "VAS improvement at least (mm)",
+        min_value=0.0,
+        max_value=100.0,
+        step=5.0,
+        format="%.0f",
+    )
+    state.bound(
+        "vas_join", st.radio, "Combine the two VAS criteria with", options=["AND", "OR"], horizontal=True
+    )
 with odi_col:
-    state.bound("odi_pct", st.slider, "ODI improvement at least (%)", min_value=0.0,
-                max_value=100.0, step=5.0, format="%.0f")
-    state.bound("join", st.radio, "Combine VAS and ODI criteria with", options=["OR", "AND"],
-                horizontal=True)
+    state.bound(
+        "odi_pct",
+        st.slider,
+        "ODI improvement at least (%)",
+        min_value=0.0,
+        max_value=100.0,
+        step=5.0,
+        format="%.0f",
+    )
+    state.bound("join", st.radio, "Combine VAS and ODI criteria with", options=["OR", "AND"], horizontal=True)
 with rule_col:
     visits = analysis.visits_with_data(trial, "RESP")
     state.bound("visit", st.selectbox, "Visit", options=visits, format_func=design.visit_label)
@@ -48,8 +75,10 @@ sel = state.selection(trial, endpoint="RESP", measure="aval")
 if sel.rule.is_primary:
     st.caption(f"Rule: {sel.rule.describe()} (the primary definition).")
 else:
-    st.info(f"Rule: {sel.rule.describe()}. This differs from the primary definition; results are "
-            "exploratory.", icon=":material/tune:")
+    st.info(
+        f"Rule: {sel.rule.describe()}. This differs from the primary definition; results are exploratory.",
+        icon=":material/tune:",
+    )
 
 with render.explained():
     result = cache.analyze(trial.source, sel, trial)
@@ -64,23 +93,21 @@ with render.explained():
 
 with render.explained():
     trend = cache.over_time(trial.source, sel, trial)
-    render.figure(figures.over_time_figure(trend, colours, "Responders by visit (95% CI)",
-                                           "Responders", percent=True), "responder_trend")
+    render.figure(
+        figures.over_time_figure(trend, colours, "Responders by visit (95% CI)", "Responders", percent=True),
+        "responder_trend",
+    )
 
 st.subheader("Minimal clinically important difference")
 st.caption("Defaults: 15 mm for VAS and 10 points for ODI (Ostelo et al., Spine 2008;33:90-94).")
 m1, m2 = st.columns(2)
 with m1:
-    state.bound("mcid_vas", st.number_input, "VAS MCID (mm)", min_value=0.0, max_value=100.0,
-                step=1.0)
+    state.bound("mcid_vas", st.number_input, "VAS MCID (mm)", min_value=0.0, max_value=100.0, step=1.0)
 with m2:
-    state.bound("mcid_odi", st.number_input, "ODI MCID (points)", min_value=0.0, max_value=100.0,
-                step=1.0)
+    state.bound("mcid_odi", st.number_input, "ODI MCID (points)", min_value=0.0, max_value=100.0, step=1.0)
 for endpoint, col in zip(("MCID_VAS", "MCID_ODI"), st.columns(2), strict=True):
     with col, render.explained():
-        mcid = cache.analyze(trial.source, state.selection(trial, endpoint=endpoint, measure="aval"),
-                             trial)
+        mcid = cache.analyze(trial.source, state.selection(trial, endpoint=endpoint, measure="aval"), trial)
         st.markdown(f"**{mcid.endpoint_label}, {mcid.visit_label}**")
         render.table(tables.arm_table(mcid), endpoint.lower(), f"{endpoint}_arms")
-        render.table(tables.contrast_table(mcid).iloc[:1], f"{endpoint.lower()}_rd",
-                     f"{endpoint}_rd")
+        render.table(tables.contrast_table(mcid).iloc[:1], f"{endpoint.lower()}_rd", f"{endpoint}_rd")

@@ -10,26 +10,35 @@ arms = derive.arm_order(trial)
 view = state.view()
 
 st.title("Safety")
-st.markdown(f"Subjects with at least one event, in population **{view.population}** (choose "
-            "SAFETY in the sidebar for the treated population). Risk differences use Newcombe's "
-            "CI; p-values are from Fisher's exact test and are descriptive.")
+st.markdown(
+    f"Subjects with at least one event, in population **{view.population}** (choose "
+    "SAFETY in the sidebar for the treated population). Risk differences use Newcombe's "
+    "CI; p-values are from Fisher's exact test and are descriptive."
+)
 serious_only = st.toggle("Serious events only (organ class table)", key="w_safety_serious")
 with render.explained():
-    overview, by_term, immune = cache.safety_tables(trial.source, view.population, view.filters,
-                                                    serious_only, trial)
+    overview, by_term, immune = cache.safety_tables(
+        trial.source, view.population, view.filters, serious_only, trial
+    )
     st.subheader("Overview")
     render.table(tables.counts_display(overview, arms, "category", "Category"), "ae_overview", "ae_overview")
     st.subheader("By system organ class and preferred term")
     if by_term.empty:
         st.info("No adverse event in this selection.")
     else:
-        render.table(tables.counts_display(by_term, arms, "label", "Organ class / term"), "ae_by_term",
-                     "ae_by_term")
+        render.table(
+            tables.counts_display(by_term, arms, "label", "Organ class / term"), "ae_by_term", "ae_by_term"
+        )
     st.subheader("Immune response to the allogeneic cells")
     if immune.empty:
         st.info("The data have no antibody measurements.")
     else:
-        render.table(tables.counts_display(immune, arms, "label", "Antibody, visit", with_rd=False),
-                     "immune_response", "immune")
-        st.caption("HLA1/HLA2: anti-HLA class I/II antibodies; DSA: donor-specific antibodies. "
-                   "'New' counts subjects negative at baseline and positive later.")
+        render.table(
+            tables.counts_display(immune, arms, "label", "Antibody, visit", with_rd=False),
+            "immune_response",
+            "immune",
+        )
+        st.caption(
+            "HLA1/HLA2: anti-HLA class I/II antibodies; DSA: donor-specific antibodies. "
+            "'New' counts subjects negative at baseline and positive later."
+        )

@@ -109,3 +109,153 @@ def distribution_figure(values: pd.DataFrame, column: str, colours: dict[str, st
                              hovertext=d["subject_id"], hoverinfo="y+text"))
     fig.update_layout(showlegend=False)
     return _layout(fig, title, y_title)
+
+
+def forest_figure(frame: pd.DataFrame, treat: str, reference: str, title: str) -> go.Figure:
+    """Forest plot: one row per subgroup level, effect with 95% CI, null line, n per arm on hover.
+
+    Odds ratios use a log axis. Rows with no estimate (too few subjects) are shown without a
+    point, and their reason is in the hover text.
+    """
+    measure = frame["measure"].iloc[0]
+    ratio = measure == "odds_ratio"
+    scale = 100.0 if measure == "risk_difference" else 1.0
+    labels = [f"{v}: {lev}" if v != "Overall" else "Overall" for v, lev in
+              zip(frame["variable"], frame["level"], strict=True)]
+    y = list(range(len(frame)))[::-1]
+    n_cols = [c for c in frame.columns if c.startswith("n ")]
+    hover = []
+    for (_, r), lab in zip(frame.iterrows(), labels, strict=True):
+        ns = ", ".join(f"{c[2:]} n={int(r[c])}" for c in n_cols)
+        est = fmt.contrast_estimate(measure, r["estimate"], r["ci_low"], r["ci_high"])
+        p_int = r["p_interaction"]
+        p = "" if pd.isna(p_int) else f"<br>interaction p = {fmt.p_value(p_int)}"
+        note = f"<br>{r['note']}" if r["note"] else ""
+        hover.append(f"<b>{lab}</b><br>{ns}<br>{fmt.contrast_label(measure)}: {est}{p}{note}")
+    colours = [PALETTE[0] if v != "Overall" else "#000000" for v in frame["variable"]]
+    fig = go.Figure(go.Scatter(
+        x=frame["estimate"] * scale, y=y, mode="markers",
+        marker=dict(symbol=["diamond" if v == "Overall" else "square" for v in frame["variable"]],
+                    size=[13 if v == "Overall" else 9 for v in frame["variable"]], color=colours),
+        error_x=dict(type="data", symmetric=False, array=(frame["ci_high"] - frame["estimate"]) * scale,
+                     arrayminus=(frame["estimate"] - frame["ci_low"]) * scale, thickness=1.5, width=0,
+                     color="#444444"),
+        hovertext=hover, hoverinfo="text", showlegend=False))
+    fig.add_vline(x=1.0 if ratio else 0.0, line=dict(color="#888888", dash="dash"))
+    fig.update_yaxes(tickmode="array", tickvals=y, ticktext=labels, showgrid=False)
+    if ratio:
+        fig.update_xaxes(type="log")
+    unit = " (percentage points)" if measure == "risk_difference" else ""
+    x_title = f"{fmt.contrast_label(measure)}{unit}: favours {reference} ← → favours {treat}"
+    _layout(fig, title, "", x_title)
+    fig.update_layout(height=max(320, 26 * len(frame) + 140))
+    return fig
+
+
+def cumulative_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, x_title: str,
+                      thresholds: dict[str, float]) -> go.Figure:
+    """Share of each arm improving at least x, with vertical lines at the named thresholds."""
+    fig = go.Figure()
+    for arm, colour in colours.items():
+        d = frame[frame["arm"] == arm]
+        if d.empty:
+            continue
+        # "vh": at x_i the share is P(improvement >= x_i); just above x_i it drops to the next.
+        fig.add_trace(go.Scatter(
+            x=d["improvement"], y=100 * d["share"], mode="lines", name=f"{arm} (n={d['n'].iloc[0]})",
+            line=dict(color=colour, shape="vh", width=2.5),
+            hovertemplate=f"<b>{arm}</b><br>improvement ≥ %{{x:g}}: %{{y:.1f}}%<extra></extra>"))
+    for label, value in thresholds.items():
+        fig.add_vline(x=value, line=dict(color="#888888", dash="dot"), annotation_text=label,
+                      annotation_position="top")
+    fig.update_yaxes(range=[0, 102])
+    return _layout(fig, title, "Subjects improving at least this much (%)", x_title)
+
+
+def sweep_figure(frame: pd.DataFrame, treat: str, reference: str, title: str, x_title: str) -> go.Figure:
+    """Risk difference (95% CI band) as the responder threshold sweeps."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=frame["threshold"], y=100 * frame["rd_high"], mode="lines",
+                             line=dict(width=0), showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=frame["threshold"], y=100 * frame["rd_low"], mode="lines", fill="tonexty",
+                             fillcolor="rgba(0,114,178,0.15)", line=dict(width=0), name="95% CI",
+                             hoverinfo="skip"))
+    hover = [f"threshold {t:g}<br>{treat} {fmt.pct(a)} vs {reference} {fmt.pct(b)}<br>"
+             f"difference {fmt.contrast_estimate('risk_difference', d, lo, hi)}"
+             for t, a, b, d, lo, hi in zip(frame["threshold"], frame[f"rate {treat}"],
+                                           frame[f"rate {reference}"], frame["rd"], frame["rd_low"],
+                                           frame["rd_high"], strict=True)]
+    fig.add_trace(go.Scatter(x=frame["threshold"], y=100 * frame["rd"], mode="lines+markers",
+                             line=dict(color=PALETTE[0], width=2.5), name="Risk difference",
+                             hovertext=hover, hoverinfo="text"))
+    fig.add_hline(y=0, line=dict(color="#888888", dash="dash"))
+    return _layout(fig, title, f"Responders, {treat} minus {reference} (percentage points)", x_title)
+
+
+def spaghetti_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, y_title: str) -> go.Figure:
+    """One thin line per subject, coloured by arm (one legend entry per arm)."""
+    fig = go.Figure()
+    for arm, colour in colours.items():
+        d = frame[frame["arm"] == arm].sort_values(["subject_id", "visit_month"])
+        if d.empty:
+            continue
+        # One trace per arm with gaps between subjects keeps the figure light at any size.
+        xs, ys, text = [], [], []
+        for sid, part in d.groupby("subject_id", sort=False):
+            xs += [*part["visit_month"].tolist(), None]
+            ys += [*part["y"].tolist(), None]
+            text += [sid] * len(part) + [None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=arm, text=text,
+                                 line=dict(color=colour, width=1), marker=dict(size=3), opacity=0.45,
+                                 hovertemplate="%{text}<br>%{y:.1f}<extra>" + arm + "</extra>"))
+    visits = sorted(frame["visit_month"].unique())
+    labels = frame.drop_duplicates("visit_month").set_index("visit_month")["visit"]
+    fig.update_xaxes(tickmode="array", tickvals=visits, ticktext=[labels[v] for v in visits])
+    return _layout(fig, title, y_title)
+
+
+def waterfall_figure(frame: pd.DataFrame, colours: dict[str, str], title: str) -> go.Figure:
+    """Percent change per subject, sorted, side by side per arm."""
+    fig = go.Figure()
+    offset = 0
+    for arm, colour in colours.items():
+        d = frame[frame["arm"] == arm]
+        if d.empty:
+            continue
+        fig.add_trace(go.Bar(x=d["rank"] + offset, y=d["pchg"], name=f"{arm} (n={len(d)})",
+                             marker_color=colour, hovertext=d["subject_id"],
+                             hovertemplate="%{hovertext}<br>%{y:.1f}%<extra>" + arm + "</extra>"))
+        offset += len(d) + 3
+    fig.update_xaxes(showticklabels=False)
+    fig.update_layout(bargap=0.1)
+    return _layout(fig, title, "Percent change from baseline (%)", "Subjects, sorted within arm")
+
+
+def scatter_figure(points: pd.DataFrame, x: str, y: str, colours: dict[str, str], title: str,
+                   x_title: str, y_title: str) -> go.Figure:
+    """Per-subject scatter coloured by arm."""
+    fig = go.Figure()
+    for arm, colour in colours.items():
+        d = points[points["arm"] == arm]
+        if d.empty:
+            continue
+        fig.add_trace(go.Scatter(x=d[x], y=d[y], mode="markers", name=f"{arm} (n={len(d)})",
+                                 marker=dict(color=colour, size=8, opacity=0.75), text=d["subject_id"],
+                                 hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra>" + arm + "</extra>"))
+    return _layout(fig, title, y_title, x_title)
+
+
+def completion_figure(frame: pd.DataFrame, colours: dict[str, str], title: str) -> go.Figure:
+    """Share of each arm with a value at each visit."""
+    fig = go.Figure()
+    for arm, colour in colours.items():
+        d = frame[frame["arm"] == arm]
+        if d.empty:
+            continue
+        fig.add_trace(go.Bar(x=d["visit"], y=d["pct"], name=arm, marker_color=colour,
+                             text=[f"{o}/{e}" for o, e in zip(d["observed"], d["expected"], strict=True)],
+                             textposition="outside",
+                             hovertemplate="%{x}: %{text} (%{y:.1f}%)<extra>" + arm + "</extra>"))
+    fig.update_yaxes(range=[0, 112])
+    fig.update_layout(barmode="group")
+    return _layout(fig, title, "Subjects with a value (%)")

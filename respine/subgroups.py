@@ -212,3 +212,18 @@ def _cut_order(label: str) -> tuple[int, float]:
     if label.startswith(">"):
         return (2, 0.0)
     return (1, float(label.split("-")[0]))
+
+
+def parse_cutpoints(text: str) -> tuple[float, ...]:
+    """Cut-points typed by a person: numbers separated by commas or spaces ("40, 50")."""
+    from respine.errors import SelectionError
+
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+    try:
+        values = tuple(sorted({float(p) for p in parts}))
+    except ValueError as exc:
+        raise SelectionError(f"Cut-points '{text}' must be numbers separated by commas, "
+                             "e.g. 40, 50.") from exc
+    if any(not math.isfinite(v) for v in values):
+        raise SelectionError(f"Cut-points '{text}' must be finite numbers.")
+    return values

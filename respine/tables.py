@@ -127,3 +127,45 @@ def counts_display(frame: pd.DataFrame, arms: list[str], label_column: str, head
             row["p (Fisher)"] = fmt.p_value(r["p_value"])
         out.append(row)
     return pd.DataFrame(out)
+
+
+def subgroup_display(frame: pd.DataFrame) -> pd.DataFrame:
+    n_cols = [c for c in frame.columns if c.startswith("n ")]
+    out = []
+    for _, r in frame.iterrows():
+        row = {"Subgroup": r["variable"] if r["variable"] == "Overall" else f"{r['variable']}: {r['level']}"}
+        for c in n_cols:
+            row[c] = int(r[c])
+        row[fmt.contrast_label(r["measure"]) + " [95% CI]"] = fmt.contrast_estimate(
+            r["measure"], r["estimate"], r["ci_low"], r["ci_high"])
+        row["Interaction p"] = "" if pd.isna(r["p_interaction"]) else fmt.p_value(r["p_interaction"])
+        row["Note"] = r["note"]
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def sweep_display(frame: pd.DataFrame, treat: str, reference: str, unit: str) -> pd.DataFrame:
+    return pd.DataFrame({
+        f"Improvement at least ({unit})": [f"{t:g}" for t in frame["threshold"]],
+        treat: [fmt.pct(x) for x in frame[f"rate {treat}"]],
+        reference: [fmt.pct(x) for x in frame[f"rate {reference}"]],
+        "Risk difference [95% CI]": [fmt.contrast_estimate("risk_difference", d, lo, hi) for d, lo, hi in
+                                     zip(frame["rd"], frame["rd_low"], frame["rd_high"], strict=True)],
+    })
+
+
+def correlation_display(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"Arm": frame["arm"], "n": frame["n"],
+                         "Spearman rho": [fmt.num(x, 2) for x in frame["rho"]],
+                         "p-value": [fmt.p_value(x) for x in frame["p_value"]]})
+
+
+def completion_display(frame: pd.DataFrame) -> pd.DataFrame:
+    cells = [fmt.n_pct(o, e) for o, e in zip(frame["observed"], frame["expected"], strict=True)]
+    return pd.DataFrame({"Visit": frame["visit"], "Arm": frame["arm"], "With a value": cells})
+
+
+def check_display(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.rename(columns={"item": "Item", "published": "Published", "recomputed": "Recomputed"})
+    out["Result"] = ["✓ matches" if m else "✗ differs" for m in frame["matches"]]
+    return out.drop(columns=["matches"])

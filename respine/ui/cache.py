@@ -105,3 +105,22 @@ def safety_tables(source: str, population: str, filters: derive.Filters, serious
     return (safety.ae_overview(_trial, population, filters),
             safety.ae_by_term(_trial, population, filters, serious_only),
             safety.immune_response(_trial, population, filters))
+
+
+def _registry() -> dict:
+    from respine import analysis as A
+    from respine import subgroups, views
+
+    return {
+        "subgroups": subgroups.subgroup_analysis, "cumulative": views.cumulative_distribution,
+        "sweep": views.threshold_sweep, "trajectories": views.trajectories,
+        "waterfall": views.waterfall, "structure": views.structure_vs_symptoms,
+        "completion": views.completion, "patterns": views.missing_patterns,
+        "paper": views.paper_check, "over_time_adjusted": A.over_time_adjusted,
+    }
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def compute(source: str, name: str, args: tuple, _trial: S.Trial) -> object:
+    """Cached call of a named core view function with hashable arguments: ``fn(trial, *args)``."""
+    return _registry()[name](_trial, *args)

@@ -1,0 +1,35 @@
+"""Missing data: completion by visit and arm, and the patterns of missingness."""
+
+import streamlit as st
+
+from respine import analysis, figures, tables
+from respine.endpoints import endpoint_for
+from respine.ui import cache, render, state
+
+trial = st.session_state["trial"]
+design = trial.design
+colours = figures.arm_colours(design.arms, design.reference_arm)
+view = state.view()
+
+st.title("Missing data")
+measured = [e for e in analysis.available_endpoints(trial) if not endpoint_for(e).is_derived]
+endpoint = st.selectbox(
+    "Endpoint", measured, key="w_missing_endpoint", format_func=lambda e: endpoint_for(e).label
+)
+with render.explained():
+    frame = cache.compute(trial.source, "completion", (view.population, endpoint), trial)
+    render.figure(
+        figures.completion_figure(
+            frame, colours, f"{endpoint_for(endpoint).label}: completion by visit, {view.population}"
+        ),
+        "completion",
+    )
+    render.table(tables.completion_display(frame), f"completion_{endpoint}", "completion")
+with render.explained():
+    patterns = cache.compute(trial.source, "patterns", (view.population, endpoint), trial)
+    st.subheader("Patterns")
+    st.caption(
+        f"X = value present, . = missing, at: {patterns.attrs.get('visits', '')}. Monotone patterns "
+        "are dropout; intermittent ones are missed visits."
+    )
+    render.table(patterns, f"missing_patterns_{endpoint}", "patterns")

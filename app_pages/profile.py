@@ -1,0 +1,83 @@
+"""Responder profile: cumulative distribution of improvement and the threshold sweep."""
+
+import numpy as np
+import streamlit as st
+
+from respine import analysis, figures, tables
+from respine.endpoints import endpoint_for
+from respine.ui import cache, render, state
+
+trial = st.session_state["trial"]
+design = trial.design
+treat, ref = design.treatment_arms[0], design.reference_arm
+colours = figures.arm_colours(design.arms, design.reference_arm)
+view = state.view()
+
+st.title("Responder profile")
+st.markdown(
+    "How many subjects improve by at least each amount, by arm, so any responder "
+    "threshold can be read off; and how the difference between arms changes with the "
+    "threshold (FDA guidance on patient-reported outcomes, 2009)."
+)
+c1, c2, c3 = st.columns(3)
+with c1:
+    endpoint = st.radio(
+        "Scale",
+        [e for e in ("VAS", "ODI") if e in analysis.available_endpoints(trial)],
+        horizontal=True,
+        key="w_profile_endpoint",
+        format_func=lambda e: endpoint_for(e).label,
+    )
+with c2:
+    relative = (
+        st.radio(
+            "Improvement as",
+            ["absolute", "relative"],
+            horizontal=True,
+            key="w_profile_scale",
+            format_func={"absolute": "points (mm / %)", "relative": "% of baseline"}.get,
+        )
+        == "relative"
+    )
+with c3:
+    visits = analysis.post_baseline_visits(trial, endpoint)
+    state.bound("visit", st.selectbox, "Visit", options=visits, format_func=design.visit_label)
+
+ep = endpoint_for(endpoint)
+unit = "%" if relative else ep.unit
+sel = state.selection(trial, endpoint=endpoint)
+if relative:
+    lines = {"responder": view.vas_pct if endpoint == "VAS" else view.odi_pct}
+else:
+    lines = (
+        {"responder": view.vas_mm, "MCID": view.mcid_vas} if endpoint == "VAS" else {"MCID": view.mcid_odi}
+    )
+with render.explained():
+    cdf = cache.compute(trial.source, "cumulative", (sel, endpoint, relative), trial)
+    render.figure(
+        figures.cumulative_figure(
+            cdf,
+            colours,
+            f"{ep.label}: improvement at {design.visit_label(sel.visit)}",
+            f"Improvement ({unit})",
+            lines,
+        ),
+        "cdf",
+    )
+    top = float(np.ceil(max(cdf["improvement"].max(), 1.0)))
+    step = 5.0 if relative or top > 40 else 2.0
+    thresholds = tuple(float(t) for t in np.arange(0.0, min(top, 100.0) + step, step))
+    sweep = cache.compute(trial.source, "sweep", (sel, endpoint, thresholds, relative), trial)
+    render.figure(
+        figures.sweep_figure(
+            sweep,
+            treat,
+            ref,
+            "Difference in responders across thresholds",
+            f"Responder threshold: improvement at least ({unit})",
+        ),
+        "sweep",
+    )
+    with st.expander("Rates by threshold"):
+        render.table(tables.sweep_display(sweep, treat, ref, unit), f"threshold_sweep_{endpoint}", "sweep")
+    st.caption("Thresholds drawn from the Responders page: the primary rule's VAS criteria and the MCIDs.")

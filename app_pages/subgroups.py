@@ -1,0 +1,87 @@
+"""Subgroups: forest plot of the treatment effect by covariate level, with interaction tests."""
+
+import streamlit as st
+
+from respine import analysis, figures, tables
+from respine.endpoints import endpoint_for
+from respine.errors import SelectionError
+from respine.subgroups import parse_cutpoints
+from respine.ui import cache, render, state
+
+trial = st.session_state["trial"]
+design = trial.design
+treat, ref = design.treatment_arms[0], design.reference_arm
+
+st.title("Subgroups")
+st.warning(
+    "**Exploratory.** With many subgroups some apparent differences arise by chance. Judge "
+    "each covariate by its interaction p-value, not by the p-values within levels "
+    "(Wang et al., N Engl J Med 2007;357:2189-94).",
+    icon=":material/warning:",
+)
+c1, c2, c3 = st.columns([3, 2, 2])
+with c1:
+    endpoints = [
+        e
+        for e in analysis.available_endpoints(trial)
+        if endpoint_for(e).kind == "continuous" or endpoint_for(e).is_derived
+    ]
+    endpoint = state.bound(
+        "endpoint", st.selectbox, "Endpoint", options=endpoints, format_func=lambda e: endpoint_for(e).label
+    )
+ep = endpoint_for(endpoint)
+with c2:
+    state.bound(
+        "visit",
+        st.selectbox,
+        "Visit",
+        options=analysis.visits_with_data(trial, endpoint),
+        format_func=design.visit_label,
+    )
+with c3:
+    if ep.kind == "binary":
+        measure = st.radio(
+            "Effect measure",
+            ["risk_difference", "odds_ratio"],
+            horizontal=True,
+            key="w_subgroup_measure",
+            format_func={"risk_difference": "Risk difference", "odds_ratio": "Odds ratio"}.get,
+        )
+    else:
+        measure = "risk_difference"
+        st.caption(
+            "Effect: difference in mean change from baseline (Welch 95% CI); interaction by "
+            "F-test of a linear model."
+        )
+
+covariates = {c.column: c for c in design.covariates if c.column != "site"}
+default = [c for c in ("sex", "age", "smoking", "country", "modic", "baseline_vas") if c in covariates]
+chosen = st.multiselect(
+    "Subgroup variables",
+    list(covariates),
+    default=default,
+    key="w_subgroup_vars",
+    format_func=lambda c: covariates[c].label,
+)
+cutpoints = []
+continuous = [c for c in chosen if covariates[c].kind == "continuous"]
+if continuous:
+    st.caption("Continuous covariates are cut at the median unless you give cut-points.")
+    for col, box in zip(continuous, st.columns(len(continuous)), strict=True):
+        text = box.text_input(f"{covariates[col].label} cut-points", key=f"w_cut_{col}", placeholder="median")
+        if text.strip():
+            try:
+                cutpoints.append((col, parse_cutpoints(text)))
+            except SelectionError as exc:
+                box.warning(f"{exc} Using the median.")
+
+sel = state.selection(trial, endpoint=endpoint, measure="chg" if ep.kind == "continuous" else "aval")
+with render.explained():
+    frame = cache.compute(trial.source, "subgroups", (sel, tuple(chosen), tuple(cutpoints), measure), trial)
+    title = f"{ep.label} at {design.visit_label(sel.visit)}: {treat} vs {ref} by subgroup"
+    render.figure(figures.forest_figure(frame, treat, ref, title), "forest")
+    render.table(tables.subgroup_display(frame), f"subgroups_{endpoint}", "subgroups")
+    st.caption(
+        "Interaction p: likelihood-ratio test of arm × subgroup in a logistic model (binary "
+        "endpoints) or F-test in a linear model (continuous), one per covariate."
+    )

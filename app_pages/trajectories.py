@@ -1,0 +1,68 @@
+"""Over time: observed or model-based means, individual trajectories and a waterfall plot."""
+
+import streamlit as st
+
+from respine import analysis, derive, figures, tables
+from respine.endpoints import endpoint_for
+from respine.ui import cache, render, state
+
+trial = st.session_state["trial"]
+design = trial.design
+colours = figures.arm_colours(design.arms, design.reference_arm)
+
+st.title("Over time")
+c1, c2, c3 = st.columns([3, 2, 2])
+with c1:
+    continuous = [e for e in analysis.available_endpoints(trial) if endpoint_for(e).kind == "continuous"]
+    endpoint = state.bound(
+        "endpoint", st.selectbox, "Endpoint", options=continuous, format_func=lambda e: endpoint_for(e).label
+    )
+with c2:
+    state.bound(
+        "measure", st.selectbox, "Measure", options=list(derive.MEASURES), format_func=derive.MEASURES.get
+    )
+with c3:
+    mode = st.radio(
+        "Means",
+        ["observed", "model"],
+        horizontal=True,
+        key="w_traj_mode",
+        format_func={"observed": "observed", "model": "model-based (ANCOVA)"}.get,
+    )
+ep = endpoint_for(endpoint)
+sel = state.selection(trial, endpoint=endpoint)
+label = derive.MEASURES[sel.measure] + (
+    " (%)" if sel.measure == "pchg" else (f" ({ep.unit})" if ep.unit else "")
+)
+with render.explained():
+    if mode == "model":
+        trend = cache.compute(trial.source, "over_time_adjusted", (sel,), trial)
+        title = f"{ep.label}: LS mean (95% CI), ANCOVA on baseline at each visit"
+    else:
+        trend = cache.over_time(trial.source, sel, trial)
+        title = f"{ep.label}: mean (95% CI) by arm"
+    render.figure(figures.over_time_figure(trend, colours, title, label), "traj_means")
+    with st.expander("Values by visit"):
+        render.table(tables.over_time_table(trend, "continuous"), f"{endpoint}_{mode}_by_visit", "traj_tab")
+
+with render.explained():
+    lines, total = cache.compute(trial.source, "trajectories", (sel,), trial)
+    shown = lines["subject_id"].nunique()
+    render.figure(figures.spaghetti_figure(lines, colours, f"{ep.label}: each subject", label), "spaghetti")
+    if shown < total:
+        st.caption(f"{shown} of {total} subjects drawn at random (at most 300 per arm).")
+
+st.subheader("Waterfall")
+visits = analysis.post_baseline_visits(trial, endpoint)
+state.bound("visit", st.selectbox, "Visit for the waterfall", options=visits, format_func=design.visit_label)
+sel = state.selection(trial, endpoint=endpoint)
+with render.explained():
+    bars = cache.compute(trial.source, "waterfall", (sel,), trial)
+    render.figure(
+        figures.waterfall_figure(
+            bars, colours, f"{ep.label}: percent change from baseline at {design.visit_label(sel.visit)}"
+        ),
+        "waterfall",
+    )
+    better = "below zero" if ep.lower_is_better else "above zero"
+    st.caption(f"One bar per subject; improvement is {better} for this scale.")
