@@ -1,9 +1,8 @@
 """Responder profile: cumulative distribution of improvement and the threshold sweep."""
 
-import numpy as np
 import streamlit as st
 
-from respine import analysis, figures, tables
+from respine import analysis, figures, tables, views
 from respine.endpoints import endpoint_for
 from respine.ui import cache, render, state
 
@@ -64,9 +63,7 @@ with render.explained():
         ),
         "cdf",
     )
-    top = float(np.ceil(max(cdf["improvement"].max(), 1.0)))
-    step = 5.0 if relative or top > 40 else 2.0
-    thresholds = tuple(float(t) for t in np.arange(0.0, min(top, 100.0) + step, step))
+    thresholds = views.sweep_thresholds(cdf, relative)
     sweep = cache.compute(trial.source, "sweep", (sel, endpoint, thresholds, relative), trial)
     render.figure(
         figures.sweep_figure(

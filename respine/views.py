@@ -241,3 +241,11 @@ def paper_check(trial: S.Trial) -> pd.DataFrame:
                      "published": "none", "recomputed": ", ".join(significant) or "none (all p >= 0.05)",
                      "matches": not significant})
     return pd.DataFrame(rows, columns=["item", "published", "recomputed", "matches"])
+
+
+def sweep_thresholds(cumulative: pd.DataFrame, relative: bool) -> tuple[float, ...]:
+    """A threshold grid from 0 to the largest improvement seen (at most 100): steps of 5 for
+    percentages and wide scales, 2 for narrow ones."""
+    top = float(np.ceil(max(cumulative["improvement"].max(), 1.0)))
+    step = 5.0 if relative or top > 40 else 2.0
+    return tuple(float(t) for t in np.arange(0.0, min(top, 100.0) + step, step))
