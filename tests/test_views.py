@@ -8,10 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from respine import flow, safety
+from respine import flow, safety, views
+from respine.analysis import Selection, analyze, over_time_adjusted
 from respine.baseline import baseline_table, smd_categorical, smd_continuous
 from respine.derive import SubgroupFilter
-from respine.errors import AnalysisError
+from respine.errors import AnalysisError, SelectionError
+from respine.subgroups import (
+    cut_levels,
+    interaction_f_test,
+    interaction_lr_test,
+    parse_cutpoints,
+    subgroup_analysis,
+)
 from tests.test_app import PAGES, open_page, widget
 
 # ---------------------------------------------------------------- standardised mean differences
@@ -145,3 +153,191 @@ def test_new_pages_explain_an_empty_subgroup():
 
 def test_pages_registered():
     assert PAGES[0] == "app_pages/overview.py"
+
+
+# ---------------------------------------------------------------- subgroups
+
+
+
+def test_cut_levels_median_and_cutpoints():
+    x = pd.Series([30, 40, 50, 60, np.nan])
+    assert cut_levels(x).tolist() == ["≤ 45", "≤ 45", "> 45", "> 45", None]
+    assert cut_levels(x, (40, 50), "years").tolist() == ["≤ 40 years", "≤ 40 years", "40-50 years",
+                                                         "> 50 years", None]
+
+
+def test_parse_cutpoints():
+    assert parse_cutpoints("50, 40;40 ") == (40.0, 50.0)
+    for bad in ("forty", "inf"):
+        with pytest.raises(SelectionError):
+            parse_cutpoints(bad)
+
+
+@pytest.mark.reference
+def test_interaction_tests_match_statsmodels():
+    """Independent implementation: statsmodels formula OLS/GLM with arm*level, compared with
+    ``anova_lm(reduced, full)`` and the likelihood-ratio statistic of the two GLM fits."""
+    import statsmodels.formula.api as smf
+    from statsmodels.stats.anova import anova_lm
+
+    rng = np.random.default_rng(11)
+    n = 120
+    frame = pd.DataFrame({"arm": rng.integers(0, 2, n).astype(float),
+                          "level": rng.choice(["a", "b", "c"], n)})
+    frame["y"] = 1.0 * frame["arm"] + (frame["level"] == "b") + rng.normal(0, 1, n)
+    full = smf.ols("y ~ arm * C(level)", frame).fit()
+    reduced = smf.ols("y ~ arm + C(level)", frame).fit()
+    expected = anova_lm(reduced, full)["Pr(>F)"].iloc[1]
+    got = interaction_f_test(frame["y"].to_numpy(), frame["arm"].to_numpy(), frame["level"].to_numpy())
+    assert got == pytest.approx(expected, rel=1e-9)
+
+    frame["r"] = (rng.random(n) < 0.3 + 0.3 * frame["arm"]).astype(float)
+    import statsmodels.api as sm
+    from scipy import stats as sps
+
+    gf = smf.glm("r ~ arm * C(level)", frame, family=sm.families.Binomial()).fit()
+    gr = smf.glm("r ~ arm + C(level)", frame, family=sm.families.Binomial()).fit()
+    expected = sps.chi2.sf(2 * (gf.llf - gr.llf), 2)
+    got = interaction_lr_test(frame["r"].to_numpy(), frame["arm"].to_numpy(), frame["level"].to_numpy())
+    assert got == pytest.approx(expected, rel=1e-6)
+
+
+def test_subgroup_rows_add_up_and_one_interaction_p_per_variable(trial):
+    table = subgroup_analysis(trial, Selection("RESP", 12.0), ("sex", "smoking", "age"))
+    overall = table.iloc[0]
+    assert (overall["n BM-MSC"], overall["n Sham"]) == (50, 49)
+    sex = table[table["variable"] == "Sex"]
+    assert sex["n BM-MSC"].sum() == 50 and sex["p_interaction"].notna().sum() == 1
+    assert table.groupby("variable")["p_interaction"].count().drop("Overall").eq(1).all()
+    assert overall["estimate"] == pytest.approx(37 / 50 - 34 / 49)
+    ors = subgroup_analysis(trial, Selection("RESP", 12.0), ("sex",), binary_measure="odds_ratio")
+    assert ors["measure"].iloc[0] == "odds_ratio" and (ors["estimate"] > 0).all()
+
+
+def test_subgroup_too_small_level_is_noted_not_raised(trial):
+    table = subgroup_analysis(trial, Selection("VAS", 12.0), ("site",))
+    assert table["note"].str.contains("fewer than").any() or table["estimate"].notna().all()
+    with pytest.raises(AnalysisError, match="not a subject covariate"):
+        subgroup_analysis(trial, Selection("VAS", 12.0), ("shoe_size",))
+
+
+# ---------------------------------------------------------------- responder profile, trajectories
+
+
+def test_cumulative_distribution_and_sweep_agree_with_responder_counts(trial):
+    sel = Selection("VAS", 12.0)
+    cdf = views.cumulative_distribution(trial, sel, "VAS")
+    assert cdf.groupby("arm")["share"].max().eq(1.0).all()
+    sweep = views.threshold_sweep(trial, sel, "VAS", (0.0, 15.0, 20.0))
+    # improvement >= 15 mm is the VAS MCID: the sweep must equal the MCID_VAS analysis
+    mcid = analyze(trial, Selection("MCID_VAS", 12.0))
+    row = sweep[sweep["threshold"] == 15.0].iloc[0]
+    assert row["rate BM-MSC"] == pytest.approx(mcid.arms[0].rate)
+    assert row["rate Sham"] == pytest.approx(mcid.arms[1].rate)
+    # read off the CDF: share improving >= 20 mm equals the sweep's rate at 20
+    bm = cdf[cdf["arm"] == "BM-MSC"]
+    share20 = bm.loc[bm["improvement"] >= 20, "share"].max()
+    assert share20 == pytest.approx(sweep.loc[sweep["threshold"] == 20.0, "rate BM-MSC"].iloc[0])
+
+
+def test_waterfall_sorted_and_trajectories_capped(trial):
+    bars = views.waterfall(trial, Selection("ODI", 12.0))
+    for _, part in bars.groupby("arm"):
+        assert part["pchg"].is_monotonic_decreasing
+    lines, total = views.trajectories(trial, Selection("VAS", measure="aval"))
+    assert total == 111 and lines["subject_id"].nunique() == 111
+    with pytest.raises(AnalysisError, match="continuous"):
+        views.trajectories(trial, Selection("RESP"))
+
+
+def test_model_based_means_equal_ancova_lsmeans(trial):
+    frame = over_time_adjusted(trial, Selection("VAS"))
+    at12 = frame[frame["visit_month"] == 12.0].set_index("arm")["estimate"]
+    lsm = {d["arm"]: d["lsmean"] for d in analyze(trial, Selection("VAS", 12.0, method="ancova")).lsmeans}
+    assert at12.to_dict() == pytest.approx(lsm)
+    assert 0.0 not in set(frame["visit_month"])
+
+
+def test_structure_vs_symptoms(trial):
+    points, corr = views.structure_vs_symptoms(trial, Selection("MRIT2", 12.0))
+    assert corr["arm"].tolist() == ["BM-MSC", "Sham", "All"]
+    assert corr.iloc[-1]["n"] == len(points)
+    assert corr["rho"].between(-1, 1).all()
+
+
+def test_completion_and_patterns(trial):
+    comp = views.completion(trial, "MITT", "VAS")
+    m12 = comp[comp["visit_month"] == 12.0].set_index("arm")
+    assert m12.loc["BM-MSC", "observed"] == 50 and m12.loc["BM-MSC", "expected"] == 56
+    patterns = views.missing_patterns(trial, "MITT", "VAS")
+    assert patterns["Total"].sum() == 111
+    complete = patterns[patterns["kind"] == "complete"]
+    assert complete["Total"].iloc[0] == (comp[comp["visit_month"] == 24.0]["observed"].sum()
+                                         - patterns[patterns["kind"] == "intermittent"]["Total"].sum())
+    assert {"monotone (dropout)", "intermittent"} <= set(patterns["kind"])
+
+
+def test_paper_check_all_match_on_twin_and_flags_a_change(trial):
+    check = views.paper_check(trial)
+    assert check["matches"].all() and len(check) == 7
+    import dataclasses
+
+    altered = dataclasses.replace(trial, subjects=trial.subjects.iloc[:-3])
+    assert not views.paper_check(altered)["matches"].all()
+
+
+# ---------------------------------------------------------------- app: new pages
+
+
+@pytest.mark.app
+def test_subgroups_page_controls_change_the_numbers():
+    at = open_page("app_pages/subgroups.py", ep="RESP")
+    table = at.dataframe[0].value
+    assert table.iloc[0]["Subgroup"] == "Overall" and table.iloc[0]["n BM-MSC"] == 50
+    assert "Risk difference [95% CI]" in table.columns
+    widget(at.radio, "Effect measure").set_value("odds_ratio").run()
+    assert "Odds ratio [95% CI]" in at.dataframe[0].value.columns
+    widget(at.multiselect, "Subgroup variables").set_value(["age"]).run()
+    widget(at.text_input, "Age cut-points").set_value("35, 45").run()
+    levels = at.dataframe[0].value["Subgroup"].tolist()
+    assert levels == ["Overall", "Age: ≤ 35 years", "Age: 35-45 years", "Age: > 45 years"]
+    widget(at.text_input, "Age cut-points").set_value("old").run()
+    assert any("must be numbers" in w.value for w in at.warning) and not at.exception
+    assert len(at.get("plotly_chart")) == 1
+
+
+@pytest.mark.app
+def test_profile_page_switches_scale_and_endpoint():
+    at = open_page("app_pages/profile.py")
+    first = at.dataframe[0].value
+    assert first.columns[0] == "Improvement at least (mm)"
+    widget(at.radio, "Improvement as").set_value("relative").run()
+    assert at.dataframe[0].value.columns[0] == "Improvement at least (%)"
+    widget(at.radio, "Scale").set_value("ODI").run()
+    assert not at.exception and len(at.get("plotly_chart")) == 2
+
+
+@pytest.mark.app
+def test_over_time_page_model_based_and_waterfall_visit():
+    at = open_page("app_pages/trajectories.py")
+    observed = at.dataframe[0].value
+    widget(at.radio, "Means").set_value("model").run()
+    model = at.dataframe[0].value
+    assert "Baseline" in observed["Visit"].tolist() and "Baseline" not in model["Visit"].tolist()
+    widget(at.selectbox, "Visit for the waterfall").set_value(6.0).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 3
+
+
+@pytest.mark.app
+def test_mri_missing_and_paper_pages_show_numbers():
+    mri = open_page("app_pages/mri.py")
+    assert mri.dataframe[4].value["Arm"].tolist() == ["BM-MSC", "Sham", "All"]
+    widget(mri.radio, "Clinical change").set_value("ODI").run()
+    assert not mri.exception
+    missing = open_page("app_pages/missing.py")
+    row = missing.dataframe[0].value
+    assert "50/56 (89.3%)" in row["With a value"].tolist()
+    widget(missing.selectbox, "Endpoint").set_value("MRIT2").run()
+    assert set(missing.dataframe[0].value["Visit"]) == {"Baseline", "Month 12"}
+    paper = open_page("app_pages/paper.py")
+    assert any("7 of 7 published figures match" in s.value for s in paper.success)
