@@ -27,7 +27,9 @@ summary = st.radio(
     format_func={"mean": "mean (SD)", "median": "median (IQR)"}.get,
 )
 with render.explained():
-    frame = cache.baseline_table(trial.source, view.population, view.filters, trial)
+    frame, notes = cache.baseline_table(trial.source, view.population, view.filters, trial)
+    for note in notes:
+        st.warning(note, icon=":material/info:")
     render.table(tables.baseline_display(frame, groups, summary), "baseline_characteristics", "baseline")
     st.caption(
         f"SMD: {groups[0]} vs {design.reference_arm}; for categorical variables the "

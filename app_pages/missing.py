@@ -29,7 +29,7 @@ with render.explained():
     patterns = cache.compute(trial.source, "patterns", (view.population, endpoint), trial)
     st.subheader("Patterns")
     st.caption(
-        f"X = value present, . = missing, at: {patterns.attrs.get('visits', '')}. Monotone patterns "
-        "are dropout; intermittent ones are missed visits."
+        "X = value present, . = missing, at the visits named in the first column. Monotone "
+        "patterns are dropout; intermittent ones are missed visits."
     )
     render.table(patterns, f"missing_patterns_{endpoint}", "patterns")

@@ -153,6 +153,10 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
                                     "visit; choose a later visit or the Welch t-test.")
             frame = values.merge(derive.subject_table(trial).drop(columns=[S.ARM]),
                                  on=S.SUBJECT_ID, how="left")
+            # A covariate the study declares categorical is a factor even when coded as numbers.
+            for cov in design.covariates:
+                if cov.kind == "categorical" and cov.column in sel.covariates:
+                    frame[cov.column] = derive.as_levels(frame[cov.column]).where(frame[cov.column].notna())
             fit = stats.ancova(frame, column, S.ARM, reference, (derive.BASE, *sel.covariates))
             contrasts, lsmeans = fit.contrasts, fit.lsmeans
             dropped = len(values) - fit.n

@@ -120,6 +120,14 @@ def baseline_table(trial: S.Trial, population: str | None = None,
     return pd.DataFrame(rows)
 
 
+def baseline_notes(trial: S.Trial, population: str | None = None, filters: derive.Filters = ()) -> list[str]:
+    """Messages about the selection a reader of the baseline table needs (e.g. an empty arm)."""
+    subjects = derive.select_subjects(trial, population, filters)
+    present = set(subjects[S.ARM])
+    return [f"No subject of arm {a} in this selection, so the SMDs cannot be computed; widen the "
+            "population or filters." for a in trial.design.arms if a not in present]
+
+
 def _natural(text: str) -> tuple[int, float | str]:
     try:
         return (0, float(text))

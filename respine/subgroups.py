@@ -102,15 +102,18 @@ def interaction_lr_test(y: np.ndarray, arm: np.ndarray, level: np.ndarray) -> fl
     lls, ranks = [], []
     for interaction in (True, False):
         X = _design(arm, level, levels, interaction)
+        # Separation drives coefficients to infinity: statsmodels then warns of overflow; the
+        # likelihood is still valid, and a non-finite one gives NaN below.
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 fit = sm.GLM(y, X, family=sm.families.Binomial()).fit()
+                llf = float(fit.llf)
         except (ValueError, np.linalg.LinAlgError):
             return math.nan
-        if not np.isfinite(fit.llf):
+        if not np.isfinite(llf):
             return math.nan
-        lls.append(fit.llf)
+        lls.append(llf)
         ranks.append(np.linalg.matrix_rank(X))
     df = ranks[0] - ranks[1]
     if df < 1:

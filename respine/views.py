@@ -178,7 +178,8 @@ def missing_patterns(trial: S.Trial, population: str | None, endpoint: str) -> p
     """Patterns of observed (X) and missing (.) values across visits, with counts per arm.
 
     Also says whether each pattern is monotone (once missing, always missing: dropout) or
-    intermittent. Columns: pattern, kind, one per arm, Total; most frequent first.
+    intermittent. Columns: pattern (named with the visits, e.g. "pattern (Baseline M1 M3)"),
+    kind, one per arm, Total; most frequent first.
     """
     pop = trial.design.population(population or trial.design.default_population)
     subjects = derive.select_subjects(trial, pop.id)
@@ -208,8 +209,7 @@ def missing_patterns(trial: S.Trial, population: str | None, endpoint: str) -> p
     table.insert(1, "kind", table["pattern"].map(kind))
     header = " ".join(trial.design.visit_label(mo).replace("Month ", "M") for mo in months)
     table["pattern"] = table["pattern"].map(lambda p: " ".join(p))
-    table.attrs["visits"] = header
-    return table
+    return table.rename(columns={"pattern": f"pattern ({header})"})
 
 
 def paper_check(trial: S.Trial) -> pd.DataFrame:

@@ -152,3 +152,13 @@ def test_view_survives_page_switches():
     assert widget(at.selectbox, "Visit").value == 24.0
     at.switch_page(PAGES[1]).run()
     assert widget(at.selectbox, "Visit for the comparison").value == 24.0
+
+
+def test_link_filter_on_any_subject_column_is_kept_shown_and_clearable():
+    at = open_page(PAGES[2], filter="status=Completed")
+    assert any("status in {Completed}" in c.value for c in at.sidebar.caption)
+    filtered = at.dataframe[0].value["Responders / n"].tolist()
+    assert filtered != ["37/50 (74.0%)", "34/49 (69.4%)"]
+    widget(at.sidebar.button, "Clear link filters").click().run()
+    assert at.session_state["view"].filters == ()
+    assert at.dataframe[0].value["Responders / n"].tolist() == ["37/50 (74.0%)", "34/49 (69.4%)"]

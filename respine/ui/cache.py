@@ -83,10 +83,13 @@ def _natural(text: str) -> tuple[int, float | str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def baseline_table(source: str, population: str, filters: derive.Filters, _trial: S.Trial) -> pd.DataFrame:
+def baseline_table(source: str, population: str, filters: derive.Filters,
+                   _trial: S.Trial) -> tuple[pd.DataFrame, list[str]]:
+    """(table, notes)."""
+    from respine.baseline import baseline_notes
     from respine.baseline import baseline_table as build
 
-    return build(_trial, population, filters)
+    return build(_trial, population, filters), baseline_notes(_trial, population, filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
