@@ -3,7 +3,6 @@
 import streamlit as st
 
 from respine import analysis, derive, figures, tables
-from respine.endpoints import endpoint_for
 from respine.ui import cache, render, state
 
 trial = st.session_state["trial"]
@@ -15,9 +14,9 @@ endpoints = analysis.available_endpoints(trial)
 c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
 with c1:
     endpoint = state.bound(
-        "endpoint", st.selectbox, "Endpoint", options=endpoints, format_func=lambda e: endpoint_for(e).label
+        "endpoint", st.selectbox, "Endpoint", options=endpoints, format_func=lambda e: trial.endpoint(e).label
     )
-ep = endpoint_for(endpoint)
+ep = trial.endpoint(endpoint)
 with c2:
     visits = analysis.visits_with_data(trial, endpoint)
     state.bound(

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from respine import derive, flow
-from respine.endpoints import endpoint_for
 from respine.ui import cache, render, state
 
 trial = st.session_state["trial"]
@@ -21,7 +20,7 @@ endpoint = st.selectbox(
     "Follow-up counted by assessments of",
     continuous,
     key="w_flow_endpoint",
-    format_func=lambda e: endpoint_for(e).label,
+    format_func=lambda e: trial.endpoint(e).label,
 )
 with render.explained():
     table = cache.participant_flow(trial.source, endpoint, trial)

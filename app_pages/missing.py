@@ -3,7 +3,6 @@
 import streamlit as st
 
 from respine import analysis, figures, tables
-from respine.endpoints import endpoint_for
 from respine.ui import cache, render, state
 
 trial = st.session_state["trial"]
@@ -12,15 +11,15 @@ colours = figures.arm_colours(design.arms, design.reference_arm)
 view = state.view()
 
 st.title("Missing data")
-measured = [e for e in analysis.available_endpoints(trial) if not endpoint_for(e).is_derived]
+measured = [e for e in analysis.available_endpoints(trial) if not trial.endpoint(e).is_derived]
 endpoint = st.selectbox(
-    "Endpoint", measured, key="w_missing_endpoint", format_func=lambda e: endpoint_for(e).label
+    "Endpoint", measured, key="w_missing_endpoint", format_func=lambda e: trial.endpoint(e).label
 )
 with render.explained():
     frame = cache.compute(trial.source, "completion", (view.population, endpoint), trial)
     render.figure(
         figures.completion_figure(
-            frame, colours, f"{endpoint_for(endpoint).label}: completion by visit, {view.population}"
+            frame, colours, f"{trial.endpoint(endpoint).label}: completion by visit, {view.population}"
         ),
         "completion",
     )

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from respine import analysis, figures, tables
-from respine.endpoints import endpoint_for
 from respine.ui import cache, render, state
 
 trial = st.session_state["trial"]
@@ -48,12 +47,12 @@ clinical = st.radio(
     ["VAS", "ODI"],
     horizontal=True,
     key="w_mri_clinical",
-    format_func=lambda e: endpoint_for(e).label,
+    format_func=lambda e: trial.endpoint(e).label,
 )
 with render.explained():
     sel = state.selection(trial, endpoint="MRIT2", visit=visit)
     points, correlations = cache.compute(trial.source, "structure", (sel, clinical), trial)
-    ce = endpoint_for(clinical)
+    ce = trial.endpoint(clinical)
     render.figure(
         figures.scatter_figure(
             points,

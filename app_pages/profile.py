@@ -3,7 +3,6 @@
 import streamlit as st
 
 from respine import analysis, figures, tables, views
-from respine.endpoints import endpoint_for
 from respine.ui import cache, render, state
 
 trial = st.session_state["trial"]
@@ -25,7 +24,7 @@ with c1:
         [e for e in ("VAS", "ODI") if e in analysis.available_endpoints(trial)],
         horizontal=True,
         key="w_profile_endpoint",
-        format_func=lambda e: endpoint_for(e).label,
+        format_func=lambda e: trial.endpoint(e).label,
     )
 with c2:
     relative = (
@@ -42,7 +41,7 @@ with c3:
     visits = analysis.post_baseline_visits(trial, endpoint)
     state.bound("visit", st.selectbox, "Visit", options=visits, format_func=design.visit_label)
 
-ep = endpoint_for(endpoint)
+ep = trial.endpoint(endpoint)
 unit = "%" if relative else ep.unit
 sel = state.selection(trial, endpoint=endpoint)
 if relative:

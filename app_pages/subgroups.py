@@ -3,7 +3,6 @@
 import streamlit as st
 
 from respine import analysis, figures, tables
-from respine.endpoints import endpoint_for
 from respine.errors import SelectionError
 from respine.subgroups import parse_cutpoints
 from respine.ui import cache, render, state
@@ -24,12 +23,12 @@ with c1:
     endpoints = [
         e
         for e in analysis.available_endpoints(trial)
-        if endpoint_for(e).kind == "continuous" or endpoint_for(e).is_derived
+        if trial.endpoint(e).kind == "continuous" or trial.endpoint(e).is_derived
     ]
     endpoint = state.bound(
-        "endpoint", st.selectbox, "Endpoint", options=endpoints, format_func=lambda e: endpoint_for(e).label
+        "endpoint", st.selectbox, "Endpoint", options=endpoints, format_func=lambda e: trial.endpoint(e).label
     )
-ep = endpoint_for(endpoint)
+ep = trial.endpoint(endpoint)
 with c2:
     state.bound(
         "visit",

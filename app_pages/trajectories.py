@@ -3,7 +3,6 @@
 import streamlit as st
 
 from respine import analysis, derive, figures, tables
-from respine.endpoints import endpoint_for
 from respine.ui import cache, render, state
 
 trial = st.session_state["trial"]
@@ -13,9 +12,13 @@ colours = figures.arm_colours(design.arms, design.reference_arm)
 st.title("Over time")
 c1, c2, c3 = st.columns([3, 2, 2])
 with c1:
-    continuous = [e for e in analysis.available_endpoints(trial) if endpoint_for(e).kind == "continuous"]
+    continuous = [e for e in analysis.available_endpoints(trial) if trial.endpoint(e).kind == "continuous"]
     endpoint = state.bound(
-        "endpoint", st.selectbox, "Endpoint", options=continuous, format_func=lambda e: endpoint_for(e).label
+        "endpoint",
+        st.selectbox,
+        "Endpoint",
+        options=continuous,
+        format_func=lambda e: trial.endpoint(e).label,
     )
 with c2:
     state.bound(
@@ -29,7 +32,7 @@ with c3:
         key="w_traj_mode",
         format_func={"observed": "observed", "model": "model-based (ANCOVA)"}.get,
     )
-ep = endpoint_for(endpoint)
+ep = trial.endpoint(endpoint)
 sel = state.selection(trial, endpoint=endpoint)
 label = derive.MEASURES[sel.measure] + (
     " (%)" if sel.measure == "pchg" else (f" ({ep.unit})" if ep.unit else "")

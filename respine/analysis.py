@@ -14,7 +14,6 @@ import pandas as pd
 
 from respine import derive, stats
 from respine import schema as S
-from respine.endpoints import endpoint_for
 from respine.errors import AnalysisError, SelectionError
 from respine.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, ResponderRule
 
@@ -107,7 +106,7 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
     Analyses use the subjects with a value at the visit (complete cases).
     """
     design = trial.design
-    ep = endpoint_for(sel.endpoint)
+    ep = trial.endpoint(sel.endpoint)
     population = sel.population or design.default_population
     design.population(population)
     reference = sel.reference or design.reference_arm
@@ -218,7 +217,7 @@ def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
     Columns: arm, visit_month, visit, n, estimate, ci_low, ci_high (plus sd/median for
     continuous endpoints, responders for binary ones).
     """
-    ep = endpoint_for(sel.endpoint)
+    ep = trial.endpoint(sel.endpoint)
     population = sel.population or trial.design.default_population
     data = derive.endpoint_data(trial, ep.id, population, sel.filters, sel.rule, sel.mcid_vas,
                                 sel.mcid_odi)
@@ -246,7 +245,7 @@ def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
 
 def visits_with_data(trial: S.Trial, endpoint: str) -> list[float]:
     """Visit numbers at which an endpoint has any data (derived ones: post-baseline visits)."""
-    ep = endpoint_for(endpoint)
+    ep = trial.endpoint(endpoint)
     m = trial.measurements
     sources = ep.derived_from or (ep.id,)
     months = sorted(set(m.loc[m[S.ENDPOINT].isin(sources), S.VISIT_MONTH].unique()))
@@ -261,7 +260,7 @@ def available_endpoints(trial: S.Trial) -> list[str]:
     have = set(trial.measurements[S.ENDPOINT].unique())
     out = []
     for ep_id in trial.design.endpoints or sorted(have):
-        ep = endpoint_for(ep_id)
+        ep = trial.endpoint(ep_id)
         if (ep.is_derived and all(d in have for d in ep.derived_from)) or ep_id in have:
             out.append(ep_id)
     return out
@@ -276,7 +275,7 @@ def over_time_adjusted(trial: S.Trial, sel: Selection) -> pd.DataFrame:
     A repeated-measures model over all visits (MMRM) is the fuller alternative; this per-visit
     ANCOVA is the model the comparison table uses.
     """
-    ep = endpoint_for(sel.endpoint)
+    ep = trial.endpoint(sel.endpoint)
     if ep.kind != "continuous":
         raise AnalysisError("Model-based means need a continuous endpoint.")
     base = min(v.number for v in trial.design.visits)

@@ -81,9 +81,8 @@ def baseline_table(trial: S.Trial, population: str | None = None,
         if not sel.empty:
             col = f"baseline_{ep.lower()}"
             subjects[col] = subjects[S.SUBJECT_ID].map(sel.set_index(S.SUBJECT_ID)[S.VALUE])
-            from respine.endpoints import endpoint_for
 
-            e = endpoint_for(ep)
+            e = trial.endpoint(ep)
             labels[col] = (f"{e.label}" + (f", {e.unit}" if e.unit else ""), "continuous")
     for c in trial.design.covariates:
         if c.column in subjects.columns and c.column not in labels and not c.column.startswith("baseline_"):

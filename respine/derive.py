@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from respine import schema as S
-from respine.endpoints import endpoint_for
 from respine.errors import AnalysisError, SelectionError
 from respine.rules import (
     MCID_ODI_POINTS,
@@ -153,7 +152,7 @@ def endpoint_data(trial: S.Trial, endpoint: str, population: str | None = None,
     endpoints (RESP, MCID_*) have one row per subject and post-baseline visit with a determinable
     status.
     """
-    ep = endpoint_for(endpoint)
+    ep = trial.endpoint(endpoint)
     subjects = select_subjects(trial, population, filters)
     arm = subjects.set_index(S.SUBJECT_ID)[S.ARM]
     m = trial.measurements[trial.measurements[S.SUBJECT_ID].isin(subjects[S.SUBJECT_ID])]

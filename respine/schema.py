@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from respine.endpoints import Endpoint, endpoint_for
+
 # Subject table (one row per randomised subject).
 SUBJECT_ID = "subject_id"
 ARM = "arm"
@@ -88,6 +90,8 @@ class StudyDesign:
     registration: str = ""
     description: str = ""
     generator: dict[str, object] = field(default_factory=dict)
+    # Endpoints of this study that the registry does not know (e.g. PARAMCDs of an ADaM study).
+    endpoint_info: dict[str, Endpoint] = field(default_factory=dict)
 
     def visit_label(self, number: float) -> str:
         for v in self.visits:
@@ -125,3 +129,7 @@ class Trial:
     @property
     def synthetic(self) -> bool:
         return self.design.synthetic
+
+    def endpoint(self, endpoint_id: str) -> Endpoint:
+        """The endpoint's registry entry, or this study's own description of it."""
+        return endpoint_for(endpoint_id, self.design.endpoint_info)

@@ -21,7 +21,6 @@ from scipy import stats as sps
 from respine import derive, stats
 from respine import schema as S
 from respine.analysis import Selection
-from respine.endpoints import endpoint_for
 from respine.errors import AnalysisError
 
 MIN_PER_CELL = 2
@@ -137,7 +136,7 @@ def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...]
         (``n <arm>``), estimate, ci_low, ci_high, p_interaction (on the first row of each
         variable), note.
     """
-    ep = endpoint_for(sel.endpoint)
+    ep = trial.endpoint(sel.endpoint)
     design = trial.design
     treat, ref = design.treatment_arms[0], design.reference_arm
     data = derive.endpoint_data(trial, ep.id, sel.population, sel.filters, sel.rule, sel.mcid_vas,

@@ -15,7 +15,6 @@ from scipy import stats as sps
 from respine import derive, stats
 from respine import schema as S
 from respine.analysis import Selection, analyze, visits_with_data
-from respine.endpoints import endpoint_for
 from respine.errors import AnalysisError
 
 SPAGHETTI_MAX_SUBJECTS = 300
@@ -24,7 +23,7 @@ SPAGHETTI_MAX_SUBJECTS = 300
 def _improvement(trial: S.Trial, sel: Selection, endpoint: str, relative: bool) -> pd.DataFrame:
     """Improvement from baseline at the visit (baseline minus value; percent of baseline if
     ``relative``), positive = better for lower-is-better scales."""
-    ep = endpoint_for(endpoint)
+    ep = trial.endpoint(endpoint)
     data = derive.endpoint_data(trial, endpoint, sel.population, sel.filters)
     at = data[data[S.VISIT_MONTH] == sel.visit].dropna(subset=[derive.CHG])
     sign = -1.0 if ep.lower_is_better else 1.0
@@ -86,7 +85,7 @@ def threshold_sweep(trial: S.Trial, sel: Selection, endpoint: str, thresholds: n
 def trajectories(trial: S.Trial, sel: Selection, seed: int = 1) -> tuple[pd.DataFrame, int]:
     """Individual values over visits; at most ``SPAGHETTI_MAX_SUBJECTS`` subjects per arm drawn
     at random (seeded) so large trials stay legible. Returns (frame, subjects in the selection)."""
-    ep = endpoint_for(sel.endpoint)
+    ep = trial.endpoint(sel.endpoint)
     if ep.kind != "continuous":
         raise AnalysisError(f"Individual trajectories need a continuous endpoint; {ep.label} is binary.")
     data = derive.endpoint_data(trial, ep.id, sel.population, sel.filters)
@@ -109,7 +108,7 @@ def waterfall(trial: S.Trial, sel: Selection) -> pd.DataFrame:
 
     Columns: subject_id, arm, pchg, rank (1 = largest increase).
     """
-    ep = endpoint_for(sel.endpoint)
+    ep = trial.endpoint(sel.endpoint)
     if ep.kind != "continuous":
         raise AnalysisError(f"A waterfall plot needs a continuous endpoint; {ep.label} is binary.")
     data = derive.endpoint_data(trial, ep.id, sel.population, sel.filters)
