@@ -156,7 +156,8 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
             for cov in design.covariates:
                 if cov.kind == "categorical" and cov.column in sel.covariates:
                     frame[cov.column] = derive.as_levels(frame[cov.column]).where(frame[cov.column].notna())
-            fit = stats.ancova(frame, column, S.ARM, reference, (derive.BASE, *sel.covariates))
+            fit = stats.ancova(frame, column, S.ARM, reference, (derive.BASE, *sel.covariates),
+                               arm_order=tuple(arms_order))
             contrasts, lsmeans = fit.contrasts, fit.lsmeans
             dropped = len(values) - fit.n
             if dropped:

@@ -172,8 +172,18 @@ def _check_tables(design: S.StudyDesign, subjects: pd.DataFrame, measurements: p
 
 
 def validate_folder(path: str | os.PathLike) -> list[Problem]:
-    """List every problem of a trial folder in the product's layout (empty list: all good)."""
-    return _read_folder(Path(path))[1]
+    """List every problem of a trial folder (product layout or CDISC ADaM; empty list: all good)."""
+    folder = Path(path)
+    if not (folder / STUDY_FILE).exists():
+        from respine.adam import is_adam_folder, load_adam
+
+        if is_adam_folder(folder):
+            try:
+                load_adam(folder)
+            except DataError as exc:
+                return [Problem("error", folder.name, str(exc))]
+            return []
+    return _read_folder(folder)[1]
 
 
 def _read_folder(path: Path) -> tuple[S.Trial | None, list[Problem]]:
@@ -239,7 +249,8 @@ def load_trial(path: str | os.PathLike | None = None) -> S.Trial:
     Parameters
     ----------
     path : path-like, optional
-        Folder with study.toml and the CSV files; default :func:`default_data_path`.
+        Folder with study.toml and the CSV files, or a CDISC ADaM folder (ADSL, BDS datasets,
+        ADAE; see :mod:`respine.adam`); default :func:`default_data_path`.
 
     Raises
     ------
@@ -247,6 +258,11 @@ def load_trial(path: str | os.PathLike | None = None) -> S.Trial:
         When validation finds errors; the message lists each one.
     """
     folder = Path(path) if path is not None else default_data_path()
+    if not (folder / STUDY_FILE).exists():
+        from respine.adam import is_adam_folder, load_adam
+
+        if is_adam_folder(folder):
+            return load_adam(folder)
     trial, problems = _read_folder(folder)
     if trial is None:
         errors = [str(p) for p in problems if p.severity == "error"]

@@ -148,10 +148,12 @@ class AncovaResult:
 
 
 def ancova(frame: pd.DataFrame, response: str, arm: str, reference: str,
-           covariates: tuple[str, ...] = (), level: float = 0.95) -> AncovaResult:
+           covariates: tuple[str, ...] = (), level: float = 0.95,
+           arm_order: tuple[str, ...] = ()) -> AncovaResult:
     """Analysis of covariance by ordinary least squares.
 
     Model: ``response ~ arm + covariates`` (categorical covariates as treatment-coded dummies).
+    Contrasts follow ``arm_order`` (the study's arm order), then arm names.
     Rows with any missing value in the model are dropped. LS means are predictions for each
     arm at the mean of every other column of the design matrix, so categorical covariates are
     weighted by their observed proportions (the "observed margins" weighting).
@@ -172,7 +174,8 @@ def ancova(frame: pd.DataFrame, response: str, arm: str, reference: str,
     if reference not in set(d[arm]) or not arms:
         raise AnalysisError(f"ANCOVA needs subjects in the reference arm '{reference}' and in at "
                             "least one other arm after dropping missing values.")
-    arms = sorted(arms, key=str)
+    rank = {a: i for i, a in enumerate(arm_order)}
+    arms = sorted(arms, key=lambda a: (rank.get(a, len(rank)), str(a)))  # study order, then by name
     blocks = [np.ones((len(d), 1))]
     names = ["(Intercept)"]
     for a in arms:
