@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from respine import files
 from respine import schema as S
 from respine.endpoints import Endpoint
 from respine.errors import DataError
+from respine.files import DataFile
 
-READERS = (".xpt", ".sas7bdat", ".parquet", ".csv", ".tsv")
 SKIPPED_BDS = re.compile(r"^ad(lb|vs|eg|tte|ex|cm|mh)", re.IGNORECASE)
 POPULATION_FLAGS = {
     "RANDFL": "Randomised",
@@ -62,68 +63,41 @@ COVARIATE_CANDIDATES = (
 )
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read one dataset by its extension: SAS transport, SAS, Parquet, CSV or TSV."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".xpt", ".sas7bdat"):
-            frame = _read_sas(path)
-        elif suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        elif suffix in (".csv", ".tsv"):
-            frame = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
-        else:
-            raise DataError(f"{path.name}: unsupported file type; use .xpt, .sas7bdat, .parquet or .csv.")
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(
-            f"{path.name} cannot be read ({exc}). Check that it is a valid {suffix.lstrip('.')} file."
-        ) from exc
+def read_table(file: DataFile | Path) -> pd.DataFrame:
+    """Read one ADaM dataset (any format :func:`respine.files.read_table` reads); upper-case
+    column names; blank strings become missing."""
+    if isinstance(file, Path):
+        file = DataFile(file.name, path=file)
+    frame = files.read_table(file)
     frame.columns = [str(c).upper() for c in frame.columns]
-    # Blank SAS strings mean missing.
     for col in frame.columns:
-        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
-            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
-            frame[col] = frame[col].map(
-                lambda v: (
-                    None
-                    if v is None or (isinstance(v, str) and not v.strip())
-                    else (v.strip() if isinstance(v, str) else v)
-                )
-            )
+        if not pd.api.types.is_numeric_dtype(frame[col]):
+            frame[col] = frame[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
+                                        or (isinstance(v, str) and not v.strip())
+                                        else (v.strip() if isinstance(v, str) else v))
     return frame
 
 
-def _read_sas(path: Path) -> pd.DataFrame:
-    """SAS transport (v5 and v8) and SAS datasets: ReadStat first, pandas as the fallback."""
-    import pyreadstat
-
-    reader = pyreadstat.read_xport if path.suffix.lower() == ".xpt" else pyreadstat.read_sas7bdat
-    try:
-        frame, _ = reader(str(path))
-        return frame
-    except pyreadstat.ReadstatError as first:
-        try:
-            return pd.read_sas(
-                path, format="xport" if path.suffix.lower() == ".xpt" else "sas7bdat", encoding="latin-1"
-            )
-        except (ValueError, OSError) as exc:
-            raise ValueError(f"{first}; {exc}") from exc
-
-
-def find_datasets(folder: Path) -> dict[str, Path]:
-    """Dataset name (lower case, no extension) -> file, preferring .parquet, then .xpt, .sas7bdat, .csv."""
-    found: dict[str, Path] = {}
-    rank = {".parquet": 0, ".xpt": 1, ".sas7bdat": 2, ".csv": 3, ".tsv": 4}
-    for p in sorted(folder.iterdir()):
-        if p.is_file() and p.suffix.lower() in rank:
-            name = p.stem.lower()
-            if name not in found or rank[p.suffix.lower()] < rank[found[name].suffix.lower()]:
-                found[name] = p
+def datasets_of(available: dict[str, DataFile]) -> dict[str, DataFile]:
+    """Dataset name (lower case, no extension) -> file, preferring parquet, then xpt, sas7bdat, csv."""
+    found: dict[str, DataFile] = {}
+    rank = {".parquet": 0, ".xpt": 1, ".sas7bdat": 2, ".csv": 3, ".tsv": 4, ".txt": 5, ".xlsx": 6}
+    for f in available.values():
+        if f.suffix in rank and (f.stem not in found or rank[f.suffix] < rank[found[f.stem].suffix]):
+            found[f.stem] = f
     return found
 
 
+def find_datasets(folder: Path) -> dict[str, DataFile]:
+    return datasets_of(files.folder_files(folder))
+
+
+def is_adam(available: dict[str, DataFile]) -> bool:
+    return "adsl" in datasets_of(available)
+
+
 def is_adam_folder(folder: Path) -> bool:
-    return folder.is_dir() and "adsl" in find_datasets(folder)
+    return folder.is_dir() and is_adam(files.folder_files(folder))
 
 
 def _yes(series: pd.Series) -> pd.Series:
@@ -252,40 +226,42 @@ def _adverse_events(adae: pd.DataFrame | None) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def load_adam(
-    folder: str | Path, reference: str | None = None, bds: tuple[str, ...] | None = None
-) -> S.Trial:
-    """Load an ADaM study from a folder holding ADSL, BDS datasets and (optionally) ADAE.
+def load_adam(folder: str | Path | dict[str, DataFile], reference: str | None = None,
+              bds: tuple[str, ...] | None = None, source: str | None = None) -> S.Trial:
+    """Load an ADaM study: ADSL, BDS datasets and (optionally) ADAE.
 
     Parameters
     ----------
-    folder : path-like
-        Folder with ``adsl`` and other datasets as .xpt, .sas7bdat, .parquet or .csv.
+    folder : path-like or dict
+        A folder, or uploaded files by name, holding ``adsl`` and other datasets as .xpt,
+        .sas7bdat, .parquet or .csv.
     reference : str, optional
         Reference arm; default the arm whose name says placebo, sham, vehicle or control, else
         the first arm in ``TRT01PN`` order.
     bds : tuple of str, optional
         BDS dataset names to use (e.g. ``("adadas", "adcibc")``); default every dataset with
         PARAMCD/AVAL except laboratory, vital-sign, ECG, exposure and time-to-event datasets.
+    source : str, optional
+        How the data are named in results (default: the folder).
     """
-    folder = Path(folder)
-    files = find_datasets(folder)
-    if "adsl" not in files:
-        raise DataError(
-            f"No ADSL dataset in {folder}; an ADaM study needs adsl.xpt (or .sas7bdat, .parquet, .csv)."
-        )
-    adsl = read_table(files["adsl"])
+    if isinstance(folder, dict):
+        available, where = datasets_of(folder), "the uploaded files"
+    else:
+        folder = Path(folder)
+        available, where = find_datasets(folder), str(folder)
+        source = source or str(folder)
+    if "adsl" not in available:
+        raise DataError(f"No ADSL dataset in {where}; an ADaM study needs adsl.xpt (or .sas7bdat, "
+                        ".parquet, .csv).")
+    adsl = read_table(available["adsl"])
     subjects, populations, covariates = _subjects(adsl)
-    names = (
-        bds
-        if bds is not None
-        else tuple(n for n in files if n not in ("adsl", "adae") and not SKIPPED_BDS.match(n))
-    )
+    names = bds if bds is not None else tuple(n for n in available if n not in ("adsl", "adae")
+                                             and not SKIPPED_BDS.match(n))
     datasets = {}
     for n in names:
-        if n not in files:
-            raise DataError(f"Dataset {n} is not in {folder}; available: {', '.join(sorted(files))}.")
-        d = read_table(files[n])
+        if n not in available:
+            raise DataError(f"Dataset {n} is not in {where}; available: {', '.join(sorted(available))}.")
+        d = read_table(available[n])
         if {"PARAMCD", "AVAL"} <= set(d.columns):
             datasets[n] = d
     measurements, info = _measurements(datasets)
@@ -293,9 +269,8 @@ def load_adam(
     order_col = next((c for c in ("TRT01PN", "TRTPN") if c in adsl.columns), None)
     arm_col = next(c for c in ("TRT01P", "ARM", "TRTP") if c in adsl.columns)
     if order_col:
-        arm_order = (
-            adsl.dropna(subset=[arm_col]).sort_values(order_col)[arm_col].astype(str).unique().tolist()
-        )
+        ordered = adsl.dropna(subset=[arm_col]).sort_values(order_col)
+        arm_order = ordered[arm_col].astype(str).unique().tolist()
     else:
         arm_order = sorted(subjects[S.ARM].unique())
     arm_order = [a for a in arm_order if a in set(subjects[S.ARM])]
@@ -305,36 +280,18 @@ def load_adam(
         reference = next((a for a in arm_order if REFERENCE_NAME.search(a)), arm_order[0])
     elif reference not in arm_order:
         raise DataError(f"Reference arm '{reference}' is not in the data; arms: {', '.join(arm_order)}.")
-    visits = (
-        measurements.drop_duplicates(S.VISIT_MONTH)
-        .sort_values(S.VISIT_MONTH)[[S.VISIT_MONTH, S.VISIT]]
-        .itertuples(index=False)
-    )
-    default_pop = next(
-        (p.id for p in populations if p.id in ("ITT", "FAS", "MITT", "EFF")), populations[0].id
-    )
-    study_id = str(adsl["STUDYID"].iloc[0]) if "STUDYID" in adsl.columns else folder.name
+    visits = (measurements.drop_duplicates(S.VISIT_MONTH).sort_values(S.VISIT_MONTH)
+              [[S.VISIT_MONTH, S.VISIT]].itertuples(index=False))
+    preferred = ("ITT", "FAS", "MITT", "EFF")
+    default_pop = next((p.id for p in populations if p.id in preferred), populations[0].id)
+    study_id = str(adsl["STUDYID"].iloc[0]) if "STUDYID" in adsl.columns else "ADaM study"
     design = S.StudyDesign(
-        id=study_id,
-        title=f"{study_id} (CDISC ADaM)",
-        arms=tuple(arm_order),
-        reference_arm=reference,
-        visits=tuple(S.Visit(float(n), str(lab)) for n, lab in visits),
-        endpoints=tuple(sorted(info)),
-        populations=populations,
-        default_population=default_pop,
-        covariates=covariates,
-        primary=None,
-        synthetic=False,
-        description=f"CDISC ADaM study {study_id}: {len(subjects)} subjects in "
-        f"{len(arm_order)} arms, datasets {', '.join(sorted(datasets))}.",
-        endpoint_info=info,
-    )
-    adae = read_table(files["adae"]) if "adae" in files else None
-    return S.Trial(
-        design=design,
-        subjects=subjects,
-        measurements=measurements,
-        adverse_events=_adverse_events(adae),
-        source=str(folder),
-    )
+        id=study_id, title=f"{study_id} (CDISC ADaM)", arms=tuple(arm_order), reference_arm=reference,
+        visits=tuple(S.Visit(float(n), str(lab)) for n, lab in visits), endpoints=tuple(sorted(info)),
+        populations=populations, default_population=default_pop, covariates=covariates, primary=None,
+        synthetic=False, description=f"CDISC ADaM study {study_id}: {len(subjects)} subjects in "
+                                     f"{len(arm_order)} arms, datasets {', '.join(sorted(datasets))}.",
+        endpoint_info=info)
+    adae = read_table(available["adae"]) if "adae" in available else None
+    return S.Trial(design=design, subjects=subjects, measurements=measurements,
+                   adverse_events=_adverse_events(adae), source=source or "upload")

@@ -56,7 +56,7 @@ def test_ancova_with_covariates_and_filter(capsys):
         (["--endpoint", "VAS", "--visit", "12", "--method", "fisher"], "does not apply"),
         (["--endpoint", "VAS", "--visit", "12", "--filter", "sex=Nobody"], "No subject"),
         (["--endpoint", "VAS", "--visit", "12", "--filter", "nocolumn"], "must look like"),
-        (["--endpoint", "VAS", "--visit", "12", "--data", "/nonexistent"], "cannot be loaded"),
+        (["--endpoint", "VAS", "--visit", "12", "--data", "/nonexistent"], "is not a folder"),
     ],
 )
 def test_errors_are_one_clear_line_and_nonzero(capsys, args, message):
