@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from respine.errors import RespineError
-from respine.ui import cache, frame, render, state
+from respine.ui import data, frame, render, state
 
-st.set_page_config(page_title="RESPINE results explorer", page_icon=":material/monitoring:",
-                   layout="wide")
+LOG = logging.getLogger("respine.app")
+
+st.set_page_config(page_title="RESPINE results explorer", page_icon=":material/monitoring:", layout="wide")
 
 try:
-    trial = cache.default_trial()
+    trial = data.active_trial()
 except RespineError as exc:
-    st.error(f"The trial data could not be loaded. {exc}")
+    st.error(
+        f"The configured trial data could not be loaded. {exc} Fix the data, or set RESPINE_DATA "
+        "to another folder."
+    )
     st.stop()
 
 state.init_view(trial)
@@ -22,33 +28,59 @@ st.session_state["trial"] = trial
 pages = {
     "Results": [
         st.Page("app_pages/overview.py", title="Study overview", icon=":material/home:", default=True),
-        st.Page("app_pages/explorer.py", title="Endpoint explorer", icon=":material/show_chart:",
-                url_path="explorer"),
-        st.Page("app_pages/responders.py", title="Responders", icon=":material/task_alt:",
-                url_path="responders"),
-        st.Page("app_pages/profile.py", title="Responder profile", icon=":material/stacked_line_chart:",
-                url_path="profile"),
-        st.Page("app_pages/subgroups.py", title="Subgroups", icon=":material/account_tree:",
-                url_path="subgroups"),
-        st.Page("app_pages/trajectories.py", title="Over time", icon=":material/timeline:",
-                url_path="trajectories"),
+        st.Page(
+            "app_pages/explorer.py",
+            title="Endpoint explorer",
+            icon=":material/show_chart:",
+            url_path="explorer",
+        ),
+        st.Page(
+            "app_pages/responders.py", title="Responders", icon=":material/task_alt:", url_path="responders"
+        ),
+        st.Page(
+            "app_pages/profile.py",
+            title="Responder profile",
+            icon=":material/stacked_line_chart:",
+            url_path="profile",
+        ),
+        st.Page(
+            "app_pages/subgroups.py", title="Subgroups", icon=":material/account_tree:", url_path="subgroups"
+        ),
+        st.Page(
+            "app_pages/trajectories.py",
+            title="Over time",
+            icon=":material/timeline:",
+            url_path="trajectories",
+        ),
         st.Page("app_pages/mri.py", title="MRI", icon=":material/radiology:", url_path="mri"),
     ],
     "Trial": [
-        st.Page("app_pages/baseline.py", title="Baseline", icon=":material/table_chart:",
-                url_path="baseline"),
-        st.Page("app_pages/flow.py", title="Participant flow", icon=":material/device_hub:",
-                url_path="flow"),
-        st.Page("app_pages/safety.py", title="Safety", icon=":material/health_and_safety:",
-                url_path="safety"),
-        st.Page("app_pages/missing.py", title="Missing data", icon=":material/grid_off:",
-                url_path="missing"),
-        st.Page("app_pages/paper.py", title="Reproduce the paper", icon=":material/fact_check:",
-                url_path="paper"),
+        st.Page(
+            "app_pages/baseline.py", title="Baseline", icon=":material/table_chart:", url_path="baseline"
+        ),
+        st.Page("app_pages/flow.py", title="Participant flow", icon=":material/device_hub:", url_path="flow"),
+        st.Page(
+            "app_pages/safety.py", title="Safety", icon=":material/health_and_safety:", url_path="safety"
+        ),
+        st.Page("app_pages/missing.py", title="Missing data", icon=":material/grid_off:", url_path="missing"),
+        st.Page(
+            "app_pages/paper.py", title="Reproduce the paper", icon=":material/fact_check:", url_path="paper"
+        ),
+    ],
+    "Data": [
+        st.Page("app_pages/data.py", title="Load data", icon=":material/upload_file:", url_path="data"),
     ],
 }
 page = st.navigation(pages)
 frame.sidebar(trial)
 render.synthetic_banner(trial)
-page.run()
+try:
+    page.run()
+except Exception:  # a bug must not show a traceback: say so plainly, log the details for us
+    LOG.exception("Unexpected error on page %s", page.title)
+    st.error(
+        "Something went wrong on this page. Your data and choices are kept; try another setting or "
+        "page. The details were written to the server log; please report them.",
+        icon=":material/bug_report:",
+    )
 state.sync_url(trial)

@@ -19,6 +19,7 @@ from respine.rules import ResponderRule
 
 EXIT_USAGE = 2
 EXIT_DATA = 3
+EXIT_INTERNAL = 70  # EX_SOFTWARE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -141,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, RuntimeError) as exc:
         print(f"respine: {exc}", file=sys.stderr)
         return EXIT_DATA
+    except Exception as exc:  # a bug: one line for the user, not a traceback
+        print(f"respine: internal error ({type(exc).__name__}: {exc}). Please report it with the "
+              "command you ran.", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

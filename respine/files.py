@@ -8,9 +8,12 @@ it has been read.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
+import re
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,20 +128,25 @@ def read_table(file: DataFile, notes: list[str] | None = None) -> pd.DataFrame:
         KeyError,
         ImportError,
         EOFError,
+        zipfile.BadZipFile,
+        csv.Error,
     ) as exc:
         kind = {
-            ".xlsx": "Excel workbook",
-            ".xls": "Excel workbook",
-            ".xpt": "SAS transport file",
-            ".sas7bdat": "SAS dataset",
-            ".parquet": "Parquet file",
-        }.get(suffix, "delimited text file")
+            ".xlsx": "an Excel workbook",
+            ".xls": "an Excel workbook",
+            ".xpt": "a SAS transport file",
+            ".sas7bdat": "a SAS dataset",
+            ".parquet": "a Parquet file",
+        }.get(suffix, "a delimited text file")
         raise DataError(
-            f"{file.name} cannot be read as a {kind} ({str(exc).splitlines()[0][:160]}). "
+            f"{file.name} cannot be read as {kind} ({str(exc).splitlines()[0][:160]}). "
             "Check that the file is complete and of the type its extension says."
         ) from exc
-    if frame.columns.duplicated().any():
-        dup = sorted(set(frame.columns[frame.columns.duplicated()]))
+    names = [str(c) for c in frame.columns]
+    # pandas renames a repeated header "sex" to "sex.1": report the original duplicate.
+    mangled = {m.group(1) for c in names if (m := re.fullmatch(r"(.+)\.(\d+)", c)) and m.group(1) in names}
+    if frame.columns.duplicated().any() or mangled:
+        dup = sorted(set(frame.columns[frame.columns.duplicated()]) | mangled)
         raise DataError(f"{file.name} has duplicated column names {dup}; give each column a unique name.")
     return frame
 

@@ -11,13 +11,16 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
 from respine import schema as S
 from respine.errors import DataError
 from respine.files import MAX_UPLOAD_BYTES, TABLE_SUFFIXES, DataFile, folder_files, read_table, text_of
+
+if TYPE_CHECKING:
+    from respine.mapping import ColumnMapping
 
 STUDY_FILE = "study.toml"
 SUBJECTS_FILE = "subjects.csv"
@@ -277,7 +280,10 @@ def validate_folder(path: str | os.PathLike) -> list[Problem]:
 
 
 def load_files(
-    available: dict[str, DataFile], source: str, mapping: dict | None = None, reference: str | None = None
+    available: dict[str, DataFile],
+    source: str,
+    mapping: ColumnMapping | dict | None = None,
+    reference: str | None = None,
 ) -> tuple[S.Trial | None, list[Problem]]:
     """Recognise the layout of a set of files and load it; never raises for bad input.
 

@@ -12,16 +12,12 @@ import streamlit as st
 
 from respine import analysis, derive, published
 from respine import schema as S
-from respine.io import default_data_path, load_trial
+from respine.io import load_trial
 
 
 @st.cache_resource(show_spinner="Loading trial data…")
 def shipped_trial(path: str) -> S.Trial:
     return load_trial(path)
-
-
-def default_trial() -> S.Trial:
-    return shipped_trial(str(default_data_path()))
 
 
 @st.cache_data(show_spinner=False, max_entries=512)

@@ -46,6 +46,14 @@ def init_view(trial: S.Trial) -> None:
     st.session_state[URL_NOTES] = notes
 
 
+def reset_view(trial: S.Trial) -> None:
+    """A new data set: start from its defaults and forget widget values of the old one."""
+    st.session_state[VIEW] = options_for(trial).default
+    st.session_state[URL_NOTES] = []
+    for key in [k for k in st.session_state if str(k).startswith("w_")]:
+        del st.session_state[key]
+
+
 def view() -> urlstate.ViewState:
     return st.session_state[VIEW]
 

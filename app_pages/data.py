@@ -1,0 +1,128 @@
+"""Load data: upload files (product layout, CDISC ADaM, or any table with a column mapping)."""
+
+import streamlit as st
+
+from respine.files import MAX_UPLOAD_BYTES, TABLE_SUFFIXES
+from respine.mapping import ColumnMapping
+from respine.ui import data, render
+
+trial = st.session_state["trial"]
+design = trial.design
+
+st.title("Load data")
+kind = "synthetic twin" if trial.synthetic else "study data"
+st.info(
+    f"Now exploring **{design.title or design.id}** ({kind}): {len(trial.subjects)} subjects, "
+    f"arms {', '.join(design.arms)}, {len(design.endpoints)} endpoints. Source: {trial.source}.",
+    icon=":material/database:",
+)
+if data.LOADED in st.session_state:
+    st.button("Back to the shipped data", on_click=data.back_to_default, icon=":material/undo:")
+
+st.subheader("Upload")
+st.markdown(
+    "Any of: the product's own layout (`study.toml`, `subjects.csv`, `measurements.csv`, "
+    "`adverse_events.csv`); a CDISC ADaM study (`adsl` plus BDS datasets such as `adqsadas`, and "
+    "`adae`) as .xpt, .sas7bdat, .parquet or .csv; or one table (CSV/TSV, Excel) whose columns you "
+    "map below. Files stay in this browser session's memory only: they are not stored and no other "
+    f"session can see them. Limit: {MAX_UPLOAD_BYTES // 2**20} MB in all."
+)
+st.file_uploader(
+    "Data files",
+    accept_multiple_files=True,
+    key=data.UPLOAD_KEY,
+    type=[s.lstrip(".") for s in (*TABLE_SUFFIXES, ".toml", ".json")],
+)
+st.button("Load these files", on_click=data.on_load_clicked, type="primary", icon=":material/upload:")
+
+root = data.folder_root()
+if root is not None:
+    st.text_input(f"Or open a folder under {root}", key="folder_path", placeholder="study-folder")
+    st.button("Open folder", on_click=data.on_folder_clicked)
+
+report = st.session_state.get(data.REPORT)
+if report:
+    problems = report["problems"]
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if not report["ok"]:
+        st.error(
+            f"Nothing was loaded from {report['what']}: {errors} error(s), {warnings} warning(s). The "
+            "data you were exploring are still active.",
+            icon=":material/error:",
+        )
+    elif data.PENDING in st.session_state:
+        st.warning(
+            f"{report['what']} can be loaded, with {warnings} warning(s) listed below. Choose:",
+            icon=":material/warning:",
+        )
+        c1, c2 = st.columns(2)
+        c1.button("Use these data anyway", on_click=data.accept_pending, type="primary")
+        c2.button("Discard them", on_click=data.discard_pending)
+    else:
+        st.success(f"Loaded {report['what']}. Every page now shows these data.", icon=":material/check:")
+    if problems:
+        st.dataframe(data.problems_table(problems), hide_index=True, width="stretch")
+
+draft = data.mapping_draft()
+if draft is not None and report and not report["ok"]:
+    name, columns, guess = draft
+    st.subheader(f"Map the columns of {name}")
+    options = ["", *columns]
+
+    def pick(label: str, role: str, help_text: str = "") -> str:
+        default = getattr(guess, role)
+        return st.selectbox(
+            label,
+            options,
+            index=options.index(default) if default in options else 0,
+            key=f"map_{role}",
+            help=help_text or None,
+        )
+
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        subject = pick("Subject id", "subject")
+        arm = pick("Arm", "arm")
+    with c2:
+        visit = pick("Visit", "visit", "Labels such as 'Week 4'; numbers in them give the order.")
+        visit_number = pick("Visit number (optional)", "visit_number")
+    with c3:
+        endpoint = pick("Endpoint (long table)", "endpoint")
+        value = pick("Value (long table)", "value")
+    endpoints = st.multiselect("Or, for a wide table: endpoint columns", columns, key="map_endpoints")
+    populations = st.multiselect(
+        "Population flag columns (Y/N)", columns, default=list(guess.populations), key="map_populations"
+    )
+    covariates = st.multiselect("Subject covariates", columns, key="map_covariates")
+    reference = st.text_input("Reference arm (exact value)", value=guess.reference, key="map_reference")
+    mapping = ColumnMapping(
+        table=name,
+        subject=subject,
+        arm=arm,
+        visit=visit,
+        visit_number=visit_number,
+        endpoint="" if endpoints else endpoint,
+        value="" if endpoints else value,
+        endpoints=tuple(endpoints),
+        populations=tuple(populations),
+        covariates=tuple(covariates),
+        reference=reference,
+        study=name.rsplit(".", 1)[0],
+    )
+    st.button("Load with this mapping", on_click=data.on_mapping_clicked, args=(mapping,), type="primary")
+
+used = st.session_state.get("mapping_used")
+if used is not None and report and report["ok"]:
+    st.download_button(
+        "Download mapping.toml",
+        used.to_toml(),
+        file_name="mapping.toml",
+        help="Put it beside the table: the command line and a hosted app then read it.",
+    )
+render.notes(
+    [
+        "Hosted use: set `data_path` in the app's secrets (or RESPINE_DATA) to open a study for "
+        "everyone; uploads here affect only your session."
+    ]
+)

@@ -1,0 +1,177 @@
+"""The data this browser session explores: the shipped (or configured) data, or its own upload.
+
+A loaded data set lives in this session's state only; another session never sees it. A load
+that fails leaves the previous data active. Uploads are parsed from memory (see
+:mod:`respine.files`) and never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from respine import schema as S
+from respine.files import DataFile
+from respine.io import Problem, default_data_path, load_files
+from respine.mapping import ColumnMapping
+from respine.ui import cache, state
+
+LOADED = "loaded_trial"
+PENDING = "pending_trial"
+REPORT = "load_report"
+ROOT_ENV = "RESPINE_DATA_ROOT"
+
+
+def configured_path() -> Path:
+    """``data_path`` from the app's secrets (hosted use), else ``$RESPINE_DATA``, else data/."""
+    try:
+        secret = st.secrets.get("data_path")
+    except (FileNotFoundError, KeyError, AttributeError):  # no secrets file: a local run
+        secret = None
+    return Path(secret) if secret else default_data_path()
+
+
+def active_trial() -> S.Trial:
+    if LOADED in st.session_state:
+        return st.session_state[LOADED]
+    return cache.shipped_trial(str(configured_path()))
+
+
+def _activate(trial: S.Trial) -> None:
+    st.session_state[LOADED] = trial
+    st.session_state.pop(PENDING, None)
+    state.reset_view(trial)
+
+
+def _report(problems: list[Problem], ok: bool, what: str) -> None:
+    st.session_state[REPORT] = {"problems": problems, "ok": ok, "what": what}
+
+
+def load(available: dict[str, DataFile], what: str, mapping: ColumnMapping | None = None) -> None:
+    """Try to load files; on success with warnings, wait for the person's explicit choice."""
+    digest = hashlib.sha256()
+    for name in sorted(available):
+        digest.update(name.encode())
+        digest.update(available[name].raw())
+    source = f"{what} [{digest.hexdigest()[:12]}]"
+    trial, problems = load_files(available, source, mapping=mapping)
+    if trial is None:
+        _report(problems, False, what)
+        return
+    if any(p.severity == "warning" for p in problems):
+        st.session_state[PENDING] = trial
+        _report(problems, True, what)
+        return
+    _activate(trial)
+    _report(problems, True, what)
+
+
+def load_uploads(uploaded: list, mapping: ColumnMapping | None = None) -> None:
+    files = {f.name.lower(): DataFile(f.name, data=f.getvalue()) for f in uploaded}
+    names = ", ".join(sorted(f.name for f in uploaded))
+    load(files, f"upload: {names[:80]}", mapping)
+
+
+def folder_root() -> Path | None:
+    """Server folder under which data may be opened by path; None = not offered (hosted use)."""
+    root = os.environ.get(ROOT_ENV)
+    return Path(root).resolve() if root else None
+
+
+def load_folder(relative: str) -> None:
+    root = folder_root()
+    if root is None:
+        _report([Problem("error", relative, "Opening server folders is switched off.")], False, relative)
+        return
+    target = (root / relative).resolve()
+    if root not in (target, *target.parents):
+        _report([Problem("error", relative, f"Only folders inside {root} can be opened.")], False, relative)
+        return
+    from respine.files import folder_files
+
+    try:
+        available = folder_files(target)
+    except ValueError as exc:
+        _report([Problem("error", relative, str(exc))], False, relative)
+        return
+    load(available, f"folder: {relative}")
+
+
+def accept_pending() -> None:
+    if PENDING in st.session_state:
+        _activate(st.session_state[PENDING])
+
+
+def discard_pending() -> None:
+    st.session_state.pop(PENDING, None)
+    st.session_state.pop(REPORT, None)
+
+
+def back_to_default() -> None:
+    st.session_state.pop(LOADED, None)
+    st.session_state.pop(PENDING, None)
+    st.session_state.pop(REPORT, None)
+    state.reset_view(cache.shipped_trial(str(configured_path())))
+
+
+def problems_table(problems: list[Problem]) -> list[dict[str, object]]:
+    return [
+        {
+            "Severity": p.severity,
+            "File": p.file,
+            "Row": "" if p.row is None else p.row,
+            "Column": p.column or "",
+            "Problem and how to fix it": p.message,
+        }
+        for p in problems
+    ]
+
+
+UPLOAD_KEY = "upload_files"
+MAPPING_KEY = "mapping_draft"
+
+
+def on_load_clicked() -> None:
+    files = st.session_state.get(UPLOAD_KEY) or []
+    if not files:
+        _report([Problem("error", "(no file)", "Choose one or more files first.")], False, "upload")
+        return
+    load_uploads(files)
+
+
+def on_folder_clicked() -> None:
+    load_folder(st.session_state.get("folder_path", ""))
+
+
+def mapping_draft() -> tuple[str, list[str], ColumnMapping] | None:
+    """For a single uploaded table that was not recognised: its name, columns and a guessed mapping."""
+    from respine.files import TABLE_SUFFIXES, read_table
+
+    files = [
+        f for f in (st.session_state.get(UPLOAD_KEY) or []) if Path(f.name).suffix.lower() in TABLE_SUFFIXES
+    ]
+    if len(files) != 1:
+        return None
+    f = files[0]
+    key = (f.name, f.size)
+    cached = st.session_state.get(MAPPING_KEY)
+    if cached and cached[0] == key:
+        return cached[1]
+    from respine.errors import DataError
+    from respine.mapping import guess_mapping
+
+    try:
+        frame = read_table(DataFile(f.name, data=f.getvalue()))
+    except DataError:
+        return None
+    draft = (f.name, [str(c) for c in frame.columns], guess_mapping(frame, f.name))
+    st.session_state[MAPPING_KEY] = (key, draft)
+    return draft
+
+
+def on_mapping_clicked(mapping: ColumnMapping) -> None:
+    load_uploads(st.session_state.get(UPLOAD_KEY) or [], mapping)
+    st.session_state["mapping_used"] = mapping

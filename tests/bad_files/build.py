@@ -1,0 +1,158 @@
+"""Write the corpus of bad data folders the loader must survive (run from the repository root:
+``.venv/bin/python tests/bad_files/build.py``). Each case is a folder; ``cases.toml`` says what
+the loader must report. The folders are committed; this script documents how they were made."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent.parent / "data"
+
+STUDY = (DATA / "study.toml").read_text(encoding="utf-8")
+SUBJECTS = pd.read_csv(DATA / "subjects.csv", keep_default_na=False).head(20)
+IDS = set(SUBJECTS["subject_id"])
+MEAS = pd.read_csv(DATA / "measurements.csv", keep_default_na=False)
+MEAS = MEAS[MEAS["subject_id"].isin(IDS)]
+AE = pd.read_csv(DATA / "adverse_events.csv", keep_default_na=False)
+AE = AE[AE["subject_id"].isin(IDS)]
+
+LONG = pd.DataFrame(
+    {
+        "patient": ["P1", "P1", "P2", "P2", "P3", "P3", "P4", "P4"],
+        "group": ["Active", "Active", "Placebo", "Placebo", "Active", "Active", "Placebo", "Placebo"],
+        "visit": ["Baseline", "Week 4"] * 4,
+        "param": ["PAIN"] * 8,
+        "result": [60, 40, 62, 55, 70, 45, 58, 52],
+    }
+)
+MAPPING = (
+    '[mapping]\ntable = "trial.csv"\nsubject = "patient"\narm = "group"\nvisit = "visit"\n'
+    'endpoint = "param"\nvalue = "result"\n'
+)
+
+
+def product(name: str, subjects=SUBJECTS, meas=MEAS, study=STUDY, ae=AE, raw: dict | None = None) -> None:
+    folder = HERE / name
+    folder.mkdir()
+    (folder / "study.toml").write_text(study, encoding="utf-8")
+    for fname, frame in (("subjects.csv", subjects), ("measurements.csv", meas), ("adverse_events.csv", ae)):
+        if raw and fname in raw:
+            (folder / fname).write_bytes(raw[fname])
+        elif frame is not None:
+            frame.to_csv(folder / fname, index=False)
+
+
+def table(
+    name: str,
+    frame: pd.DataFrame | None = None,
+    raw: bytes | None = None,
+    mapping: str | None = MAPPING,
+    fname: str = "trial.csv",
+) -> None:
+    folder = HERE / name
+    folder.mkdir()
+    if raw is not None:
+        (folder / fname).write_bytes(raw)
+    else:
+        assert frame is not None
+        frame.to_csv(folder / fname, index=False)
+    if mapping is not None:
+        (folder / "mapping.toml").write_text(mapping.replace("trial.csv", fname), encoding="utf-8")
+
+
+def adam(name: str, adsl: pd.DataFrame, bds: pd.DataFrame | None) -> None:
+    folder = HERE / name
+    folder.mkdir()
+    adsl.to_csv(folder / "adsl.csv", index=False)
+    if bds is not None:
+        bds.to_csv(folder / "adqs.csv", index=False)
+
+
+def main() -> None:
+    for child in HERE.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+    m = MEAS.copy()
+    product("01_semicolon_delimiter", raw={"subjects.csv": SUBJECTS.to_csv(index=False, sep=";").encode()})
+    latin = SUBJECTS.copy()
+    latin.loc[0, "site"] = "FR-01 Montpellier-Hérault"
+    product("02_latin1_encoding", raw={"subjects.csv": latin.to_csv(index=False).encode("latin-1")})
+    product("03_utf8_bom", raw={"subjects.csv": b"\xef\xbb\xbf" + SUBJECTS.to_csv(index=False).encode()})
+    product("04_empty_measurements", raw={"measurements.csv": b""})
+    product("05_header_only_subjects", raw={"subjects.csv": (",".join(SUBJECTS.columns) + "\n").encode()})
+    product("06_missing_arm_column", subjects=SUBJECTS.drop(columns=["arm"]))
+    dup_cols = SUBJECTS.to_csv(index=False).replace("age,", "sex,", 1).encode()
+    product("07_duplicated_columns", raw={"subjects.csv": dup_cols})
+    bad = m.copy()
+    bad["value"] = bad["value"].astype(object)
+    bad.iloc[3, bad.columns.get_loc("value")] = "n/a (patient refused)"
+    product("08_text_in_value", meas=bad)
+    out = m.copy()
+    out.loc[(out["endpoint"] == "VAS").to_numpy().nonzero()[0][:3], "value"] = 150
+    product("09_impossible_vas", meas=out)
+    product("10_duplicate_subjects", subjects=pd.concat([SUBJECTS, SUBJECTS.head(2)]))
+    product("11_one_arm", subjects=SUBJECTS.assign(arm="Sham"))
+    unk = m.copy()
+    unk.loc[unk.index[:5], "visit_month"] = 7
+    product("12_unknown_visits", meas=unk)
+    dupr = pd.concat([m, m.head(4)])
+    product("13_duplicate_records", meas=dupr)
+    product("14_study_toml_broken", study="[arms\norder = ")
+    product("15_study_one_arm", study=STUDY.replace('order = ["BM-MSC", "Sham"]', 'order = ["BM-MSC"]'))
+    product(
+        "16_unknown_arm",
+        subjects=SUBJECTS.assign(arm=["BM-MSC", "Sham", "Stem cells"] * 6 + ["Sham", "BM-MSC"]),
+    )
+    product("17_missing_subjects_file", subjects=None)
+    product("18_orphan_measurements", meas=pd.concat([m, m.head(3).assign(subject_id="GHOST-1")]))
+    dates = LONG.assign(
+        visit_date=[
+            "2020-01-05",
+            "05/02/2020",
+            "2020-01-07",
+            "7 Feb 2020",
+            "2020-01-09",
+            "09/02/2020",
+            "2020-01-11",
+            "11 Feb 2020",
+        ]
+    )
+    table("19_mixed_date_formats", dates)
+    table(
+        "20_formula_and_html_injection",
+        LONG.assign(
+            group=['=HYPERLINK("http://x","y")'] * 2
+            + ["<script>alert(1)</script>"] * 2
+            + ['=HYPERLINK("http://x","y")'] * 2
+            + ["<script>alert(1)</script>"] * 2
+        ),
+    )
+    table("21_corrupt_xlsx", raw=b"PK\x03\x04 this is not a workbook", fname="trial.xlsx")
+    (HERE / "22_corrupt_xpt").mkdir()
+    (HERE / "22_corrupt_xpt" / "adsl.xpt").write_bytes(b"HEADER RECORD*******LIBRARY HEADER but truncated")
+    table("23_no_mapping", LONG, mapping=None)
+    table("24_mapping_unknown_key", LONG, mapping=MAPPING + 'colour = "blue"\n')
+    table("25_mapping_missing_column", LONG, mapping=MAPPING.replace('"result"', '"score"'))
+    table("26_arm_conflict", LONG.assign(group=["Active", "Placebo", *list(LONG["group"][2:])]))
+    table("27_header_only_table", raw=b"patient,group,visit,param,result\n")
+    adam(
+        "28_adam_one_arm",
+        pd.DataFrame({"USUBJID": ["1", "2"], "TRT01P": ["Drug", "Drug"], "ITTFL": ["Y", "Y"]}),
+        pd.DataFrame({"USUBJID": ["1", "2"], "PARAMCD": ["X", "X"], "AVAL": [1.0, 2.0], "AVISITN": [0, 0]}),
+    )
+    adam("29_adam_no_usubjid", pd.DataFrame({"SUBJ": ["1", "2"], "TRT01P": ["Drug", "Placebo"]}), None)
+    adam(
+        "30_adam_bds_without_aval",
+        pd.DataFrame({"USUBJID": ["1", "2"], "TRT01P": ["Drug", "Placebo"]}),
+        pd.DataFrame({"USUBJID": ["1", "2"], "PARAMCD": ["X", "X"], "AVISITN": [0, 0]}),
+    )
+    table("31_reference_not_in_data", LONG, mapping=MAPPING + 'reference = "Sham"\n')
+    table("32_binary_garbage_csv", raw=bytes(range(256)) * 8)
+
+
+if __name__ == "__main__":
+    main()
