@@ -90,6 +90,7 @@ with render.explained():
         render.table(tables.contrast_table(result), "responders_comparison", "resp_contrasts")
         render.notes(result.notes)
         st.caption(result.methods_text)
+        render.code(sel, trial)
 
 with render.explained():
     trend = cache.over_time(trial.source, sel, trial)

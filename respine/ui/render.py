@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from respine import export
 from respine import schema as S
 from respine.errors import AnalysisError, RespineError
 
@@ -25,11 +26,23 @@ def explained() -> Iterator[None]:
 
 
 def table(frame: pd.DataFrame, name: str, key: str) -> None:
-    """Show a built table and offer it as CSV (the same table, not a re-computation)."""
+    """Show a built table and offer it as CSV and Excel (the same table, formulas neutralised)."""
     st.dataframe(frame, hide_index=True, width="stretch")
-    st.download_button("Download CSV", frame.to_csv(index=False).encode("utf-8"),
-                       file_name=f"{name}.csv", mime="text/csv", key=f"dl_{key}",
-                       icon=":material/download:")
+    csv_col, xlsx_col, _ = st.columns([1, 1, 4])
+    csv_col.download_button("Download CSV", export.to_csv_bytes(frame), file_name=f"{name}.csv",
+                            mime="text/csv", key=f"dl_{key}", icon=":material/download:")
+    xlsx_col.download_button("Excel", lambda: export.to_excel_bytes(frame, name), file_name=f"{name}.xlsx",
+                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                             key=f"xl_{key}", icon=":material/table:", on_click="ignore")
+
+
+def code(sel: object, trial: S.Trial) -> None:
+    """The Python that reproduces this analysis, from the same data."""
+    path = None if trial.source.startswith(("upload", "folder:")) else trial.source
+    with st.expander("Python code that reproduces these numbers"):
+        st.code(export.analysis_code(sel, path), language="python")
+        if path is None:
+            st.caption("Replace load_trial() by load_trial(\"path/to/your/files\") for uploaded data.")
 
 
 def figure(fig: go.Figure, key: str) -> None:

@@ -1,0 +1,62 @@
+"""Exports: tables as CSV and Excel with spreadsheet formulas neutralised, and the Python code
+that reproduces an analysis.
+
+A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
+formula by spreadsheet programs (CSV injection, OWASP); such text cells get a leading
+apostrophe. Numbers are left alone (a negative number is data, not a formula).
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from respine.analysis import Selection
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        try:
+            float(value.replace("−", "-"))
+            return value  # a signed number written as text is data, not a formula
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    for col in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col].map(neutralise)
+    return out
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    return safe_frame(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+def to_excel_bytes(frame: pd.DataFrame, sheet: str = "Table") -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        safe_frame(frame).to_excel(writer, index=False, sheet_name=sheet[:31])
+    return buffer.getvalue()
+
+
+def analysis_code(sel: Selection, data_path: str | None) -> str:
+    """Python that reproduces an analysis with the public API, from the same data."""
+    where = repr(data_path) if data_path else ""
+    return (
+        "from respine import Selection, analyze, load_trial\n"
+        "from respine.derive import SubgroupFilter\n"
+        "from respine.rules import ResponderRule\n\n"
+        f"trial = load_trial({where})\n"
+        f"selection = {sel!r}\n"
+        "result = analyze(trial, selection)\n"
+        "print(result.to_dict())\n"
+    )

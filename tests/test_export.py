@@ -1,0 +1,77 @@
+"""Exports: formula neutralisation, Excel output, and code snippets that reproduce the page."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from respine import tables
+from respine.analysis import Selection, analyze
+from respine.derive import SubgroupFilter
+from respine.export import analysis_code, neutralise, safe_frame, to_csv_bytes, to_excel_bytes
+from respine.rules import ResponderRule
+from tests.test_app import open_page, widget
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+        ("+1+2", "'+1+2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0"),
+        ("−5.5 [−14.4, 3.3]", "−5.5 [−14.4, 3.3]"),
+        ("-3.2", "-3.2"),
+        ("BM-MSC", "BM-MSC"),
+        (3.5, 3.5),
+    ],
+)
+def test_formula_neutralisation(cell, expected):
+    assert neutralise(cell) == expected
+
+
+def test_csv_and_excel_are_neutralised():
+    frame = pd.DataFrame({"arm": ["=1+1", "Sham"], "n": [-3, 4]})
+    assert safe_frame(frame)["arm"].tolist() == ["'=1+1", "Sham"]
+    assert "'=1+1" in to_csv_bytes(frame).decode("utf-8-sig")
+    back = pd.read_excel(io.BytesIO(to_excel_bytes(frame)))
+    assert back["arm"].tolist() == ["'=1+1", "Sham"] and back["n"].tolist() == [-3, 4]
+
+
+def test_snippet_reproduces_the_numbers(trial, tmp_path):
+    sel = Selection(
+        "RESP",
+        12.0,
+        population="PP",
+        filters=(SubgroupFilter("sex", ("Female",)),),
+        rule=ResponderRule(vas_mm=30.0, join="AND"),
+        method="fisher",
+    )
+    code = analysis_code(sel, trial.source).replace(
+        "print(result.to_dict())", "import json; print(json.dumps(result.to_dict()))"
+    )
+    script = tmp_path / "snippet.py"
+    script.write_text(code)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+    out = json.loads(proc.stdout.replace("NaN", "null"))
+    direct = analyze(trial, sel)
+    assert [a["responders"] for a in out["arms"]] == [a.responders for a in direct.arms]
+    assert out["contrasts"][0]["p_value"] == pytest.approx(direct.contrasts[0].p_value)
+
+
+@pytest.mark.app
+def test_page_snippet_matches_the_page(tmp_path):
+    at = open_page("app_pages/explorer.py", ep="ODI", visit="6", pop="PP", filter="smoking=Never|Former")
+    widget(at.selectbox, "Method").set_value("ancova").run()
+    shown = at.dataframe[2].value["Estimate [95% CI]"].iloc[0]
+    code = next(c.value for c in at.code)
+    namespace: dict = {}
+    exec(compile(code.replace("print(result.to_dict())", ""), "snippet", "exec"), namespace)
+    assert tables.contrast_table(namespace["result"])["Estimate [95% CI]"].iloc[0] == shown
+    assert namespace["result"].method == "ancova"
