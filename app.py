@@ -7,7 +7,7 @@ import logging
 import streamlit as st
 
 from respine.errors import RespineError
-from respine.ui import data, frame, render, state
+from respine.ui import data, frame, render, report, state
 
 LOG = logging.getLogger("respine.app")
 
@@ -67,13 +67,15 @@ pages = {
             "app_pages/paper.py", title="Reproduce the paper", icon=":material/fact_check:", url_path="paper"
         ),
     ],
-    "Data": [
+    "Data and report": [
         st.Page("app_pages/data.py", title="Load data", icon=":material/upload_file:", url_path="data"),
+        st.Page("app_pages/report.py", title="Report", icon=":material/summarize:", url_path="report"),
     ],
 }
 page = st.navigation(pages)
 frame.sidebar(trial)
 render.synthetic_banner(trial)
+render.start_page()
 try:
     page.run()
 except Exception:  # a bug must not show a traceback: say so plainly, log the details for us
@@ -84,3 +86,11 @@ except Exception:  # a bug must not show a traceback: say so plainly, log the de
         icon=":material/bug_report:",
     )
 state.sync_url(trial)
+if page.url_path not in ("data", "report"):
+    st.sidebar.button(
+        "Add this view to the report",
+        on_click=report.add_current_view,
+        args=(page.title, page.url_path),
+        icon=":material/playlist_add:",
+        key="add_to_report",
+    )

@@ -58,7 +58,7 @@ with render.explained():
         render.table(tables.arm_table(result), f"{endpoint}_arms", "arms")
         render.table(tables.contrast_table(result), f"{endpoint}_comparison", "contrasts")
         render.notes(result.notes)
-        st.caption(result.methods_text)
+        render.methods(result.methods_text)
         render.code(sel, trial)
     with right:
         if ep.kind == "continuous":

@@ -42,4 +42,4 @@ with render.explained():
         st.markdown("**Published vs recomputed from the loaded data**")
         render.table(cache.primary_check(trial.source, trial), "primary_check", "primary_check")
         render.table(tables.contrast_table(result), "primary_contrasts", "primary_contrasts")
-        st.caption(result.methods_text)
+        render.methods(result.methods_text)

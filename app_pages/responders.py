@@ -89,7 +89,7 @@ with render.explained():
         render.table(tables.arm_table(result), "responders_arms", "resp_arms")
         render.table(tables.contrast_table(result), "responders_comparison", "resp_contrasts")
         render.notes(result.notes)
-        st.caption(result.methods_text)
+        render.methods(result.methods_text)
         render.code(sel, trial)
 
 with render.explained():

@@ -25,8 +25,21 @@ def explained() -> Iterator[None]:
         st.error(str(exc), icon=":material/error:")
 
 
+BLOCKS = "_page_blocks"
+
+
+def start_page() -> None:
+    """Called by the frame before a page runs: what the page shows is recorded for the report."""
+    st.session_state[BLOCKS] = []
+
+
+def _record(block: tuple) -> None:
+    st.session_state.setdefault(BLOCKS, []).append(block)
+
+
 def table(frame: pd.DataFrame, name: str, key: str) -> None:
     """Show a built table and offer it as CSV and Excel (the same table, formulas neutralised)."""
+    _record(("table", name, frame))
     st.dataframe(frame, hide_index=True, width="stretch")
     csv_col, xlsx_col, _ = st.columns([1, 1, 4])
     csv_col.download_button("Download CSV", export.to_csv_bytes(frame), file_name=f"{name}.csv",
@@ -46,7 +59,14 @@ def code(sel: object, trial: S.Trial) -> None:
 
 
 def figure(fig: go.Figure, key: str) -> None:
+    _record(("figure", fig.to_json()))
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
+
+
+def methods(text: str) -> None:
+    """The methods sentence under an analysis (also recorded for the report)."""
+    _record(("text", text))
+    st.caption(text)
 
 
 def synthetic_banner(trial: S.Trial) -> None:

@@ -1,0 +1,114 @@
+"""Reports: views collected from the app, written as one self-contained HTML file (interactive
+figures that work offline: plotly.js is embedded) and as a Word document of the tables and texts.
+
+Every text is escaped: labels and values from a loaded data set can never become markup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import json
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+Block = tuple  # ("text", str) | ("table", name, DataFrame) | ("figure", plotly JSON str)
+
+
+@dataclass(frozen=True)
+class ReportItem:
+    """One view of the app as it was shown: its title, link and content blocks."""
+
+    title: str
+    link: str
+    blocks: tuple[Block, ...]
+    added: str = field(default_factory=lambda: dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+STYLE = """
+body{font-family:Source Sans Pro,Arial,sans-serif;max-width:1100px;margin:2em auto;color:#222;
+line-height:1.45}
+h1{font-size:1.8em} h2{border-top:1px solid #ddd;padding-top:1em;margin-top:2em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em} th,td{border:1px solid #ccc;padding:4px 8px;
+text-align:left} th{background:#f3f3f3} .notice{background:#fff6db;border:1px solid #e6c200;padding:.7em 1em}
+.meta{color:#666;font-size:.85em} .figure{height:440px}
+"""
+
+
+def render_html(items: list[ReportItem], title: str, provenance: str, synthetic: bool) -> str:
+    """A self-contained HTML report; it opens offline (no script or style is fetched)."""
+    import plotly.offline
+
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_esc(title)}</title>",
+             f"<style>{STYLE}</style>",
+             f"<script>{plotly.offline.get_plotlyjs()}</script></head><body>",
+             f"<h1>{_esc(title)}</h1>",
+             f"<p class='meta'>Written {_esc(dt.datetime.now().strftime('%Y-%m-%d %H:%M'))}. "
+             f"Data: {_esc(provenance)}.</p>"]
+    if synthetic:
+        parts.append("<p class='notice'><b>Synthetic data.</b> These are not the trial's patients: the "
+                     "data are a seeded synthetic twin built to reproduce the published results; "
+                     "everything else in them is assumed.</p>")
+    figure_no = 0
+    for i, item in enumerate(items, start=1):
+        parts.append(f"<h2>{i}. {_esc(item.title)}</h2>")
+        if item.link:
+            parts.append(f"<p class='meta'>View in the app: <a href='{_esc(item.link)}'>{_esc(item.link)}</a>"
+                         f" · added {_esc(item.added)}</p>")
+        for block in item.blocks:
+            kind = block[0]
+            if kind == "text":
+                parts.append(f"<p>{_esc(block[1])}</p>")
+            elif kind == "table":
+                frame: pd.DataFrame = block[2]
+                parts.append(frame.to_html(index=False, escape=True, border=0, na_rep="–"))
+            elif kind == "figure":
+                figure_no += 1
+                div = f"fig{figure_no}"
+                spec = json.loads(block[1])
+                payload = json.dumps({"data": spec.get("data", []), "layout": spec.get("layout", {})})
+                payload = payload.replace("</", "<\\/")  # a label cannot close the script element
+                parts.append(f"<div id='{div}' class='figure'></div><script>(function(){{var f={payload};"
+                             f"Plotly.newPlot('{div}',f.data,f.layout,{{displaylogo:false,responsive:true}});"
+                             "})();</script>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def render_docx(items: list[ReportItem], title: str, provenance: str, synthetic: bool) -> bytes:
+    """A Word document with every table and text of the report (figures are in the HTML report)."""
+    from docx import Document
+
+    doc = Document()
+    doc.add_heading(title, level=0)
+    doc.add_paragraph(f"Data: {provenance}.")
+    if synthetic:
+        doc.add_paragraph("Synthetic data: these are not the trial's patients; the data are a seeded "
+                          "synthetic twin built to reproduce the published results.")
+    for i, item in enumerate(items, start=1):
+        doc.add_heading(f"{i}. {item.title}", level=1)
+        if item.link:
+            doc.add_paragraph(f"View in the app: {item.link}")
+        for block in item.blocks:
+            if block[0] == "text":
+                doc.add_paragraph(str(block[1]))
+            elif block[0] == "table":
+                frame = block[2]
+                table = doc.add_table(rows=1, cols=len(frame.columns))
+                table.style = "Light Grid Accent 1"
+                for cell, name in zip(table.rows[0].cells, frame.columns, strict=True):
+                    cell.text = str(name)
+                for _, row in frame.iterrows():
+                    cells = table.add_row().cells
+                    for cell, value in zip(cells, row, strict=True):
+                        cell.text = "–" if pd.isna(value) else str(value)
+                doc.add_paragraph("")
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()

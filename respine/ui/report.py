@@ -1,0 +1,74 @@
+"""The report of this session: views added from any page, reviewed and downloaded on the Report page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from respine import report
+from respine import schema as S
+from respine.ui import render, state
+
+ITEMS = "report_items"
+
+
+def items() -> list[report.ReportItem]:
+    return st.session_state.setdefault(ITEMS, [])
+
+
+def current_link(page_path: str) -> str:
+    """The address of the current view: the app's URL with this page and the view's parameters."""
+    from urllib.parse import urlencode
+
+    base = ""
+    try:
+        base = (st.context.url or "").split("?")[0].rstrip("/")
+    except AttributeError:  # older Streamlit without st.context.url
+        base = ""
+    for suffix in ("/explorer", "/responders", "/profile", "/subgroups", "/trajectories", "/mri", "/baseline",
+                   "/flow", "/safety", "/missing", "/paper", "/data", "/report"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    query = urlencode({k: st.query_params.get_all(k) for k in st.query_params}, doseq=True)
+    path = f"{base}/{page_path}".rstrip("/")
+    return f"{path}?{query}" if query else path
+
+
+def add_current_view(title: str, page_path: str) -> None:
+    blocks = tuple(st.session_state.get(render.BLOCKS, []))
+    if not blocks:
+        st.toast("This page has nothing to add yet.")
+        return
+    items().append(report.ReportItem(title=title, link=current_link(page_path), blocks=blocks))
+    st.toast(f"Added “{title}” to the report ({len(items())} views).", icon=":material/playlist_add:")
+
+
+def move(index: int, step: int) -> None:
+    lst = items()
+    j = index + step
+    if 0 <= j < len(lst):
+        lst[index], lst[j] = lst[j], lst[index]
+
+
+def remove(index: int) -> None:
+    lst = items()
+    if 0 <= index < len(lst):
+        lst.pop(index)
+
+
+def describe(trial: S.Trial) -> tuple[str, str, bool]:
+    """(title, provenance, synthetic) for the report header."""
+    view = state.view()
+    filters = "; ".join(f.describe() for f in view.filters) or "no filter"
+    provenance = f"{trial.design.title or trial.design.id}, source {trial.source}, population " \
+                 f"{view.population}, {filters}"
+    return f"{trial.design.id} results report", provenance, trial.synthetic
+
+
+def html_bytes(trial: S.Trial) -> bytes:
+    title, provenance, synthetic = describe(trial)
+    return report.render_html(items(), title, provenance, synthetic).encode("utf-8")
+
+
+def docx_bytes(trial: S.Trial) -> bytes:
+    title, provenance, synthetic = describe(trial)
+    return report.render_docx(items(), title, provenance, synthetic)
