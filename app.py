@@ -78,6 +78,7 @@ render.synthetic_banner(trial)
 render.start_page()
 try:
     page.run()
+    render.page_code(trial)
 except Exception:  # a bug must not show a traceback: say so plainly, log the details for us
     LOG.exception("Unexpected error on page %s", page.title)
     st.error(

@@ -59,7 +59,6 @@ with render.explained():
         render.table(tables.contrast_table(result), f"{endpoint}_comparison", "contrasts")
         render.notes(result.notes)
         render.methods(result.methods_text)
-        render.code(sel, trial)
     with right:
         if ep.kind == "continuous":
             column = {"aval": "value", "chg": derive.CHG, "pchg": derive.PCHG}[result.measure]

@@ -90,7 +90,6 @@ with render.explained():
         render.table(tables.contrast_table(result), "responders_comparison", "resp_contrasts")
         render.notes(result.notes)
         render.methods(result.methods_text)
-        render.code(sel, trial)
 
 with render.explained():
     trend = cache.over_time(trial.source, sel, trial)

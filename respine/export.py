@@ -60,3 +60,17 @@ def analysis_code(sel: Selection, data_path: str | None) -> str:
         "result = analyze(trial, selection)\n"
         "print(result.to_dict())\n"
     )
+
+
+def page_code(calls: list[tuple[str, tuple]], data_path: str | None) -> str:
+    """Python that reruns every core call a page made, in order, from the same data."""
+    modules = sorted({fn.rsplit(".", 1)[0] for fn, _ in calls})
+    lines = ["import " + m for m in modules]
+    lines += ["", "from respine import Selection, load_trial",
+              "from respine.derive import SubgroupFilter",
+              "from respine.rules import ResponderRule", "",
+              f"trial = load_trial({repr(data_path) if data_path else ''})"]
+    for i, (fn, args) in enumerate(calls, start=1):
+        rendered = ", ".join(["trial", *(repr(a) for a in args)])
+        lines.append(f"result_{i} = {fn}({rendered})")
+    return "\n".join(lines) + "\n"

@@ -19,11 +19,17 @@ def new_app(**query: str) -> AppTest:
     return at
 
 
+def assert_healthy(at: AppTest, where: str = "") -> None:
+    """No exception, and no page caught by the frame's guard (which logs a bug and says so)."""
+    assert not at.exception, (where, [e.value for e in at.exception])
+    assert not any("Something went wrong" in e.value for e in at.error), (where, [e.value for e in at.error])
+
+
 def open_page(page: str, **query: str) -> AppTest:
     at = new_app(**query).run()
     if page != PAGES[0]:
         at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
+    assert_healthy(at, page)
     return at
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from respine.io import load_trial
-from tests.test_app import new_app
+from tests.test_app import assert_healthy, new_app
 
 REPO = Path(__file__).resolve().parent.parent
 ALL_PAGES = sorted(f"app_pages/{p.name}" for p in (REPO / "app_pages").glob("*.py"))
@@ -36,7 +36,7 @@ def test_every_page_explains_instead_of_failing(scenario):
     for page in ALL_PAGES:
         if page != "app_pages/overview.py":
             at.switch_page(page).run()
-        assert not at.exception, (page, [e.value for e in at.exception])
+        assert_healthy(at, page)
         if scenario in ("empty subgroup", "one arm left") and page not in (
                 "app_pages/overview.py", "app_pages/flow.py", "app_pages/paper.py", "app_pages/missing.py"):
             shown = [w.value for w in at.warning] + [e.value for e in at.error] + [i.value for i in at.info]

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from respine.cli import main
 from respine.io import validate_folder
+from tests.test_app import assert_healthy
 
 CORPUS = Path(__file__).resolve().parent / "bad_files"
 REPO = CORPUS.parent.parent
@@ -81,7 +82,7 @@ def test_every_case_in_the_app_keeps_the_previous_data(monkeypatch):
         before = at.session_state["trial"].source
         at.text_input(key="folder_path").set_value(case).run()
         next(b for b in at.button if b.label == "Open folder").click().run()
-        assert not at.exception, (case, [e.value for e in at.exception])
+        assert_healthy(at, case)
         shown = " ".join(
             [e.value for e in at.error]
             + [w.value for w in at.warning]
@@ -100,5 +101,5 @@ def test_every_case_in_the_app_keeps_the_previous_data(monkeypatch):
         if loads:
             assert at.session_state["trial"].source != before or "01" in case, case
         at.switch_page("app_pages/explorer.py").run()
-        assert not at.exception, (case, "explorer", [e.value for e in at.exception])
+        assert_healthy(at, f"{case} explorer")
         at.switch_page("app_pages/data.py").run()

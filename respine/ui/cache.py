@@ -21,12 +21,12 @@ def shipped_trial(path: str) -> S.Trial:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def analyze(source: str, sel: analysis.Selection, _trial: S.Trial) -> analysis.AnalysisResult:
+def _analyze_cached(source: str, sel: analysis.Selection, _trial: S.Trial) -> analysis.AnalysisResult:
     return analysis.analyze(_trial, sel)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def over_time(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
+def _over_time_cached(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
     return analysis.over_time(_trial, sel)
 
 
@@ -49,12 +49,12 @@ def subject_counts(source: str, population: str, filters: derive.Filters,
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def primary_check(source: str, _trial: S.Trial) -> pd.DataFrame:
+def _primary_check_cached(source: str, _trial: S.Trial) -> pd.DataFrame:
     return published.primary_check(_trial)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def population_counts(source: str, _trial: S.Trial) -> pd.DataFrame:
+def _population_counts_cached(source: str, _trial: S.Trial) -> pd.DataFrame:
     return published.population_counts(_trial)
 
 
@@ -79,7 +79,7 @@ def _natural(text: str) -> tuple[int, float | str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def baseline_table(source: str, population: str, filters: derive.Filters,
+def _baseline_table_cached(source: str, population: str, filters: derive.Filters,
                    _trial: S.Trial) -> tuple[pd.DataFrame, list[str]]:
     """(table, notes)."""
     from respine.baseline import baseline_notes
@@ -89,15 +89,15 @@ def baseline_table(source: str, population: str, filters: derive.Filters,
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def participant_flow(source: str, endpoint: str, _trial: S.Trial) -> pd.DataFrame:
+def _participant_flow_cached(source: str, endpoint: str, _trial: S.Trial) -> pd.DataFrame:
     from respine.flow import participant_flow as build
 
     return build(_trial, endpoint)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def safety_tables(source: str, population: str, filters: derive.Filters, serious_only: bool,
-                  _trial: S.Trial) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _safety_tables_cached(source: str, population: str, filters: derive.Filters, serious_only: bool,
+                          _trial: S.Trial) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(overview, by organ class and term, immune response)."""
     from respine import safety
 
@@ -120,6 +120,70 @@ def _registry() -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def compute(source: str, name: str, args: tuple, _trial: S.Trial) -> object:
+def _compute_cached(source: str, name: str, args: tuple, _trial: S.Trial) -> object:
     """Cached call of a named core view function with hashable arguments: ``fn(trial, *args)``."""
     return _registry()[name](_trial, *args)
+
+
+# Public wrappers: each records the core call it stands for, so the page can show the Python
+# code that reproduces it (the cached bodies do not run on a cache hit, so recording is here).
+CALLS = "_page_calls"
+REGISTRY_PATHS = {
+    "subgroups": "respine.subgroups.subgroup_analysis", "cumulative": "respine.views.cumulative_distribution",
+    "sweep": "respine.views.threshold_sweep", "trajectories": "respine.views.trajectories",
+    "waterfall": "respine.views.waterfall", "structure": "respine.views.structure_vs_symptoms",
+    "completion": "respine.views.completion", "patterns": "respine.views.missing_patterns",
+    "paper": "respine.views.paper_check", "over_time_adjusted": "respine.analysis.over_time_adjusted",
+}
+
+
+def _record(function: str, args: tuple) -> None:
+    calls = st.session_state.setdefault(CALLS, [])
+    if (function, args) not in calls:
+        calls.append((function, args))
+
+
+def analyze(source: str, sel: analysis.Selection, _trial: S.Trial) -> analysis.AnalysisResult:
+    _record("respine.analysis.analyze", (sel,))
+    return _analyze_cached(source, sel, _trial)
+
+
+def over_time(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
+    _record("respine.analysis.over_time", (sel,))
+    return _over_time_cached(source, sel, _trial)
+
+
+def primary_check(source: str, _trial: S.Trial) -> pd.DataFrame:
+    _record("respine.published.primary_check", ())
+    return _primary_check_cached(source, _trial)
+
+
+def population_counts(source: str, _trial: S.Trial) -> pd.DataFrame:
+    _record("respine.published.population_counts", ())
+    return _population_counts_cached(source, _trial)
+
+
+def baseline_table(source: str, population: str, filters: derive.Filters,
+                   _trial: S.Trial) -> tuple[pd.DataFrame, list[str]]:
+    _record("respine.baseline.baseline_table", (population, filters))
+    return _baseline_table_cached(source, population, filters, _trial)
+
+
+def participant_flow(source: str, endpoint: str, _trial: S.Trial) -> pd.DataFrame:
+    _record("respine.flow.participant_flow", (endpoint,))
+    return _participant_flow_cached(source, endpoint, _trial)
+
+
+def compute(source: str, name: str, args: tuple, _trial: S.Trial) -> object:
+    """Cached call of a named core view function with hashable arguments: ``fn(trial, *args)``."""
+    _record(REGISTRY_PATHS[name], args)
+    return _compute_cached(source, name, args, _trial)
+
+
+def safety_tables(source: str, population: str, filters: derive.Filters, serious_only: bool,
+                  _trial: S.Trial) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(overview, by organ class and term, immune response)."""
+    _record("respine.safety.ae_overview", (population, filters))
+    _record("respine.safety.ae_by_term", (population, filters, serious_only))
+    _record("respine.safety.immune_response", (population, filters))
+    return _safety_tables_cached(source, population, filters, serious_only, _trial)

@@ -29,8 +29,22 @@ BLOCKS = "_page_blocks"
 
 
 def start_page() -> None:
-    """Called by the frame before a page runs: what the page shows is recorded for the report."""
+    """Called by the frame before a page runs: what the page shows, and the core calls behind it,
+    are recorded (for the report and for the code panel)."""
     st.session_state[BLOCKS] = []
+    st.session_state["_page_calls"] = []
+
+
+def page_code(trial: S.Trial) -> None:
+    """The Python that reproduces everything the page computed, under the page."""
+    calls = st.session_state.get("_page_calls", [])
+    if not calls:
+        return
+    path = None if trial.source.startswith(("upload", "folder:")) else trial.source
+    with st.expander("Python code that reproduces this page"):
+        st.code(export.page_code(calls, path), language="python")
+        if path is None:
+            st.caption('Replace load_trial() by load_trial("path/to/your/files") for uploaded data.')
 
 
 def _record(block: tuple) -> None:
@@ -47,15 +61,6 @@ def table(frame: pd.DataFrame, name: str, key: str) -> None:
     xlsx_col.download_button("Excel", lambda: export.to_excel_bytes(frame, name), file_name=f"{name}.xlsx",
                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                              key=f"xl_{key}", icon=":material/table:", on_click="ignore")
-
-
-def code(sel: object, trial: S.Trial) -> None:
-    """The Python that reproduces this analysis, from the same data."""
-    path = None if trial.source.startswith(("upload", "folder:")) else trial.source
-    with st.expander("Python code that reproduces these numbers"):
-        st.code(export.analysis_code(sel, path), language="python")
-        if path is None:
-            st.caption("Replace load_trial() by load_trial(\"path/to/your/files\") for uploaded data.")
 
 
 def figure(fig: go.Figure, key: str) -> None:
