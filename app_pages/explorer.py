@@ -33,7 +33,14 @@ with c4:
     methods = analysis.methods_for(ep.kind)
     state.bound("method", st.selectbox, "Method", options=list(methods), format_func=methods.get)
 
+ADJUSTED = {"ancova", "cmh", "logistic"}
+if state.view().method in ADJUSTED:
+    covariates = {c.column: c.label for c in design.covariates}
+    state.bound_multi("covariates", "Adjust for (covariates; CMH: strata)", list(covariates),
+                      format_func=lambda c: covariates.get(c, c))
 sel = state.selection(trial)
+if sel.method not in ADJUSTED:
+    sel = sel.with_(covariates=())
 unit = f" ({ep.unit})" if ep.unit else ""
 with render.explained():
     trend = cache.over_time(trial.source, sel, trial)

@@ -17,8 +17,10 @@ from respine import schema as S
 from respine.errors import AnalysisError, SelectionError
 from respine.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, ResponderRule
 
-CONTINUOUS_METHODS = {"welch": "Welch t-test", "ancova": "ANCOVA adjusted for baseline"}
-BINARY_METHODS = dict(stats.BINARY_TESTS)
+CONTINUOUS_METHODS = {"welch": "Welch t-test", "ancova": "ANCOVA adjusted for baseline",
+                      "mann_whitney": "Mann-Whitney with Hodges-Lehmann shift"}
+BINARY_METHODS = {**stats.BINARY_TESTS, "cmh": "Cochran-Mantel-Haenszel, stratified by the covariates",
+                  "logistic": "Logistic regression adjusted for the covariates"}
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,13 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
                                             values.loc[values[S.ARM] == reference, column], a,
                                             reference)
                               for a in arms_order[:-1])
+        elif method == "mann_whitney":
+            from respine.nonparametric import mann_whitney_hodges_lehmann
+
+            contrasts = tuple(mann_whitney_hodges_lehmann(values.loc[values[S.ARM] == a, column],
+                                                          values.loc[values[S.ARM] == reference, column],
+                                                          a, reference)
+                              for a in arms_order[:-1])
         else:
             if measure == "aval" and sel.visit == base_visit:
                 raise AnalysisError("ANCOVA adjusted for baseline cannot be fitted at the baseline "
@@ -169,9 +178,12 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
         summaries = tuple(stats.summarise_binary(at_visit.loc[at_visit[S.ARM] == a, S.VALUE], a)
                           for a in arms_order)
         ref = summaries[-1]
-        contrasts = tuple(c for s in summaries[:-1]
-                          for c in stats.compare_binary(s.responders, s.n, ref.responders, ref.n,
-                                                        s.arm, reference, method))
+        if method in stats.BINARY_TESTS:
+            contrasts = tuple(c for s in summaries[:-1]
+                              for c in stats.compare_binary(s.responders, s.n, ref.responders, ref.n,
+                                                            s.arm, reference, method))
+        else:
+            contrasts = _adjusted_binary(trial, at_visit, method, sel.covariates, reference, arms_order)
         n_total = int(sum(s.n for s in summaries))
         if any(s.n and min(s.responders, s.n - s.responders) < 5 for s in summaries) and method != "fisher":
             notes.append("Some cells hold fewer than 5 subjects; Fisher's exact test is safer.")
@@ -189,10 +201,41 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
     return replace(result, methods_text=methods_text(result, sel, trial))
 
 
+def _adjusted_binary(trial: S.Trial, at_visit: pd.DataFrame, method: str, covariates: tuple[str, ...],
+                     reference: str, arms_order: list[str]) -> tuple[stats.Contrast, ...]:
+    """Stratified (CMH) or covariate-adjusted (logistic) comparisons of a binary endpoint."""
+    from respine import stratified
+
+    if not covariates:
+        raise AnalysisError(f"The {BINARY_METHODS[method]} needs at least one covariate: choose, for "
+                            "example, country or sex.")
+    frame = at_visit.merge(derive.subject_table(trial).drop(columns=[S.ARM]), on=S.SUBJECT_ID, how="left")
+    if method == "logistic":
+        return stratified.logistic_adjusted(frame, S.VALUE, S.ARM, reference, covariates,
+                                            arm_order=tuple(arms_order))
+    missing = [c for c in covariates if c not in frame.columns]
+    if missing:
+        raise AnalysisError(f"Covariates {missing} are not subject covariates.")
+    frame = frame.assign(_stratum=frame[list(covariates)].astype(str).agg(" / ".join, axis=1))
+    out: list[stats.Contrast] = []
+    for arm in arms_order[:-1]:
+        pair = frame[frame[S.ARM].isin([arm, reference])]
+        out.append(stratified.cmh_risk_difference(pair, S.ARM, S.VALUE, "_stratum", arm, reference))
+        out.append(stratified.cmh_odds_ratio(pair, S.ARM, S.VALUE, "_stratum", arm, reference))
+    return tuple(out)
+
+
 def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
     """One or two sentences stating what was done, ready to paste into a report."""
     pop = trial.design.population(result.population).label
     ref = sel.reference or trial.design.reference_arm
+    if result.kind == "binary" and result.method in ("cmh", "logistic"):
+        covs = ", ".join(sel.covariates)
+        how = (f"stratified by {covs} with Cochran-Mantel-Haenszel weights (risk difference with Sato's "
+               "variance; Mantel-Haenszel odds ratio with the Robins-Breslow-Greenland CI)"
+               if result.method == "cmh" else f"by logistic regression adjusted for {covs} (Wald CIs)")
+        return (f"{result.endpoint_label} at {result.visit_label} was compared between arms in the {pop} "
+                f"population (complete cases) {how}, with {ref} as reference.")
     if result.kind == "binary":
         rule = f" Responders were defined as {sel.rule.describe()}." if result.endpoint == "RESP" else ""
         return (f"{result.endpoint_label} at {result.visit_label} was compared between arms in the "
@@ -201,11 +244,14 @@ def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
                 f"score CI; relative risk and odds ratio with log-scale Wald CIs; the p-value is "
                 f"from {result.method_label}, with {ref} as reference.")
     what = derive.MEASURES[result.measure].lower()
-    if result.method == "ancova":
+    if result.method == "mann_whitney":
+        how = ("by the Mann-Whitney test, with the Hodges-Lehmann estimate of the shift and its CI "
+               "(Bauer 1972)")
+    elif result.method == "ancova":
         covs = ", ".join(["baseline value", *sel.covariates])
         how = (f"by analysis of covariance with arm and {covs} as terms; least-squares means use "
                "observed-margin weighting")
-    else:
+    elif result.method == "welch":
         how = "by Welch's unequal-variance t-test"
     return (f"The {what} in {result.endpoint_label} at {result.visit_label} was compared between "
             f"arms in the {pop} population (complete cases) {how}; differences are "

@@ -16,6 +16,7 @@ CONTRAST_LABELS = {
     "risk_difference": "Risk difference",
     "relative_risk": "Relative risk",
     "odds_ratio": "Odds ratio",
+    "location_shift": "Location shift (Hodges-Lehmann)",
 }
 
 
@@ -24,9 +25,11 @@ def _missing(x: float | None) -> bool:
 
 
 def num(x: float | None, digits: int = 1) -> str:
-    """A number with fixed decimals and a true minus sign; a dash when missing."""
+    """A number with fixed decimals and a true minus sign; a dash when missing; ∞ when infinite."""
     if _missing(x):
         return DASH
+    if isinstance(x, float) and math.isinf(x):
+        return "∞" if x > 0 else MINUS + "∞"
     text = f"{x:.{digits}f}"
     if text.startswith("-"):
         stripped = text[1:].replace("0", "").replace(".", "")

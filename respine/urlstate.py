@@ -33,6 +33,7 @@ class ViewState:
     join: str = "OR"
     mcid_vas: float = 15.0
     mcid_odi: float = 10.0
+    covariates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ KEYS = {  # ViewState field -> query parameter
     "endpoint": "ep", "visit": "visit", "population": "pop", "measure": "measure",
     "method": "method", "filters": "filter", "vas_pct": "vas_pct", "vas_mm": "vas_mm",
     "vas_join": "vas_join", "odi_pct": "odi_pct", "join": "join", "mcid_vas": "mcid_vas",
-    "mcid_odi": "mcid_odi",
+    "mcid_odi": "mcid_odi", "covariates": "cov",
 }
 BOUNDS = {"vas_pct": (0, 100), "vas_mm": (0, 100), "odi_pct": (0, 100), "mcid_vas": (0, 100),
           "mcid_odi": (0, 100)}
@@ -77,6 +78,8 @@ def encode(state: ViewState, default: ViewState | None = None) -> dict[str, str 
         key = KEYS[f.name]
         if f.name == "filters":
             out[key] = [_encode_filter(x) for x in value]
+        elif f.name == "covariates":
+            out[key] = ",".join(value)
         elif isinstance(value, float):
             out[key] = f"{value:g}"
         else:
@@ -146,6 +149,14 @@ def decode(params: Mapping[str, str | list[str]], options: Options) -> tuple[Vie
         else:
             notes.append(f"'{text}' is not a valid {name.replace('_', ' ')} (allowed {lo}-{hi}); "
                          "the default is used.")
+
+    text = first(KEYS["covariates"])
+    if text is not None:
+        chosen = tuple(c for c in text.split(",") if c)
+        bad = [c for c in chosen if c not in options.filter_columns]
+        if bad:
+            notes.append(f"Covariates {bad} are not subject covariates and were ignored.")
+        state = replace(state, covariates=tuple(c for c in chosen if c in options.filter_columns))
 
     raw_filters = params.get(KEYS["filters"])
     if raw_filters:

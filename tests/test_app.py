@@ -168,3 +168,23 @@ def test_link_filter_on_any_subject_column_is_kept_shown_and_clearable():
     widget(at.sidebar.button, "Clear link filters").click().run()
     assert at.session_state["view"].filters == ()
     assert at.dataframe[0].value["Responders / n"].tolist() == ["37/50 (74.0%)", "34/49 (69.4%)"]
+
+
+def test_adjusted_binary_methods_with_covariates_from_the_link():
+    at = open_page(PAGES[1], ep="RESP", method="cmh", cov="country")
+    contrasts = at.dataframe[2].value
+    assert contrasts["Test"].str.contains("Mantel-Haenszel").all() and len(contrasts) == 2
+    ms = next(m for m in at.multiselect if m.label.startswith("Adjust for"))
+    assert ms.value == ["country"]
+    ms.set_value(["country", "sex"]).run()
+    assert at.query_params["cov"] == "country,sex"
+    widget(at.selectbox, "Method").set_value("logistic").run()
+    assert at.dataframe[2].value["Measure"].tolist() == ["Odds ratio"]
+    widget(at.selectbox, "Method").set_value("fisher").run()
+    assert "Fisher" in at.dataframe[2].value["Test"].iloc[0]
+
+
+def test_mann_whitney_in_the_explorer():
+    at = open_page(PAGES[1], ep="VAS", method="mann_whitney")
+    row = at.dataframe[2].value.iloc[0]
+    assert row["Measure"] == "Location shift (Hodges-Lehmann)" and "Mann-Whitney" in row["Test"]

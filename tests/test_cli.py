@@ -90,3 +90,21 @@ def test_console_script_runs_without_traceback():
     bad = subprocess.run([sys.executable, "-m", "respine", "analyze", "--visit", "12"],
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--endpoint" in bad.stderr
+
+
+@pytest.mark.parametrize(("method", "covariates", "measures"), [
+    ("cmh", "country", ["risk_difference", "odds_ratio"]),
+    ("logistic", "country,sex", ["odds_ratio"]),
+])
+def test_adjusted_binary_methods(capsys, method, covariates, measures):
+    out = run_json(capsys, "analyze", "--endpoint", "RESP", "--visit", "12", "--method", method,
+                   "--covariates", covariates)
+    assert [c["measure"] for c in out["contrasts"]] == measures
+    assert covariates.split(",")[0] in out["methods_text"]
+
+
+def test_mann_whitney_and_a_method_needing_covariates(capsys):
+    out = run_json(capsys, "analyze", "--endpoint", "ODI", "--visit", "12", "--method", "mann_whitney")
+    assert out["contrasts"][0]["measure"] == "location_shift"
+    assert main(["analyze", "--endpoint", "RESP", "--visit", "12", "--method", "cmh"]) == 3
+    assert "needs at least one covariate" in capsys.readouterr().err

@@ -47,3 +47,10 @@ def test_absurd_parameters_fall_back_with_a_note(params, fragment):
     assert any(fragment in n for n in notes), notes
     for key in ("endpoint", "visit", "population", "vas_mm"):
         assert getattr(state, key) == getattr(OPTIONS.default, key)
+
+
+def test_covariates_round_trip_and_bad_ones_dropped_with_a_note():
+    state = ViewState(population="MITT", covariates=("sex", "age"))
+    assert encode(state, OPTIONS.default) == {"cov": "sex,age"}
+    decoded, notes = decode({"cov": "sex,shoe"}, OPTIONS)
+    assert decoded.covariates == ("sex",) and any("shoe" in n for n in notes)

@@ -100,6 +100,20 @@ def bound(field: str, widget: Callable[..., Any], label: str, options: Sequence[
 _MISSING = object()
 
 
+def bound_multi(field: str, label: str, options: Sequence[str], **kwargs: Any) -> tuple[str, ...]:
+    """A multiselect bound to a tuple field of the view (values not among the options are dropped)."""
+    key = f"w_{field}_{zlib.crc32(repr(list(options)).encode()):08x}"
+    current = [v for v in getattr(view(), field) if v in options]
+    if st.session_state.get(key, _MISSING) != current:
+        st.session_state[key] = current
+    st.multiselect(label, list(options), key=key, on_change=_copy_tuple_to_view, args=(field, key), **kwargs)
+    return tuple(current)
+
+
+def _copy_tuple_to_view(field: str, key: str) -> None:
+    update(**{field: tuple(st.session_state[key])})
+
+
 def _copy_to_view(field: str, key: str) -> None:
     update(**{field: st.session_state[key]})
 
@@ -111,5 +125,5 @@ def selection(trial: S.Trial, **overrides: Any) -> analysis.Selection:
         endpoint=v.endpoint, visit=v.visit, population=v.population or None, measure=v.measure,
         method=v.method or None, filters=v.filters,
         rule=ResponderRule(v.vas_pct, v.vas_mm, v.vas_join, v.odi_pct, 0.0, v.join),
-        mcid_vas=v.mcid_vas, mcid_odi=v.mcid_odi)
+        mcid_vas=v.mcid_vas, mcid_odi=v.mcid_odi, covariates=v.covariates)
     return sel.with_(**overrides) if overrides else sel
