@@ -53,6 +53,9 @@ pages = {
             url_path="trajectories",
         ),
         st.Page("app_pages/mri.py", title="MRI", icon=":material/radiology:", url_path="mri"),
+        st.Page(
+            "app_pages/robustness.py", title="Robustness", icon=":material/verified:", url_path="robustness"
+        ),
     ],
     "Trial": [
         st.Page(

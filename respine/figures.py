@@ -39,17 +39,23 @@ def arm_colours(arms: Sequence[str], reference: str | None = None) -> dict[str, 
 
 
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), font=FONT,
-                      template="plotly_white", margin=dict(l=60, r=20, t=60, b=50),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1, xanchor="right"),
-                      hovermode="closest", height=420)
+    fig.update_layout(
+        title=dict(text=title, x=0, xanchor="left"),
+        font=FONT,
+        template="plotly_white",
+        margin=dict(l=60, r=20, t=60, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1, xanchor="right"),
+        hovermode="closest",
+        height=420,
+    )
     fig.update_yaxes(title_text=y_title, zeroline=True, zerolinecolor="#BBBBBB")
     fig.update_xaxes(title_text=x_title)
     return fig
 
 
-def over_time_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, y_title: str,
-                     percent: bool = False) -> go.Figure:
+def over_time_figure(
+    frame: pd.DataFrame, colours: dict[str, str], title: str, y_title: str, percent: bool = False
+) -> go.Figure:
     """Mean (or rate) with 95% CI by arm across visits; hover shows n and CI.
 
     Arms are dodged slightly along the x axis so their error bars do not overlap.
@@ -64,17 +70,35 @@ def over_time_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, y
         d = frame[frame["arm"] == arm].sort_values("visit_month")
         x = d["visit_month"] + (i - (len(arms) - 1) / 2) * step
         y = d["estimate"] * scale
-        hover = [f"<b>{arm}</b><br>{v}<br>n = {int(n)}<br>"
-                 f"{fmt.num(e * scale)}{'%' if percent else ''} "
-                 f"[95% CI {fmt.num(lo * scale)} to {fmt.num(hi * scale)}]"
-                 for v, n, e, lo, hi in zip(d["visit"], d["n"], d["estimate"], d["ci_low"],
-                                            d["ci_high"], strict=True)]
-        fig.add_trace(go.Scatter(
-            x=x, y=y, mode="lines+markers", name=arm, line=dict(color=colours[arm], width=2.5),
-            marker=dict(size=8, symbol=["circle", "square", "diamond", "triangle-up"][i % 4]),
-            error_y=dict(type="data", symmetric=False, array=(d["ci_high"] - d["estimate"]) * scale,
-                         arrayminus=(d["estimate"] - d["ci_low"]) * scale, thickness=1.5, width=4),
-            hovertext=hover, hoverinfo="text", customdata=d["n"]))
+        hover = [
+            f"<b>{arm}</b><br>{v}<br>n = {int(n)}<br>"
+            f"{fmt.num(e * scale)}{'%' if percent else ''} "
+            f"[95% CI {fmt.num(lo * scale)} to {fmt.num(hi * scale)}]"
+            for v, n, e, lo, hi in zip(
+                d["visit"], d["n"], d["estimate"], d["ci_low"], d["ci_high"], strict=True
+            )
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines+markers",
+                name=arm,
+                line=dict(color=colours[arm], width=2.5),
+                marker=dict(size=8, symbol=["circle", "square", "diamond", "triangle-up"][i % 4]),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(d["ci_high"] - d["estimate"]) * scale,
+                    arrayminus=(d["estimate"] - d["ci_low"]) * scale,
+                    thickness=1.5,
+                    width=4,
+                ),
+                hovertext=hover,
+                hoverinfo="text",
+                customdata=d["n"],
+            )
+        )
     fig.update_xaxes(tickmode="array", tickvals=visits, ticktext=[labels[v] for v in visits])
     return _layout(fig, title, y_title + (" (%)" if percent else ""))
 
@@ -83,30 +107,56 @@ def rate_figure(result: AnalysisResult, colours: dict[str, str]) -> go.Figure:
     """Responder rates by arm with Wilson 95% CIs at one visit; hover shows k/n and CI."""
     fig = go.Figure()
     for s in result.arms:
-        fig.add_trace(go.Bar(
-            x=[s.arm], y=[100 * s.rate], name=s.arm, marker_color=colours.get(s.arm, PALETTE[0]),
-            error_y=dict(type="data", symmetric=False, array=[100 * (s.ci_high - s.rate)],
-                         arrayminus=[100 * (s.rate - s.ci_low)], thickness=1.5, width=8),
-            text=[fmt.pct(s.rate)], textposition="inside",
-            hovertext=[f"<b>{s.arm}</b><br>{fmt.n_pct(s.responders, s.n)}<br>"
-                       f"95% CI {fmt.pct(s.ci_low)} to {fmt.pct(s.ci_high)}"],
-            hoverinfo="text"))
+        fig.add_trace(
+            go.Bar(
+                x=[s.arm],
+                y=[100 * s.rate],
+                name=s.arm,
+                marker_color=colours.get(s.arm, PALETTE[0]),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=[100 * (s.ci_high - s.rate)],
+                    arrayminus=[100 * (s.rate - s.ci_low)],
+                    thickness=1.5,
+                    width=8,
+                ),
+                text=[fmt.pct(s.rate)],
+                textposition="inside",
+                hovertext=[
+                    f"<b>{s.arm}</b><br>{fmt.n_pct(s.responders, s.n)}<br>"
+                    f"95% CI {fmt.pct(s.ci_low)} to {fmt.pct(s.ci_high)}"
+                ],
+                hoverinfo="text",
+            )
+        )
     fig.update_yaxes(range=[0, 100])
     fig.update_layout(showlegend=False, bargap=0.5)
     return _layout(fig, f"{result.endpoint_label} at {result.visit_label}", "Responders (%)")
 
 
-def distribution_figure(values: pd.DataFrame, column: str, colours: dict[str, str], title: str,
-                        y_title: str) -> go.Figure:
+def distribution_figure(
+    values: pd.DataFrame, column: str, colours: dict[str, str], title: str, y_title: str
+) -> go.Figure:
     """Box plot with every subject's value as a point, by arm, at one visit."""
     fig = go.Figure()
     for arm, colour in colours.items():
         d = values[values["arm"] == arm]
         if d.empty:
             continue
-        fig.add_trace(go.Box(y=d[column], name=f"{arm} (n={len(d)})", marker_color=colour,
-                             boxpoints="all", jitter=0.4, pointpos=0, boxmean=True,
-                             hovertext=d["subject_id"], hoverinfo="y+text"))
+        fig.add_trace(
+            go.Box(
+                y=d[column],
+                name=f"{arm} (n={len(d)})",
+                marker_color=colour,
+                boxpoints="all",
+                jitter=0.4,
+                pointpos=0,
+                boxmean=True,
+                hovertext=d["subject_id"],
+                hoverinfo="y+text",
+            )
+        )
     fig.update_layout(showlegend=False)
     return _layout(fig, title, y_title)
 
@@ -120,8 +170,10 @@ def forest_figure(frame: pd.DataFrame, treat: str, reference: str, title: str) -
     measure = frame["measure"].iloc[0]
     ratio = measure == "odds_ratio"
     scale = 100.0 if measure == "risk_difference" else 1.0
-    labels = [f"{v}: {lev}" if v != "Overall" else "Overall" for v, lev in
-              zip(frame["variable"], frame["level"], strict=True)]
+    labels = [
+        f"{v}: {lev}" if v != "Overall" else "Overall"
+        for v, lev in zip(frame["variable"], frame["level"], strict=True)
+    ]
     y = list(range(len(frame)))[::-1]
     n_cols = [c for c in frame.columns if c.startswith("n ")]
     hover = []
@@ -133,14 +185,30 @@ def forest_figure(frame: pd.DataFrame, treat: str, reference: str, title: str) -
         note = f"<br>{r['note']}" if r["note"] else ""
         hover.append(f"<b>{lab}</b><br>{ns}<br>{fmt.contrast_label(measure)}: {est}{p}{note}")
     colours = [PALETTE[0] if v != "Overall" else "#000000" for v in frame["variable"]]
-    fig = go.Figure(go.Scatter(
-        x=frame["estimate"] * scale, y=y, mode="markers",
-        marker=dict(symbol=["diamond" if v == "Overall" else "square" for v in frame["variable"]],
-                    size=[13 if v == "Overall" else 9 for v in frame["variable"]], color=colours),
-        error_x=dict(type="data", symmetric=False, array=(frame["ci_high"] - frame["estimate"]) * scale,
-                     arrayminus=(frame["estimate"] - frame["ci_low"]) * scale, thickness=1.5, width=0,
-                     color="#444444"),
-        hovertext=hover, hoverinfo="text", showlegend=False))
+    fig = go.Figure(
+        go.Scatter(
+            x=frame["estimate"] * scale,
+            y=y,
+            mode="markers",
+            marker=dict(
+                symbol=["diamond" if v == "Overall" else "square" for v in frame["variable"]],
+                size=[13 if v == "Overall" else 9 for v in frame["variable"]],
+                color=colours,
+            ),
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=(frame["ci_high"] - frame["estimate"]) * scale,
+                arrayminus=(frame["estimate"] - frame["ci_low"]) * scale,
+                thickness=1.5,
+                width=0,
+                color="#444444",
+            ),
+            hovertext=hover,
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
     fig.add_vline(x=1.0 if ratio else 0.0, line=dict(color="#888888", dash="dash"))
     fig.update_yaxes(tickmode="array", tickvals=y, ticktext=labels, showgrid=False)
     if ratio:
@@ -152,8 +220,9 @@ def forest_figure(frame: pd.DataFrame, treat: str, reference: str, title: str) -
     return fig
 
 
-def cumulative_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, x_title: str,
-                      thresholds: dict[str, float]) -> go.Figure:
+def cumulative_figure(
+    frame: pd.DataFrame, colours: dict[str, str], title: str, x_title: str, thresholds: dict[str, float]
+) -> go.Figure:
     """Share of each arm improving at least x, with vertical lines at the named thresholds."""
     fig = go.Figure()
     for arm, colour in colours.items():
@@ -161,13 +230,20 @@ def cumulative_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, 
         if d.empty:
             continue
         # "vh": at x_i the share is P(improvement >= x_i); just above x_i it drops to the next.
-        fig.add_trace(go.Scatter(
-            x=d["improvement"], y=100 * d["share"], mode="lines", name=f"{arm} (n={d['n'].iloc[0]})",
-            line=dict(color=colour, shape="vh", width=2.5),
-            hovertemplate=f"<b>{arm}</b><br>improvement ≥ %{{x:g}}: %{{y:.1f}}%<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=d["improvement"],
+                y=100 * d["share"],
+                mode="lines",
+                name=f"{arm} (n={d['n'].iloc[0]})",
+                line=dict(color=colour, shape="vh", width=2.5),
+                hovertemplate=f"<b>{arm}</b><br>improvement ≥ %{{x:g}}: %{{y:.1f}}%<extra></extra>",
+            )
+        )
     for label, value in thresholds.items():
-        fig.add_vline(x=value, line=dict(color="#888888", dash="dot"), annotation_text=label,
-                      annotation_position="top")
+        fig.add_vline(
+            x=value, line=dict(color="#888888", dash="dot"), annotation_text=label, annotation_position="top"
+        )
     fig.update_yaxes(range=[0, 102])
     return _layout(fig, title, "Subjects improving at least this much (%)", x_title)
 
@@ -175,19 +251,52 @@ def cumulative_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, 
 def sweep_figure(frame: pd.DataFrame, treat: str, reference: str, title: str, x_title: str) -> go.Figure:
     """Risk difference (95% CI band) as the responder threshold sweeps."""
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=frame["threshold"], y=100 * frame["rd_high"], mode="lines",
-                             line=dict(width=0), showlegend=False, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=frame["threshold"], y=100 * frame["rd_low"], mode="lines", fill="tonexty",
-                             fillcolor="rgba(0,114,178,0.15)", line=dict(width=0), name="95% CI",
-                             hoverinfo="skip"))
-    hover = [f"threshold {t:g}<br>{treat} {fmt.pct(a)} vs {reference} {fmt.pct(b)}<br>"
-             f"difference {fmt.contrast_estimate('risk_difference', d, lo, hi)}"
-             for t, a, b, d, lo, hi in zip(frame["threshold"], frame[f"rate {treat}"],
-                                           frame[f"rate {reference}"], frame["rd"], frame["rd_low"],
-                                           frame["rd_high"], strict=True)]
-    fig.add_trace(go.Scatter(x=frame["threshold"], y=100 * frame["rd"], mode="lines+markers",
-                             line=dict(color=PALETTE[0], width=2.5), name="Risk difference",
-                             hovertext=hover, hoverinfo="text"))
+    fig.add_trace(
+        go.Scatter(
+            x=frame["threshold"],
+            y=100 * frame["rd_high"],
+            mode="lines",
+            line=dict(width=0),
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=frame["threshold"],
+            y=100 * frame["rd_low"],
+            mode="lines",
+            fill="tonexty",
+            fillcolor="rgba(0,114,178,0.15)",
+            line=dict(width=0),
+            name="95% CI",
+            hoverinfo="skip",
+        )
+    )
+    hover = [
+        f"threshold {t:g}<br>{treat} {fmt.pct(a)} vs {reference} {fmt.pct(b)}<br>"
+        f"difference {fmt.contrast_estimate('risk_difference', d, lo, hi)}"
+        for t, a, b, d, lo, hi in zip(
+            frame["threshold"],
+            frame[f"rate {treat}"],
+            frame[f"rate {reference}"],
+            frame["rd"],
+            frame["rd_low"],
+            frame["rd_high"],
+            strict=True,
+        )
+    ]
+    fig.add_trace(
+        go.Scatter(
+            x=frame["threshold"],
+            y=100 * frame["rd"],
+            mode="lines+markers",
+            line=dict(color=PALETTE[0], width=2.5),
+            name="Risk difference",
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
     fig.add_hline(y=0, line=dict(color="#888888", dash="dash"))
     return _layout(fig, title, f"Responders, {treat} minus {reference} (percentage points)", x_title)
 
@@ -205,9 +314,19 @@ def spaghetti_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, y
             xs += [*part["visit_month"].tolist(), None]
             ys += [*part["y"].tolist(), None]
             text += [sid] * len(part) + [None]
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=arm, text=text,
-                                 line=dict(color=colour, width=1), marker=dict(size=3), opacity=0.45,
-                                 hovertemplate="%{text}<br>%{y:.1f}<extra>" + arm + "</extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines+markers",
+                name=arm,
+                text=text,
+                line=dict(color=colour, width=1),
+                marker=dict(size=3),
+                opacity=0.45,
+                hovertemplate="%{text}<br>%{y:.1f}<extra>" + arm + "</extra>",
+            )
+        )
     visits = sorted(frame["visit_month"].unique())
     labels = frame.drop_duplicates("visit_month").set_index("visit_month")["visit"]
     fig.update_xaxes(tickmode="array", tickvals=visits, ticktext=[labels[v] for v in visits])
@@ -222,26 +341,42 @@ def waterfall_figure(frame: pd.DataFrame, colours: dict[str, str], title: str) -
         d = frame[frame["arm"] == arm]
         if d.empty:
             continue
-        fig.add_trace(go.Bar(x=d["rank"] + offset, y=d["pchg"], name=f"{arm} (n={len(d)})",
-                             marker_color=colour, hovertext=d["subject_id"],
-                             hovertemplate="%{hovertext}<br>%{y:.1f}%<extra>" + arm + "</extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=d["rank"] + offset,
+                y=d["pchg"],
+                name=f"{arm} (n={len(d)})",
+                marker_color=colour,
+                hovertext=d["subject_id"],
+                hovertemplate="%{hovertext}<br>%{y:.1f}%<extra>" + arm + "</extra>",
+            )
+        )
         offset += len(d) + 3
     fig.update_xaxes(showticklabels=False)
     fig.update_layout(bargap=0.1)
     return _layout(fig, title, "Percent change from baseline (%)", "Subjects, sorted within arm")
 
 
-def scatter_figure(points: pd.DataFrame, x: str, y: str, colours: dict[str, str], title: str,
-                   x_title: str, y_title: str) -> go.Figure:
+def scatter_figure(
+    points: pd.DataFrame, x: str, y: str, colours: dict[str, str], title: str, x_title: str, y_title: str
+) -> go.Figure:
     """Per-subject scatter coloured by arm."""
     fig = go.Figure()
     for arm, colour in colours.items():
         d = points[points["arm"] == arm]
         if d.empty:
             continue
-        fig.add_trace(go.Scatter(x=d[x], y=d[y], mode="markers", name=f"{arm} (n={len(d)})",
-                                 marker=dict(color=colour, size=8, opacity=0.75), text=d["subject_id"],
-                                 hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra>" + arm + "</extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=d[x],
+                y=d[y],
+                mode="markers",
+                name=f"{arm} (n={len(d)})",
+                marker=dict(color=colour, size=8, opacity=0.75),
+                text=d["subject_id"],
+                hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra>" + arm + "</extra>",
+            )
+        )
     return _layout(fig, title, y_title, x_title)
 
 
@@ -252,10 +387,164 @@ def completion_figure(frame: pd.DataFrame, colours: dict[str, str], title: str) 
         d = frame[frame["arm"] == arm]
         if d.empty:
             continue
-        fig.add_trace(go.Bar(x=d["visit"], y=d["pct"], name=arm, marker_color=colour,
-                             text=[f"{o}/{e}" for o, e in zip(d["observed"], d["expected"], strict=True)],
-                             textposition="outside",
-                             hovertemplate="%{x}: %{text} (%{y:.1f}%)<extra>" + arm + "</extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=d["visit"],
+                y=d["pct"],
+                name=arm,
+                marker_color=colour,
+                text=[f"{o}/{e}" for o, e in zip(d["observed"], d["expected"], strict=True)],
+                textposition="outside",
+                hovertemplate="%{x}: %{text} (%{y:.1f}%)<extra>" + arm + "</extra>",
+            )
+        )
     fig.update_yaxes(range=[0, 112])
     fig.update_layout(barmode="group")
     return _layout(fig, title, "Subjects with a value (%)")
+
+
+def estimates_figure(frame: pd.DataFrame, measure: str, title: str, label_column: str = "label") -> go.Figure:
+    """Point estimates with 95% CIs, one row per analysis (e.g. missing-data strategies)."""
+    d = frame.dropna(subset=["estimate"]).iloc[::-1]
+    scale = 100.0 if measure == "risk_difference" else 1.0
+    hover = [
+        f"<b>{lab}</b><br>{fmt.contrast_estimate(measure, e, lo, hi)}<br>p = {fmt.p_value(p)}"
+        for lab, e, lo, hi, p in zip(
+            d[label_column], d["estimate"], d["ci_low"], d["ci_high"], d["p_value"], strict=True
+        )
+    ]
+    fig = go.Figure(
+        go.Scatter(
+            x=d["estimate"] * scale,
+            y=d[label_column],
+            mode="markers",
+            marker=dict(size=10, color=PALETTE[0]),
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=(d["ci_high"] - d["estimate"]) * scale,
+                arrayminus=(d["estimate"] - d["ci_low"]) * scale,
+                thickness=1.5,
+                width=0,
+                color="#444",
+            ),
+            hovertext=hover,
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    fig.add_vline(x=0.0, line=dict(color="#888888", dash="dash"))
+    unit = " (percentage points)" if measure == "risk_difference" else ""
+    _layout(fig, title, "", f"{fmt.contrast_label(measure)}{unit}")
+    fig.update_layout(height=max(300, 50 * len(d) + 140))
+    return fig
+
+
+def tipping_figure(table: pd.DataFrame, arm: str, reference: str, title: str) -> go.Figure:
+    """Binary tipping point: p-value for every count of responders among the missing of each arm;
+    cells where the conclusion changes are marked."""
+    grid = table.pivot(
+        index="responders_missing_reference", columns="responders_missing_arm", values="p_value"
+    )
+    change = table.pivot(
+        index="responders_missing_reference", columns="responders_missing_arm", values="changes_conclusion"
+    )
+    text = [
+        [("✱ " if change.iloc[i, j] else "") + fmt.p_value(grid.iloc[i, j]) for j in range(grid.shape[1])]
+        for i in range(grid.shape[0])
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=grid.columns,
+            y=grid.index,
+            text=text,
+            texttemplate="%{text}",
+            colorscale=[[0, "#D55E00"], [0.05, "#E69F00"], [0.2, "#F0E442"], [1, "#F7F7F7"]],
+            zmin=0,
+            zmax=1,
+            colorbar=dict(title="p"),
+            hovertemplate=f"responders among {arm}'s missing: %{{x}}<br>among {reference}'s missing: %{{y}}"
+            "<br>p = %{z:.3f}<extra></extra>",
+        )
+    )
+    _layout(
+        fig,
+        title,
+        f"Responders among {reference}'s missing subjects",
+        f"Responders among {arm}'s missing subjects",
+    )
+    return fig
+
+
+def delta_figure(table: pd.DataFrame, title: str, x_title: str) -> go.Figure:
+    """Continuous tipping point: estimate (95% CI) as the missing values are shifted by delta."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=table["delta"],
+            y=table["ci_high"],
+            mode="lines",
+            line=dict(width=0),
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=table["delta"],
+            y=table["ci_low"],
+            mode="lines",
+            fill="tonexty",
+            fillcolor="rgba(0,114,178,0.15)",
+            line=dict(width=0),
+            name="95% CI",
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=table["delta"],
+            y=table["estimate"],
+            mode="lines+markers",
+            name="Estimate",
+            line=dict(color=PALETTE[0], width=2.5),
+            text=[fmt.p_value(p) for p in table["p_value"]],
+            hovertemplate="delta %{x:g}<br>estimate %{y:.2f}<br>p = %{text}<extra></extra>",
+        )
+    )
+    fig.add_hline(y=0, line=dict(color="#888888", dash="dash"))
+    return _layout(fig, title, "Difference in means", x_title)
+
+
+def posterior_figure(results: list, threshold: float, title: str) -> go.Figure:
+    """Posterior density of the risk difference under each prior, with the benefit threshold."""
+    colours = {"sceptical": "#6E6E6E", "neutral": PALETTE[0], "enthusiastic": PALETTE[1]}
+    fig = go.Figure()
+    for r in results:
+        fig.add_trace(
+            go.Scatter(
+                x=100 * r.grid,
+                y=r.density / 100,
+                mode="lines",
+                name=f"{r.prior_label}",
+                line=dict(color=colours.get(r.prior, PALETTE[2]), width=2.5),
+                hovertemplate=(
+                    f"<b>{r.prior_label}</b><br>P(benefit) = {fmt.pct(r.p_positive)}<br>"
+                    f"P(> {100 * threshold:g} points) = {fmt.pct(r.p_threshold)}<extra></extra>"
+                ),
+            )
+        )
+    fig.add_vline(
+        x=0,
+        line=dict(color="#888888", dash="dash"),
+        annotation_text="no difference",
+        annotation_position="top left",
+    )
+    fig.add_vline(
+        x=100 * threshold,
+        line=dict(color="#009E73", dash="dot"),
+        annotation_text="clinically relevant",
+        annotation_position="top right",
+    )
+    return _layout(fig, title, "Posterior density", "Risk difference (percentage points)")

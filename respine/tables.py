@@ -27,51 +27,66 @@ class TableSpec:
     columns: tuple[Column, ...]
 
     def build(self, rows: Iterable[object]) -> pd.DataFrame:
-        return pd.DataFrame([{c.header: c.cell(r) for c in self.columns} for r in rows],
-                            columns=[c.header for c in self.columns])
+        return pd.DataFrame(
+            [{c.header: c.cell(r) for c in self.columns} for r in rows],
+            columns=[c.header for c in self.columns],
+        )
 
 
-CONTINUOUS_ARMS = TableSpec((
-    Column("Arm", lambda s: s.arm),
-    Column("n", lambda s: str(s.n)),
-    Column("Mean (SD)", lambda s: fmt.mean_sd(s.mean, s.sd)),
-    Column("95% CI of mean", lambda s: f"{fmt.num(s.ci_low)} to {fmt.num(s.ci_high)}"),
-    Column("Median (IQR)", lambda s: fmt.median_iqr(s.median, s.q1, s.q3)),
-    Column("Range", lambda s: f"{fmt.num(s.minimum)} to {fmt.num(s.maximum)}"),
-))
+CONTINUOUS_ARMS = TableSpec(
+    (
+        Column("Arm", lambda s: s.arm),
+        Column("n", lambda s: str(s.n)),
+        Column("Mean (SD)", lambda s: fmt.mean_sd(s.mean, s.sd)),
+        Column("95% CI of mean", lambda s: f"{fmt.num(s.ci_low)} to {fmt.num(s.ci_high)}"),
+        Column("Median (IQR)", lambda s: fmt.median_iqr(s.median, s.q1, s.q3)),
+        Column("Range", lambda s: f"{fmt.num(s.minimum)} to {fmt.num(s.maximum)}"),
+    )
+)
 
-BINARY_ARMS = TableSpec((
-    Column("Arm", lambda s: s.arm),
-    Column("Responders / n", lambda s: fmt.n_pct(s.responders, s.n)),
-    Column("Rate", lambda s: fmt.pct(s.rate)),
-    Column("95% CI (Wilson)", lambda s: f"{fmt.pct(s.ci_low)} to {fmt.pct(s.ci_high)}"),
-))
+BINARY_ARMS = TableSpec(
+    (
+        Column("Arm", lambda s: s.arm),
+        Column("Responders / n", lambda s: fmt.n_pct(s.responders, s.n)),
+        Column("Rate", lambda s: fmt.pct(s.rate)),
+        Column("95% CI (Wilson)", lambda s: f"{fmt.pct(s.ci_low)} to {fmt.pct(s.ci_high)}"),
+    )
+)
 
-CONTRASTS = TableSpec((
-    Column("Comparison", lambda c: f"{c.arm} vs {c.reference}"),
-    Column("Measure", lambda c: fmt.contrast_label(c.measure)),
-    Column("Estimate [95% CI]", lambda c: fmt.contrast_estimate(c.measure, c.estimate, c.ci_low,
-                                                                 c.ci_high)),
-    Column("p-value", lambda c: fmt.p_value(c.p_value)),
-    Column("Test", lambda c: c.test),
-))
+CONTRASTS = TableSpec(
+    (
+        Column("Comparison", lambda c: f"{c.arm} vs {c.reference}"),
+        Column("Measure", lambda c: fmt.contrast_label(c.measure)),
+        Column(
+            "Estimate [95% CI]", lambda c: fmt.contrast_estimate(c.measure, c.estimate, c.ci_low, c.ci_high)
+        ),
+        Column("p-value", lambda c: fmt.p_value(c.p_value)),
+        Column("Test", lambda c: c.test),
+    )
+)
 
-OVER_TIME_CONTINUOUS = TableSpec((
-    Column("Visit", lambda r: r["visit"]),
-    Column("Arm", lambda r: r["arm"]),
-    Column("n", lambda r: str(int(r["n"]))),
-    Column("Mean [95% CI]", lambda r: fmt.est_ci(r["estimate"], r["ci_low"], r["ci_high"])),
-    Column("SD", lambda r: fmt.num(r["sd"])),
-    Column("Median", lambda r: fmt.num(r["median"])),
-))
+OVER_TIME_CONTINUOUS = TableSpec(
+    (
+        Column("Visit", lambda r: r["visit"]),
+        Column("Arm", lambda r: r["arm"]),
+        Column("n", lambda r: str(int(r["n"]))),
+        Column("Mean [95% CI]", lambda r: fmt.est_ci(r["estimate"], r["ci_low"], r["ci_high"])),
+        Column("SD", lambda r: fmt.num(r["sd"])),
+        Column("Median", lambda r: fmt.num(r["median"])),
+    )
+)
 
-OVER_TIME_BINARY = TableSpec((
-    Column("Visit", lambda r: r["visit"]),
-    Column("Arm", lambda r: r["arm"]),
-    Column("Responders / n", lambda r: fmt.n_pct(int(r["responders"]), int(r["n"]))),
-    Column("Rate [95% CI]", lambda r: f"{fmt.pct(r['estimate'])} "
-                                      f"[{fmt.pct(r['ci_low'])}, {fmt.pct(r['ci_high'])}]"),
-))
+OVER_TIME_BINARY = TableSpec(
+    (
+        Column("Visit", lambda r: r["visit"]),
+        Column("Arm", lambda r: r["arm"]),
+        Column("Responders / n", lambda r: fmt.n_pct(int(r["responders"]), int(r["n"]))),
+        Column(
+            "Rate [95% CI]",
+            lambda r: f"{fmt.pct(r['estimate'])} [{fmt.pct(r['ci_low'])}, {fmt.pct(r['ci_high'])}]",
+        ),
+    )
+)
 
 
 def arm_table(result: AnalysisResult) -> pd.DataFrame:
@@ -83,7 +98,8 @@ def arm_table(result: AnalysisResult) -> pd.DataFrame:
         lsm = {d["arm"]: d for d in result.lsmeans}
         table["LS mean [95% CI]"] = [
             fmt.est_ci(lsm[a]["lsmean"], lsm[a]["ci_low"], lsm[a]["ci_high"]) if a in lsm else fmt.DASH
-            for a in table["Arm"]]
+            for a in table["Arm"]
+        ]
     return table
 
 
@@ -103,8 +119,11 @@ def baseline_display(frame: pd.DataFrame, groups: list[str], summary: str = "mea
         row = {"Characteristic": r["variable"] if not r["level"] else f"{r['variable']}: {r['level']}"}
         for g in [*groups, "Overall"]:
             if r["kind"] == "continuous":
-                cell = (fmt.mean_sd(r[f"{g}|mean"], r[f"{g}|sd"]) if summary == "mean"
-                        else fmt.median_iqr(r[f"{g}|median"], r[f"{g}|q1"], r[f"{g}|q3"]))
+                cell = (
+                    fmt.mean_sd(r[f"{g}|mean"], r[f"{g}|sd"])
+                    if summary == "mean"
+                    else fmt.median_iqr(r[f"{g}|median"], r[f"{g}|q1"], r[f"{g}|q3"])
+                )
                 row[g] = f"{cell} [n={int(r[f'{g}|n'])}]"
             else:
                 row[g] = f"{int(r[f'{g}|count'])} ({fmt.num(r[f'{g}|pct'])}%)"
@@ -113,8 +132,9 @@ def baseline_display(frame: pd.DataFrame, groups: list[str], summary: str = "mea
     return pd.DataFrame(out)
 
 
-def counts_display(frame: pd.DataFrame, arms: list[str], label_column: str, header: str,
-                   with_rd: bool = True) -> pd.DataFrame:
+def counts_display(
+    frame: pd.DataFrame, arms: list[str], label_column: str, header: str, with_rd: bool = True
+) -> pd.DataFrame:
     """Subject counts per arm as 'k/n (x%)', plus risk difference [95% CI] and p where present."""
     out = []
     for _, r in frame.iterrows():
@@ -122,8 +142,9 @@ def counts_display(frame: pd.DataFrame, arms: list[str], label_column: str, head
         for a in arms:
             row[a] = fmt.n_pct(int(r[f"{a}|count"]), int(r[f"{a}|n"]))
         if with_rd and "rd" in r:
-            row["Risk difference [95% CI]"] = fmt.contrast_estimate("risk_difference", r["rd"], r["rd_low"],
-                                                                    r["rd_high"])
+            row["Risk difference [95% CI]"] = fmt.contrast_estimate(
+                "risk_difference", r["rd"], r["rd_low"], r["rd_high"]
+            )
             row["p (Fisher)"] = fmt.p_value(r["p_value"])
         out.append(row)
     return pd.DataFrame(out)
@@ -137,7 +158,8 @@ def subgroup_display(frame: pd.DataFrame) -> pd.DataFrame:
         for c in n_cols:
             row[c] = int(r[c])
         row[fmt.contrast_label(r["measure"]) + " [95% CI]"] = fmt.contrast_estimate(
-            r["measure"], r["estimate"], r["ci_low"], r["ci_high"])
+            r["measure"], r["estimate"], r["ci_low"], r["ci_high"]
+        )
         row["Interaction p"] = "" if pd.isna(r["p_interaction"]) else fmt.p_value(r["p_interaction"])
         row["Note"] = r["note"]
         out.append(row)
@@ -145,19 +167,28 @@ def subgroup_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def sweep_display(frame: pd.DataFrame, treat: str, reference: str, unit: str) -> pd.DataFrame:
-    return pd.DataFrame({
-        f"Improvement at least ({unit})": [f"{t:g}" for t in frame["threshold"]],
-        treat: [fmt.pct(x) for x in frame[f"rate {treat}"]],
-        reference: [fmt.pct(x) for x in frame[f"rate {reference}"]],
-        "Risk difference [95% CI]": [fmt.contrast_estimate("risk_difference", d, lo, hi) for d, lo, hi in
-                                     zip(frame["rd"], frame["rd_low"], frame["rd_high"], strict=True)],
-    })
+    return pd.DataFrame(
+        {
+            f"Improvement at least ({unit})": [f"{t:g}" for t in frame["threshold"]],
+            treat: [fmt.pct(x) for x in frame[f"rate {treat}"]],
+            reference: [fmt.pct(x) for x in frame[f"rate {reference}"]],
+            "Risk difference [95% CI]": [
+                fmt.contrast_estimate("risk_difference", d, lo, hi)
+                for d, lo, hi in zip(frame["rd"], frame["rd_low"], frame["rd_high"], strict=True)
+            ],
+        }
+    )
 
 
 def correlation_display(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"Arm": frame["arm"], "n": frame["n"],
-                         "Spearman rho": [fmt.num(x, 2) for x in frame["rho"]],
-                         "p-value": [fmt.p_value(x) for x in frame["p_value"]]})
+    return pd.DataFrame(
+        {
+            "Arm": frame["arm"],
+            "n": frame["n"],
+            "Spearman rho": [fmt.num(x, 2) for x in frame["rho"]],
+            "p-value": [fmt.p_value(x) for x in frame["p_value"]],
+        }
+    )
 
 
 def completion_display(frame: pd.DataFrame) -> pd.DataFrame:
@@ -169,3 +200,85 @@ def check_display(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.rename(columns={"item": "Item", "published": "Published", "recomputed": "Recomputed"})
     out["Result"] = ["✓ matches" if m else "✗ differs" for m in frame["matches"]]
     return out.drop(columns=["matches"])
+
+
+def sensitivity_display(frame: pd.DataFrame) -> pd.DataFrame:
+    measure = "risk_difference" if frame["estimate_arm"].dropna().between(0, 1).all() else "mean_difference"
+    out = []
+    for _, r in frame.iterrows():
+        est = r["estimate_arm"]
+        per_arm = (
+            (fmt.pct(r["estimate_arm"]), fmt.pct(r["estimate_reference"]))
+            if measure == "risk_difference"
+            else (fmt.num(r["estimate_arm"]), fmt.num(r["estimate_reference"]))
+        )
+        out.append(
+            {
+                "Analysis": r["label"],
+                str(r["arm"]): f"{per_arm[0]} (n={int(r['n_arm'])}, {int(r['imputed_arm'])} imputed)"
+                if not pd.isna(est)
+                else fmt.DASH,
+                str(
+                    r["reference"]
+                ): f"{per_arm[1]} (n={int(r['n_reference'])}, {int(r['imputed_reference'])} imputed)"
+                if not pd.isna(est)
+                else fmt.DASH,
+                "Difference [95% CI]": fmt.contrast_estimate(
+                    measure, r["estimate"], r["ci_low"], r["ci_high"]
+                )
+                if not pd.isna(r["estimate"])
+                else fmt.DASH,
+                "p-value": fmt.p_value(r["p_value"]),
+                "Note": r["notes"],
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def bayes_display(results: list) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Prior": r.prior_label,
+                "Posterior mean [95% CrI]": fmt.contrast_estimate(
+                    "risk_difference", r.mean, r.ci_low, r.ci_high
+                ),
+                "P(any benefit)": fmt.pct(r.p_positive),
+                f"P(benefit > {100 * r.threshold:g} points)": fmt.pct(r.p_threshold),
+                "Prior, in words": r.prior_description,
+            }
+            for r in results
+        ]
+    )
+
+
+def multiplicity_display(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Visit": frame["visit"],
+            "Estimate [95% CI]": [
+                fmt.contrast_estimate(m, e, lo, hi)
+                for m, e, lo, hi in zip(
+                    frame["measure"], frame["estimate"], frame["ci_low"], frame["ci_high"], strict=True
+                )
+            ],
+            "p (raw)": [fmt.p_value(p) for p in frame["p_value"]],
+            "p (Holm)": [fmt.p_value(p) for p in frame["p_holm"]],
+            "p (Hochberg)": [fmt.p_value(p) for p in frame["p_hochberg"]],
+            "p (Benjamini-Hochberg, FDR)": [fmt.p_value(p) for p in frame["p_bh"]],
+        }
+    )
+
+
+def gee_display(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Visit": frame["visit"],
+            "Comparison": frame["arm"] + " vs " + frame["reference"],
+            "Odds ratio [95% CI]": [
+                fmt.est_ci(e, lo, hi, 2)
+                for e, lo, hi in zip(frame["estimate"], frame["ci_low"], frame["ci_high"], strict=True)
+            ],
+            "p-value": [fmt.p_value(p) for p in frame["p_value"]],
+        }
+    )

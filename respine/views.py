@@ -248,3 +248,80 @@ def sweep_thresholds(cumulative: pd.DataFrame, relative: bool) -> tuple[float, .
     top = float(np.ceil(max(cumulative["improvement"].max(), 1.0)))
     step = 5.0 if relative or top > 40 else 2.0
     return tuple(float(t) for t in np.arange(0.0, min(top, 100.0) + step, step))
+
+
+# ---------------------------------------------------------------- robustness of a result
+
+
+def sensitivity(trial: S.Trial, sel: Selection, n_imputations: int = 50, seed: int = 2024) -> pd.DataFrame:
+    """Missing-data strategies for the selected endpoint and visit, one row each
+    (see :func:`respine.imputation.primary_sensitivity`), with each one's methods sentence."""
+    from respine import imputation
+
+    results = imputation.primary_sensitivity(
+        trial, sel.endpoint, sel.visit, sel.population, sel.filters, sel.rule,
+        n_imputations=n_imputations, seed=seed, measure=sel.measure if sel.measure != "aval" else "chg",
+        mcid_vas=sel.mcid_vas, mcid_odi=sel.mcid_odi)
+    table = imputation.sensitivity_table(results)
+    table["methods_text"] = [r.methods_text for r in results]
+    return table
+
+
+def tipping(trial: S.Trial, sel: Selection, n_imputations: int = 50,
+            seed: int = 2024) -> tuple[pd.DataFrame, str]:
+    """The tipping-point grid and one sentence on the smallest shift that changes the conclusion."""
+    from respine import imputation
+
+    table = imputation.tipping_point(trial, sel.endpoint, sel.visit, sel.population, sel.filters, sel.rule,
+                                     measure=sel.measure if sel.measure != "aval" else "chg",
+                                     n_imputations=n_imputations, seed=seed)
+    shift = imputation.smallest_tipping_shift(table)
+    summary = shift.description if shift else ("No assumption about the missing outcomes in this grid "
+                                                 "changes the conclusion.")
+    return table, summary
+
+
+def bayes_reading(trial: S.Trial, sel: Selection, threshold: float = 0.10) -> list:
+    """Posterior of the risk difference (first treatment arm vs reference) at the selected visit,
+    under the sceptical, neutral and enthusiastic priors of :mod:`respine.bayes`."""
+    from respine import bayes
+
+    if trial.endpoint(sel.endpoint).kind != "binary":
+        raise AnalysisError("The Bayesian reading is for a binary endpoint such as the responder rule.")
+    result = analyze(trial, sel.with_(method="chisq_yates", covariates=()))
+    arm, ref = result.arms[0], result.arms[-1]
+    return bayes.bayes_all_priors(arm.responders, arm.n, ref.responders, ref.n, threshold=threshold)
+
+
+def multiplicity_over_visits(trial: S.Trial, sel: Selection) -> pd.DataFrame:
+    """The comparison at every post-baseline visit, with raw and Holm, Hochberg and
+    Benjamini-Hochberg adjusted p-values (one family: the visits)."""
+    from respine.analysis import post_baseline_visits
+    from respine.multiplicity import adjust_table
+
+    rows = []
+    for month in post_baseline_visits(trial, sel.endpoint):
+        try:
+            r = analyze(trial, sel.with_(visit=month))
+        except AnalysisError:
+            continue
+        c = r.contrasts[0]
+        rows.append({"visit": r.visit_label, "measure": c.measure, "estimate": c.estimate, "ci_low": c.ci_low,
+                     "ci_high": c.ci_high, "p_value": c.p_value, "test": c.test})
+    if not rows:
+        raise AnalysisError("No visit has enough data for a comparison in this selection.")
+    return adjust_table(pd.DataFrame(rows))
+
+
+def gee_over_visits(trial: S.Trial, sel: Selection, correlation: str = "exchangeable") -> pd.DataFrame:
+    """Responder odds ratios at every visit from one logistic GEE across visits."""
+    from respine.stratified import gee_responder
+
+    if trial.endpoint(sel.endpoint).kind != "binary":
+        raise AnalysisError("GEE across visits is for a binary endpoint such as the responder rule.")
+    data = derive.endpoint_data(trial, sel.endpoint, sel.population, sel.filters, sel.rule, sel.mcid_vas,
+                                sel.mcid_odi)
+    out = gee_responder(data, S.SUBJECT_ID, S.VISIT_MONTH, S.ARM, S.VALUE, trial.design.reference_arm,
+                        correlation=correlation, arm_order=tuple(derive.arm_order(trial)))
+    out["visit"] = out["visit"].map(trial.design.visit_label)
+    return out

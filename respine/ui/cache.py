@@ -116,6 +116,8 @@ def _registry() -> dict:
         "waterfall": views.waterfall, "structure": views.structure_vs_symptoms,
         "completion": views.completion, "patterns": views.missing_patterns,
         "paper": views.paper_check, "over_time_adjusted": A.over_time_adjusted,
+        "sensitivity": views.sensitivity, "tipping": views.tipping, "bayes": views.bayes_reading,
+        "multiplicity": views.multiplicity_over_visits, "gee": views.gee_over_visits,
     }
 
 
@@ -134,6 +136,9 @@ REGISTRY_PATHS = {
     "waterfall": "respine.views.waterfall", "structure": "respine.views.structure_vs_symptoms",
     "completion": "respine.views.completion", "patterns": "respine.views.missing_patterns",
     "paper": "respine.views.paper_check", "over_time_adjusted": "respine.analysis.over_time_adjusted",
+    "sensitivity": "respine.views.sensitivity", "tipping": "respine.views.tipping",
+    "bayes": "respine.views.bayes_reading", "multiplicity": "respine.views.multiplicity_over_visits",
+    "gee": "respine.views.gee_over_visits",
 }
 
 

@@ -25,7 +25,7 @@ def current_link(page_path: str) -> str:
     except AttributeError:  # older Streamlit without st.context.url
         base = ""
     for suffix in ("/explorer", "/responders", "/profile", "/subgroups", "/trajectories", "/mri", "/baseline",
-                   "/flow", "/safety", "/missing", "/paper", "/data", "/report"):
+                   "/flow", "/safety", "/missing", "/paper", "/data", "/report", "/robustness"):
         if base.endswith(suffix):
             base = base[: -len(suffix)]
     query = urlencode({k: st.query_params.get_all(k) for k in st.query_params}, doseq=True)

@@ -1,0 +1,116 @@
+"""Robustness of a result: missing data, tipping point, Bayesian reading, multiplicity, GEE."""
+
+import streamlit as st
+
+from respine import analysis, figures, tables
+from respine.ui import cache, render, state
+
+trial = st.session_state["trial"]
+design = trial.design
+treat, ref = design.treatment_arms[0], design.reference_arm
+
+st.title("Robustness")
+st.markdown(
+    "Would the conclusion change under other reasonable analyses? Missing data handled "
+    "five ways, how far the missing outcomes would have to shift, a Bayesian reading, "
+    "adjustment for looking at several visits, and a repeated-measures model."
+)
+c1, c2 = st.columns([3, 2])
+with c1:
+    endpoints = [
+        e for e in ("RESP", "VAS", "ODI", "SF36PCS", "SF36MCS") if e in analysis.available_endpoints(trial)
+    ]
+    endpoints = endpoints or analysis.available_endpoints(trial)
+    endpoint = state.bound(
+        "endpoint", st.selectbox, "Endpoint", options=endpoints, format_func=lambda e: trial.endpoint(e).label
+    )
+ep = trial.endpoint(endpoint)
+with c2:
+    state.bound(
+        "visit",
+        st.selectbox,
+        "Visit",
+        options=analysis.post_baseline_visits(trial, endpoint),
+        format_func=design.visit_label,
+    )
+binary = ep.kind == "binary"
+sel = state.selection(
+    trial,
+    endpoint=endpoint,
+    method="chisq_yates" if binary else "welch",
+    covariates=(),
+    measure="aval" if binary else "chg",
+)
+visit = design.visit_label(sel.visit)
+
+st.subheader("Missing data")
+with render.explained():
+    sens = cache.compute(trial.source, "sensitivity", (sel, 50, 2024), trial)
+    measure = "risk_difference" if binary else "mean_difference"
+    render.figure(
+        figures.estimates_figure(sens, measure, f"{ep.label} at {visit}: {treat} vs {ref}"), "sens_fig"
+    )
+    render.table(tables.sensitivity_display(sens), f"sensitivity_{endpoint}", "sensitivity")
+    render.methods(sens["methods_text"].iloc[-1])  # the multiple imputation; the others are named above
+
+st.subheader("Tipping point")
+with render.explained():
+    grid, summary = cache.compute(trial.source, "tipping", (sel, 50, 2024), trial)
+    if binary:
+        render.figure(
+            figures.tipping_figure(
+                grid, treat, ref, "p-value for every outcome of the missing subjects (✱ = conclusion changes)"
+            ),
+            "tipping",
+        )
+    else:
+        render.figure(
+            figures.delta_figure(
+                grid, "Missing values of the treatment arm shifted by delta", f"delta ({ep.unit or 'units'})"
+            ),
+            "tipping",
+        )
+    st.markdown(f"**{summary}**")
+
+if binary:
+    st.subheader("Bayesian reading")
+    relevant = st.slider(
+        "Clinically relevant benefit (percentage points)", 1, 30, 10, key="w_bayes_threshold"
+    )
+    with render.explained():
+        posts = cache.compute(trial.source, "bayes", (sel, relevant / 100), trial)
+        render.figure(
+            figures.posterior_figure(
+                posts, relevant / 100, f"Posterior of the difference in responders, {visit}"
+            ),
+            "posterior",
+        )
+        render.table(tables.bayes_display(posts), "bayesian_reading", "bayes")
+        render.methods(
+            "Each arm's responder rate has a Beta prior, updated by the observed counts; the density "
+            "of the difference is computed by numerical convolution (Spiegelhalter, Abrams and "
+            "Myles 2004). Sceptical: no difference expected, large benefit unlikely; neutral: "
+            "uniform priors; enthusiastic: centred on a 15-point benefit."
+        )
+
+st.subheader("Several visits: multiplicity")
+with render.explained():
+    mult = cache.compute(trial.source, "multiplicity", (sel,), trial)
+    render.table(tables.multiplicity_display(mult), f"multiplicity_{endpoint}", "multiplicity")
+    render.methods(
+        "Adjusted across the visits shown (one family): Holm and Hochberg control the family-wise "
+        "error rate, Benjamini-Hochberg the false discovery rate."
+    )
+
+if binary:
+    st.subheader("All visits in one model: GEE")
+    corr = st.radio(
+        "Working correlation", ["exchangeable", "unstructured"], horizontal=True, key="w_gee_corr"
+    )
+    with render.explained():
+        gee = cache.compute(trial.source, "gee", (sel, corr), trial)
+        render.table(tables.gee_display(gee), f"gee_{endpoint}", "gee")
+        render.methods(
+            f"Logistic generalised estimating equations over all post-baseline visits with arm × "
+            f"visit terms, {corr} working correlation and robust (sandwich) standard errors."
+        )
