@@ -13,7 +13,8 @@ missing visits contribute the visits they have (missing at random). Results are 
 Implementation notes
 --------------------
 * Subjects are grouped by their *pattern* of observed visits. Per pattern the sums of
-  ``X_i[a]' X_i[b]``, ``X_i[a]' y_i[b]`` and ``y_i[a] y_i[b]`` over its subjects are formed once,
+  ``X_i[a]' X_i[b]``, ``X_i[a]' e_i[b]`` and ``e_i[a] e_i[b]`` over its subjects (e = OLS
+  residuals, so the fit only estimates a correction to the OLS coefficients) are formed once,
   so every later evaluation of the REML log-likelihood, its gradient and Hessian costs the same
   for 100 or 100,000 subjects (one small inverse of Sigma per pattern).
 * The REML log-likelihood is maximised by a trust-region Newton method (``scipy.optimize``,
@@ -64,7 +65,11 @@ class MmrmResult:
     one row per non-reference arm and visit (arm minus reference). ``covariance_matrix`` is the
     estimated within-subject covariance over ``visits`` (in that order). ``reml_loglik`` is the
     full REML log-likelihood (with the -(N - p)/2 log(2 pi) constant, as SAS and R report it)
-    and ``aic`` = -2 ``reml_loglik`` + 2 x (number of covariance parameters).
+    and ``aic`` = -2 ``reml_loglik`` + 2 x (number of covariance parameters). ``converged`` is
+    True for every returned fit: a fit that does not converge raises
+    :class:`~respine.errors.AnalysisError` instead. ``notes`` say which rows, visits and
+    subjects were left out. ``covariance_parameters`` are (name, value) pairs named as SAS
+    PROC MIXED names them.
     """
 
     lsmeans: pd.DataFrame
@@ -428,8 +433,227 @@ def _evaluate(pats: list[_Pattern], S: np.ndarray, N: int, p: int, dS: np.ndarra
 # ================================================================================== data prep
 
 
-def _notes_join(n: int, what: str) -> str:
-    return f"{n} {what}" if n != 1 else f"1 {what.replace('rows', 'row').replace('subjects', 'subject')}"
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"{n} {singular if n == 1 else plural}"
+
+
+@dataclass
+class _Prepared:
+    d: pd.DataFrame  # analysed rows, sorted by subject and visit
+    arms: list[str]  # reference first
+    visits: np.ndarray
+    notes: list[str]
+
+
+def _prepare(data: pd.DataFrame, *, response: str, subject: str, arm: str, visit: str,
+             baseline: str | None, covariates: tuple[str, ...], reference: str,
+             arm_order: tuple[str, ...]) -> _Prepared:
+    """Checks, drops (with notes) and arm / visit levels; raises AnalysisError on bad input."""
+    base_cols = [baseline] if baseline is not None else []
+    needed = list(dict.fromkeys([subject, arm, visit, response, *base_cols, *covariates]))
+    missing_cols = [c for c in needed if c not in data.columns]
+    if missing_cols:
+        raise AnalysisError(f"Columns {missing_cols} are not in the data; choose other covariates "
+                            "or check the endpoint.")
+    for c in (arm, visit, subject, *base_cols):
+        if c in covariates:
+            raise AnalysisError(f"'{c}' is already in the model; remove it from the covariates.")
+    d = data[needed].copy()
+    if not pd.api.types.is_numeric_dtype(d[visit]):
+        raise AnalysisError(f"The visit column '{visit}' must hold visit numbers (e.g. months); "
+                            "choose the numeric visit column.")
+    notes: list[str] = []
+    d = d[d[subject].notna() & d[arm].notna() & d[visit].notna()]
+    n_subjects_in = int(d[subject].nunique())
+    bad = d[[response, *base_cols, *covariates]].isna().any(axis=1)
+    if bad.any():
+        notes.append(_count(int(bad.sum()), "row", "rows") + " with a missing response, baseline or "
+                     "covariate value were left out.")
+        d = d[~bad]
+    if baseline is not None:
+        for v in sorted(d[visit].unique()):
+            if (d.loc[d[visit] == v, response] == 0).all():
+                notes.append(f"Visit {v:g} was left out: every {response} there is 0 (it is the "
+                             "baseline visit).")
+                d = d[d[visit] != v]
+    n_left = n_subjects_in - int(d[subject].nunique())
+    if n_left:
+        notes.append(_count(n_left, "subject", "subjects") + " had no post-baseline value to "
+                     "analyse and were left out.")
+    if d.empty:
+        raise AnalysisError("No observation is left to analyse after dropping missing values; "
+                            "widen the population or filters, or choose another endpoint.")
+    if d.duplicated([subject, visit]).any():
+        dup = d[d.duplicated([subject, visit], keep=False)].iloc[0]
+        raise AnalysisError(f"Subject {dup[subject]} has more than one value at visit {dup[visit]:g}; "
+                            "each subject may have one value per visit.")
+    arms_per_subject = d.groupby(subject)[arm].nunique()
+    if (arms_per_subject > 1).any():
+        raise AnalysisError(f"Subject {arms_per_subject[arms_per_subject > 1].index[0]} is in more "
+                            "than one arm; each subject must belong to one arm.")
+    d[arm] = d[arm].astype(str)
+    present = list(pd.unique(d[arm]))
+    if reference not in present:
+        raise AnalysisError(f"The reference arm '{reference}' has no subject with a value to "
+                            f"analyse (arms present: {', '.join(present)}). Choose another "
+                            "reference arm or widen the selection.")
+    rank = {a: i for i, a in enumerate(arm_order)}
+    others = sorted((a for a in present if a != reference), key=lambda a: (rank.get(a, len(rank)), a))
+    if not others:
+        raise AnalysisError("An MMRM comparison needs subjects in at least two arms; widen the "
+                            "population or filters.")
+    visits = np.array(sorted(float(v) for v in d[visit].unique()))
+    counts = d.groupby([arm, visit])[subject].nunique()
+    for a in [reference, *others]:
+        for v in visits:
+            if counts.get((a, v), 0) == 0:
+                raise AnalysisError(f"No subject in arm '{a}' has a value at visit {v:g}, so that "
+                                    "arm cannot be compared there. Leave that visit out of the "
+                                    "analysis or widen the population or filters.")
+    for c in covariates:
+        if d[c].nunique() < 2:
+            raise AnalysisError(f"Covariate '{c}' takes a single value in this selection, so its "
+                                "effect cannot be estimated. Remove it from the covariates.")
+    d = d.sort_values([subject, visit]).reset_index(drop=True)
+    return _Prepared(d, [reference, *others], visits, notes)
+
+
+def _design_matrix(d: pd.DataFrame, *, arm: str, visit: str, baseline: str | None,
+                   covariates: tuple[str, ...], arms: list[str], visits: np.ndarray) -> np.ndarray:
+    """Cell means (arm x visit), centred baseline x visit, centred covariates.
+
+    Every column after the cells is centred at its mean over the analysed observations, so the
+    LS mean of an arm at a visit (observed-margins weighting) is its cell coefficient, and a
+    contrast is a difference of two. Centring is a shear of X, so the fit and the REML
+    likelihood are those of the usual treatment-coded model.
+    """
+    N, T = len(d), visits.size
+    vidx = np.searchsorted(visits, d[visit].to_numpy(float))
+    aidx = pd.Categorical(d[arm], categories=arms).codes.astype(np.int64)
+    cell = np.zeros((N, len(arms) * T))
+    cell[np.arange(N), aidx * T + vidx] = 1.0
+    blocks = [cell]
+    if baseline is not None:
+        b = d[baseline].to_numpy(float)
+        bv = np.zeros((N, T))
+        bv[np.arange(N), vidx] = b - b.mean()
+        blocks.append(bv)
+    for c in covariates:
+        if pd.api.types.is_numeric_dtype(d[c]) and not pd.api.types.is_bool_dtype(d[c]):
+            cols = [d[c].to_numpy(float)]
+        else:  # treatment-coded dummies, first level (sorted) as reference
+            lev = d[c].astype(str)
+            cols = [(lev == name).to_numpy(float) for name in sorted(pd.unique(lev))[1:]]
+        blocks += [(x - x.mean())[:, None] for x in cols]
+    return np.hstack(blocks)
+
+
+def _patterns(X: np.ndarray, e: np.ndarray, subj_codes: np.ndarray, vidx: np.ndarray) -> list[_Pattern]:
+    """Group subjects by their set of observed visits; per group, the sums used by the fit."""
+    N, p = X.shape
+    mask = np.zeros(int(subj_codes.max()) + 1, dtype=np.int64)
+    np.bitwise_or.at(mask, subj_codes, np.left_shift(np.int64(1), vidx.astype(np.int64)))
+    row_mask = mask[subj_codes]
+    order = np.lexsort((vidx, subj_codes, row_mask))
+    starts = np.flatnonzero(np.r_[True, row_mask[order][1:] != row_mask[order][:-1]])
+    pats = []
+    for s0, s1 in zip(starts, np.r_[starts[1:], N], strict=True):
+        rows = order[s0:s1]
+        m = bin(int(row_mask[rows[0]])).count("1")
+        idx = vidx[rows[:m]]
+        n_p = rows.size // m
+        Xp = X[rows].reshape(n_p, m * p)
+        Ep = e[rows].reshape(n_p, m)
+        XX = (Xp.T @ Xp).reshape(m, p, m, p).transpose(0, 2, 1, 3)
+        Xe = (Xp.T @ Ep).reshape(m, p, m).transpose(0, 2, 1)
+        pats.append(_Pattern(idx, n_p, np.ascontiguousarray(XX), np.ascontiguousarray(Xe), Ep.T @ Ep))
+    return pats
+
+
+def _start_covariance(pats: list[_Pattern], T: int, N: int, p: int) -> np.ndarray:
+    """Pairwise-available covariance of the OLS residuals, made positive definite."""
+    S0 = np.zeros((T, T))
+    npair = np.zeros((T, T))
+    for pat in pats:
+        S0[np.ix_(pat.idx, pat.idx)] += pat.ee
+        npair[np.ix_(pat.idx, pat.idx)] += pat.n
+    S0 = np.where(npair > 0, S0 / np.maximum(npair, 1), 0.0) * N / max(N - p, 1)
+    if np.any(np.diag(S0) <= 0):
+        raise AnalysisError("The response does not vary at some visit after adjusting for the model "
+                            "terms, so no covariance can be estimated. Check the endpoint and "
+                            "visits.")
+    evals, evecs = np.linalg.eigh(S0)
+    return (evecs * np.maximum(evals, 1e-3 * float(np.mean(np.diag(S0))))) @ evecs.T
+
+
+def _maximise_reml(pats: list[_Pattern], struct: _Structure, N: int, p: int,
+                   max_iter: int) -> tuple[np.ndarray, int]:
+    """Trust-region Newton on -REML / N in the structure's unconstrained parameters."""
+    name = COVARIANCES[struct.kind]
+    cache: dict[str, Any] = {}
+
+    def parts(phi: np.ndarray) -> dict[str, Any] | None:
+        key = phi.tobytes()
+        if cache.get("key") != key:
+            S, dS, d2S = struct.opt_derivs(phi)
+            try:
+                res: dict[str, Any] | None = _evaluate(pats, S, N, p, dS, d2S, hessian=True)
+            except _Singular:
+                res = None
+            if res is not None and not all(np.all(np.isfinite(res[k])) for k in ("grad", "hess")):
+                res = None
+            cache.update(key=key, res=res)
+        return cache["res"]
+
+    def fun(phi: np.ndarray) -> float:
+        r = parts(phi)
+        return np.inf if r is None or not np.isfinite(r["loglik"]) else -r["loglik"] / N
+
+    def jac(phi: np.ndarray) -> np.ndarray:
+        r = parts(phi)
+        return np.zeros_like(phi) if r is None else -r["grad"] / N
+
+    def hess(phi: np.ndarray) -> np.ndarray:
+        r = parts(phi)
+        return np.eye(phi.size) if r is None else -r["hess"] / N
+
+    phi0 = struct.start(_start_covariance(pats, struct.T, N, p))
+    if parts(phi0) is None:
+        raise AnalysisError("The MMRM cannot be started from these data (the design or the initial "
+                            f"{name} covariance is singular). Try a simpler covariance structure "
+                            "such as compound symmetry.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opt = optimize.minimize(fun, phi0, jac=jac, hess=hess, method="trust-exact",
+                                options={"maxiter": int(max_iter), "gtol": 1e-9})
+    phi = opt.x
+    # trust-exact may stop on "failure to predict improvement" at a point that is already
+    # optimal to rounding; accept it when the gradient is negligible.
+    if parts(phi) is not None and (bool(opt.success) or float(np.max(np.abs(jac(phi)))) < 1e-6):
+        return phi, int(opt.get("nit", 0))
+    S_end = struct.opt_derivs(phi)[0]
+    ev_end = np.linalg.eigvalsh(S_end) if np.all(np.isfinite(S_end)) else np.array([0.0, 1.0])
+    if ev_end.min() <= 1e-8 * ev_end.max():
+        raise AnalysisError(f"The {name} covariance matrix cannot be estimated from these data: the "
+                            "fit drives it towards a singular matrix (too few subjects with values "
+                            "at several visits for this many covariance parameters). Use a simpler "
+                            "covariance structure (compound symmetry or AR(1)) or widen the "
+                            "selection.")
+    raise AnalysisError(f"The MMRM with {_article(name)} {name} covariance did not converge within "
+                        f"{max_iter} iteration{'s' if max_iter != 1 else ''}. Try a simpler "
+                        "covariance structure (compound symmetry or AR(1)), fewer covariates, or "
+                        "fewer visits.")
+
+
+def _kenward_roger_covariance(ev: dict[str, Any], W: np.ndarray) -> np.ndarray:
+    """Phi_A = Phi + 2 Phi {sum_jk W_jk (Q_jk - P_j Phi P_k - R_jk / 4)} Phi (KR 1997, eq. 6)."""
+    Phi, P = ev["Phi"], -ev["M"]
+    WP = np.tensordot(W, P, axes=([1], [0]))  # sum_k W_jk P_k
+    inner = np.tensordot(W, ev["Q"], axes=([0, 1], [0, 1])) - np.einsum("jap,jpb->ab", P @ Phi, WP)
+    if ev["R"] is not None:
+        inner -= 0.25 * np.tensordot(W, ev["R"], axes=([0, 1], [0, 1]))
+    Phi_A = Phi + 2 * Phi @ inner @ Phi
+    return (Phi_A + Phi_A.T) / 2
 
 
 def fit_mmrm(data: pd.DataFrame, *, response: str = "chg", subject: str = "subject_id",
@@ -489,110 +713,15 @@ def fit_mmrm(data: pd.DataFrame, *, response: str = "chg", subject: str = "subje
         raise AnalysisError(f"The confidence level must be between 0 and 1 (got {level}); "
                             "use 0.95 for 95% intervals.")
     covariates = tuple(covariates)
-    base_cols = [baseline] if baseline is not None else []
-    needed = [subject, arm, visit, response, *base_cols, *covariates]
-    missing_cols = [c for c in dict.fromkeys(needed) if c not in data.columns]
-    if missing_cols:
-        raise AnalysisError(f"Columns {missing_cols} are not in the data; choose other covariates "
-                            "or check the endpoint.")
-    for c in (arm, visit, subject, *base_cols):
-        if c in covariates:
-            raise AnalysisError(f"'{c}' is already in the model; remove it from the covariates.")
-    notes: list[str] = []
-    d = data[list(dict.fromkeys(needed))].copy()
-    if not pd.api.types.is_numeric_dtype(d[visit]):
-        raise AnalysisError(f"The visit column '{visit}' must hold visit numbers (e.g. months); "
-                            "choose the numeric visit column.")
-    d = d[d[subject].notna() & d[arm].notna() & d[visit].notna()]
-    n_subjects_in = int(d[subject].nunique())
-    value_cols = [response, *base_cols, *covariates]
-    bad = d[value_cols].isna().any(axis=1)
-    if bad.any():
-        notes.append(_notes_join(int(bad.sum()), "rows with a missing response, baseline or covariate "
-                                 "value were left out."))
-        d = d[~bad]
-    for v in sorted(d[visit].unique()):
-        at = d[d[visit] == v]
-        if baseline is not None and len(at) and (at[response] == 0).all():
-            notes.append(f"Visit {v:g} was left out: every {response} there is 0 (it is the baseline "
-                         "visit).")
-            d = d[d[visit] != v]
-    n_left = n_subjects_in - int(d[subject].nunique())
-    if n_left:
-        notes.append(_notes_join(n_left, "subjects had no post-baseline value to analyse and were "
-                                 "left out."))
-    if d.empty:
-        raise AnalysisError("No observation is left to analyse after dropping missing values; "
-                            "widen the population or filters, or choose another endpoint.")
-    if d.duplicated([subject, visit]).any():
-        dup = d[d.duplicated([subject, visit], keep=False)].iloc[0]
-        raise AnalysisError(f"Subject {dup[subject]} has more than one value at visit {dup[visit]:g}; "
-                            "each subject may have one value per visit.")
-    arms_per_subject = d.groupby(subject)[arm].nunique()
-    if (arms_per_subject > 1).any():
-        raise AnalysisError(f"Subject {arms_per_subject[arms_per_subject > 1].index[0]} is in more "
-                            "than one arm; each subject must belong to one arm.")
-    d[arm] = d[arm].astype(str)
     reference = str(reference)
-    present = list(pd.unique(d[arm]))
-    if reference not in present:
-        raise AnalysisError(f"The reference arm '{reference}' has no subject with a value to "
-                            f"analyse (arms present: {', '.join(present)}). Choose another "
-                            "reference arm or widen the selection.")
-    others = [a for a in present if a != reference]
-    if not others:
-        raise AnalysisError("An MMRM comparison needs subjects in at least two arms; widen the "
-                            "population or filters.")
-    rank = {a: i for i, a in enumerate(arm_order)}
-    others = sorted(others, key=lambda a: (rank.get(a, len(rank)), a))
-    arms = [reference, *others]
-    visits = np.array(sorted(float(v) for v in d[visit].unique()))
-    T, A = visits.size, len(arms)
-    counts = d.groupby([arm, visit])[subject].nunique()
-    for a in arms:
-        for v in visits:
-            if counts.get((a, v), 0) == 0:
-                raise AnalysisError(f"No subject in arm '{a}' has a value at visit {v:g}, so that "
-                                    "arm cannot be compared there. Leave that visit out of the "
-                                    "analysis or widen the population or filters.")
-    for c in covariates:
-        if d[c].nunique() < 2:
-            raise AnalysisError(f"Covariate '{c}' takes a single value in this selection, so its "
-                                "effect cannot be estimated. Remove it from the covariates.")
-
-    # ---------------------------------------------------------------- design (cell means)
-    d = d.sort_values([subject, visit]).reset_index(drop=True)
-    vidx = np.searchsorted(visits, d[visit].to_numpy(float))
-    aidx = pd.Categorical(d[arm], categories=arms).codes.astype(np.int64)
-    N = len(d)
-    blocks = []
-    names = []
-    cell = np.zeros((N, A * T))
-    cell[np.arange(N), aidx * T + vidx] = 1.0
-    blocks.append(cell)
-    names += [f"{a} @ {v:g}" for a in arms for v in visits]
-    if baseline is not None:
-        b = d[baseline].to_numpy(float)
-        b = b - b.mean()
-        bv = np.zeros((N, T))
-        bv[np.arange(N), vidx] = b
-        blocks.append(bv)
-        names += [f"{baseline} @ {v:g}" for v in visits]
-    for c in covariates:
-        if pd.api.types.is_numeric_dtype(d[c]) and not pd.api.types.is_bool_dtype(d[c]):
-            x = d[c].to_numpy(float)
-            blocks.append((x - x.mean())[:, None])
-            names.append(c)
-        else:
-            lev = d[c].astype(str)
-            levels = sorted(pd.unique(lev))
-            for level_name in levels[1:]:
-                x = (lev == level_name).to_numpy(float)
-                blocks.append((x - x.mean())[:, None])
-                names.append(f"{c}[{level_name}]")
-    X = np.hstack(blocks)
-    p = X.shape[1]
-    y = d[response].to_numpy(float)
+    prep = _prepare(data, response=response, subject=subject, arm=arm, visit=visit,
+                    baseline=baseline, covariates=covariates, reference=reference,
+                    arm_order=tuple(arm_order))
+    d, arms, visits, notes = prep.d, prep.arms, prep.visits, prep.notes
+    T = visits.size
+    X = _design_matrix(d, arm=arm, visit=visit, baseline=baseline, covariates=covariates, arms=arms,
+                       visits=visits)
+    N, p = X.shape
     if np.linalg.matrix_rank(X) < p:
         raise AnalysisError("The MMRM cannot be estimated: some covariates are constant within a "
                             "visit or duplicate each other (or the baseline) in this selection. "
@@ -600,175 +729,87 @@ def fit_mmrm(data: pd.DataFrame, *, response: str = "chg", subject: str = "subje
     if N - p < 1:
         raise AnalysisError(f"Too few observations ({N}) for {p} model terms; remove covariates or "
                             "widen the selection.")
+    y = d[response].to_numpy(float)
     beta0, *_ = np.linalg.lstsq(X, y, rcond=None)
-    e = y - X @ beta0
-
-    # ---------------------------------------------------------------- patterns
+    e = y - X @ beta0  # the fit works on OLS residuals: beta = beta0 + GLS coefficients of e
     subj_codes, subj_uniques = pd.factorize(d[subject])
-    n_subj = len(subj_uniques)
-    mask = np.zeros(n_subj, dtype=np.int64)
-    np.bitwise_or.at(mask, subj_codes, (np.int64(1) << vidx.astype(np.int64)))
-    row_mask = mask[subj_codes]
-    order = np.lexsort((vidx, subj_codes, row_mask))
-    pats: list[_Pattern] = []
-    starts = np.flatnonzero(np.r_[True, row_mask[order][1:] != row_mask[order][:-1]])
-    ends = np.r_[starts[1:], N]
-    for s0, s1 in zip(starts, ends, strict=True):
-        rows = order[s0:s1]
-        idx = vidx[rows[: bin(int(row_mask[rows[0]])).count("1")]]
-        m = idx.size
-        n_p = rows.size // m
-        Xp = X[rows].reshape(n_p, m * p)
-        Ep = e[rows].reshape(n_p, m)
-        XX = (Xp.T @ Xp).reshape(m, p, m, p).transpose(0, 2, 1, 3)
-        Xe = (Xp.T @ Ep).reshape(m, p, m).transpose(0, 2, 1)
-        pats.append(_Pattern(idx, n_p, np.ascontiguousarray(XX), np.ascontiguousarray(Xe), Ep.T @ Ep))
+    pats = _patterns(X, e, subj_codes, np.searchsorted(visits, d[visit].to_numpy(float)))
 
-    # ---------------------------------------------------------------- starting values
-    S0 = np.zeros((T, T))
-    npair = np.zeros((T, T))
-    for pat in pats:
-        S0[np.ix_(pat.idx, pat.idx)] += pat.ee
-        npair[np.ix_(pat.idx, pat.idx)] += pat.n
-    S0 = np.where(npair > 0, S0 / np.maximum(npair, 1), 0.0) * N / max(N - p, 1)
-    if np.any(np.diag(S0) <= 0):
-        raise AnalysisError("The response does not vary at some visit after adjusting for the model "
-                            "terms, so no covariance can be estimated. Check the endpoint and "
-                            "visits.")
-    evals, evecs = np.linalg.eigh(S0)
-    floor = 1e-3 * float(np.mean(np.diag(S0)))
-    S0 = (evecs * np.maximum(evals, floor)) @ evecs.T
+    # The optimiser sees the residuals divided by their RMS, so its tolerances do not depend on
+    # the unit of measurement; inference below uses the data as they are.
+    scale = float(np.sqrt(np.mean(e * e)))
+    if not scale > 0:
+        raise AnalysisError("The model fits every value exactly (no residual variation), so no "
+                            "covariance can be estimated. Check the response and the covariates.")
     struct = _Structure(covariance, T)
-    phi0 = struct.start(S0)
-
-    # ---------------------------------------------------------------- optimisation
-    cache: dict[str, Any] = {}
-
-    def parts(phi: np.ndarray) -> dict[str, Any] | None:
-        key = phi.tobytes()
-        if cache.get("key") != key:
-            S, dS, d2S = struct.opt_derivs(phi)
-            try:
-                res = _evaluate(pats, S, N, p, dS, d2S, hessian=True)
-            except _Singular:
-                res = None
-            if res is not None and not all(np.all(np.isfinite(res[k])) for k in ("grad", "hess")):
-                res = None
-            cache.update(key=key, res=res)
-        return cache["res"]
-
-    def fun(phi: np.ndarray) -> float:
-        r = parts(phi)
-        return np.inf if r is None or not np.isfinite(r["loglik"]) else -r["loglik"] / N
-
-    def jac(phi: np.ndarray) -> np.ndarray:
-        r = parts(phi)
-        return np.zeros_like(phi) if r is None else -r["grad"] / N
-
-    def hess(phi: np.ndarray) -> np.ndarray:
-        r = parts(phi)
-        return np.eye(phi.size) if r is None else -r["hess"] / N
-
-    if parts(phi0) is None:
-        raise AnalysisError("The MMRM cannot be started from these data (the design or the initial "
-                            f"{COVARIANCES[covariance]} covariance is singular). Try a simpler "
-                            "covariance structure such as compound symmetry.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        opt = optimize.minimize(fun, phi0, jac=jac, hess=hess, method="trust-exact",
-                                options={"maxiter": int(max_iter), "gtol": 1e-9})
-    phi = opt.x
-    final = parts(phi)
-    gnorm = float(np.max(np.abs(jac(phi)))) if final is not None else np.inf
-    converged = final is not None and (bool(opt.success) or gnorm < 1e-6)
-    if not converged:
-        raise AnalysisError(f"The MMRM with {_article(COVARIANCES[covariance])} "
-                            f"{COVARIANCES[covariance]} covariance did not converge within "
-                            f"{max_iter} iterations. Try a simpler covariance structure "
-                            "(compound symmetry or AR(1)), fewer covariates, or fewer visits.")
+    phi, n_iter = _maximise_reml([_Pattern(pt.idx, pt.n, pt.XX, pt.Xe / scale, pt.ee / scale**2)
+                                  for pt in pats], struct, N, p, max_iter)
 
     # ---------------------------------------------------------------- inference
-    S_hat, _, _ = struct.opt_derivs(phi)
-    theta = struct.to_rep(S_hat)
-    S_rep, dS_rep, d2S_rep = struct.rep_derivs(theta)
+    theta = struct.to_rep(struct.opt_derivs(phi)[0] * scale**2)
+    S_hat, dS_rep, d2S_rep = struct.rep_derivs(theta)
     want_kr = df_method == "kenward-roger"
-    ev = _evaluate(pats, S_rep, N, p, dS_rep, d2S_rep, hessian=True, kr=want_kr)
-    Phi = ev["Phi"]
+    ev = _evaluate(pats, S_hat, N, p, dS_rep, d2S_rep, hessian=True, kr=want_kr)
+    Phi, M = ev["Phi"], ev["M"]
     beta = beta0 + ev["beta"]
     info = -ev["hess"]
-    info_eig = np.linalg.eigvalsh(info) if info.size else np.array([1.0])
-    if not np.all(np.isfinite(info)) or info_eig.min() <= 1e-10 * max(info_eig.max(), 1e-300):
+    dinfo = np.diag(info)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr_info = info / np.sqrt(np.outer(dinfo, dinfo))  # scale-free (parameters differ in units)
+    if (not np.all(np.isfinite(info)) or np.any(dinfo <= 0) or not np.all(np.isfinite(corr_info))
+            or np.linalg.eigvalsh(corr_info).min() <= 1e-10):
         raise AnalysisError(f"The {COVARIANCES[covariance]} covariance parameters cannot all be "
                             "estimated from these data (the REML information matrix is singular, "
                             "e.g. two visits never observed in the same subject). Try a simpler "
                             "covariance structure such as compound symmetry or AR(1).")
-    Wt = np.linalg.inv(info)
-    Wt = (Wt + Wt.T) / 2
-    M = ev["M"]
-    Phi_use = Phi
-    if want_kr:
-        P = -M
-        Q = ev["Q"]
-        WP = np.tensordot(Wt, P, axes=([1], [0]))  # sum_k W_jk P_k
-        inner = np.tensordot(Wt, Q, axes=([0, 1], [0, 1])) - np.einsum("jap,jpb->ab", P @ Phi, WP)
-        if ev["R"] is not None:
-            inner -= 0.25 * np.tensordot(Wt, ev["R"], axes=([0, 1], [0, 1]))
-        Phi_use = Phi + 2 * Phi @ inner @ Phi
-        Phi_use = (Phi_use + Phi_use.T) / 2
+    W = np.linalg.inv(info)  # asymptotic covariance of the covariance parameters
+    W = (W + W.T) / 2
+    Phi_use = _kenward_roger_covariance(ev, W) if want_kr else Phi
 
-    def infer(L: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def infer(L: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         est = L @ beta
         var0 = np.einsum("kp,pq,kq->k", L, Phi, L)
-        var = np.einsum("kp,pq,kq->k", L, Phi_use, L)
+        se = np.sqrt(np.maximum(np.einsum("kp,pq,kq->k", L, Phi_use, L), 0.0))
         if df_method == "residual":
             df = np.full(L.shape[0], float(N - p))
-        else:
+        else:  # Satterthwaite; for one contrast also Kenward-Roger's m (with the unadjusted Phi)
             LP = L @ Phi
-            g = np.einsum("kp,jpq,kq->kj", LP, M, LP)  # d(L'Phi L)/d theta_j
-            denom = np.einsum("kj,jl,kl->k", g, Wt, g)
+            g = np.einsum("kp,jpq,kq->kj", LP, M, LP)  # d(L Phi L')/d theta_j = L Phi M_j Phi L'
+            denom = np.einsum("kj,jl,kl->k", g, W, g)
             with np.errstate(divide="ignore", invalid="ignore"):
                 df = np.where(denom > 0, 2 * var0**2 / denom, np.inf)
-        return est, np.sqrt(np.maximum(var, 0.0)), df
+        half = sps.t.ppf(0.5 + level / 2, df) * se
+        return est, se, df, est - half, est + half
 
-    tq = (lambda df: sps.t.ppf(0.5 + level / 2, df))
-    cell_col = {(a, v): i * T + j for i, a in enumerate(arms) for j, v in enumerate(visits)}
+    reference, others = arms[0], arms[1:]
+    col = {(a, v): i * T + j for i, a in enumerate(arms) for j, v in enumerate(visits)}
+    keys = [(a, v) for a in [*others, reference] for v in visits]
+    L = np.zeros((len(keys), p))
+    for k, key in enumerate(keys):
+        L[k, col[key]] = 1.0
+    est, se, df, lo, hi = infer(L)
     n_cell = d.groupby([arm, visit])[subject].nunique()
-    disp = [*others, reference]
-    L_ls = np.zeros((A * T, p))
-    keys = []
-    for a in disp:
-        for v in visits:
-            L_ls[len(keys), cell_col[(a, v)]] = 1.0
-            keys.append((a, v))
-    est, se, df = infer(L_ls)
-    q_ = tq(df)
     lsmeans = pd.DataFrame({
         "arm": [k[0] for k in keys], "visit": [k[1] for k in keys], "estimate": est, "se": se,
-        "df": df, "ci_low": est - q_ * se, "ci_high": est + q_ * se,
-        "n": [int(n_cell.get(k, 0)) for k in keys]})
-    L_c = np.zeros((len(others) * T, p))
-    ckeys = []
-    for a in others:
-        for v in visits:
-            L_c[len(ckeys), cell_col[(a, v)]] = 1.0
-            L_c[len(ckeys), cell_col[(reference, v)]] = -1.0
-            ckeys.append((a, v))
-    est, se, df = infer(L_c)
-    q_ = tq(df)
+        "df": df, "ci_low": lo, "ci_high": hi, "n": [int(n_cell.get(k, 0)) for k in keys]})
+    ckeys = [(a, v) for a in others for v in visits]
+    L = np.zeros((len(ckeys), p))
+    for k, (a, v) in enumerate(ckeys):
+        L[k, col[(a, v)]], L[k, col[(reference, v)]] = 1.0, -1.0
+    est, se, df, lo, hi = infer(L)
     with np.errstate(divide="ignore", invalid="ignore"):
         pval = 2 * sps.t.sf(np.abs(est / se), df)
     contrasts = pd.DataFrame({
         "arm": [k[0] for k in ckeys], "reference": reference, "visit": [k[1] for k in ckeys],
-        "estimate": est, "se": se, "df": df, "ci_low": est - q_ * se, "ci_high": est + q_ * se,
-        "p_value": pval})
+        "estimate": est, "se": se, "df": df, "ci_low": lo, "ci_high": hi, "p_value": pval})
     if df_method != "residual" and not np.all(np.isfinite(contrasts["df"])):
         notes.append("Some degrees of freedom could not be approximated and are infinite "
                      "(normal-based intervals).")
     ll = float(ev["loglik"])
     return MmrmResult(
         lsmeans=lsmeans, contrasts=contrasts, covariance=covariance, df_method=df_method,
-        n_subjects=int(n_subj), n_observations=int(N), reml_loglik=ll,
-        aic=-2 * ll + 2 * struct.q, converged=True, covariance_matrix=S_rep.copy(),
+        n_subjects=len(subj_uniques), n_observations=int(N), reml_loglik=ll,
+        aic=-2 * ll + 2 * struct.q, converged=True, covariance_matrix=S_hat.copy(),
         visits=tuple(float(v) for v in visits), covariates=covariates, notes=tuple(notes),
-        baseline=baseline, level=level, n_iterations=int(opt.get("nit", 0)),
+        baseline=baseline, level=level, n_iterations=n_iter,
         covariance_parameters=tuple(zip(struct.names, (float(t) for t in theta), strict=True)))
