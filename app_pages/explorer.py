@@ -33,11 +33,33 @@ with c4:
     methods = analysis.methods_for(ep.kind)
     state.bound("method", st.selectbox, "Method", options=list(methods), format_func=methods.get)
 
-ADJUSTED = {"ancova", "cmh", "logistic"}
+ADJUSTED = {"ancova", "cmh", "logistic", "mmrm"}
+if state.view().method == "mmrm":
+    m1, m2 = st.columns(2)
+    with m1:
+        state.bound(
+            "covariance",
+            st.selectbox,
+            "Within-subject covariance",
+            options=list(analysis.COVARIANCES),
+            format_func=analysis.COVARIANCES.get,
+        )
+    with m2:
+        state.bound(
+            "df_method",
+            st.selectbox,
+            "Degrees of freedom",
+            options=list(analysis.DF_METHODS),
+            format_func=analysis.DF_METHODS.get,
+        )
 if state.view().method in ADJUSTED:
     covariates = {c.column: c.label for c in design.covariates}
-    state.bound_multi("covariates", "Adjust for (covariates; CMH: strata)", list(covariates),
-                      format_func=lambda c: covariates.get(c, c))
+    state.bound_multi(
+        "covariates",
+        "Adjust for (covariates; CMH: strata)",
+        list(covariates),
+        format_func=lambda c: covariates.get(c, c),
+    )
 sel = state.selection(trial)
 if sel.method not in ADJUSTED:
     sel = sel.with_(covariates=())

@@ -27,10 +27,10 @@ with c2:
 with c3:
     mode = st.radio(
         "Means",
-        ["observed", "model"],
+        ["observed", "model", "mmrm"],
         horizontal=True,
         key="w_traj_mode",
-        format_func={"observed": "observed", "model": "model-based (ANCOVA)"}.get,
+        format_func={"observed": "observed", "model": "ANCOVA per visit", "mmrm": "MMRM (all visits)"}.get,
     )
 ep = trial.endpoint(endpoint)
 sel = state.selection(trial, endpoint=endpoint)
@@ -41,6 +41,9 @@ with render.explained():
     if mode == "model":
         trend = cache.compute(trial.source, "over_time_adjusted", (sel,), trial)
         title = f"{ep.label}: LS mean (95% CI), ANCOVA on baseline at each visit"
+    elif mode == "mmrm":
+        trend = cache.compute(trial.source, "over_time_mmrm", (sel,), trial)
+        title = f"{ep.label}: LS mean (95% CI), MMRM ({sel.covariance}, {sel.df_method} df)"
     else:
         trend = cache.over_time(trial.source, sel, trial)
         title = f"{ep.label}: mean (95% CI) by arm"

@@ -8,6 +8,7 @@ holding unrounded numbers; :meth:`AnalysisResult.to_dict` is the JSON contract o
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,10 @@ from respine.errors import AnalysisError, SelectionError
 from respine.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, ResponderRule
 
 CONTINUOUS_METHODS = {"welch": "Welch t-test", "ancova": "ANCOVA adjusted for baseline",
+                      "mmrm": "MMRM over all visits (REML)",
                       "mann_whitney": "Mann-Whitney with Hodges-Lehmann shift"}
+COVARIANCES = {"us": "unstructured", "cs": "compound symmetry", "ar1": "AR(1)", "toep": "Toeplitz"}
+DF_METHODS = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger"}
 BINARY_METHODS = {**stats.BINARY_TESTS, "cmh": "Cochran-Mantel-Haenszel, stratified by the covariates",
                   "logistic": "Logistic regression adjusted for the covariates"}
 
@@ -38,6 +42,8 @@ class Selection:
     mcid_odi: float = MCID_ODI_POINTS
     covariates: tuple[str, ...] = ()
     reference: str | None = None
+    covariance: str = "us"
+    df_method: str = "satterthwaite"
 
     def with_(self, **changes: object) -> Selection:
         return replace(self, **changes)
@@ -143,7 +149,11 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
         values = at_visit.dropna(subset=[column])
         summaries = tuple(stats.summarise_continuous(values.loc[values[S.ARM] == a, column], a)
                           for a in arms_order)
-        if method == "welch":
+        if method == "mmrm":
+            fit = mmrm_fit(trial, sel.with_(reference=reference))
+            contrasts, lsmeans, mmrm_notes = _mmrm_at_visit(fit, sel.visit, visit_label)
+            notes.extend(mmrm_notes)
+        elif method == "welch":
             contrasts = tuple(stats.welch_t(values.loc[values[S.ARM] == a, column],
                                             values.loc[values[S.ARM] == reference, column], a,
                                             reference)
@@ -244,6 +254,9 @@ def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
                 f"score CI; relative risk and odds ratio with log-scale Wald CIs; the p-value is "
                 f"from {result.method_label}, with {ref} as reference.")
     what = derive.MEASURES[result.measure].lower()
+    if result.method == "mmrm":
+        fit = mmrm_fit(trial, sel.with_(reference=ref))
+        return fit.methods_text(result.endpoint_label, pop) + f" Contrasts are arm minus {ref} at each visit."
     if result.method == "mann_whitney":
         how = ("by the Mann-Whitney test, with the Hodges-Lehmann estimate of the shift and its CI "
                "(Bauer 1972)")
@@ -352,3 +365,71 @@ def post_baseline_visits(trial: S.Trial, endpoint: str) -> list[float]:
     """Visits after baseline at which an endpoint has data."""
     base = min(v.number for v in trial.design.visits)
     return [v for v in visits_with_data(trial, endpoint) if v != base]
+
+
+
+def _mmrm_frame(trial: S.Trial, sel: Selection) -> tuple[pd.DataFrame, str]:
+    data = derive.endpoint_data(trial, sel.endpoint, sel.population, sel.filters)
+    base_visit = min(v.number for v in trial.design.visits)
+    data = data[data[S.VISIT_MONTH] != base_visit]
+    column = {"aval": S.VALUE, "chg": derive.CHG, "pchg": derive.PCHG}[sel.measure]
+    if sel.covariates:
+        data = data.merge(derive.subject_table(trial).drop(columns=[S.ARM]), on=S.SUBJECT_ID, how="left")
+        for cov in trial.design.covariates:
+            if cov.kind == "categorical" and cov.column in sel.covariates:
+                data[cov.column] = derive.as_levels(data[cov.column]).where(data[cov.column].notna())
+    return data, column
+
+
+@lru_cache(maxsize=64)
+def mmrm_fit(trial: S.Trial, sel: Selection):
+    """The MMRM of the selected endpoint over all post-baseline visits (one fit serves every visit).
+
+    Model: measure ~ arm * visit + baseline * visit + covariates, REML, with the selection's
+    covariance structure and degrees-of-freedom method; see :func:`respine.mmrm.fit_mmrm`.
+    """
+    from respine.mmrm import fit_mmrm
+
+    if trial.endpoint(sel.endpoint).kind != "continuous":
+        raise AnalysisError("An MMRM needs a continuous endpoint; for responders use the GEE on the "
+                            "Robustness page.")
+    if sel.covariance not in COVARIANCES:
+        raise SelectionError(f"Unknown covariance '{sel.covariance}'. Choose one of: "
+                             f"{', '.join(COVARIANCES)}.")
+    if sel.df_method not in DF_METHODS:
+        raise SelectionError(f"Unknown degrees-of-freedom method '{sel.df_method}'. Choose one of: "
+                             f"{', '.join(DF_METHODS)}.")
+    data, column = _mmrm_frame(trial, sel)
+    reference = sel.reference or trial.design.reference_arm
+    return fit_mmrm(data, response=column, baseline=derive.BASE, covariates=sel.covariates,
+                    reference=reference, covariance=sel.covariance, df_method=sel.df_method,
+                    arm_order=tuple(derive.arm_order(trial)))
+
+
+def _mmrm_at_visit(fit, visit: float,
+                   visit_label: str) -> tuple[tuple[stats.Contrast, ...], tuple, list[str]]:
+    contrasts = fit.contrasts[fit.contrasts["visit"] == visit]
+    if contrasts.empty:
+        raise AnalysisError(f"The MMRM models post-baseline visits only; choose a visit after baseline, "
+                            f"not {visit_label}.")
+    test = f"MMRM ({COVARIANCES[fit.covariance]}, {DF_METHODS.get(fit.df_method, fit.df_method)} df)"
+    out = tuple(stats.Contrast(r.arm, r.reference, "mean_difference", float(r.estimate), float(r.se),
+                               float(r.ci_low), float(r.ci_high), float(r.p_value), test, df=float(r.df))
+                for r in contrasts.itertuples())
+    lsm = fit.lsmeans[fit.lsmeans["visit"] == visit]
+    lsmeans = tuple({"arm": r.arm, "lsmean": float(r.estimate), "se": float(r.se), "ci_low": float(r.ci_low),
+                     "ci_high": float(r.ci_high)} for r in lsm.itertuples())
+    return out, lsmeans, list(fit.notes)
+
+
+def over_time_mmrm(trial: S.Trial, sel: Selection) -> pd.DataFrame:
+    """LS means (95% CI) per arm and post-baseline visit from one MMRM (same columns as
+    :func:`over_time`)."""
+    fit = mmrm_fit(trial, sel)
+    out = fit.lsmeans.rename(columns={"visit": "visit_month"})[["arm", "visit_month", "n", "estimate",
+                                                                 "ci_low", "ci_high"]].copy()
+    out["sd"], out["median"] = np.nan, np.nan
+    out["visit"] = out["visit_month"].map(trial.design.visit_label)
+    order = {a: i for i, a in enumerate(derive.arm_order(trial))}
+    return out.sort_values(["visit_month", "arm"], key=lambda c: c.map(order) if c.name == "arm" else c
+                           ).reset_index(drop=True)

@@ -53,7 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--endpoint", required=True, help="endpoint id, e.g. RESP, VAS, ODI")
     a.add_argument("--visit", required=True, help='visit label ("Month 12") or number (12)')
     a.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
-    a.add_argument("--method", help="welch|ancova (continuous); chisq_yates|chisq|fisher (binary)")
+    a.add_argument("--method", help="continuous: welch|ancova|mmrm|mann_whitney; "
+                   "binary: chisq_yates|chisq|fisher|cmh|logistic")
+    a.add_argument("--covariance", default="us", choices=["us", "cs", "ar1", "toep"],
+                   help="MMRM within-subject covariance (default unstructured)")
+    a.add_argument("--df", default="satterthwaite", choices=["satterthwaite", "kenward-roger"],
+                   help="MMRM degrees of freedom")
     a.add_argument("--measure", choices=sorted(derive.MEASURES), default="chg",
                    help="continuous endpoints: chg (default), pchg or aval")
     a.add_argument("--population", help="population id, e.g. MITT, PP, SAFETY, RANDOMISED")
@@ -91,7 +96,7 @@ def _analyze(args: argparse.Namespace) -> int:
         rule=ResponderRule(args.vas_pct, args.vas_mm, args.vas_join, args.odi_pct, 0.0, args.join),
         mcid_vas=args.mcid_vas, mcid_odi=args.mcid_odi,
         covariates=tuple(c.strip() for c in args.covariates.split(",") if c.strip()),
-        reference=args.reference)
+        reference=args.reference, covariance=args.covariance, df_method=args.df)
     result = analyze(trial, sel)
     if args.format == "json":
         print(json.dumps(_nan_to_none(result.to_dict()), indent=2, default=_json_default))

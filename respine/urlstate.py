@@ -34,6 +34,8 @@ class ViewState:
     mcid_vas: float = 15.0
     mcid_odi: float = 10.0
     covariates: tuple[str, ...] = ()
+    covariance: str = "us"
+    df_method: str = "satterthwaite"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ KEYS = {  # ViewState field -> query parameter
     "endpoint": "ep", "visit": "visit", "population": "pop", "measure": "measure",
     "method": "method", "filters": "filter", "vas_pct": "vas_pct", "vas_mm": "vas_mm",
     "vas_join": "vas_join", "odi_pct": "odi_pct", "join": "join", "mcid_vas": "mcid_vas",
-    "mcid_odi": "mcid_odi", "covariates": "cov",
+    "mcid_odi": "mcid_odi", "covariates": "cov", "covariance": "covstruct", "df_method": "df",
 }
 BOUNDS = {"vas_pct": (0, 100), "vas_mm": (0, 100), "odi_pct": (0, 100), "mcid_vas": (0, 100),
           "mcid_odi": (0, 100)}
@@ -123,6 +125,8 @@ def decode(params: Mapping[str, str | list[str]], options: Options) -> tuple[Vie
     choose("measure", options.measures)
     choose("method", options.methods)
     choose("vas_join", ("AND", "OR"))
+    choose("covariance", ("us", "cs", "ar1", "toep"))
+    choose("df_method", ("satterthwaite", "kenward-roger"))
     choose("join", ("AND", "OR"))
 
     text = first(KEYS["visit"])

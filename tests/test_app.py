@@ -188,3 +188,18 @@ def test_mann_whitney_in_the_explorer():
     at = open_page(PAGES[1], ep="VAS", method="mann_whitney")
     row = at.dataframe[2].value.iloc[0]
     assert row["Measure"] == "Location shift (Hodges-Lehmann)" and "Mann-Whitney" in row["Test"]
+
+
+def test_mmrm_in_the_explorer_and_over_time():
+    at = open_page(PAGES[1], ep="VAS", method="mmrm", covstruct="cs")
+    row = at.dataframe[2].value.iloc[0]
+    assert "MMRM (compound symmetry" in row["Test"]
+    assert "LS mean [95% CI]" in at.dataframe[1].value.columns
+    widget(at.selectbox, "Degrees of freedom").set_value("kenward-roger").run()
+    assert "Kenward-Roger" in at.dataframe[2].value.iloc[0]["Test"]
+    assert at.query_params["df"] == "kenward-roger" and at.query_params["covstruct"] == "cs"
+    widget(at.selectbox, "Visit for the comparison").set_value(0.0).run()
+    assert any("post-baseline" in w.value for w in at.warning)
+    traj = open_page("app_pages/trajectories.py", ep="ODI")
+    widget(traj.radio, "Means").set_value("mmrm").run()
+    assert "Baseline" not in traj.dataframe[0].value["Visit"].tolist() and not traj.exception

@@ -108,3 +108,11 @@ def test_mann_whitney_and_a_method_needing_covariates(capsys):
     assert out["contrasts"][0]["measure"] == "location_shift"
     assert main(["analyze", "--endpoint", "RESP", "--visit", "12", "--method", "cmh"]) == 3
     assert "needs at least one covariate" in capsys.readouterr().err
+
+
+def test_mmrm_from_the_command_line(capsys):
+    out = run_json(capsys, "analyze", "--endpoint", "VAS", "--visit", "12", "--method", "mmrm",
+                   "--covariance", "ar1", "--df", "kenward-roger")
+    c = out["contrasts"][0]
+    assert c["test"] == "MMRM (AR(1), Kenward-Roger df)" and c["df"] > 50 and "lsmean" in out["arms"][0]
+    assert "restricted maximum likelihood" in out["methods_text"]

@@ -118,6 +118,7 @@ def _registry() -> dict:
         "paper": views.paper_check, "over_time_adjusted": A.over_time_adjusted,
         "sensitivity": views.sensitivity, "tipping": views.tipping, "bayes": views.bayes_reading,
         "multiplicity": views.multiplicity_over_visits, "gee": views.gee_over_visits,
+        "over_time_mmrm": A.over_time_mmrm,
     }
 
 
@@ -138,7 +139,7 @@ REGISTRY_PATHS = {
     "paper": "respine.views.paper_check", "over_time_adjusted": "respine.analysis.over_time_adjusted",
     "sensitivity": "respine.views.sensitivity", "tipping": "respine.views.tipping",
     "bayes": "respine.views.bayes_reading", "multiplicity": "respine.views.multiplicity_over_visits",
-    "gee": "respine.views.gee_over_visits",
+    "gee": "respine.views.gee_over_visits", "over_time_mmrm": "respine.analysis.over_time_mmrm",
 }
 
 

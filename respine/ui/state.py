@@ -125,5 +125,6 @@ def selection(trial: S.Trial, **overrides: Any) -> analysis.Selection:
         endpoint=v.endpoint, visit=v.visit, population=v.population or None, measure=v.measure,
         method=v.method or None, filters=v.filters,
         rule=ResponderRule(v.vas_pct, v.vas_mm, v.vas_join, v.odi_pct, 0.0, v.join),
-        mcid_vas=v.mcid_vas, mcid_odi=v.mcid_odi, covariates=v.covariates)
+        mcid_vas=v.mcid_vas, mcid_odi=v.mcid_odi, covariates=v.covariates, covariance=v.covariance,
+        df_method=v.df_method)
     return sel.with_(**overrides) if overrides else sel
