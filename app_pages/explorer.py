@@ -34,6 +34,9 @@ with c4:
     state.bound("method", st.selectbox, "Method", options=list(methods), format_func=methods.get)
 
 ADJUSTED = {"ancova", "cmh", "logistic", "mmrm"}
+if state.view().method == "ancova":
+    state.bound("lsmeans_weights", st.radio, "LS means weighting", options=["observed", "equal"],
+                horizontal=True, help="Observed proportions of covariate levels, or equal weights per level.")
 if state.view().method == "mmrm":
     m1, m2 = st.columns(2)
     with m1:

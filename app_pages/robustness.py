@@ -93,13 +93,27 @@ if binary:
             "uniform priors; enthusiastic: centred on a 15-point benefit."
         )
 
-st.subheader("Several visits: multiplicity")
+st.subheader("Multiplicity")
+family = st.radio(
+    "Family of tests",
+    ["visits", "endpoints"],
+    horizontal=True,
+    key="w_mult_family",
+    format_func={"visits": f"{ep.label} at every visit", "endpoints": f"every endpoint at {visit}"}.get,
+)
 with render.explained():
-    mult = cache.compute(trial.source, "multiplicity", (sel,), trial)
-    render.table(tables.multiplicity_display(mult), f"multiplicity_{endpoint}", "multiplicity")
+    mult = cache.compute(
+        trial.source, "multiplicity" if family == "visits" else "multiplicity_endpoints", (sel,), trial
+    )
+    render.table(
+        tables.multiplicity_display(mult, "Visit" if family == "visits" else "Endpoint"),
+        f"multiplicity_{family}",
+        "multiplicity",
+    )
     render.methods(
-        "Adjusted across the visits shown (one family): Holm and Hochberg control the family-wise "
-        "error rate, Benjamini-Hochberg the false discovery rate."
+        "Adjusted within the family shown: Holm and Hochberg control the family-wise error rate, "
+        "Benjamini-Hochberg the false discovery rate. Subgroup interaction tests are adjusted on "
+        "the Subgroups page."
     )
 
 if binary:

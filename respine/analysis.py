@@ -44,6 +44,7 @@ class Selection:
     reference: str | None = None
     covariance: str = "us"
     df_method: str = "satterthwaite"
+    lsmeans_weights: str = "observed"
 
     def with_(self, **changes: object) -> Selection:
         return replace(self, **changes)
@@ -176,7 +177,7 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
                 if cov.kind == "categorical" and cov.column in sel.covariates:
                     frame[cov.column] = derive.as_levels(frame[cov.column]).where(frame[cov.column].notna())
             fit = stats.ancova(frame, column, S.ARM, reference, (derive.BASE, *sel.covariates),
-                               arm_order=tuple(arms_order))
+                               arm_order=tuple(arms_order), weights=sel.lsmeans_weights)
             contrasts, lsmeans = fit.contrasts, fit.lsmeans
             dropped = len(values) - fit.n
             if dropped:
@@ -262,8 +263,10 @@ def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
                "(Bauer 1972)")
     elif result.method == "ancova":
         covs = ", ".join(["baseline value", *sel.covariates])
+        weighting = "equal weights for the levels of categorical covariates" \
+            if sel.lsmeans_weights == "equal" else "observed-margin weighting"
         how = (f"by analysis of covariance with arm and {covs} as terms; least-squares means use "
-               "observed-margin weighting")
+               f"{weighting}")
     elif result.method == "welch":
         how = "by Welch's unequal-variance t-test"
     return (f"The {what} in {result.endpoint_label} at {result.visit_label} was compared between "

@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="MMRM within-subject covariance (default unstructured)")
     a.add_argument("--df", default="satterthwaite", choices=["satterthwaite", "kenward-roger"],
                    help="MMRM degrees of freedom")
+    a.add_argument("--lsmeans-weights", default="observed", choices=["observed", "equal"],
+                   help="ANCOVA LS means: observed proportions or equal weights of covariate levels")
     a.add_argument("--measure", choices=sorted(derive.MEASURES), default="chg",
                    help="continuous endpoints: chg (default), pchg or aval")
     a.add_argument("--population", help="population id, e.g. MITT, PP, SAFETY, RANDOMISED")
@@ -96,7 +98,8 @@ def _analyze(args: argparse.Namespace) -> int:
         rule=ResponderRule(args.vas_pct, args.vas_mm, args.vas_join, args.odi_pct, 0.0, args.join),
         mcid_vas=args.mcid_vas, mcid_odi=args.mcid_odi,
         covariates=tuple(c.strip() for c in args.covariates.split(",") if c.strip()),
-        reference=args.reference, covariance=args.covariance, df_method=args.df)
+        reference=args.reference, covariance=args.covariance, df_method=args.df,
+        lsmeans_weights=args.lsmeans_weights)
     result = analyze(trial, sel)
     if args.format == "json":
         print(json.dumps(_nan_to_none(result.to_dict()), indent=2, default=_json_default))

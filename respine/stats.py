@@ -149,11 +149,14 @@ class AncovaResult:
 
 def ancova(frame: pd.DataFrame, response: str, arm: str, reference: str,
            covariates: tuple[str, ...] = (), level: float = 0.95,
-           arm_order: tuple[str, ...] = ()) -> AncovaResult:
+           arm_order: tuple[str, ...] = (), weights: str = "observed") -> AncovaResult:
     """Analysis of covariance by ordinary least squares.
 
     Model: ``response ~ arm + covariates`` (categorical covariates as treatment-coded dummies).
-    Contrasts follow ``arm_order`` (the study's arm order), then arm names.
+    Contrasts follow ``arm_order`` (the study's arm order), then arm names. ``weights="equal"``
+    instead weights every level of a categorical covariate equally (the default of R's emmeans
+    and of SAS LSMEANS); numeric covariates stay at their means either way. Contrasts between
+    arms do not depend on the weighting in this model (no arm-by-covariate interaction).
     Rows with any missing value in the model are dropped. LS means are predictions for each
     arm at the mean of every other column of the design matrix, so categorical covariates are
     weighted by their observed proportions (the "observed margins" weighting).
@@ -178,6 +181,7 @@ def ancova(frame: pd.DataFrame, response: str, arm: str, reference: str,
     arms = sorted(arms, key=lambda a: (rank.get(a, len(rank)), str(a)))  # study order, then by name
     blocks = [np.ones((len(d), 1))]
     names = ["(Intercept)"]
+    equal_weight: dict[int, float] = {}  # design column -> 1/k for equal weighting of k levels
     for a in arms:
         blocks.append((d[arm] == a).to_numpy(float)[:, None])
         names.append(f"arm[{a}]")
@@ -188,6 +192,7 @@ def ancova(frame: pd.DataFrame, response: str, arm: str, reference: str,
         else:
             levels = sorted(pd.unique(d[c].astype(str)))
             for lev in levels[1:]:
+                equal_weight[len(names)] = 1.0 / len(levels)
                 blocks.append((d[c].astype(str) == lev).to_numpy(float)[:, None])
                 names.append(f"{c}[{lev}]")
     X = np.hstack(blocks)
@@ -207,7 +212,12 @@ def ancova(frame: pd.DataFrame, response: str, arm: str, reference: str,
     sigma2 = float(resid @ resid) / df
     cov = sigma2 * xtx_inv
     tq = float(sps.t.ppf(0.5 + level / 2, df))
+    if weights not in ("observed", "equal"):
+        raise AnalysisError(f"Unknown LS-means weighting '{weights}'; use observed or equal.")
     xbar = X.mean(axis=0)
+    if weights == "equal":
+        for col, w in equal_weight.items():
+            xbar[col] = w
     lsmeans = []
     for a in [reference, *arms]:
         L = xbar.copy()

@@ -198,7 +198,16 @@ def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...]
                          "estimate": est, "ci_low": lo, "ci_high": hi,
                          "p_interaction": p_int if i == 0 else math.nan, "measure": measure,
                          "note": note})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    # One family: the interaction tests of the chosen covariates (Holm; Benjamini-Hochberg).
+    from respine.multiplicity import adjust_p
+
+    has_p = out["p_interaction"].notna()
+    for method in ("holm", "bh"):
+        out[f"p_interaction_{method}"] = math.nan
+        if has_p.any():
+            out.loc[has_p, f"p_interaction_{method}"] = adjust_p(out.loc[has_p, "p_interaction"], method)
+    return out
 
 
 def _natural(text: str) -> tuple[int, float | str]:

@@ -161,6 +161,9 @@ def subgroup_display(frame: pd.DataFrame) -> pd.DataFrame:
             r["measure"], r["estimate"], r["ci_low"], r["ci_high"]
         )
         row["Interaction p"] = "" if pd.isna(r["p_interaction"]) else fmt.p_value(r["p_interaction"])
+        row["Interaction p (Holm)"] = (
+            "" if pd.isna(r["p_interaction_holm"]) else fmt.p_value(r["p_interaction_holm"])
+        )
         row["Note"] = r["note"]
         out.append(row)
     return pd.DataFrame(out)
@@ -252,10 +255,10 @@ def bayes_display(results: list) -> pd.DataFrame:
     )
 
 
-def multiplicity_display(frame: pd.DataFrame) -> pd.DataFrame:
+def multiplicity_display(frame: pd.DataFrame, first: str = "Visit") -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "Visit": frame["visit"],
+            first: frame[frame.columns[0]],  # the family: visits or endpoints
             "Estimate [95% CI]": [
                 fmt.contrast_estimate(m, e, lo, hi)
                 for m, e, lo, hi in zip(

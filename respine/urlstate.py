@@ -36,6 +36,8 @@ class ViewState:
     covariates: tuple[str, ...] = ()
     covariance: str = "us"
     df_method: str = "satterthwaite"
+    lsmeans_weights: str = "observed"
+    reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Options:
     methods: tuple[str, ...]
     filter_columns: tuple[str, ...]
     default: ViewState = field(default_factory=ViewState)
+    arms: tuple[str, ...] = ()
 
 
 KEYS = {  # ViewState field -> query parameter
@@ -56,6 +59,7 @@ KEYS = {  # ViewState field -> query parameter
     "method": "method", "filters": "filter", "vas_pct": "vas_pct", "vas_mm": "vas_mm",
     "vas_join": "vas_join", "odi_pct": "odi_pct", "join": "join", "mcid_vas": "mcid_vas",
     "mcid_odi": "mcid_odi", "covariates": "cov", "covariance": "covstruct", "df_method": "df",
+    "lsmeans_weights": "lsw", "reference": "ref",
 }
 BOUNDS = {"vas_pct": (0, 100), "vas_mm": (0, 100), "odi_pct": (0, 100), "mcid_vas": (0, 100),
           "mcid_odi": (0, 100)}
@@ -127,6 +131,8 @@ def decode(params: Mapping[str, str | list[str]], options: Options) -> tuple[Vie
     choose("vas_join", ("AND", "OR"))
     choose("covariance", ("us", "cs", "ar1", "toep"))
     choose("df_method", ("satterthwaite", "kenward-roger"))
+    choose("lsmeans_weights", ("observed", "equal"))
+    choose("reference", options.arms)
     choose("join", ("AND", "OR"))
 
     text = first(KEYS["visit"])

@@ -325,3 +325,28 @@ def gee_over_visits(trial: S.Trial, sel: Selection, correlation: str = "exchange
                         correlation=correlation, arm_order=tuple(derive.arm_order(trial)))
     out["visit"] = out["visit"].map(trial.design.visit_label)
     return out
+
+
+def multiplicity_over_endpoints(trial: S.Trial, sel: Selection) -> pd.DataFrame:
+    """The comparison of every endpoint at the selected visit (default methods: Welch for change,
+    chi-square with Yates' correction for rates), with Holm, Hochberg and Benjamini-Hochberg
+    adjusted p-values over this family of endpoints."""
+    from respine.analysis import available_endpoints, visits_with_data
+    from respine.multiplicity import adjust_table
+
+    rows = []
+    for endpoint in available_endpoints(trial):
+        if sel.visit not in visits_with_data(trial, endpoint):
+            continue
+        ep = trial.endpoint(endpoint)
+        try:
+            r = analyze(trial, sel.with_(endpoint=endpoint, method=None, covariates=(),
+                                         measure="chg" if ep.kind == "continuous" else "aval"))
+        except AnalysisError:
+            continue
+        c = r.contrasts[0]
+        rows.append({"endpoint": ep.label, "measure": c.measure, "estimate": c.estimate, "ci_low": c.ci_low,
+                     "ci_high": c.ci_high, "p_value": c.p_value, "test": c.test})
+    if not rows:
+        raise AnalysisError("No endpoint has enough data at this visit in this selection.")
+    return adjust_table(pd.DataFrame(rows))

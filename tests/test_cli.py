@@ -116,3 +116,10 @@ def test_mmrm_from_the_command_line(capsys):
     c = out["contrasts"][0]
     assert c["test"] == "MMRM (AR(1), Kenward-Roger df)" and c["df"] > 50 and "lsmean" in out["arms"][0]
     assert "restricted maximum likelihood" in out["methods_text"]
+
+
+def test_reference_arm_and_equal_weights(capsys):
+    out = run_json(capsys, "analyze", "--endpoint", "VAS", "--visit", "12", "--method", "ancova",
+                   "--covariates", "country", "--lsmeans-weights", "equal", "--reference", "BM-MSC")
+    assert out["contrasts"][0]["arm"] == "Sham" and out["contrasts"][0]["reference"] == "BM-MSC"
+    assert "equal weights" in out["methods_text"]

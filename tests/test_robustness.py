@@ -55,3 +55,18 @@ def test_robustness_page_on_a_continuous_endpoint():
     at = open_page("app_pages/robustness.py", ep="ODI", visit="6")
     assert at.dataframe[0].value.iloc[0]["Analysis"] == "Complete cases"
     assert len(at.dataframe) == 2  # no Bayesian reading or GEE for a continuous endpoint
+
+
+def test_multiplicity_over_endpoints(trial):
+    table = views.multiplicity_over_endpoints(trial, Selection("RESP", 12.0))
+    assert {"Low back pain VAS", "Responder (primary rule)", "MRI T2 disc fluid content"} <= set(
+        table["endpoint"]
+    )
+    assert (table["p_holm"] >= table["p_value"] - 1e-12).all()
+
+
+@pytest.mark.app
+def test_robustness_multiplicity_family_switch():
+    at = open_page("app_pages/robustness.py", ep="RESP")
+    widget(at.radio, "Family of tests").set_value("endpoints").run()
+    assert any(t.value.columns[0] == "Endpoint" for t in at.dataframe)

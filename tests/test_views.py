@@ -158,12 +158,16 @@ def test_pages_registered():
 # ---------------------------------------------------------------- subgroups
 
 
-
 def test_cut_levels_median_and_cutpoints():
     x = pd.Series([30, 40, 50, 60, np.nan])
     assert cut_levels(x).tolist() == ["≤ 45", "≤ 45", "> 45", "> 45", None]
-    assert cut_levels(x, (40, 50), "years").tolist() == ["≤ 40 years", "≤ 40 years", "40-50 years",
-                                                         "> 50 years", None]
+    assert cut_levels(x, (40, 50), "years").tolist() == [
+        "≤ 40 years",
+        "≤ 40 years",
+        "40-50 years",
+        "> 50 years",
+        None,
+    ]
 
 
 def test_parse_cutpoints():
@@ -182,8 +186,9 @@ def test_interaction_tests_match_statsmodels():
 
     rng = np.random.default_rng(11)
     n = 120
-    frame = pd.DataFrame({"arm": rng.integers(0, 2, n).astype(float),
-                          "level": rng.choice(["a", "b", "c"], n)})
+    frame = pd.DataFrame(
+        {"arm": rng.integers(0, 2, n).astype(float), "level": rng.choice(["a", "b", "c"], n)}
+    )
     frame["y"] = 1.0 * frame["arm"] + (frame["level"] == "b") + rng.normal(0, 1, n)
     full = smf.ols("y ~ arm * C(level)", frame).fit()
     reduced = smf.ols("y ~ arm + C(level)", frame).fit()
@@ -272,8 +277,10 @@ def test_completion_and_patterns(trial):
     patterns = views.missing_patterns(trial, "MITT", "VAS")
     assert patterns["Total"].sum() == 111
     complete = patterns[patterns["kind"] == "complete"]
-    assert complete["Total"].iloc[0] == (comp[comp["visit_month"] == 24.0]["observed"].sum()
-                                         - patterns[patterns["kind"] == "intermittent"]["Total"].sum())
+    assert complete["Total"].iloc[0] == (
+        comp[comp["visit_month"] == 24.0]["observed"].sum()
+        - patterns[patterns["kind"] == "intermittent"]["Total"].sum()
+    )
     assert {"monotone (dropout)", "intermittent"} <= set(patterns["kind"])
 
 
@@ -341,3 +348,41 @@ def test_mri_missing_and_paper_pages_show_numbers():
     assert set(missing.dataframe[0].value["Visit"]) == {"Baseline", "Month 12"}
     paper = open_page("app_pages/paper.py")
     assert any("7 of 7 published figures match" in s.value for s in paper.success)
+
+
+def test_subgroup_interactions_adjusted_for_multiplicity(trial):
+    table = subgroup_analysis(trial, Selection("RESP", 12.0), ("sex", "smoking", "age"))
+    p = table.dropna(subset=["p_interaction"])
+    assert len(p) == 3 and (p["p_interaction_holm"] >= p["p_interaction"]).all()
+
+
+@pytest.mark.reference
+def test_ancova_equal_weighting_by_hand():
+    """Equal weights: LS mean = average over covariate levels of the model's predictions (the
+    emmeans/SAS LSMEANS default); computed here directly from statsmodels OLS predictions."""
+    import statsmodels.formula.api as smf
+
+    from respine.stats import ancova
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {
+            "arm": rng.choice(["A", "B"], 80),
+            "site": rng.choice(["s1", "s2", "s3"], 80, p=[0.6, 0.3, 0.1]),
+            "base": rng.normal(50, 10, 80),
+        }
+    )
+    frame["y"] = 0.3 * frame["base"] + (frame["site"] == "s2") * 4 + rng.normal(0, 3, 80)
+    fit = smf.ols("y ~ C(arm, Treatment('B')) + base + C(site)", frame).fit()
+    grid = pd.DataFrame(
+        [(a, s, frame["base"].mean()) for a in "AB" for s in ("s1", "s2", "s3")],
+        columns=["arm", "site", "base"],
+    )
+    expected = grid.assign(pred=fit.predict(grid)).groupby("arm")["pred"].mean()
+    got = {
+        d["arm"]: d["lsmean"]
+        for d in ancova(frame, "y", "arm", "B", ("base", "site"), weights="equal").lsmeans
+    }
+    assert got == pytest.approx(expected.to_dict(), rel=1e-10)
+    observed = {d["arm"]: d["lsmean"] for d in ancova(frame, "y", "arm", "B", ("base", "site")).lsmeans}
+    assert observed["A"] != pytest.approx(got["A"], rel=1e-6)  # the weighting matters

@@ -118,7 +118,7 @@ def _registry() -> dict:
         "paper": views.paper_check, "over_time_adjusted": A.over_time_adjusted,
         "sensitivity": views.sensitivity, "tipping": views.tipping, "bayes": views.bayes_reading,
         "multiplicity": views.multiplicity_over_visits, "gee": views.gee_over_visits,
-        "over_time_mmrm": A.over_time_mmrm,
+        "over_time_mmrm": A.over_time_mmrm, "multiplicity_endpoints": views.multiplicity_over_endpoints,
     }
 
 
@@ -140,6 +140,7 @@ REGISTRY_PATHS = {
     "sensitivity": "respine.views.sensitivity", "tipping": "respine.views.tipping",
     "bayes": "respine.views.bayes_reading", "multiplicity": "respine.views.multiplicity_over_visits",
     "gee": "respine.views.gee_over_visits", "over_time_mmrm": "respine.analysis.over_time_mmrm",
+    "multiplicity_endpoints": "respine.views.multiplicity_over_endpoints",
 }
 
 

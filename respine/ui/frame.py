@@ -29,6 +29,9 @@ def sidebar(trial: S.Trial) -> None:
         state.bound("population", st.selectbox, "Population", options=pops,
                     format_func=lambda p: labels.get(p, p),
                     help="Analysis population; definitions on the overview page.")
+        if len(design.arms) > 2:
+            state.bound("reference", st.selectbox, "Reference arm", options=list(design.arms),
+                        help="Every other arm is compared with this one.")
         _filters(trial)
         _counts(trial)
         for note in st.session_state.get(state.URL_NOTES, []):

@@ -33,7 +33,8 @@ def options_for(trial: S.Trial) -> urlstate.Options:
     return urlstate.Options(
         endpoints=endpoints, visits=tuple(v.number for v in d.visits),
         populations=tuple(p.id for p in d.populations), measures=tuple(derive.MEASURES),
-        methods=methods, filter_columns=tuple(derive.subject_table(trial).columns), default=default)
+        methods=methods, filter_columns=tuple(derive.subject_table(trial).columns), default=default,
+        arms=d.arms)
 
 
 def init_view(trial: S.Trial) -> None:
@@ -126,5 +127,5 @@ def selection(trial: S.Trial, **overrides: Any) -> analysis.Selection:
         method=v.method or None, filters=v.filters,
         rule=ResponderRule(v.vas_pct, v.vas_mm, v.vas_join, v.odi_pct, 0.0, v.join),
         mcid_vas=v.mcid_vas, mcid_odi=v.mcid_odi, covariates=v.covariates, covariance=v.covariance,
-        df_method=v.df_method)
+        df_method=v.df_method, lsmeans_weights=v.lsmeans_weights, reference=v.reference or None)
     return sel.with_(**overrides) if overrides else sel
