@@ -77,6 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--mcid-odi", type=float, default=10.0, help="MCID for ODI (points)")
     a.add_argument("--format", choices=["json", "text"], default="text")
 
+    r = sub.add_parser("robustness", help="missing-data strategies, tipping point, Bayesian reading, "
+                       "multiplicity and GEE for one endpoint at one visit")
+    r.add_argument("--endpoint", default="RESP", help="endpoint id (default RESP)")
+    r.add_argument("--visit", required=True, help='visit label ("Month 12") or number (12)')
+    r.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
+    r.add_argument("--population", help="population id")
+    r.add_argument("--filter", action="append", default=[], metavar="COL=VALUE")
+    r.add_argument("--imputations", type=int, default=50, help="multiple imputations (default 50)")
+    r.add_argument("--seed", type=int, default=2024, help="seed of the multiple imputation")
+    r.add_argument("--threshold", type=float, default=0.10,
+                   help="clinically relevant risk difference for the Bayesian reading (default 0.10)")
+    r.add_argument("--format", choices=["json", "text"], default="text")
+
     v = sub.add_parser("validate", help="check a trial folder and list every problem")
     v.add_argument("path", help="trial folder")
 
@@ -116,6 +129,48 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _robustness(args: argparse.Namespace) -> int:
+    from respine import views
+
+    trial = load_trial(args.data)
+    binary = trial.endpoint(args.endpoint).kind == "binary"
+    sel = Selection(endpoint=args.endpoint, visit=derive.resolve_visit(trial, args.visit),
+                    population=args.population, measure="aval" if binary else "chg",
+                    filters=tuple(derive.SubgroupFilter.parse(f) for f in args.filter))
+    sens = views.sensitivity(trial, sel, args.imputations, args.seed)
+    grid, summary = views.tipping(trial, sel, args.imputations, args.seed)
+    mult = views.multiplicity_over_visits(trial, sel)
+    out: dict[str, object] = {
+        "endpoint": args.endpoint, "visit": trial.design.visit_label(sel.visit),
+        "population": sel.population or trial.design.default_population,
+        "sensitivity": sens.drop(columns=["methods_text"]).to_dict("records"),
+        "tipping_point": {"summary": summary, "cells": len(grid),
+                          "conclusion_changes_in": int(grid["changes_conclusion"].sum())},
+        "multiplicity_over_visits": mult.to_dict("records"),
+        "data": {"source": trial.source, "synthetic": trial.synthetic},
+    }
+    if binary:
+        out["bayes"] = [{"prior": b.prior, "prior_description": b.prior_description, "mean": b.mean,
+                         "ci_low": b.ci_low, "ci_high": b.ci_high, "p_benefit": b.p_positive,
+                         "threshold": b.threshold, "p_above_threshold": b.p_threshold}
+                        for b in views.bayes_reading(trial, sel, args.threshold)]
+        out["gee"] = views.gee_over_visits(trial, sel).to_dict("records")
+    if args.format == "json":
+        print(json.dumps(_nan_to_none(out), indent=2, default=_json_default))
+        return 0
+    print(f"Robustness of {trial.endpoint(args.endpoint).label}, {out['visit']}"
+          + (" [SYNTHETIC DATA]" if trial.synthetic else ""))
+    print(tables.sensitivity_display(sens).drop(columns=["Note"]).to_string(index=False))
+    print(f"\nTipping point: {summary}")
+    if binary:
+        print()
+        bayes = tables.bayes_display(views.bayes_reading(trial, sel, args.threshold))
+        print(bayes.drop(columns=["Prior, in words"]).to_string(index=False))
+    print()
+    print(tables.multiplicity_display(mult).to_string(index=False))
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     problems = validate_folder(args.path)
     for p in problems:
@@ -140,7 +195,8 @@ def _synth(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"analyze": _analyze, "validate": _validate, "synth": _synth}[args.command](args)
+        commands = {"analyze": _analyze, "robustness": _robustness, "validate": _validate, "synth": _synth}
+        return commands[args.command](args)
     except RespineError as exc:
         print(f"respine: {str(exc).splitlines()[0] if args.command != 'analyze' else exc}",
               file=sys.stderr)

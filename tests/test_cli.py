@@ -123,3 +123,14 @@ def test_reference_arm_and_equal_weights(capsys):
                    "--covariates", "country", "--lsmeans-weights", "equal", "--reference", "BM-MSC")
     assert out["contrasts"][0]["arm"] == "Sham" and out["contrasts"][0]["reference"] == "BM-MSC"
     assert "equal weights" in out["methods_text"]
+
+
+def test_robustness_from_the_command_line(capsys):
+    assert main(["robustness", "--visit", "12", "--imputations", "10", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["strategy"] for r in out["sensitivity"]] == ["complete_case", "nri", "locf", "bocf", "mi"]
+    assert out["tipping_point"]["conclusion_changes_in"] == 0 and out["tipping_point"]["cells"] == 49
+    assert {b["prior"] for b in out["bayes"]} == {"sceptical", "neutral", "enthusiastic"}
+    assert len(out["gee"]) == 5 and len(out["multiplicity_over_visits"]) == 5
+    assert main(["robustness", "--endpoint", "ODI", "--visit", "Month 6", "--imputations", "5"]) == 0
+    assert "Tipping point" in capsys.readouterr().out
