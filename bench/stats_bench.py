@@ -1,0 +1,127 @@
+"""Time the statistical analyses at the published size (114 subjects) and at 10,000 subjects.
+
+Run: ``.venv/bin/python bench/stats_bench.py [--repeats 3]``. Prints a Markdown table (median
+seconds of ``--repeats`` cold calls: caches cleared before each) and writes it to
+``bench/stats_results.md``. These are the costs of a first (uncached) view; the app caches every
+result, so a repeated view costs only the rerun (see bench/run.py for warm-interaction ratios).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from respine import analysis, derive, views  # noqa: E402
+from respine.analysis import Selection, analyze  # noqa: E402
+from respine.io import load_trial, validate_folder  # noqa: E402
+from respine.synth import generate, write_twin  # noqa: E402
+
+CASES: list[tuple[str, Callable]] = [
+    ("load and validate", None),  # filled per trial below
+    ("primary analysis (chi-square, Wilson, Newcombe)", lambda t: analyze(t, Selection("RESP", 12.0))),
+    (
+        "ANCOVA, VAS month 12 (+country)",
+        lambda t: analyze(t, Selection("VAS", 12.0, method="ancova", covariates=("country",))),
+    ),
+    ("MMRM unstructured, Satterthwaite", lambda t: analyze(t, Selection("VAS", 12.0, method="mmrm"))),
+    (
+        "MMRM Toeplitz, Kenward-Roger",
+        lambda t: analyze(
+            t, Selection("VAS", 12.0, method="mmrm", covariance="toep", df_method="kenward-roger")
+        ),
+    ),
+    ("Mann-Whitney / Hodges-Lehmann", lambda t: analyze(t, Selection("ODI", 12.0, method="mann_whitney"))),
+    (
+        "CMH stratified by country",
+        lambda t: analyze(t, Selection("RESP", 12.0, method="cmh", covariates=("country",))),
+    ),
+    (
+        "logistic adjusted (country, sex, age)",
+        lambda t: analyze(
+            t, Selection("RESP", 12.0, method="logistic", covariates=("country", "sex", "age"))
+        ),
+    ),
+    ("GEE responders, all visits", lambda t: views.gee_over_visits(t, Selection("RESP"))),
+    ("missing-data strategies (MI x50)", lambda t: views.sensitivity(t, Selection("RESP", 12.0))),
+    ("tipping point (binary grid)", lambda t: views.tipping(t, Selection("RESP", 12.0))),
+    ("Bayesian reading (3 priors)", lambda t: views.bayes_reading(t, Selection("RESP", 12.0))),
+    ("multiplicity over visits", lambda t: views.multiplicity_over_visits(t, Selection("RESP"))),
+    (
+        "subgroups (6 covariates, logistic interactions)",
+        lambda t: __import__("respine.subgroups").subgroups.subgroup_analysis(
+            t, Selection("RESP", 12.0), ("sex", "age", "smoking", "country", "modic", "baseline_vas")
+        ),
+    ),
+]
+
+
+def clear_caches() -> None:
+    derive.subject_table.cache_clear()
+    analysis.mmrm_fit.cache_clear()
+
+
+def timed(fn: Callable, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        clear_caches()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "big"
+        write_twin(generate(5000), big)
+        folders = {"114 subjects": REPO / "data", "10,000 subjects": big}
+        results: dict[str, dict[str, float]] = {}
+        for size, folder in folders.items():
+            trial = load_trial(folder)
+            results[size] = {}
+            for name, fn in CASES:
+                call = (
+                    (lambda f=folder: (validate_folder(f), load_trial(f)))
+                    if fn is None
+                    else (lambda fn=fn, trial=trial: fn(trial))
+                )
+                results[size][name] = timed(call, args.repeats)
+                print(f"{size:>16} | {name:<50} | {results[size][name]:.3f} s", file=sys.stderr)
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    lines = [
+        f"Machine: {cpu}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}; "
+        f"median of {args.repeats} cold runs (caches cleared), seconds.",
+        "",
+        "| analysis | 114 subjects | 10,000 subjects |",
+        "|---|---:|---:|",
+    ]
+    for name, _ in CASES:
+        lines.append(
+            f"| {name} | {results['114 subjects'][name]:.3f} | {results['10,000 subjects'][name]:.3f} |"
+        )
+    table = "\n".join(lines)
+    print(table)
+    (REPO / "bench" / "stats_results.md").write_text(table + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
