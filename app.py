@@ -23,6 +23,7 @@ except RespineError as exc:
     st.stop()
 
 state.init_view(trial)
+state.begin_run()
 st.session_state["trial"] = trial
 
 pages = {

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from respine.files import MAX_UPLOAD_BYTES, TABLE_SUFFIXES
+from respine.fmt import md_escape as md
 from respine.mapping import ColumnMapping
 from respine.ui import data, render
 
@@ -12,8 +13,8 @@ design = trial.design
 st.title("Load data")
 kind = "synthetic twin" if trial.synthetic else "study data"
 st.info(
-    f"Now exploring **{design.title or design.id}** ({kind}): {len(trial.subjects)} subjects, "
-    f"arms {', '.join(design.arms)}, {len(design.endpoints)} endpoints. Source: {trial.source}.",
+    f"Now exploring **{md(design.title or design.id)}** ({kind}): {len(trial.subjects)} subjects, "
+    f"arms {md(', '.join(design.arms))}, {len(design.endpoints)} endpoints. Source: {md(trial.source)}.",
     icon=":material/database:",
 )
 if data.LOADED in st.session_state:
@@ -47,27 +48,27 @@ if report:
     warnings = len(problems) - errors
     if not report["ok"]:
         st.error(
-            f"Nothing was loaded from {report['what']}: {errors} error(s), {warnings} warning(s). The "
+            f"Nothing was loaded from {md(report['what'])}: {errors} error(s), {warnings} warning(s). The "
             "data you were exploring are still active.",
             icon=":material/error:",
         )
     elif data.PENDING in st.session_state:
         st.warning(
-            f"{report['what']} can be loaded, with {warnings} warning(s) listed below. Choose:",
+            f"{md(report['what'])} can be loaded, with {warnings} warning(s) listed below. Choose:",
             icon=":material/warning:",
         )
         c1, c2 = st.columns(2)
         c1.button("Use these data anyway", on_click=data.accept_pending, type="primary")
         c2.button("Discard them", on_click=data.discard_pending)
     else:
-        st.success(f"Loaded {report['what']}. Every page now shows these data.", icon=":material/check:")
+        st.success(f"Loaded {md(report['what'])}. Every page now shows these data.", icon=":material/check:")
     if problems:
         st.dataframe(data.problems_table(problems), hide_index=True, width="stretch")
 
 draft = data.mapping_draft()
 if draft is not None and report and not report["ok"]:
     name, columns, guess = draft
-    st.subheader(f"Map the columns of {name}")
+    st.subheader(f"Map the columns of {md(name)}")
     options = ["", *columns]
 
     def pick(label: str, role: str, help_text: str = "") -> str:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from respine import analysis, derive, figures, tables
+from respine.fmt import md_escape as md
 from respine.ui import cache, render, state
 
 trial = st.session_state["trial"]
@@ -31,13 +32,25 @@ with c3:
         st.caption("Binary endpoint: rates of subjects with a positive status.")
 with c4:
     methods = analysis.methods_for(ep.kind)
-    state.bound("method", st.selectbox, "Method", options=list(methods), format_func=methods.get)
+    method = state.bound(
+        "binary_method" if ep.kind == "binary" else "method",
+        st.selectbox,
+        "Method",
+        options=list(methods),
+        format_func=methods.get,
+    )
 
 ADJUSTED = {"ancova", "cmh", "logistic", "mmrm"}
-if state.view().method == "ancova":
-    state.bound("lsmeans_weights", st.radio, "LS means weighting", options=["observed", "equal"],
-                horizontal=True, help="Observed proportions of covariate levels, or equal weights per level.")
-if state.view().method == "mmrm":
+if method == "ancova":
+    state.bound(
+        "lsmeans_weights",
+        st.radio,
+        "LS means weighting",
+        options=["observed", "equal"],
+        horizontal=True,
+        help="Observed proportions of covariate levels, or equal weights per level.",
+    )
+if method == "mmrm":
     m1, m2 = st.columns(2)
     with m1:
         state.bound(
@@ -55,7 +68,7 @@ if state.view().method == "mmrm":
             options=list(analysis.DF_METHODS),
             format_func=analysis.DF_METHODS.get,
         )
-if state.view().method in ADJUSTED:
+if method in ADJUSTED:
     covariates = {c.column: c.label for c in design.covariates}
     state.bound_multi(
         "covariates",
@@ -82,7 +95,7 @@ with render.explained():
     with st.expander("Values by visit"):
         render.table(tables.over_time_table(trend, ep.kind), f"{endpoint}_by_visit", "trend")
 
-st.subheader(f"Comparison at {design.visit_label(sel.visit)}")
+st.subheader(f"Comparison at {md(design.visit_label(sel.visit))}")
 with render.explained():
     result = cache.analyze(trial.source, sel, trial)
     left, right = st.columns([3, 2])

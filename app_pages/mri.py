@@ -16,53 +16,55 @@ st.markdown(
 )
 if "MRIT2" not in analysis.available_endpoints(trial):
     st.info("The loaded data have no MRIT2 measurements.")
-    st.stop()
-visits = analysis.post_baseline_visits(trial, "MRIT2")
-visit = visits[-1]
-c1, c2 = st.columns(2)
-for col, measure in ((c1, "aval"), (c2, "chg")):
-    with col, render.explained():
-        sel = state.selection(trial, endpoint="MRIT2", visit=visit, measure=measure, method="welch")
-        result = cache.analyze(trial.source, sel, trial)
-        values = cache.values_at_visit(trial.source, sel, trial)
-        column = "value" if measure == "aval" else "chg"
-        render.figure(
-            figures.distribution_figure(
-                values.dropna(subset=[column]),
-                column,
-                colours,
-                f"T2 at {result.visit_label}"
-                if measure == "aval"
-                else f"Change in T2, baseline to {result.visit_label}",
-                "ms",
-            ),
-            f"mri_{measure}",
-        )
-        render.table(tables.arm_table(result), f"mri_{measure}_arms", f"mri_{measure}_arms")
-        render.table(tables.contrast_table(result), f"mri_{measure}_comparison", f"mri_{measure}_contrast")
+else:
+    visits = analysis.post_baseline_visits(trial, "MRIT2")
+    visit = visits[-1]
+    c1, c2 = st.columns(2)
+    for col, measure in ((c1, "aval"), (c2, "chg")):
+        with col, render.explained():
+            sel = state.selection(trial, endpoint="MRIT2", visit=visit, measure=measure, method="welch")
+            result = cache.analyze(trial.source, sel, trial)
+            values = cache.values_at_visit(trial.source, sel, trial)
+            column = "value" if measure == "aval" else "chg"
+            render.figure(
+                figures.distribution_figure(
+                    values.dropna(subset=[column]),
+                    column,
+                    colours,
+                    f"T2 at {result.visit_label}"
+                    if measure == "aval"
+                    else f"Change in T2, baseline to {result.visit_label}",
+                    "ms",
+                ),
+                f"mri_{measure}",
+            )
+            render.table(tables.arm_table(result), f"mri_{measure}_arms", f"mri_{measure}_arms")
+            render.table(
+                tables.contrast_table(result), f"mri_{measure}_comparison", f"mri_{measure}_contrast"
+            )
 
-st.subheader("Structure and symptoms")
-clinical = st.radio(
-    "Clinical change",
-    ["VAS", "ODI"],
-    horizontal=True,
-    key="w_mri_clinical",
-    format_func=lambda e: trial.endpoint(e).label,
-)
-with render.explained():
-    sel = state.selection(trial, endpoint="MRIT2", visit=visit)
-    points, correlations = cache.compute(trial.source, "structure", (sel, clinical), trial)
-    ce = trial.endpoint(clinical)
-    render.figure(
-        figures.scatter_figure(
-            points,
-            "MRIT2",
-            clinical,
-            colours,
-            f"Change in T2 vs change in {ce.label}, {design.visit_label(visit)}",
-            "Change in T2 (ms)",
-            f"Change in {ce.label} ({ce.unit})",
-        ),
-        "mri_scatter",
+    st.subheader("Structure and symptoms")
+    clinical = st.radio(
+        "Clinical change",
+        ["VAS", "ODI"],
+        horizontal=True,
+        key="w_mri_clinical",
+        format_func=lambda e: trial.endpoint(e).label,
     )
-    render.table(tables.correlation_display(correlations), f"mri_vs_{clinical}", "mri_corr")
+    with render.explained():
+        sel = state.selection(trial, endpoint="MRIT2", visit=visit)
+        points, correlations = cache.compute(trial.source, "structure", (sel, clinical), trial)
+        ce = trial.endpoint(clinical)
+        render.figure(
+            figures.scatter_figure(
+                points,
+                "MRIT2",
+                clinical,
+                colours,
+                f"Change in T2 vs change in {ce.label}, {design.visit_label(visit)}",
+                "Change in T2 (ms)",
+                f"Change in {ce.label} ({ce.unit})",
+            ),
+            "mri_scatter",
+        )
+        render.table(tables.correlation_display(correlations), f"mri_vs_{clinical}", "mri_corr")

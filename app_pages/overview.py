@@ -3,14 +3,15 @@
 import streamlit as st
 
 from respine import figures, published, tables
+from respine.fmt import md_escape as md
 from respine.ui import cache, render
 
 trial = st.session_state["trial"]
 design = trial.design
 
-st.title("RESPINE: study overview")
-st.markdown(design.description)
-st.caption(f"{design.citation} · {design.registration}")
+st.title(f"{md(design.id)}: study overview")
+st.markdown(md(design.description))
+st.caption(md(f"{design.citation} · {design.registration}"))
 
 arms_col, visits_col = st.columns(2)
 with arms_col:
@@ -18,28 +19,35 @@ with arms_col:
     render.table(cache.population_counts(trial.source, trial), "populations", "populations")
 with visits_col:
     st.subheader("Schedule")
-    st.markdown("Visits: " + ", ".join(v.label for v in design.visits))
-    st.markdown(f"Arms: {', '.join(design.arms)} (reference: **{design.reference_arm}**)")
+    st.markdown("Visits: " + md(", ".join(v.label for v in design.visits)))
+    st.markdown(f"Arms: {md(', '.join(design.arms))} (reference: **{md(design.reference_arm)}**)")
 
 st.subheader("Primary result")
-with render.explained():
-    sel = published.primary_selection(trial)
-    result = cache.analyze(trial.source, sel, trial)
-    st.markdown(
-        f"**{result.endpoint_label} at {result.visit_label}**, {result.population} "
-        "population, complete cases. Primary outcome not reached."
+if design.primary is None:
+    st.info(
+        "The study description names no primary analysis, so there is no published result to show "
+        "here. Explore the endpoints on the other pages.",
+        icon=":material/info:",
     )
-    metric_cols = st.columns(len(result.arms) + 1)
-    for col, arm in zip(metric_cols, result.arms, strict=False):
-        col.metric(f"{arm.arm} responders", f"{100 * arm.rate:.0f}%", help=f"{arm.responders} of {arm.n}")
-    rd = result.contrasts[0]
-    metric_cols[-1].metric("p-value", f"{rd.p_value:.2f}", help=rd.test)
-    chart_col, table_col = st.columns([2, 3])
-    with chart_col:
-        colours = figures.arm_colours(design.arms, design.reference_arm)
-        render.figure(figures.rate_figure(result, colours), "primary_rates")
-    with table_col:
-        st.markdown("**Published vs recomputed from the loaded data**")
-        render.table(cache.primary_check(trial.source, trial), "primary_check", "primary_check")
-        render.table(tables.contrast_table(result), "primary_contrasts", "primary_contrasts")
-        render.methods(result.methods_text)
+else:
+    with render.explained():
+        sel = published.primary_selection(trial)
+        result = cache.analyze(trial.source, sel, trial)
+        st.markdown(
+            f"**{result.endpoint_label} at {result.visit_label}**, {result.population} "
+            "population, complete cases. Primary outcome not reached."
+        )
+        metric_cols = st.columns(len(result.arms) + 1)
+        for col, arm in zip(metric_cols, result.arms, strict=False):
+            col.metric(f"{arm.arm} responders", f"{100 * arm.rate:.0f}%", help=f"{arm.responders} of {arm.n}")
+        rd = result.contrasts[0]
+        metric_cols[-1].metric("p-value", f"{rd.p_value:.2f}", help=rd.test)
+        chart_col, table_col = st.columns([2, 3])
+        with chart_col:
+            colours = figures.arm_colours(design.arms, design.reference_arm)
+            render.figure(figures.rate_figure(result, colours), "primary_rates")
+        with table_col:
+            st.markdown("**Published vs recomputed from the loaded data**")
+            render.table(cache.primary_check(trial.source, trial), "primary_check", "primary_check")
+            render.table(tables.contrast_table(result), "primary_contrasts", "primary_contrasts")
+            render.methods(result.methods_text)

@@ -3,13 +3,14 @@
 import streamlit as st
 
 from respine import tables
+from respine.fmt import md_escape as md
 from respine.ui import cache, render
 
 trial = st.session_state["trial"]
 
 st.title("Reproduce the paper")
 st.markdown(
-    f"Published figures of {trial.design.citation or trial.design.id} beside the same "
+    f"Published figures of {md(trial.design.citation or trial.design.id)} beside the same "
     "figures recomputed from the loaded data, by the documented primary analysis. On the "
     "synthetic twin every row matches by construction; on real data this is the first "
     "check to run."

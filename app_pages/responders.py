@@ -68,7 +68,7 @@ with rule_col:
     visits = analysis.visits_with_data(trial, "RESP")
     state.bound("visit", st.selectbox, "Visit", options=visits, format_func=design.visit_label)
     methods = analysis.BINARY_METHODS
-    state.bound("method", st.selectbox, "Test", options=list(methods), format_func=methods.get)
+    state.bound("binary_method", st.selectbox, "Test", options=list(methods), format_func=methods.get)
     st.button("Reset to the primary rule", on_click=reset_rule, icon=":material/restart_alt:")
 
 sel = state.selection(trial, endpoint="RESP", measure="aval")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from respine import analysis, figures, tables
+from respine.fmt import md_escape as md
 from respine.ui import cache, render, state
 
 trial = st.session_state["trial"]
@@ -70,7 +71,7 @@ with render.explained():
             ),
             "tipping",
         )
-    st.markdown(f"**{summary}**")
+    st.markdown(f"**{md(summary)}**")
 
 if binary:
     st.subheader("Bayesian reading")

@@ -39,7 +39,7 @@ class SubgroupFilter:
     high: float | None = None
 
     def describe(self) -> str:
-        if self.values:
+        if self.values or (self.low is None and self.high is None):
             return f"{self.column} in {{{', '.join(self.values)}}}"
         lo = "-inf" if self.low is None else f"{self.low:g}"
         hi = "inf" if self.high is None else f"{self.high:g}"

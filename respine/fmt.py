@@ -86,3 +86,13 @@ def contrast_label(measure: str) -> str:
 
 def visit_number(v: float) -> str:
     return f"{v:g}"
+
+
+_MARKDOWN_SPECIAL = "\\`*_{}[]()#+-.!|<>~$:"
+
+
+def md_escape(text: object) -> str:
+    """Text from a link or a data set, safe to put inside Markdown: every character Markdown (or
+    Streamlit's LaTeX and emoji shortcodes) would interpret is backslash-escaped, so a label can
+    never become a link, emphasis or a formula."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))

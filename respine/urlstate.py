@@ -38,6 +38,7 @@ class ViewState:
     df_method: str = "satterthwaite"
     lsmeans_weights: str = "observed"
     reference: str = ""
+    binary_method: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Options:
     filter_columns: tuple[str, ...]
     default: ViewState = field(default_factory=ViewState)
     arms: tuple[str, ...] = ()
+    binary_methods: tuple[str, ...] = ()
 
 
 KEYS = {  # ViewState field -> query parameter
@@ -59,14 +61,14 @@ KEYS = {  # ViewState field -> query parameter
     "method": "method", "filters": "filter", "vas_pct": "vas_pct", "vas_mm": "vas_mm",
     "vas_join": "vas_join", "odi_pct": "odi_pct", "join": "join", "mcid_vas": "mcid_vas",
     "mcid_odi": "mcid_odi", "covariates": "cov", "covariance": "covstruct", "df_method": "df",
-    "lsmeans_weights": "lsw", "reference": "ref",
+    "lsmeans_weights": "lsw", "reference": "ref", "binary_method": "bmethod",
 }
 BOUNDS = {"vas_pct": (0, 100), "vas_mm": (0, 100), "odi_pct": (0, 100), "mcid_vas": (0, 100),
           "mcid_odi": (0, 100)}
 
 
 def _encode_filter(f: SubgroupFilter) -> str:
-    if f.values:
+    if f.values or (f.low is None and f.high is None):  # levels (possibly none chosen)
         return f"{f.column}={'|'.join(f.values)}"
     lo = "" if f.low is None else f"{f.low:g}"
     hi = "" if f.high is None else f"{f.high:g}"
@@ -128,6 +130,7 @@ def decode(params: Mapping[str, str | list[str]], options: Options) -> tuple[Vie
     choose("population", options.populations)
     choose("measure", options.measures)
     choose("method", options.methods)
+    choose("binary_method", options.binary_methods)
     choose("vas_join", ("AND", "OR"))
     choose("covariance", ("us", "cs", "ar1", "toep"))
     choose("df_method", ("satterthwaite", "kenward-roger"))

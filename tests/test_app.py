@@ -120,8 +120,10 @@ def test_population_and_filters_change_every_page_and_empty_subgroup_is_explaine
     women = at.dataframe[0].value["Responders / n"].tolist()
     assert women != n_pp
     assert at.query_params["filter"] in ("sex=Female", ["sex=Female"]) and at.query_params["pop"] == "PP"
-    assert open_page(PAGES[2], pop="PP", filter="sex=Female").dataframe[0].value[
-        "Responders / n"].tolist() == women
+    assert (
+        open_page(PAGES[2], pop="PP", filter="sex=Female").dataframe[0].value["Responders / n"].tolist()
+        == women
+    )
     widget(at.sidebar.multiselect, "Sex").set_value([]).run()
     assert any("No subject matches" in e.value for e in at.sidebar.error)
     assert not at.exception
@@ -171,7 +173,7 @@ def test_link_filter_on_any_subject_column_is_kept_shown_and_clearable():
 
 
 def test_adjusted_binary_methods_with_covariates_from_the_link():
-    at = open_page(PAGES[1], ep="RESP", method="cmh", cov="country")
+    at = open_page(PAGES[1], ep="RESP", bmethod="cmh", cov="country")
     contrasts = at.dataframe[2].value
     assert contrasts["Test"].str.contains("Mantel-Haenszel").all() and len(contrasts) == 2
     ms = next(m for m in at.multiselect if m.label.startswith("Adjust for"))
@@ -203,3 +205,44 @@ def test_mmrm_in_the_explorer_and_over_time():
     traj = open_page("app_pages/trajectories.py", ep="ODI")
     widget(traj.radio, "Means").set_value("mmrm").run()
     assert "Baseline" not in traj.dataframe[0].value["Visit"].tolist() and not traj.exception
+
+
+# Regressions found by the browser tier
+
+
+def test_link_range_outside_the_data_is_clamped_not_a_crash():
+    at = open_page(PAGES[1], filter="age=200..300")
+    assert any("limited to the data" in w.value for w in at.sidebar.warning)
+
+
+def test_link_text_is_never_rendered_as_markdown():
+    at = open_page(PAGES[1], pop="[Session expired, log in](https://evil.example/login)")
+    note = next(w.value for w in at.sidebar.warning if "evil" in w.value)
+    assert "\\[Session expired" in note and "\\(https" in note  # escaped: shown as text, not a link
+
+
+def test_unknown_filter_level_is_named():
+    at = open_page(PAGES[2], filter="sex=Nope")
+    assert any(
+        "Nope is not a value in the data" in w.value and "ignored" in w.value for w in at.sidebar.warning
+    )
+    assert at.dataframe[0].value["Responders / n"].tolist() == ["37/50 (74.0%)", "34/49 (69.4%)"]
+    mixed = open_page(PAGES[2], filter="sex=Nope|Female")
+    assert mixed.session_state["view"].filters[0].values == ("Female",)
+
+
+def test_choices_survive_pages_that_do_not_offer_them():
+    at = open_page(PAGES[1], ep="ODI")
+    widget(at.selectbox, "Method").set_value("ancova").run()
+    at.switch_page(PAGES[2]).run()  # responders: binary tests only
+    assert at.query_params["method"] == "ancova"
+    at.switch_page(PAGES[1]).run()
+    assert widget(at.selectbox, "Method").value == "ancova"
+    fresh = open_page(PAGES[1])
+    assert "method" not in fresh.query_params and "bmethod" not in fresh.query_params  # defaults stay out
+
+
+def test_visit_fallback_is_said_and_the_link_keeps_the_choice():
+    at = open_page(PAGES[1], ep="MRIT2", visit="1")
+    assert any("Month 1 is not available here" in c.value for c in at.caption)
+    assert at.query_params["visit"] == "1"

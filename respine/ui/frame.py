@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from respine import derive
+from respine import derive, fmt
 from respine import schema as S
 from respine.errors import RespineError
 from respine.ui import cache, state
@@ -23,19 +23,31 @@ def _covariates(trial: S.Trial) -> dict[str, S.Covariate]:
 def sidebar(trial: S.Trial) -> None:
     design = trial.design
     with st.sidebar:
-        st.markdown(f"**{design.id}** · {'synthetic twin' if trial.synthetic else 'study data'}")
+        st.markdown(
+            f"**{fmt.md_escape(design.id)}** · {'synthetic twin' if trial.synthetic else 'study data'}"
+        )
         pops = [p.id for p in design.populations]
         labels = {p.id: f"{p.id}: {p.label}" for p in design.populations}
-        state.bound("population", st.selectbox, "Population", options=pops,
-                    format_func=lambda p: labels.get(p, p),
-                    help="Analysis population; definitions on the overview page.")
+        state.bound(
+            "population",
+            st.selectbox,
+            "Population",
+            options=pops,
+            format_func=lambda p: labels.get(p, p),
+            help="Analysis population; definitions on the overview page.",
+        )
         if len(design.arms) > 2:
-            state.bound("reference", st.selectbox, "Reference arm", options=list(design.arms),
-                        help="Every other arm is compared with this one.")
+            state.bound(
+                "reference",
+                st.selectbox,
+                "Reference arm",
+                options=list(design.arms),
+                help="Every other arm is compared with this one.",
+            )
         _filters(trial)
         _counts(trial)
         for note in st.session_state.get(state.URL_NOTES, []):
-            st.warning(note, icon=":material/link_off:")
+            st.warning(fmt.md_escape(note), icon=":material/link_off:")
 
 
 def _filters(trial: S.Trial) -> None:
@@ -53,9 +65,14 @@ def _filters(trial: S.Trial) -> None:
         st.caption("Filters from the link: " + "; ".join(f.describe() for f in extra))
         if st.button("Clear link filters", key="w_clear_link_filters"):
             extra = ()
-    columns = st.multiselect("Subgroup filters", list(cov_labels), key="w_filter_columns",
-                             format_func=lambda c: cov_labels[c], max_selections=MAX_FILTERS,
-                             help="Restrict every page to subjects with these characteristics.")
+    columns = st.multiselect(
+        "Subgroup filters",
+        list(cov_labels),
+        key="w_filter_columns",
+        format_func=lambda c: cov_labels[c],
+        max_selections=MAX_FILTERS,
+        help="Restrict every page to subjects with these characteristics.",
+    )
     filters = []
     for col in columns:
         key = f"w_filter_{col}"
@@ -63,8 +80,13 @@ def _filters(trial: S.Trial) -> None:
         if covariates[col].kind == "continuous":
             lo, hi = cache.covariate_range(trial.source, col, trial)
             if key not in st.session_state:
-                st.session_state[key] = (existing.low if existing and existing.low is not None else lo,
-                                         existing.high if existing and existing.high is not None else hi)
+                # a link's range is clamped to the data's, so the slider can always show it
+                want_lo = existing.low if existing and existing.low is not None else lo
+                want_hi = existing.high if existing and existing.high is not None else hi
+                clamped = (min(max(want_lo, lo), hi), max(min(want_hi, hi), lo))
+                if existing and clamped != (want_lo, want_hi):
+                    _note(f"{cov_labels[col]}: the link's range was limited to the data ({lo:g} to {hi:g}).")
+                st.session_state[key] = (min(clamped), max(clamped))
             low, high = st.slider(cov_labels[col], min_value=lo, max_value=hi, key=key)
             filters.append(derive.SubgroupFilter(col, (), float(low), float(high)))
         else:
@@ -72,6 +94,14 @@ def _filters(trial: S.Trial) -> None:
             if key not in st.session_state:
                 # A filter from the view (a link) keeps its levels, even none; a new one starts full.
                 chosen = [v for v in existing.values if v in levels] if existing else list(levels)
+                unknown = [v for v in existing.values if v not in levels] if existing else []
+                if unknown:
+                    fallback = "" if chosen else " The filter was ignored."
+                    _note(
+                        f"{cov_labels[col]}: {', '.join(unknown)} is not a value in the data; values are "
+                        f"{', '.join(levels)}.{fallback}"
+                    )
+                    chosen = chosen or list(levels)
                 st.session_state[key] = chosen
             values = st.multiselect(cov_labels[col], list(levels), key=key)
             filters.append(derive.SubgroupFilter(col, tuple(values)))
@@ -80,11 +110,17 @@ def _filters(trial: S.Trial) -> None:
         state.update(filters=combined)
 
 
+def _note(text: str) -> None:
+    """A note about the link, kept with the link's other notes (shown until the data change)."""
+    notes = st.session_state.setdefault(state.URL_NOTES, [])
+    if text not in notes:
+        notes.append(text)
+
+
 def _counts(trial: S.Trial) -> None:
     view = state.view()
     try:
-        kept, in_pop, randomised = cache.subject_counts(trial.source, view.population, view.filters,
-                                                       trial)
+        kept, in_pop, randomised = cache.subject_counts(trial.source, view.population, view.filters, trial)
     except RespineError as exc:
         st.error(str(exc))
         return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import streamlit as st
@@ -28,13 +28,19 @@ def options_for(trial: S.Trial) -> urlstate.Options:
     default = urlstate.ViewState(
         endpoint="VAS" if "VAS" in endpoints else endpoints[0],
         visit=d.primary.visit if d.primary else d.visits[-1].number,
-        population=d.default_population)
-    methods = tuple({*analysis.CONTINUOUS_METHODS, *analysis.BINARY_METHODS})
+        population=d.default_population,
+    )
     return urlstate.Options(
-        endpoints=endpoints, visits=tuple(v.number for v in d.visits),
-        populations=tuple(p.id for p in d.populations), measures=tuple(derive.MEASURES),
-        methods=methods, filter_columns=tuple(derive.subject_table(trial).columns), default=default,
-        arms=d.arms)
+        endpoints=endpoints,
+        visits=tuple(v.number for v in d.visits),
+        populations=tuple(p.id for p in d.populations),
+        measures=tuple(derive.MEASURES),
+        methods=tuple(analysis.CONTINUOUS_METHODS),
+        binary_methods=tuple(analysis.BINARY_METHODS),
+        filter_columns=tuple(derive.subject_table(trial).columns),
+        default=default,
+        arms=d.arms,
+    )
 
 
 def init_view(trial: S.Trial) -> None:
@@ -72,15 +78,24 @@ def sync_url(trial: S.Trial) -> None:
         st.query_params.from_dict(wanted)
 
 
-def bound(field: str, widget: Callable[..., Any], label: str, options: Sequence[Any] | None = None,
-          **kwargs: Any) -> Any:
+EFFECTIVE = "_effective_view"
+
+
+def begin_run() -> None:
+    """Called by the frame at the start of every run: forget last run's page-effective values."""
+    st.session_state[EFFECTIVE] = {}
+
+
+def bound(
+    field: str, widget: Callable[..., Any], label: str, options: Sequence[Any] | None = None, **kwargs: Any
+) -> Any:
     """Draw ``widget`` bound to the view's ``field``; return its value.
 
-    The view is the single source of truth: the widget's key is set from the view before the
-    widget is drawn, and a change callback copies the widget's value back into the view. This
-    keeps pages in step even where the same field has a widget with other options on another
-    page. With ``options``, a view value that is not among them (say, a visit the endpoint
-    lacks) falls back to the first option.
+    The view is the reader's intent and the single source of truth: the widget's key is set from
+    the view before the widget is drawn, and a change callback copies the widget's value back.
+    With ``options``, a view value that this page does not offer (say, a visit the endpoint lacks)
+    is shown as the first option with a note, without being written back: the choice made on
+    another page, or in a link, survives a visit here. :func:`selection` uses the value shown.
     """
     key = f"w_{field}"
     current = getattr(view(), field)
@@ -90,12 +105,16 @@ def bound(field: str, widget: Callable[..., Any], label: str, options: Sequence[
         # first option, ignoring the value under its key; one key per options set avoids that.
         key = f"{key}_{zlib.crc32(repr(options).encode()):08x}"
         if current not in options:
+            if current not in ("", None):
+                shown = kwargs.get("format_func", str)
+                st.caption(f"{label}: {shown(current)} is not available here; showing {shown(options[0])}.")
             current = options[0]
-            update(**{field: current})
         kwargs["options"] = options
     if st.session_state.get(key, _MISSING) != current:
         st.session_state[key] = current
-    return widget(label, key=key, on_change=_copy_to_view, args=(field, key), **kwargs)
+    value = widget(label, key=key, on_change=_copy_to_view, args=(field, key), **kwargs)
+    st.session_state.setdefault(EFFECTIVE, {})[field] = value
+    return value
 
 
 _MISSING = object()
@@ -120,12 +139,31 @@ def _copy_to_view(field: str, key: str) -> None:
 
 
 def selection(trial: S.Trial, **overrides: Any) -> analysis.Selection:
-    """The analysis :class:`~respine.analysis.Selection` the current view asks for."""
-    v = view()
+    """The analysis :class:`~respine.analysis.Selection` the current view asks for, with the values
+    the page actually shows (see :func:`bound`) and any explicit ``overrides``."""
+    v = replace(
+        view(), **{k: val for k, val in st.session_state.get(EFFECTIVE, {}).items() if k in _VIEW_FIELDS}
+    )
+    endpoint = overrides.get("endpoint", v.endpoint)
+    binary = trial.endpoint(endpoint).kind == "binary"
+    method = (v.binary_method if binary else v.method) or None
     sel = analysis.Selection(
-        endpoint=v.endpoint, visit=v.visit, population=v.population or None, measure=v.measure,
-        method=v.method or None, filters=v.filters,
+        endpoint=v.endpoint,
+        visit=v.visit,
+        population=v.population or None,
+        measure=v.measure,
+        method=method,
+        filters=v.filters,
         rule=ResponderRule(v.vas_pct, v.vas_mm, v.vas_join, v.odi_pct, 0.0, v.join),
-        mcid_vas=v.mcid_vas, mcid_odi=v.mcid_odi, covariates=v.covariates, covariance=v.covariance,
-        df_method=v.df_method, lsmeans_weights=v.lsmeans_weights, reference=v.reference or None)
+        mcid_vas=v.mcid_vas,
+        mcid_odi=v.mcid_odi,
+        covariates=v.covariates,
+        covariance=v.covariance,
+        df_method=v.df_method,
+        lsmeans_weights=v.lsmeans_weights,
+        reference=v.reference or None,
+    )
     return sel.with_(**overrides) if overrides else sel
+
+
+_VIEW_FIELDS = {f.name for f in fields(urlstate.ViewState)}
