@@ -76,7 +76,7 @@ pages = {
         st.Page("app_pages/report.py", title="Report", icon=":material/summarize:", url_path="report"),
     ],
 }
-page = st.navigation(pages)
+page = st.navigation(pages, expanded=True)
 frame.sidebar(trial)
 render.synthetic_banner(trial)
 render.start_page()

@@ -22,7 +22,7 @@ else:
     c1, c2, _ = st.columns([1, 1, 3])
     c1.download_button(
         "Download HTML report",
-        lambda: report.html_bytes(trial),
+        report.html_file(trial),
         file_name="report.html",
         mime="text/html",
         type="primary",
@@ -32,7 +32,7 @@ else:
     )
     c2.download_button(
         "Download Word",
-        lambda: report.docx_bytes(trial),
+        report.docx_file(trial),
         file_name="report.docx",
         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         icon=":material/description:",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from respine import report
@@ -64,11 +66,15 @@ def describe(trial: S.Trial) -> tuple[str, str, bool]:
     return f"{trial.design.id} results report", provenance, trial.synthetic
 
 
-def html_bytes(trial: S.Trial) -> bytes:
+def html_file(trial: S.Trial) -> Callable[[], bytes]:
+    """The HTML report, built only when downloaded. Streamlit calls this outside the script run,
+    where session state is not available, so everything it needs is captured now."""
     title, provenance, synthetic = describe(trial)
-    return report.render_html(items(), title, provenance, synthetic).encode("utf-8")
+    chosen = list(items())
+    return lambda: report.render_html(chosen, title, provenance, synthetic).encode("utf-8")
 
 
-def docx_bytes(trial: S.Trial) -> bytes:
+def docx_file(trial: S.Trial) -> Callable[[], bytes]:
     title, provenance, synthetic = describe(trial)
-    return report.render_docx(items(), title, provenance, synthetic)
+    chosen = list(items())
+    return lambda: report.render_docx(chosen, title, provenance, synthetic)
