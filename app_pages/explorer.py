@@ -86,10 +86,16 @@ with render.explained():
         y_title = f"{derive.MEASURES[sel.measure]}{'' if sel.measure == 'pchg' else unit}"
         if sel.measure == "pchg":
             y_title += " (%)"
-        fig = figures.over_time_figure(trend, colours, f"{ep.label}: mean (95% CI) by arm", y_title)
+        fig = cache.figure(
+            (trial.source, "trend", sel, y_title),
+            lambda: figures.over_time_figure(trend, colours, f"{ep.label}: mean (95% CI) by arm", y_title),
+        )
     else:
-        fig = figures.over_time_figure(
-            trend, colours, f"{ep.label}: rate (95% CI) by arm", "Subjects", percent=True
+        fig = cache.figure(
+            (trial.source, "trend", sel),
+            lambda: figures.over_time_figure(
+                trend, colours, f"{ep.label}: rate (95% CI) by arm", "Subjects", percent=True
+            ),
         )
     render.figure(fig, "trend")
     with st.expander("Values by visit"):
@@ -108,15 +114,17 @@ with render.explained():
         if ep.kind == "continuous":
             column = {"aval": "value", "chg": derive.CHG, "pchg": derive.PCHG}[result.measure]
             values = cache.values_at_visit(trial.source, sel, trial)
-            render.figure(
-                figures.distribution_figure(
+            fig = cache.figure(
+                (trial.source, "distribution", sel),
+                lambda: figures.distribution_figure(
                     values.dropna(subset=[column]),
                     column,
                     colours,
                     f"{derive.MEASURES[result.measure]} at {result.visit_label}",
                     ep.label + unit,
                 ),
-                "distribution",
             )
+            render.figure(fig, "distribution")
         else:
-            render.figure(figures.rate_figure(result, colours), "rates")
+            fig = cache.figure((trial.source, "rates", sel), lambda: figures.rate_figure(result, colours))
+            render.figure(fig, "rates")

@@ -45,7 +45,10 @@ else:
         chart_col, table_col = st.columns([2, 3])
         with chart_col:
             colours = figures.arm_colours(design.arms, design.reference_arm)
-            render.figure(figures.rate_figure(result, colours), "primary_rates")
+            render.figure(
+                cache.figure((trial.source, "rates", sel), lambda: figures.rate_figure(result, colours)),
+                "primary_rates",
+            )
         with table_col:
             st.markdown("**Published vs recomputed from the loaded data**")
             render.table(cache.primary_check(trial.source, trial), "primary_check", "primary_check")

@@ -84,7 +84,10 @@ with render.explained():
     result = cache.analyze(trial.source, sel, trial)
     chart_col, table_col = st.columns([2, 3])
     with chart_col:
-        render.figure(figures.rate_figure(result, colours), "responder_rates")
+        render.figure(
+            cache.figure((trial.source, "rates", sel), lambda: figures.rate_figure(result, colours)),
+            "responder_rates",
+        )
     with table_col:
         render.table(tables.arm_table(result), "responders_arms", "resp_arms")
         render.table(tables.contrast_table(result), "responders_comparison", "resp_contrasts")
@@ -94,7 +97,12 @@ with render.explained():
 with render.explained():
     trend = cache.over_time(trial.source, sel, trial)
     render.figure(
-        figures.over_time_figure(trend, colours, "Responders by visit (95% CI)", "Responders", percent=True),
+        cache.figure(
+            (trial.source, "responder_trend", sel.with_(visit=0.0)),
+            lambda: figures.over_time_figure(
+                trend, colours, "Responders by visit (95% CI)", "Responders", percent=True
+            ),
+        ),
         "responder_trend",
     )
 

@@ -38,18 +38,44 @@ def arm_colours(arms: Sequence[str], reference: str | None = None) -> dict[str, 
     return colours
 
 
-def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.Figure:
-    fig.update_layout(
+GRID = "#EBEBEB"
+
+
+def _base_layout(title: str = "", y_title: str = "", x_title: str = "") -> dict:
+    return dict(
         title=dict(text=title, x=0, xanchor="left"),
         font=FONT,
-        template="plotly_white",
+        template="none",
+        paper_bgcolor="white",
+        plot_bgcolor="white",
         margin=dict(l=60, r=20, t=60, b=50),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1, xanchor="right"),
         hovermode="closest",
         height=420,
+        yaxis=dict(title=dict(text=y_title), zeroline=True, zerolinecolor="#BBBBBB", gridcolor=GRID,
+                   linecolor="#BBBBBB"),
+        xaxis=dict(title=dict(text=x_title), gridcolor=GRID, linecolor="#BBBBBB"),
     )
-    fig.update_yaxes(title_text=y_title, zeroline=True, zerolinecolor="#BBBBBB")
-    fig.update_xaxes(title_text=x_title)
+
+
+def _new(title: str = "", y_title: str = "", x_title: str = "", **layout: object) -> go.Figure:
+    """A figure whose layout is set once, at creation (updating the layout of a figure that
+    already has traces is several times slower), with explicit white styling instead of
+    template="plotly_white", whose validation alone cost about 30 ms per figure."""
+    base = _base_layout(title, y_title, x_title)
+    for key, value in layout.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return go.Figure(layout=base)
+
+
+def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.Figure:
+    """Set the titles of a figure made by :func:`_new` (cheap: three properties)."""
+    fig.layout.title.text = title
+    fig.layout.yaxis.title.text = y_title
+    fig.layout.xaxis.title.text = x_title
     return fig
 
 
@@ -60,7 +86,7 @@ def over_time_figure(
 
     Arms are dodged slightly along the x axis so their error bars do not overlap.
     """
-    fig = go.Figure()
+    fig = _new()
     arms = [a for a in colours if a in set(frame["arm"])]
     visits = sorted(frame["visit_month"].unique())
     labels = frame.drop_duplicates("visit_month").set_index("visit_month")["visit"]
@@ -105,7 +131,7 @@ def over_time_figure(
 
 def rate_figure(result: AnalysisResult, colours: dict[str, str]) -> go.Figure:
     """Responder rates by arm with Wilson 95% CIs at one visit; hover shows k/n and CI."""
-    fig = go.Figure()
+    fig = _new()
     for s in result.arms:
         fig.add_trace(
             go.Bar(
@@ -139,7 +165,7 @@ def distribution_figure(
     values: pd.DataFrame, column: str, colours: dict[str, str], title: str, y_title: str
 ) -> go.Figure:
     """Box plot with every subject's value as a point, by arm, at one visit."""
-    fig = go.Figure()
+    fig = _new()
     for arm, colour in colours.items():
         d = values[values["arm"] == arm]
         if d.empty:
@@ -224,7 +250,7 @@ def cumulative_figure(
     frame: pd.DataFrame, colours: dict[str, str], title: str, x_title: str, thresholds: dict[str, float]
 ) -> go.Figure:
     """Share of each arm improving at least x, with vertical lines at the named thresholds."""
-    fig = go.Figure()
+    fig = _new()
     for arm, colour in colours.items():
         d = frame[frame["arm"] == arm]
         if d.empty:
@@ -250,7 +276,7 @@ def cumulative_figure(
 
 def sweep_figure(frame: pd.DataFrame, treat: str, reference: str, title: str, x_title: str) -> go.Figure:
     """Risk difference (95% CI band) as the responder threshold sweeps."""
-    fig = go.Figure()
+    fig = _new()
     fig.add_trace(
         go.Scatter(
             x=frame["threshold"],
@@ -303,7 +329,7 @@ def sweep_figure(frame: pd.DataFrame, treat: str, reference: str, title: str, x_
 
 def spaghetti_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, y_title: str) -> go.Figure:
     """One thin line per subject, coloured by arm (one legend entry per arm)."""
-    fig = go.Figure()
+    fig = _new()
     for arm, colour in colours.items():
         d = frame[frame["arm"] == arm].sort_values(["subject_id", "visit_month"])
         if d.empty:
@@ -335,7 +361,7 @@ def spaghetti_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, y
 
 def waterfall_figure(frame: pd.DataFrame, colours: dict[str, str], title: str) -> go.Figure:
     """Percent change per subject, sorted, side by side per arm."""
-    fig = go.Figure()
+    fig = _new()
     offset = 0
     for arm, colour in colours.items():
         d = frame[frame["arm"] == arm]
@@ -361,7 +387,7 @@ def scatter_figure(
     points: pd.DataFrame, x: str, y: str, colours: dict[str, str], title: str, x_title: str, y_title: str
 ) -> go.Figure:
     """Per-subject scatter coloured by arm."""
-    fig = go.Figure()
+    fig = _new()
     for arm, colour in colours.items():
         d = points[points["arm"] == arm]
         if d.empty:
@@ -382,7 +408,7 @@ def scatter_figure(
 
 def completion_figure(frame: pd.DataFrame, colours: dict[str, str], title: str) -> go.Figure:
     """Share of each arm with a value at each visit."""
-    fig = go.Figure()
+    fig = _new()
     for arm, colour in colours.items():
         d = frame[frame["arm"] == arm]
         if d.empty:
@@ -479,7 +505,7 @@ def tipping_figure(table: pd.DataFrame, arm: str, reference: str, title: str) ->
 
 def delta_figure(table: pd.DataFrame, title: str, x_title: str) -> go.Figure:
     """Continuous tipping point: estimate (95% CI) as the missing values are shifted by delta."""
-    fig = go.Figure()
+    fig = _new()
     fig.add_trace(
         go.Scatter(
             x=table["delta"],
@@ -520,7 +546,7 @@ def delta_figure(table: pd.DataFrame, title: str, x_title: str) -> go.Figure:
 def posterior_figure(results: list, threshold: float, title: str) -> go.Figure:
     """Posterior density of the risk difference under each prior, with the benefit threshold."""
     colours = {"sceptical": "#6E6E6E", "neutral": PALETTE[0], "enthusiastic": PALETTE[1]}
-    fig = go.Figure()
+    fig = _new()
     for r in results:
         fig.add_trace(
             go.Scatter(

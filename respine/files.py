@@ -97,10 +97,14 @@ def read_table(file: DataFile, notes: list[str] | None = None) -> pd.DataFrame:
                 notes.append(note)
             if not text.strip():
                 raise DataError(f"{file.name} is empty. Export the table again with a header row.")
+            head = text[:4096]
+            control = sum(1 for ch in head if ord(ch) < 32 and ch not in "\r\n\t")
+            if "\x00" in head or control > len(head) / 20:
+                raise DataError(f"{file.name} does not look like a text table: it contains binary data. "
+                                "Export it as CSV, or upload it with its real extension (.xlsx, .xpt, ...).")
             frame = pd.read_csv(
                 io.StringIO(text),
-                sep=None,
-                engine="python",
+                sep=_delimiter(text),  # sniffed once; the C parser is many times faster than sep=None
                 dtype=str,
                 keep_default_na=False,
                 na_values=[""],
@@ -149,6 +153,16 @@ def read_table(file: DataFile, notes: list[str] | None = None) -> pd.DataFrame:
         dup = sorted(set(frame.columns[frame.columns.duplicated()]) | mangled)
         raise DataError(f"{file.name} has duplicated column names {dup}; give each column a unique name.")
     return frame
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter of a text table, from its first lines: comma, semicolon, tab or pipe."""
+    sample = "\n".join(text[:65536].splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        header = sample.splitlines()[0] if sample else ""
+        return max(",;\t|", key=header.count) if header else ","
 
 
 def _numeric_if_possible(column: pd.Series) -> pd.Series:

@@ -49,7 +49,7 @@ EXPECTED = {
     "29_adam_no_usubjid": (False, "no USUBJID"),
     "30_adam_bds_without_aval": (False, "No BDS dataset"),
     "31_reference_not_in_data": (False, "Reference arm 'Sham' is not in column"),
-    "32_binary_garbage_csv": (False, "cannot be read as a delimited text file"),
+    "32_binary_garbage_csv": (False, "does not look like a text table"),
 }
 
 

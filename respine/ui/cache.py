@@ -7,7 +7,10 @@ seen before in any session.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from respine import analysis, derive, published
@@ -32,14 +35,16 @@ def _over_time_cached(source: str, sel: analysis.Selection, _trial: S.Trial) -> 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def values_at_visit(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
-    data = derive.endpoint_data(_trial, sel.endpoint, sel.population, sel.filters, sel.rule,
-                                sel.mcid_vas, sel.mcid_odi)
+    data = derive.endpoint_data(
+        _trial, sel.endpoint, sel.population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi
+    )
     return data[data[S.VISIT_MONTH] == sel.visit].reset_index(drop=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def subject_counts(source: str, population: str, filters: derive.Filters,
-                   _trial: S.Trial) -> tuple[int, int, int]:
+def subject_counts(
+    source: str, population: str, filters: derive.Filters, _trial: S.Trial
+) -> tuple[int, int, int]:
     """(subjects after filters, subjects in population, randomised)."""
     pop = _trial.design.population(population)
     subjects = derive.subject_table(_trial)
@@ -79,8 +84,9 @@ def _natural(text: str) -> tuple[int, float | str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _baseline_table_cached(source: str, population: str, filters: derive.Filters,
-                   _trial: S.Trial) -> tuple[pd.DataFrame, list[str]]:
+def _baseline_table_cached(
+    source: str, population: str, filters: derive.Filters, _trial: S.Trial
+) -> tuple[pd.DataFrame, list[str]]:
     """(table, notes)."""
     from respine.baseline import baseline_notes
     from respine.baseline import baseline_table as build
@@ -96,14 +102,17 @@ def _participant_flow_cached(source: str, endpoint: str, _trial: S.Trial) -> pd.
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _safety_tables_cached(source: str, population: str, filters: derive.Filters, serious_only: bool,
-                          _trial: S.Trial) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _safety_tables_cached(
+    source: str, population: str, filters: derive.Filters, serious_only: bool, _trial: S.Trial
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(overview, by organ class and term, immune response)."""
     from respine import safety
 
-    return (safety.ae_overview(_trial, population, filters),
-            safety.ae_by_term(_trial, population, filters, serious_only),
-            safety.immune_response(_trial, population, filters))
+    return (
+        safety.ae_overview(_trial, population, filters),
+        safety.ae_by_term(_trial, population, filters, serious_only),
+        safety.immune_response(_trial, population, filters),
+    )
 
 
 def _registry() -> dict:
@@ -111,14 +120,23 @@ def _registry() -> dict:
     from respine import subgroups, views
 
     return {
-        "subgroups": subgroups.subgroup_analysis, "cumulative": views.cumulative_distribution,
-        "sweep": views.threshold_sweep, "trajectories": views.trajectories,
-        "waterfall": views.waterfall, "structure": views.structure_vs_symptoms,
-        "completion": views.completion, "patterns": views.missing_patterns,
-        "paper": views.paper_check, "over_time_adjusted": A.over_time_adjusted,
-        "sensitivity": views.sensitivity, "tipping": views.tipping, "bayes": views.bayes_reading,
-        "multiplicity": views.multiplicity_over_visits, "gee": views.gee_over_visits,
-        "over_time_mmrm": A.over_time_mmrm, "multiplicity_endpoints": views.multiplicity_over_endpoints,
+        "subgroups": subgroups.subgroup_analysis,
+        "cumulative": views.cumulative_distribution,
+        "sweep": views.threshold_sweep,
+        "trajectories": views.trajectories,
+        "waterfall": views.waterfall,
+        "structure": views.structure_vs_symptoms,
+        "completion": views.completion,
+        "patterns": views.missing_patterns,
+        "paper": views.paper_check,
+        "over_time_adjusted": A.over_time_adjusted,
+        "sensitivity": views.sensitivity,
+        "tipping": views.tipping,
+        "bayes": views.bayes_reading,
+        "multiplicity": views.multiplicity_over_visits,
+        "gee": views.gee_over_visits,
+        "over_time_mmrm": A.over_time_mmrm,
+        "multiplicity_endpoints": views.multiplicity_over_endpoints,
     }
 
 
@@ -132,14 +150,22 @@ def _compute_cached(source: str, name: str, args: tuple, _trial: S.Trial) -> obj
 # code that reproduces it (the cached bodies do not run on a cache hit, so recording is here).
 CALLS = "_page_calls"
 REGISTRY_PATHS = {
-    "subgroups": "respine.subgroups.subgroup_analysis", "cumulative": "respine.views.cumulative_distribution",
-    "sweep": "respine.views.threshold_sweep", "trajectories": "respine.views.trajectories",
-    "waterfall": "respine.views.waterfall", "structure": "respine.views.structure_vs_symptoms",
-    "completion": "respine.views.completion", "patterns": "respine.views.missing_patterns",
-    "paper": "respine.views.paper_check", "over_time_adjusted": "respine.analysis.over_time_adjusted",
-    "sensitivity": "respine.views.sensitivity", "tipping": "respine.views.tipping",
-    "bayes": "respine.views.bayes_reading", "multiplicity": "respine.views.multiplicity_over_visits",
-    "gee": "respine.views.gee_over_visits", "over_time_mmrm": "respine.analysis.over_time_mmrm",
+    "subgroups": "respine.subgroups.subgroup_analysis",
+    "cumulative": "respine.views.cumulative_distribution",
+    "sweep": "respine.views.threshold_sweep",
+    "trajectories": "respine.views.trajectories",
+    "waterfall": "respine.views.waterfall",
+    "structure": "respine.views.structure_vs_symptoms",
+    "completion": "respine.views.completion",
+    "patterns": "respine.views.missing_patterns",
+    "paper": "respine.views.paper_check",
+    "over_time_adjusted": "respine.analysis.over_time_adjusted",
+    "sensitivity": "respine.views.sensitivity",
+    "tipping": "respine.views.tipping",
+    "bayes": "respine.views.bayes_reading",
+    "multiplicity": "respine.views.multiplicity_over_visits",
+    "gee": "respine.views.gee_over_visits",
+    "over_time_mmrm": "respine.analysis.over_time_mmrm",
     "multiplicity_endpoints": "respine.views.multiplicity_over_endpoints",
 }
 
@@ -170,8 +196,9 @@ def population_counts(source: str, _trial: S.Trial) -> pd.DataFrame:
     return _population_counts_cached(source, _trial)
 
 
-def baseline_table(source: str, population: str, filters: derive.Filters,
-                   _trial: S.Trial) -> tuple[pd.DataFrame, list[str]]:
+def baseline_table(
+    source: str, population: str, filters: derive.Filters, _trial: S.Trial
+) -> tuple[pd.DataFrame, list[str]]:
     _record("respine.baseline.baseline_table", (population, filters))
     return _baseline_table_cached(source, population, filters, _trial)
 
@@ -187,10 +214,22 @@ def compute(source: str, name: str, args: tuple, _trial: S.Trial) -> object:
     return _compute_cached(source, name, args, _trial)
 
 
-def safety_tables(source: str, population: str, filters: derive.Filters, serious_only: bool,
-                  _trial: S.Trial) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def safety_tables(
+    source: str, population: str, filters: derive.Filters, serious_only: bool, _trial: S.Trial
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(overview, by organ class and term, immune response)."""
     _record("respine.safety.ae_overview", (population, filters))
     _record("respine.safety.ae_by_term", (population, filters, serious_only))
     _record("respine.safety.immune_response", (population, filters))
     return _safety_tables_cached(source, population, filters, serious_only, _trial)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _figure_cached(key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
+    return _build()
+
+
+def figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
+    """A figure built once per ``key`` (everything it depends on: source, selection, titles) and
+    shared read-only across reruns and sessions; building a figure is most of a rerun's cost."""
+    return _figure_cached(key, build)

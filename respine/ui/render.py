@@ -56,15 +56,15 @@ def table(frame: pd.DataFrame, name: str, key: str) -> None:
     _record(("table", name, frame))
     st.dataframe(frame, hide_index=True, width="stretch")
     csv_col, xlsx_col, _ = st.columns([1, 1, 4])
-    csv_col.download_button("Download CSV", export.to_csv_bytes(frame), file_name=f"{name}.csv",
-                            mime="text/csv", key=f"dl_{key}", icon=":material/download:")
+    csv_col.download_button("Download CSV", lambda: export.to_csv_bytes(frame), file_name=f"{name}.csv",
+                            mime="text/csv", key=f"dl_{key}", icon=":material/download:", on_click="ignore")
     xlsx_col.download_button("Excel", lambda: export.to_excel_bytes(frame, name), file_name=f"{name}.xlsx",
                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                              key=f"xl_{key}", icon=":material/table:", on_click="ignore")
 
 
 def figure(fig: go.Figure, key: str) -> None:
-    _record(("figure", fig.to_json()))
+    _record(("figure", fig))  # serialised only if the view is added to the report
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
 
 

@@ -36,7 +36,8 @@ def current_link(page_path: str) -> str:
 
 
 def add_current_view(title: str, page_path: str) -> None:
-    blocks = tuple(st.session_state.get(render.BLOCKS, []))
+    blocks = tuple(("figure", b[1].to_json()) if b[0] == "figure" and not isinstance(b[1], str) else b
+                   for b in st.session_state.get(render.BLOCKS, []))
     if not blocks:
         st.toast("This page has nothing to add yet.")
         return
