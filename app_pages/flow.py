@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from respine import derive, flow
+from respine import analysis, derive, flow
 from respine.ui import cache, render, state
 
 trial = st.session_state["trial"]
@@ -13,9 +13,8 @@ st.markdown(
     "followed at each visit, withdrawn with reasons, and analysed in each population."
 )
 view = state.view()
-continuous = [
-    e for e in ("VAS", "ODI", "SF36PCS", "SF36MCS", "MRIT2") if e in set(trial.measurements["endpoint"])
-] or [view.endpoint]
+available = analysis.available_endpoints(trial)
+continuous = [e for e in available if trial.endpoint(e).kind == "continuous"] or available
 endpoint = st.selectbox(
     "Follow-up counted by assessments of",
     continuous,

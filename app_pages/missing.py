@@ -18,8 +18,11 @@ endpoint = st.selectbox(
 with render.explained():
     frame = cache.compute(trial.source, "completion", (view.population, endpoint), trial)
     render.figure(
-        figures.completion_figure(
-            frame, colours, f"{trial.endpoint(endpoint).label}: completion by visit, {view.population}"
+        cache.figure(
+            (trial.source, "completion", view.population, endpoint),
+            lambda: figures.completion_figure(
+                frame, colours, f"{trial.endpoint(endpoint).label}: completion by visit, {view.population}"
+            ),
         ),
         "completion",
     )

@@ -27,14 +27,19 @@ else:
             values = cache.values_at_visit(trial.source, sel, trial)
             column = "value" if measure == "aval" else "chg"
             render.figure(
-                figures.distribution_figure(
-                    values.dropna(subset=[column]),
-                    column,
-                    colours,
-                    f"T2 at {result.visit_label}"
-                    if measure == "aval"
-                    else f"Change in T2, baseline to {result.visit_label}",
-                    "ms",
+                cache.figure(
+                    (trial.source, f"mri_{measure}", sel, measure),
+                    lambda values=values, column=column, result=result, measure=measure: (
+                        figures.distribution_figure(
+                            values.dropna(subset=[column]),
+                            column,
+                            colours,
+                            f"T2 at {result.visit_label}"
+                            if measure == "aval"
+                            else f"Change in T2, baseline to {result.visit_label}",
+                            "ms",
+                        )
+                    ),
                 ),
                 f"mri_{measure}",
             )
@@ -56,14 +61,17 @@ else:
         points, correlations = cache.compute(trial.source, "structure", (sel, clinical), trial)
         ce = trial.endpoint(clinical)
         render.figure(
-            figures.scatter_figure(
-                points,
-                "MRIT2",
-                clinical,
-                colours,
-                f"Change in T2 vs change in {ce.label}, {design.visit_label(visit)}",
-                "Change in T2 (ms)",
-                f"Change in {ce.label} ({ce.unit})",
+            cache.figure(
+                (trial.source, "mri_scatter", sel, clinical),
+                lambda: figures.scatter_figure(
+                    points,
+                    "MRIT2",
+                    clinical,
+                    colours,
+                    f"Change in T2 vs change in {ce.label}, {design.visit_label(visit)}",
+                    "Change in T2 (ms)",
+                    f"Change in {ce.label} ({ce.unit})",
+                ),
             ),
             "mri_scatter",
         )

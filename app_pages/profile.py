@@ -53,24 +53,30 @@ else:
 with render.explained():
     cdf = cache.compute(trial.source, "cumulative", (sel, endpoint, relative), trial)
     render.figure(
-        figures.cumulative_figure(
-            cdf,
-            colours,
-            f"{ep.label}: improvement at {design.visit_label(sel.visit)}",
-            f"Improvement ({unit})",
-            lines,
+        cache.figure(
+            (trial.source, "cdf", sel, endpoint, relative, tuple(lines.items())),
+            lambda: figures.cumulative_figure(
+                cdf,
+                colours,
+                f"{ep.label}: improvement at {design.visit_label(sel.visit)}",
+                f"Improvement ({unit})",
+                lines,
+            ),
         ),
         "cdf",
     )
     thresholds = views.sweep_thresholds(cdf, relative)
     sweep = cache.compute(trial.source, "sweep", (sel, endpoint, thresholds, relative), trial)
     render.figure(
-        figures.sweep_figure(
-            sweep,
-            treat,
-            ref,
-            "Difference in responders across thresholds",
-            f"Responder threshold: improvement at least ({unit})",
+        cache.figure(
+            (trial.source, "sweep", sel, endpoint, relative),
+            lambda: figures.sweep_figure(
+                sweep,
+                treat,
+                ref,
+                "Difference in responders across thresholds",
+                f"Responder threshold: improvement at least ({unit})",
+            ),
         ),
         "sweep",
     )

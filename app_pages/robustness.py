@@ -49,7 +49,11 @@ with render.explained():
     sens = cache.compute(trial.source, "sensitivity", (sel, 50, 2024), trial)
     measure = "risk_difference" if binary else "mean_difference"
     render.figure(
-        figures.estimates_figure(sens, measure, f"{ep.label} at {visit}: {treat} vs {ref}"), "sens_fig"
+        cache.figure(
+            (trial.source, "sens_fig", sel),
+            lambda: figures.estimates_figure(sens, measure, f"{ep.label} at {visit}: {treat} vs {ref}"),
+        ),
+        "sens_fig",
     )
     render.table(tables.sensitivity_display(sens), f"sensitivity_{endpoint}", "sensitivity")
     render.methods(sens["methods_text"].iloc[-1])  # the multiple imputation; the others are named above
@@ -59,15 +63,26 @@ with render.explained():
     grid, summary = cache.compute(trial.source, "tipping", (sel, 50, 2024), trial)
     if binary:
         render.figure(
-            figures.tipping_figure(
-                grid, treat, ref, "p-value for every outcome of the missing subjects (✱ = conclusion changes)"
+            cache.figure(
+                (trial.source, "tipping", sel, binary),
+                lambda: figures.tipping_figure(
+                    grid,
+                    treat,
+                    ref,
+                    "p-value for every outcome of the missing subjects (✱ = conclusion changes)",
+                ),
             ),
             "tipping",
         )
     else:
         render.figure(
-            figures.delta_figure(
-                grid, "Missing values of the treatment arm shifted by delta", f"delta ({ep.unit or 'units'})"
+            cache.figure(
+                (trial.source, "tipping", sel, binary),
+                lambda: figures.delta_figure(
+                    grid,
+                    "Missing values of the treatment arm shifted by delta",
+                    f"delta ({ep.unit or 'units'})",
+                ),
             ),
             "tipping",
         )
@@ -81,8 +96,11 @@ if binary:
     with render.explained():
         posts = cache.compute(trial.source, "bayes", (sel, relevant / 100), trial)
         render.figure(
-            figures.posterior_figure(
-                posts, relevant / 100, f"Posterior of the difference in responders, {visit}"
+            cache.figure(
+                (trial.source, "posterior", sel, relevant),
+                lambda: figures.posterior_figure(
+                    posts, relevant / 100, f"Posterior of the difference in responders, {visit}"
+                ),
             ),
             "posterior",
         )

@@ -78,7 +78,13 @@ sel = state.selection(trial, endpoint=endpoint, measure="chg" if ep.kind == "con
 with render.explained():
     frame = cache.compute(trial.source, "subgroups", (sel, tuple(chosen), tuple(cutpoints), measure), trial)
     title = f"{ep.label} at {design.visit_label(sel.visit)}: {treat} vs {ref} by subgroup"
-    render.figure(figures.forest_figure(frame, treat, ref, title), "forest")
+    render.figure(
+        cache.figure(
+            (trial.source, "forest", sel, tuple(chosen), tuple(cutpoints), measure),
+            lambda: figures.forest_figure(frame, treat, ref, title),
+        ),
+        "forest",
+    )
     render.table(tables.subgroup_display(frame), f"subgroups_{endpoint}", "subgroups")
     st.caption(
         "Interaction p: likelihood-ratio test of arm × subgroup in a logistic model (binary "

@@ -47,14 +47,26 @@ with render.explained():
     else:
         trend = cache.over_time(trial.source, sel, trial)
         title = f"{ep.label}: mean (95% CI) by arm"
-    render.figure(figures.over_time_figure(trend, colours, title, label), "traj_means")
+    render.figure(
+        cache.figure(
+            (trial.source, "traj_means", sel, mode, title, label),
+            lambda: figures.over_time_figure(trend, colours, title, label),
+        ),
+        "traj_means",
+    )
     with st.expander("Values by visit"):
         render.table(tables.over_time_table(trend, "continuous"), f"{endpoint}_{mode}_by_visit", "traj_tab")
 
 with render.explained():
     lines, total = cache.compute(trial.source, "trajectories", (sel,), trial)
     shown = lines["subject_id"].nunique()
-    render.figure(figures.spaghetti_figure(lines, colours, f"{ep.label}: each subject", label), "spaghetti")
+    render.figure(
+        cache.figure(
+            (trial.source, "spaghetti", sel, label),
+            lambda: figures.spaghetti_figure(lines, colours, f"{ep.label}: each subject", label),
+        ),
+        "spaghetti",
+    )
     if shown < total:
         st.caption(f"{shown} of {total} subjects drawn at random (at most 300 per arm).")
 
@@ -65,8 +77,11 @@ sel = state.selection(trial, endpoint=endpoint)
 with render.explained():
     bars = cache.compute(trial.source, "waterfall", (sel,), trial)
     render.figure(
-        figures.waterfall_figure(
-            bars, colours, f"{ep.label}: percent change from baseline at {design.visit_label(sel.visit)}"
+        cache.figure(
+            (trial.source, "waterfall", sel),
+            lambda: figures.waterfall_figure(
+                bars, colours, f"{ep.label}: percent change from baseline at {design.visit_label(sel.visit)}"
+            ),
         ),
         "waterfall",
     )

@@ -308,6 +308,11 @@ def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
 
 def visits_with_data(trial: S.Trial, endpoint: str) -> list[float]:
     """Visit numbers at which an endpoint has any data (derived ones: post-baseline visits)."""
+    return list(_visits_with_data(trial, endpoint))
+
+
+@lru_cache(maxsize=256)
+def _visits_with_data(trial: S.Trial, endpoint: str) -> tuple[float, ...]:
     ep = trial.endpoint(endpoint)
     m = trial.measurements
     sources = ep.derived_from or (ep.id,)
@@ -315,18 +320,23 @@ def visits_with_data(trial: S.Trial, endpoint: str) -> list[float]:
     if ep.is_derived:
         base = min(v.number for v in trial.design.visits)
         months = [v for v in months if v != base]
-    return [float(v) for v in months]
+    return tuple(float(v) for v in months)
 
 
 def available_endpoints(trial: S.Trial) -> list[str]:
     """Endpoint ids of the study that have data (derived ones need their sources)."""
+    return list(_available_endpoints(trial))
+
+
+@lru_cache(maxsize=16)
+def _available_endpoints(trial: S.Trial) -> tuple[str, ...]:
     have = set(trial.measurements[S.ENDPOINT].unique())
     out = []
     for ep_id in trial.design.endpoints or sorted(have):
         ep = trial.endpoint(ep_id)
         if (ep.is_derived and all(d in have for d in ep.derived_from)) or ep_id in have:
             out.append(ep_id)
-    return out
+    return tuple(out)
 
 
 

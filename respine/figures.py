@@ -52,8 +52,13 @@ def _base_layout(title: str = "", y_title: str = "", x_title: str = "") -> dict:
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1, xanchor="right"),
         hovermode="closest",
         height=420,
-        yaxis=dict(title=dict(text=y_title), zeroline=True, zerolinecolor="#BBBBBB", gridcolor=GRID,
-                   linecolor="#BBBBBB"),
+        yaxis=dict(
+            title=dict(text=y_title),
+            zeroline=True,
+            zerolinecolor="#BBBBBB",
+            gridcolor=GRID,
+            linecolor="#BBBBBB",
+        ),
         xaxis=dict(title=dict(text=x_title), gridcolor=GRID, linecolor="#BBBBBB"),
     )
 
@@ -466,9 +471,27 @@ def estimates_figure(frame: pd.DataFrame, measure: str, title: str, label_column
     return fig
 
 
+MAX_TIPPING_CELLS = 26
+
+
+def _evenly(values: Sequence[float], most: int) -> list[float]:
+    """At most ``most`` values spread evenly over ``values`` (first and last always kept)."""
+    values = list(values)
+    if len(values) <= most:
+        return values
+    step = (len(values) - 1) / (most - 1)
+    return [values[round(i * step)] for i in range(most)]
+
+
 def tipping_figure(table: pd.DataFrame, arm: str, reference: str, title: str) -> go.Figure:
     """Binary tipping point: p-value for every count of responders among the missing of each arm;
-    cells where the conclusion changes are marked."""
+    cells where the conclusion changes are marked. With many missing subjects the heatmap shows at
+    most 26 evenly spaced counts per axis (the table keeps every cell)."""
+    rows = _evenly(sorted(table["responders_missing_reference"].unique()), MAX_TIPPING_CELLS)
+    cols = _evenly(sorted(table["responders_missing_arm"].unique()), MAX_TIPPING_CELLS)
+    table = table[
+        table["responders_missing_reference"].isin(rows) & table["responders_missing_arm"].isin(cols)
+    ]
     grid = table.pivot(
         index="responders_missing_reference", columns="responders_missing_arm", values="p_value"
     )
