@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="clinically relevant risk difference for the Bayesian reading (default 0.10)")
     r.add_argument("--format", choices=["json", "text"], default="text")
 
+    rep = sub.add_parser("report", help="write a static report of the primary and secondary endpoints")
+    rep.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
+    rep.add_argument("--out", required=True, help="output file: .html (interactive, offline) or .docx")
+
     v = sub.add_parser("validate", help="check a trial folder and list every problem")
     v.add_argument("path", help="trial folder")
 
@@ -171,6 +175,22 @@ def _robustness(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from respine.report import render_docx, render_html, static_report
+
+    trial = load_trial(args.data)
+    items = static_report(trial)
+    title = f"{trial.design.id} results report"
+    provenance = f"{trial.design.title or trial.design.id}, source {trial.source}"
+    out = Path(args.out)
+    if out.suffix.lower() == ".docx":
+        out.write_bytes(render_docx(items, title, provenance, trial.synthetic))
+    else:
+        out.write_text(render_html(items, title, provenance, trial.synthetic), encoding="utf-8")
+    print(f"{out}: {len(items)} sections" + (" (synthetic data)" if trial.synthetic else ""))
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     problems = validate_folder(args.path)
     for p in problems:
@@ -195,7 +215,8 @@ def _synth(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        commands = {"analyze": _analyze, "robustness": _robustness, "validate": _validate, "synth": _synth}
+        commands = {"analyze": _analyze, "robustness": _robustness, "report": _report, "validate": _validate,
+                    "synth": _synth}
         return commands[args.command](args)
     except RespineError as exc:
         print(f"respine: {str(exc).splitlines()[0] if args.command != 'analyze' else exc}",

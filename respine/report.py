@@ -11,8 +11,12 @@ import html
 import io
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from respine.schema import Trial
 
 Block = tuple  # ("text", str) | ("table", name, DataFrame) | ("figure", plotly JSON str)
 
@@ -112,3 +116,57 @@ def render_docx(items: list[ReportItem], title: str, provenance: str, synthetic:
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
+
+
+def static_report(trial: Trial) -> list[ReportItem]:
+    """The report `respine report` writes: design and populations, the primary analysis beside the
+    published figures, baseline characteristics, every endpoint at the primary visit (or its last
+    visit) with its course over time, and safety; the same tables and figures as the app."""
+    from respine import analysis, figures, published, safety, tables
+    from respine.baseline import baseline_table
+    from respine.errors import RespineError
+
+    design = trial.design
+    colours = figures.arm_colours(design.arms, design.reference_arm)
+    arms = [*design.treatment_arms, design.reference_arm]
+    items: list[ReportItem] = [ReportItem("Design and populations", "", (
+        ("text", design.description or design.title),
+        ("table", "populations", published.population_counts(trial))))]
+    if design.primary is not None:
+        result = analysis.analyze(trial, published.primary_selection(trial))
+        items.append(ReportItem(f"Primary analysis: {result.endpoint_label}, {result.visit_label}", "", (
+            ("figure", figures.rate_figure(result, colours).to_json()),
+            ("table", "primary_arms", tables.arm_table(result)),
+            ("table", "primary_contrasts", tables.contrast_table(result)),
+            ("table", "published_check", published.primary_check(trial, result)),
+            ("text", result.methods_text))))
+    frame = baseline_table(trial, design.default_population)
+    items.append(ReportItem("Baseline characteristics", "", (
+        ("table", "baseline", tables.baseline_display(frame, arms)),)))
+    target = design.primary.visit if design.primary else design.visits[-1].number
+    for endpoint in analysis.available_endpoints(trial):
+        ep = trial.endpoint(endpoint)
+        visits = analysis.post_baseline_visits(trial, endpoint)
+        if not visits or (design.primary and endpoint == design.primary.endpoint):
+            continue
+        visit = target if target in visits else visits[-1]
+        sel = analysis.Selection(endpoint, visit, measure="chg" if ep.kind == "continuous" else "aval")
+        try:
+            result = analysis.analyze(trial, sel)
+            trend = analysis.over_time(trial, sel)
+        except RespineError as exc:
+            items.append(ReportItem(ep.label, "", (("text", str(exc)),)))
+            continue
+        y_title = "Change from baseline" if ep.kind == "continuous" else "Subjects"
+        fig = figures.over_time_figure(trend, colours, f"{ep.label} by visit", y_title,
+                                       percent=ep.kind == "binary")
+        items.append(ReportItem(f"{ep.label}, {result.visit_label}", "", (
+            ("figure", fig.to_json()), ("table", f"{endpoint}_arms", tables.arm_table(result)),
+            ("table", f"{endpoint}_contrasts", tables.contrast_table(result)),
+            ("text", result.methods_text))))
+    if not trial.adverse_events.empty:
+        pop = "SAFETY" if any(p.id == "SAFETY" for p in design.populations) else None
+        overview = safety.ae_overview(trial, pop)
+        items.append(ReportItem("Adverse events", "", (
+            ("table", "ae_overview", tables.counts_display(overview, arms, "category", "Category")),)))
+    return items

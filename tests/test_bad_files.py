@@ -103,3 +103,16 @@ def test_every_case_in_the_app_keeps_the_previous_data(monkeypatch):
         at.switch_page("app_pages/explorer.py").run()
         assert_healthy(at, f"{case} explorer")
         at.switch_page("app_pages/data.py").run()
+
+
+def test_a_huge_upload_is_refused_with_the_limit_named(monkeypatch):
+    """The size limit (200 MB, also Streamlit's server.maxUploadSize) is checked before parsing;
+    here the limit is lowered so the test stays small."""
+    from respine import io as rio
+    from respine.files import DataFile
+
+    monkeypatch.setattr(rio, "MAX_UPLOAD_BYTES", 1024)
+    files = {"trial.csv": DataFile("trial.csv", data=b"patient,group\n" + b"P1,A\n" * 1000)}
+    trial, problems = rio.load_files(files, "upload")
+    assert trial is None and "over the 0 MB limit" in problems[0].message
+    assert "Remove datasets" in problems[0].message

@@ -134,3 +134,14 @@ def test_robustness_from_the_command_line(capsys):
     assert len(out["gee"]) == 5 and len(out["multiplicity_over_visits"]) == 5
     assert main(["robustness", "--endpoint", "ODI", "--visit", "Month 6", "--imputations", "5"]) == 0
     assert "Tipping point" in capsys.readouterr().out
+
+
+def test_static_report_from_the_command_line(tmp_path, capsys):
+    html = tmp_path / "report.html"
+    assert main(["report", "--out", str(html)]) == 0
+    text = html.read_text(encoding="utf-8")
+    assert "Primary analysis: Responder (primary rule), Month 12" in text and "Synthetic data." in text
+    assert "37/50 (74.0%)" in text and text.count("Plotly.newPlot") >= 10
+    docx = tmp_path / "report.docx"
+    assert main(["report", "--out", str(docx)]) == 0 and docx.stat().st_size > 10_000
+    assert "sections (synthetic data)" in capsys.readouterr().out
