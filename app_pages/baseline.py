@@ -19,11 +19,13 @@ st.markdown(
     "baseline difference is due to chance (CONSORT 2010, item 15). |SMD| > 0.1 is often "
     "read as a notable imbalance."
 )
-summary = st.radio(
+summary = state.option(
+    "baseline_summary",
+    st.radio,
     "Continuous variables as",
-    ["mean", "median"],
+    default=(["mean", "median"])[0],
+    choices=["mean", "median"],
     horizontal=True,
-    key="w_baseline_summary",
     format_func={"mean": "mean (SD)", "median": "median (IQR)"}.get,
 )
 with render.explained():

@@ -15,10 +15,12 @@ st.markdown(
 view = state.view()
 available = analysis.available_endpoints(trial)
 continuous = [e for e in available if trial.endpoint(e).kind == "continuous"] or available
-endpoint = st.selectbox(
+endpoint = state.option(
+    "flow_endpoint",
+    st.selectbox,
     "Follow-up counted by assessments of",
-    continuous,
-    key="w_flow_endpoint",
+    default=(continuous)[0],
+    choices=continuous,
     format_func=lambda e: trial.endpoint(e).label,
 )
 with render.explained():

@@ -12,8 +12,13 @@ view = state.view()
 
 st.title("Missing data")
 measured = [e for e in analysis.available_endpoints(trial) if not trial.endpoint(e).is_derived]
-endpoint = st.selectbox(
-    "Endpoint", measured, key="w_missing_endpoint", format_func=lambda e: trial.endpoint(e).label
+endpoint = state.option(
+    "missing_endpoint",
+    st.selectbox,
+    "Endpoint",
+    default=(measured)[0],
+    choices=measured,
+    format_func=lambda e: trial.endpoint(e).label,
 )
 with render.explained():
     frame = cache.compute(trial.source, "completion", (view.population, endpoint), trial)

@@ -49,11 +49,13 @@ else:
             )
 
     st.subheader("Structure and symptoms")
-    clinical = st.radio(
+    clinical = state.option(
+        "mri_clinical",
+        st.radio,
         "Clinical change",
-        ["VAS", "ODI"],
+        default=(["VAS", "ODI"])[0],
+        choices=["VAS", "ODI"],
         horizontal=True,
-        key="w_mri_clinical",
         format_func=lambda e: trial.endpoint(e).label,
     )
     with render.explained():

@@ -10,6 +10,7 @@ design = trial.design
 treat, ref = design.treatment_arms[0], design.reference_arm
 colours = figures.arm_colours(design.arms, design.reference_arm)
 view = state.view()
+SCALES = [e for e in ("VAS", "ODI") if e in analysis.available_endpoints(trial)]
 
 st.title("Responder profile")
 st.markdown(
@@ -19,20 +20,24 @@ st.markdown(
 )
 c1, c2, c3 = st.columns(3)
 with c1:
-    endpoint = st.radio(
+    endpoint = state.option(
+        "profile_endpoint",
+        st.radio,
         "Scale",
-        [e for e in ("VAS", "ODI") if e in analysis.available_endpoints(trial)],
+        default=SCALES[0],
+        choices=SCALES,
         horizontal=True,
-        key="w_profile_endpoint",
         format_func=lambda e: trial.endpoint(e).label,
     )
 with c2:
     relative = (
-        st.radio(
+        state.option(
+            "profile_scale",
+            st.radio,
             "Improvement as",
-            ["absolute", "relative"],
+            default=(["absolute", "relative"])[0],
+            choices=["absolute", "relative"],
             horizontal=True,
-            key="w_profile_scale",
             format_func={"absolute": "points (mm / %)", "relative": "% of baseline"}.get,
         )
         == "relative"

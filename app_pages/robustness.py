@@ -90,8 +90,13 @@ with render.explained():
 
 if binary:
     st.subheader("Bayesian reading")
-    relevant = st.slider(
-        "Clinically relevant benefit (percentage points)", 1, 30, 10, key="w_bayes_threshold"
+    relevant = state.option(
+        "bayes_threshold",
+        st.slider,
+        "Clinically relevant benefit (percentage points)",
+        default=10,
+        min_value=1,
+        max_value=30,
     )
     with render.explained():
         posts = cache.compute(trial.source, "bayes", (sel, relevant / 100), trial)
@@ -113,11 +118,13 @@ if binary:
         )
 
 st.subheader("Multiplicity")
-family = st.radio(
+family = state.option(
+    "mult_family",
+    st.radio,
     "Family of tests",
-    ["visits", "endpoints"],
+    default=(["visits", "endpoints"])[0],
+    choices=["visits", "endpoints"],
     horizontal=True,
-    key="w_mult_family",
     format_func={"visits": f"{ep.label} at every visit", "endpoints": f"every endpoint at {visit}"}.get,
 )
 with render.explained():
@@ -137,8 +144,13 @@ with render.explained():
 
 if binary:
     st.subheader("All visits in one model: GEE")
-    corr = st.radio(
-        "Working correlation", ["exchangeable", "unstructured"], horizontal=True, key="w_gee_corr"
+    corr = state.option(
+        "gee_corr",
+        st.radio,
+        "Working correlation",
+        default=(["exchangeable", "unstructured"])[0],
+        choices=["exchangeable", "unstructured"],
+        horizontal=True,
     )
     with render.explained():
         gee = cache.compute(trial.source, "gee", (sel, corr), trial)

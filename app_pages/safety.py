@@ -15,7 +15,9 @@ st.markdown(
     "SAFETY in the sidebar for the treated population). Risk differences use Newcombe's "
     "CI; p-values are from Fisher's exact test and are descriptive."
 )
-serious_only = st.toggle("Serious events only (organ class table)", key="w_safety_serious")
+serious_only = state.option(
+    "safety_serious", st.toggle, "Serious events only (organ class table)", default=False
+)
 with render.explained():
     overview, by_term, immune = cache.safety_tables(
         trial.source, view.population, view.filters, serious_only, trial

@@ -39,11 +39,13 @@ with c2:
     )
 with c3:
     if ep.kind == "binary":
-        measure = st.radio(
+        measure = state.option(
+            "subgroup_measure",
+            st.radio,
             "Effect measure",
-            ["risk_difference", "odds_ratio"],
+            default=(["risk_difference", "odds_ratio"])[0],
+            choices=["risk_difference", "odds_ratio"],
             horizontal=True,
-            key="w_subgroup_measure",
             format_func={"risk_difference": "Risk difference", "odds_ratio": "Odds ratio"}.get,
         )
     else:
@@ -55,11 +57,12 @@ with c3:
 
 covariates = {c.column: c for c in design.covariates if c.column != "site"}
 default = [c for c in ("sex", "age", "smoking", "country", "modic", "baseline_vas") if c in covariates]
-chosen = st.multiselect(
+chosen = state.option(
+    "subgroup_vars",
+    st.multiselect,
     "Subgroup variables",
-    list(covariates),
-    default=default,
-    key="w_subgroup_vars",
+    default=list(default),
+    choices=list(covariates),
     format_func=lambda c: covariates[c].label,
 )
 cutpoints = []
@@ -67,7 +70,14 @@ continuous = [c for c in chosen if covariates[c].kind == "continuous"]
 if continuous:
     st.caption("Continuous covariates are cut at the median unless you give cut-points.")
     for col, box in zip(continuous, st.columns(len(continuous)), strict=True):
-        text = box.text_input(f"{covariates[col].label} cut-points", key=f"w_cut_{col}", placeholder="median")
+        with box:
+            text = state.option(
+                f"cut_{col}",
+                st.text_input,
+                f"{covariates[col].label} cut-points",
+                default="",
+                placeholder="median",
+            )
         if text.strip():
             try:
                 cutpoints.append((col, parse_cutpoints(text)))

@@ -25,11 +25,13 @@ with c2:
         "measure", st.selectbox, "Measure", options=list(derive.MEASURES), format_func=derive.MEASURES.get
     )
 with c3:
-    mode = st.radio(
+    mode = state.option(
+        "traj_mode",
+        st.radio,
         "Means",
-        ["observed", "model", "mmrm"],
+        default=(["observed", "model", "mmrm"])[0],
+        choices=["observed", "model", "mmrm"],
         horizontal=True,
-        key="w_traj_mode",
         format_func={"observed": "observed", "model": "ANCOVA per visit", "mmrm": "MMRM (all visits)"}.get,
     )
 ep = trial.endpoint(endpoint)

@@ -8,6 +8,7 @@ note the app shows, so an absurd link still opens a working view.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
@@ -39,6 +40,9 @@ class ViewState:
     lsmeans_weights: str = "observed"
     reference: str = ""
     binary_method: str = ""
+    # Page options (subgroup variables, scales, toggles, ...) as sorted (name, text) pairs; each page
+    # validates its own when it draws them (see respine.ui.state.option).
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,9 @@ KEYS = {  # ViewState field -> query parameter
     "mcid_odi": "mcid_odi", "covariates": "cov", "covariance": "covstruct", "df_method": "df",
     "lsmeans_weights": "lsw", "reference": "ref", "binary_method": "bmethod",
 }
+OPTION_PREFIX = "o_"
+OPTION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+MAX_OPTIONS = 30
 BOUNDS = {"vas_pct": (0, 100), "vas_mm": (0, 100), "odi_pct": (0, 100), "mcid_vas": (0, 100),
           "mcid_odi": (0, 100)}
 
@@ -79,7 +86,11 @@ def encode(state: ViewState, default: ViewState | None = None) -> dict[str, str 
     """Query parameters for a view; fields equal to the default are left out."""
     default = default or ViewState()
     out: dict[str, str | list[str]] = {}
+    for name, text in state.options:
+        out[OPTION_PREFIX + name] = text
     for f in fields(ViewState):
+        if f.name == "options":
+            continue
         value, base = getattr(state, f.name), getattr(default, f.name)
         if value == base:
             continue
@@ -100,9 +111,22 @@ def decode(params: Mapping[str, str | list[str]], options: Options) -> tuple[Vie
     state = options.default
     notes: list[str] = []
     known = set(KEYS.values())
+    page_options: dict[str, str] = {}
     for key in params:
-        if key not in known:
-            notes.append(f"Link parameter '{key}' is not known and was ignored.")
+        if key.startswith(OPTION_PREFIX) and OPTION_NAME.match(key[len(OPTION_PREFIX):]):
+            if len(page_options) >= MAX_OPTIONS:
+                notes.append(f"Link parameter '{key}' was ignored: too many page options.")
+                continue
+            raw = params[key]
+            text = str(raw[0] if isinstance(raw, list | tuple) else raw)
+            if len(text) > MAX_PARAM_LENGTH:
+                notes.append(f"Link parameter '{key}' is too long and was ignored.")
+                continue
+            page_options[key[len(OPTION_PREFIX):]] = text
+        elif key not in known:
+            notes.append(f"Link parameter '{key[:40]}' is not known and was ignored.")
+    if page_options:
+        state = replace(state, options=tuple(sorted(page_options.items())))
 
     def first(key: str) -> str | None:
         raw = params.get(key)

@@ -246,3 +246,28 @@ def test_visit_fallback_is_said_and_the_link_keeps_the_choice():
     at = open_page(PAGES[1], ep="MRIT2", visit="1")
     assert any("Month 1 is not available here" in c.value for c in at.caption)
     assert at.query_params["visit"] == "1"
+
+
+def test_page_options_travel_in_the_link():
+    at = open_page(
+        "app_pages/subgroups.py",
+        ep="RESP",
+        o_subgroup_vars="sex|age",
+        o_cut_age="40",
+        o_subgroup_measure="odds_ratio",
+    )
+    table = at.dataframe[0].value
+    assert "Odds ratio [95% CI]" in table.columns
+    assert table["Subgroup"].tolist() == [
+        "Overall",
+        "Sex: Female",
+        "Sex: Male",
+        "Age: ≤ 40 years",
+        "Age: > 40 years",
+    ]
+    widget(at.radio, "Effect measure").set_value("risk_difference").run()
+    assert "o_subgroup_measure" not in at.query_params  # back to the default: left out of the link
+    assert at.query_params["o_subgroup_vars"] == "sex|age" and at.query_params["o_cut_age"] == "40"
+    bad = open_page("app_pages/trajectories.py", o_traj_mode="nonsense")
+    assert any("link's value is not available" in c.value for c in bad.caption)
+    assert widget(bad.radio, "Means").value == "observed"

@@ -7,16 +7,33 @@ import pytest
 from respine.derive import SubgroupFilter
 from respine.urlstate import Options, ViewState, decode, encode
 
-OPTIONS = Options(endpoints=("VAS", "ODI", "RESP"), visits=(0.0, 6.0, 12.0), populations=("MITT", "PP"),
-                  measures=("chg", "pchg", "aval"), methods=("welch", "ancova", "fisher"),
-                  filter_columns=("sex", "age"), default=ViewState(population="MITT"))
+OPTIONS = Options(
+    endpoints=("VAS", "ODI", "RESP"),
+    visits=(0.0, 6.0, 12.0),
+    populations=("MITT", "PP"),
+    measures=("chg", "pchg", "aval"),
+    methods=("welch", "ancova", "fisher"),
+    filter_columns=("sex", "age"),
+    default=ViewState(population="MITT"),
+)
 
 
 def test_round_trip_of_every_field():
-    state = ViewState(endpoint="ODI", visit=6.0, population="PP", measure="pchg", method="ancova",
-                      filters=(SubgroupFilter("sex", ("Female", "Male")), SubgroupFilter("age", (), 30, 50)),
-                      vas_pct=30.0, vas_mm=25.0, vas_join="OR", odi_pct=15.0, join="AND",
-                      mcid_vas=12.0, mcid_odi=8.0)
+    state = ViewState(
+        endpoint="ODI",
+        visit=6.0,
+        population="PP",
+        measure="pchg",
+        method="ancova",
+        filters=(SubgroupFilter("sex", ("Female", "Male")), SubgroupFilter("age", (), 30, 50)),
+        vas_pct=30.0,
+        vas_mm=25.0,
+        vas_join="OR",
+        odi_pct=15.0,
+        join="AND",
+        mcid_vas=12.0,
+        mcid_odi=8.0,
+    )
     params = encode(state, OPTIONS.default)
     decoded, notes = decode(params, OPTIONS)
     assert decoded == state and notes == []
@@ -54,3 +71,12 @@ def test_covariates_round_trip_and_bad_ones_dropped_with_a_note():
     assert encode(state, OPTIONS.default) == {"cov": "sex,age"}
     decoded, notes = decode({"cov": "sex,shoe"}, OPTIONS)
     assert decoded.covariates == ("sex",) and any("shoe" in n for n in notes)
+
+
+def test_page_options_round_trip_and_limits():
+    state = ViewState(population="MITT", options=(("cut_age", "40|50"), ("subgroup_vars", "sex|age")))
+    params = encode(state, OPTIONS.default)
+    assert params == {"o_cut_age": "40|50", "o_subgroup_vars": "sex|age"}
+    assert decode(params, OPTIONS) == (state, [])
+    _, notes = decode({"o_Bad-Name": "1", "o_x": "y" * 600}, OPTIONS)
+    assert any("not known" in n for n in notes) and any("too long" in n for n in notes)

@@ -138,6 +138,72 @@ def _copy_to_view(field: str, key: str) -> None:
     update(**{field: st.session_state[key]})
 
 
+def _option_text(name: str) -> str | None:
+    return dict(view().options).get(name)
+
+
+def _set_option(name: str, text: str | None) -> None:
+    opts = dict(view().options)
+    if text is None:
+        opts.pop(name, None)
+    else:
+        opts[name] = text
+    update(options=tuple(sorted(opts.items())))
+
+
+def option(name: str, widget: Callable[..., Any], label: str, default: Any,
+           choices: Sequence[Any] | None = None, **kwargs: Any) -> Any:
+    """A page option kept in the view (so in the link as ``o_<name>``) and validated here.
+
+    Values are stored as text: choices by their position-independent ``str``, multiselects as
+    ``a|b``, toggles as ``1``/``0``. A link value the page cannot use falls back to ``default``
+    with a note; the default itself is left out of the link.
+    """
+    key = f"w_opt_{name}"
+    multi = widget is st.multiselect
+    text = _option_text(name)
+    value = default
+    if text is not None:
+        try:
+            if multi:
+                parts = [p for p in text.split("|") if p]
+                value = [c for c in (choices or []) if str(c) in parts]
+                if len(value) != len(parts):
+                    raise ValueError
+            elif choices is not None:
+                value = next(c for c in choices if str(c) == text)
+            elif isinstance(default, bool):
+                value = text == "1"
+            elif isinstance(default, int | float):
+                value = type(default)(float(text))
+                lo, hi = kwargs.get("min_value"), kwargs.get("max_value")
+                if (lo is not None and value < lo) or (hi is not None and value > hi):
+                    raise ValueError
+            else:
+                value = text[:200]
+        except (StopIteration, ValueError):
+            st.caption(f"{label}: the link's value is not available here; showing the default.")
+            value = default
+    if choices is not None:
+        kwargs["options"] = list(choices)
+    if st.session_state.get(key, _MISSING) != value:
+        st.session_state[key] = value
+    out = widget(label, key=key, on_change=_copy_option, args=(name, key, default, multi), **kwargs)
+    return out
+
+
+def _copy_option(name: str, key: str, default: Any, multi: bool) -> None:
+    value = st.session_state[key]
+    if value == default:
+        _set_option(name, None)
+    elif multi:
+        _set_option(name, "|".join(str(v) for v in value))
+    elif isinstance(value, bool):
+        _set_option(name, "1" if value else "0")
+    else:
+        _set_option(name, f"{value:g}" if isinstance(value, float) else str(value))
+
+
 def selection(trial: S.Trial, **overrides: Any) -> analysis.Selection:
     """The analysis :class:`~respine.analysis.Selection` the current view asks for, with the values
     the page actually shows (see :func:`bound`) and any explicit ``overrides``."""
