@@ -74,3 +74,42 @@ def page_code(calls: list[tuple[str, tuple]], data_path: str | None) -> str:
         rendered = ", ".join(["trial", *(repr(a) for a in args)])
         lines.append(f"result_{i} = {fn}({rendered})")
     return "\n".join(lines) + "\n"
+
+
+# Publication size: 180 mm wide at 300 dpi is about 2100 px; SVG is vector and scales freely.
+PUBLICATION = {"png": dict(width=1050, height=600, scale=2), "svg": dict(width=1050, height=600, scale=1)}
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+
+def image_renderer() -> str | None:
+    """The Chromium that renders static images (kaleido needs one), or None."""
+    import os
+    import shutil
+
+    for path in (os.environ.get("RESPINE_CHROMIUM"), os.environ.get("BROWSER_PATH"), *CHROMIUM_CANDIDATES,
+                 shutil.which("chromium"), shutil.which("google-chrome")):
+        if path and os.path.exists(path):
+            return path
+    return None
+
+
+def figure_image(fig: object, fmt: str) -> bytes:
+    """A figure as PNG (2100 x 1200 px) or SVG at publication size, rendered by kaleido in Chromium.
+
+    Raises
+    ------
+    ExportError
+        When no Chromium is installed (Debian: ``apt-get install chromium``).
+    """
+    import os
+
+    import plotly.io as pio
+
+    from respine.errors import RespineError
+
+    browser = image_renderer()
+    if browser is None:
+        raise RespineError("PNG and SVG export needs Chromium; install it (Debian: apt-get install "
+                           "chromium).")
+    os.environ.setdefault("BROWSER_PATH", browser)
+    return pio.to_image(fig, format=fmt, **PUBLICATION[fmt])

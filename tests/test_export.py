@@ -90,3 +90,26 @@ def test_every_page_code_runs(page):
     at = open_page(f"app_pages/{page}.py")
     namespace = _run_page_code(at)
     assert any(k.startswith("result_") for k in namespace), page
+
+
+def test_figures_export_as_png_and_svg_at_publication_size():
+    """Rendered by kaleido in Debian's Chromium (installed by scripts/test.sh)."""
+    import struct
+
+    from respine import figures
+    from respine.export import figure_image, image_renderer
+
+    assert image_renderer() is not None, "Chromium is needed for figure export (scripts/test.sh installs it)"
+    fig = figures.rate_figure(analyze_primary(), figures.arm_colours(["BM-MSC", "Sham"], "Sham"))
+    png = figure_image(fig, "png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (2100, 1200)
+    svg = figure_image(fig, "svg").decode("utf-8")
+    assert svg.lstrip().startswith("<svg") and "Responder" in svg
+
+
+def analyze_primary():
+    from respine.io import load_trial
+
+    return analyze(load_trial(), Selection("RESP", 12.0))

@@ -66,6 +66,12 @@ def table(frame: pd.DataFrame, name: str, key: str) -> None:
 def figure(fig: go.Figure, key: str) -> None:
     _record(("figure", fig))  # serialised only if the view is added to the report
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
+    if export.image_renderer() is not None:  # images are made on click (about 2 s each)
+        png, svg, _ = st.columns([1, 1, 4])
+        png.download_button("PNG", lambda: export.figure_image(fig, "png"), file_name=f"{key}.png",
+                            mime="image/png", key=f"png_{key}", icon=":material/image:", on_click="ignore")
+        svg.download_button("SVG", lambda: export.figure_image(fig, "svg"), file_name=f"{key}.svg",
+                            mime="image/svg+xml", key=f"svg_{key}", icon=":material/draw:", on_click="ignore")
 
 
 def methods(text: str) -> None:

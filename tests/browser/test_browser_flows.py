@@ -121,3 +121,13 @@ def test_report_add_download_and_open_offline(page: Page, browser, tmp_path: Pat
         assert view.locator(EXCEPTION).count() == 0
     finally:
         offline.close()
+
+
+@pytest.mark.browser
+def test_figure_downloads_as_svg_and_png(page: Page) -> None:
+    open_app(page, "/")
+    for name, magic in (("SVG", b"<svg"), ("PNG", b"\x89PNG")):
+        with page.expect_download(timeout=60_000) as info:
+            page.get_by_role("button", name=name, exact=True).first.click()
+        assert info.value.suggested_filename == f"primary_rates.{name.lower()}"
+        assert Path(info.value.path()).read_bytes()[:4] == magic[:4]
