@@ -87,12 +87,17 @@ with render.explained():
         if sel.measure == "pchg":
             y_title += " (%)"
         fig = cache.figure(
-            (trial.source, "trend", sel, y_title),
+            (
+                trial.source,
+                "trend",
+                sel.normalised(ep.kind).with_(visit=0.0, method=None, covariates=()),
+                y_title,
+            ),
             lambda: figures.over_time_figure(trend, colours, f"{ep.label}: mean (95% CI) by arm", y_title),
         )
     else:
         fig = cache.figure(
-            (trial.source, "trend", sel),
+            (trial.source, "trend", sel.normalised(ep.kind).with_(visit=0.0, method=None, covariates=())),
             lambda: figures.over_time_figure(
                 trend, colours, f"{ep.label}: rate (95% CI) by arm", "Subjects", percent=True
             ),

@@ -25,8 +25,7 @@ from respine.rules import (
 BASE = "base"
 CHG = "chg"
 PCHG = "pchg"
-MEASURES = {"chg": "Change from baseline", "pchg": "Percent change from baseline",
-            "aval": "Observed value"}
+MEASURES = {"chg": "Change from baseline", "pchg": "Percent change from baseline", "aval": "Observed value"}
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,9 @@ class SubgroupFilter:
     def parse(cls, text: str) -> SubgroupFilter:
         """Parse ``COL=V1|V2`` (categorical) or ``COL=LOW..HIGH`` (numeric range)."""
         if "=" not in text:
-            raise SelectionError(f"Filter '{text}' must look like COLUMN=VALUE, COLUMN=A|B or "
-                                 "COLUMN=LOW..HIGH.")
+            raise SelectionError(
+                f"Filter '{text}' must look like COLUMN=VALUE, COLUMN=A|B or COLUMN=LOW..HIGH."
+            )
         col, _, rhs = text.partition("=")
         col, rhs = col.strip(), rhs.strip()
         if ".." in rhs:
@@ -92,8 +92,10 @@ def apply_filters(subjects: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     keep = np.ones(len(subjects), dtype=bool)
     for f in filters:
         if f.column not in subjects.columns:
-            raise SelectionError(f"Filter column '{f.column}' is not a subject covariate. "
-                                 f"Available: {', '.join(c for c in subjects.columns)}.")
+            raise SelectionError(
+                f"Filter column '{f.column}' is not a subject covariate. "
+                f"Available: {', '.join(c for c in subjects.columns)}."
+            )
         col = subjects[f.column]
         if f.values or (f.low is None and f.high is None):  # no level chosen: nobody matches
             keep &= as_levels(col).isin(f.values).to_numpy()
@@ -106,8 +108,7 @@ def apply_filters(subjects: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     return subjects[keep]
 
 
-def select_subjects(trial: S.Trial, population: str | None = None,
-                    filters: Filters = ()) -> pd.DataFrame:
+def select_subjects(trial: S.Trial, population: str | None = None, filters: Filters = ()) -> pd.DataFrame:
     """Subjects of a population after filters; raises if nobody is left."""
     pop = trial.design.population(population or trial.design.default_population)
     subjects = subject_table(trial)
@@ -115,8 +116,9 @@ def select_subjects(trial: S.Trial, population: str | None = None,
     out = apply_filters(in_pop, filters)
     if out.empty:
         described = "; ".join(f.describe() for f in filters) or "no filter"
-        raise AnalysisError(f"No subject in population {pop.id} matches the filters ({described}). "
-                            "Remove or widen a filter.")
+        raise AnalysisError(
+            f"No subject in population {pop.id} matches the filters ({described}). Remove or widen a filter."
+        )
     return out
 
 
@@ -142,9 +144,39 @@ def _wide(m: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     return sel.pivot(index=S.SUBJECT_ID, columns=S.VISIT_MONTH, values=S.VALUE)
 
 
-def endpoint_data(trial: S.Trial, endpoint: str, population: str | None = None,
-                  filters: Filters = (), rule: ResponderRule = PRIMARY_RULE,
-                  mcid_vas: float = MCID_VAS_MM, mcid_odi: float = MCID_ODI_POINTS) -> pd.DataFrame:
+def endpoint_data(
+    trial: S.Trial,
+    endpoint: str,
+    population: str | None = None,
+    filters: Filters = (),
+    rule: ResponderRule = PRIMARY_RULE,
+    mcid_vas: float = MCID_VAS_MM,
+    mcid_odi: float = MCID_ODI_POINTS,
+) -> pd.DataFrame:
+    """Long frame of one endpoint for the selected subjects (a copy: callers may change it).
+
+    Derivations are cached per trial; arguments an endpoint does not use (the responder rule for
+    anything but RESP, the MCID thresholds for anything but MCID_*) do not split the cache.
+    """
+    if endpoint != "RESP":
+        rule = PRIMARY_RULE
+    if endpoint != "MCID_VAS":
+        mcid_vas = MCID_VAS_MM
+    if endpoint != "MCID_ODI":
+        mcid_odi = MCID_ODI_POINTS
+    return _endpoint_data(trial, endpoint, population, filters, rule, mcid_vas, mcid_odi).copy()
+
+
+@lru_cache(maxsize=64)
+def _endpoint_data(
+    trial: S.Trial,
+    endpoint: str,
+    population: str | None,
+    filters: Filters,
+    rule: ResponderRule,
+    mcid_vas: float,
+    mcid_odi: float,
+) -> pd.DataFrame:
     """Long frame of one endpoint for the selected subjects.
 
     Columns: subject_id, arm, visit_month, visit, value and, for continuous endpoints, base,
@@ -161,16 +193,18 @@ def endpoint_data(trial: S.Trial, endpoint: str, population: str | None = None,
     if ep.is_derived:
         missing = [d for d in ep.derived_from if d not in available]
         if missing:
-            raise SelectionError(f"Endpoint {endpoint} is derived from {missing}, which the data "
-                                 "do not have.")
+            raise SelectionError(
+                f"Endpoint {endpoint} is derived from {missing}, which the data do not have."
+            )
         if endpoint == "RESP":
             vas, odi = _wide(m, "VAS"), _wide(m, "ODI")
             idx = vas.index.union(odi.index)
             vas, odi = vas.reindex(idx), odi.reindex(idx)
             months = [c for c in vas.columns.union(odi.columns) if c != base_visit]
             vas, odi = vas.reindex(columns=[base_visit, *months]), odi.reindex(columns=[base_visit, *months])
-            values = {mo: responder(vas[base_visit], vas[mo], odi[base_visit], odi[mo], rule)
-                      for mo in months}
+            values = {
+                mo: responder(vas[base_visit], vas[mo], odi[base_visit], odi[mo], rule) for mo in months
+            }
         else:
             src = ep.derived_from[0]
             w = _wide(m, src)
@@ -183,8 +217,9 @@ def endpoint_data(trial: S.Trial, endpoint: str, population: str | None = None,
         long = long.dropna(subset=[S.VALUE])
     else:
         if endpoint not in available:
-            raise SelectionError(f"Endpoint '{endpoint}' has no data. Available: "
-                                 f"{', '.join(sorted(available))}.")
+            raise SelectionError(
+                f"Endpoint '{endpoint}' has no data. Available: {', '.join(sorted(available))}."
+            )
         long = m[m[S.ENDPOINT] == endpoint][[S.SUBJECT_ID, S.VISIT_MONTH, S.VALUE]].copy()
         if ep.kind == "continuous":
             base = long[long[S.VISIT_MONTH] == base_visit].set_index(S.SUBJECT_ID)[S.VALUE]

@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from scipy import special
 
 from respine.errors import AnalysisError
 
-Z975 = float(sps.norm.ppf(0.975))
+Z975 = float(special.ndtri(0.975))
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def summarise_continuous(values: np.ndarray | pd.Series | list[float], arm: str 
     mean = float(x.mean())
     sd = float(x.std(ddof=1)) if n > 1 else math.nan
     se = sd / math.sqrt(n) if n > 1 else math.nan
-    half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * se if n > 1 else math.nan
+    half = float(special.stdtrit(n - 1, 0.5 + level / 2)) * se if n > 1 else math.nan
     q1, med, q3 = (float(v) for v in np.percentile(x, [25, 50, 75]))
     return ContinuousSummary(arm, n, mean, sd, se, mean - half, mean + half, med, q1, q3,
                              float(x.min()), float(x.max()))
@@ -130,8 +130,8 @@ def welch_t(x: np.ndarray | pd.Series, y: np.ndarray | pd.Series, arm: str = "x"
         raise AnalysisError("Every value is identical in both arms, so no t-test can be made.")
     df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
     t = diff / se
-    p = float(2 * sps.t.sf(abs(t), df))
-    half = float(sps.t.ppf(0.5 + level / 2, df)) * se
+    p = float(2 * special.stdtr(df, -abs(t)))
+    half = float(special.stdtrit(df, 0.5 + level / 2)) * se
     return Contrast(arm, reference, "mean_difference", diff, se, diff - half, diff + half, p,
                     "Welch t-test", df=float(df))
 
@@ -211,7 +211,7 @@ def ancova(frame: pd.DataFrame, response: str, arm: str, reference: str,
     df = n - p
     sigma2 = float(resid @ resid) / df
     cov = sigma2 * xtx_inv
-    tq = float(sps.t.ppf(0.5 + level / 2, df))
+    tq = float(special.stdtrit(df, 0.5 + level / 2))
     if weights not in ("observed", "equal"):
         raise AnalysisError(f"Unknown LS-means weighting '{weights}'; use observed or equal.")
     xbar = X.mean(axis=0)
@@ -229,7 +229,7 @@ def ancova(frame: pd.DataFrame, response: str, arm: str, reference: str,
     contrasts = []
     for i, a in enumerate(arms, start=1):
         est, se = float(beta[i]), float(math.sqrt(cov[i, i]))
-        p_val = float(2 * sps.t.sf(abs(est / se), df)) if se > 0 else math.nan
+        p_val = float(2 * special.stdtr(df, -abs(est / se))) if se > 0 else math.nan
         contrasts.append(Contrast(a, reference, "mean_difference", est, se, est - tq * se,
                                   est + tq * se, p_val, "ANCOVA", df=float(df)))
     return AncovaResult(tuple(lsmeans), tuple(contrasts), n, df, tuple(covariates))
@@ -247,7 +247,7 @@ def wilson_ci(successes: int, n: int, level: float = 0.95) -> tuple[float, float
     """
     if n <= 0:
         return (math.nan, math.nan)
-    z = float(sps.norm.ppf(0.5 + level / 2))
+    z = float(special.ndtri(0.5 + level / 2))
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -304,7 +304,7 @@ def chi_square_2x2(x1: int, n1: int, x2: int, n2: int, correction: bool = True) 
     if correction:
         dev = np.maximum(dev - np.minimum(0.5, dev), 0.0)
     stat = float((dev**2 / expected).sum())
-    return stat, float(sps.chi2.sf(stat, 1))
+    return stat, float(special.chdtrc(1, stat))
 
 
 def fisher_exact_2x2(x1: int, n1: int, x2: int, n2: int) -> float:
@@ -314,7 +314,9 @@ def fisher_exact_2x2(x1: int, n1: int, x2: int, n2: int) -> float:
     ----------
     .. [1] Fisher RA. Statistical Methods for Research Workers, 5th ed. Oliver & Boyd, 1934.
     """
-    return float(sps.fisher_exact([[x1, n1 - x1], [x2, n2 - x2]])[1])
+    from scipy.stats import fisher_exact  # imported when used: scipy.stats is slow to import
+
+    return float(fisher_exact([[x1, n1 - x1], [x2, n2 - x2]])[1])
 
 
 BINARY_TESTS = {
@@ -350,7 +352,7 @@ def compare_binary(x1: int, n1: int, x2: int, n2: int, arm: str, reference: str,
     else:
         p = chi_square_2x2(x1, n1, x2, n2, correction=(test == "chisq_yates"))[1]
     name = BINARY_TESTS[test]
-    z = float(sps.norm.ppf(0.5 + level / 2))
+    z = float(special.ndtri(0.5 + level / 2))
     p1, p2 = x1 / n1, x2 / n2
     rd_lo, rd_hi = newcombe_difference_ci(x1, n1, x2, n2, level)
     rd = Contrast(arm, reference, "risk_difference", p1 - p2, None, rd_lo, rd_hi, p, name)

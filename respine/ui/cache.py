@@ -33,8 +33,14 @@ def _over_time_cached(source: str, sel: analysis.Selection, _trial: S.Trial) -> 
     return analysis.over_time(_trial, sel)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
 def values_at_visit(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
+    return _values_at_visit(
+        source, sel.normalised(_trial.endpoint(sel.endpoint).kind).with_(method=None, covariates=()), _trial
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _values_at_visit(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
     data = derive.endpoint_data(
         _trial, sel.endpoint, sel.population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi
     )
@@ -177,11 +183,14 @@ def _record(function: str, args: tuple) -> None:
 
 
 def analyze(source: str, sel: analysis.Selection, _trial: S.Trial) -> analysis.AnalysisResult:
+    sel = sel.normalised(_trial.endpoint(sel.endpoint).kind)
     _record("respine.analysis.analyze", (sel,))
     return _analyze_cached(source, sel, _trial)
 
 
 def over_time(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
+    # the course over visits depends on neither the visit nor the comparison method
+    sel = sel.normalised(_trial.endpoint(sel.endpoint).kind).with_(visit=0.0, method=None, covariates=())
     _record("respine.analysis.over_time", (sel,))
     return _over_time_cached(source, sel, _trial)
 
