@@ -66,7 +66,10 @@ CASES: list[tuple[str, Callable]] = [
 
 def clear_caches() -> None:
     derive.subject_table.cache_clear()
+    derive._endpoint_data.cache_clear()
     analysis.mmrm_fit.cache_clear()
+    analysis._available_endpoints.cache_clear()
+    analysis._visits_with_data.cache_clear()
 
 
 def timed(fn: Callable, repeats: int) -> float:
