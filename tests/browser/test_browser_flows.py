@@ -51,6 +51,8 @@ def healthy(page: Page) -> None:
 def go(page: Page, link: str) -> None:
     """Navigate as a person does, by the sidebar link (same session, so loaded data stay)."""
     page.get_by_role("link", name=link, exact=True).click()
+    # the link's page has drawn when its heading (the page title) is there and the run is over
+    expect(page.get_by_role("heading", name=link, exact=True)).to_be_visible(timeout=UPDATE_TIMEOUT_MS)
     wait_idle(page)
 
 
@@ -99,10 +101,16 @@ def test_upload_changes_every_view_and_a_bad_file_keeps_the_data(page: Page) -> 
 def test_report_add_download_and_open_offline(page: Page, browser, tmp_path: Path) -> None:
     open_app(page, "/explorer")
     page.get_by_role("button", name="Add this view to the report").click()
-    wait_idle(page)
+    expect(page.get_by_text("to the report (1 views)", exact=False)).to_be_visible(timeout=UPDATE_TIMEOUT_MS)
     go(page, "Subgroups")
-    page.get_by_role("button", name="Add this view to the report").click()
+    # wait, as a person would, until the page has drawn before adding it
+    expect(page.get_by_role("heading", name="Subgroups", exact=True)).to_be_visible(timeout=UPDATE_TIMEOUT_MS)
+    expect(page.locator('[data-testid="stPlotlyChart"] svg.main-svg').first).to_be_visible(
+        timeout=UPDATE_TIMEOUT_MS
+    )
     wait_idle(page)
+    page.get_by_role("button", name="Add this view to the report").click()
+    expect(page.get_by_text("to the report (2 views)", exact=False)).to_be_visible(timeout=UPDATE_TIMEOUT_MS)
     go(page, "Report")
     expect(page.get_by_text("2 view(s)", exact=False)).to_be_visible(timeout=UPDATE_TIMEOUT_MS)
     with page.expect_download() as info:
