@@ -372,6 +372,14 @@ def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
     )
 
 
+def _by_visit_and_arm(frame: pd.DataFrame, trial: S.Trial) -> pd.DataFrame:
+    """Rows ordered by visit, then arm in the study's order (treatment arms first, reference last)."""
+    order = {a: i for i, a in enumerate(derive.arm_order(trial))}
+    return frame.sort_values(
+        ["visit_month", "arm"], key=lambda c: c.map(order) if c.name == "arm" else c
+    ).reset_index(drop=True)
+
+
 def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
     """Per-arm summary at every visit: mean (95% CI) or rate (Wilson 95% CI), with n.
 
@@ -417,10 +425,7 @@ def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
     if out.empty:
         raise AnalysisError(f"{ep.label} has no data in this selection.")
     out["visit"] = out["visit_month"].map(trial.design.visit_label)
-    order = {a: i for i, a in enumerate(derive.arm_order(trial))}
-    return out.sort_values(
-        ["visit_month", "arm"], key=lambda c: c.map(order) if c.name == "arm" else c
-    ).reset_index(drop=True)
+    return _by_visit_and_arm(out, trial)
 
 
 def visits_with_data(trial: S.Trial, endpoint: str) -> list[float]:
@@ -493,10 +498,7 @@ def over_time_adjusted(trial: S.Trial, sel: Selection) -> pd.DataFrame:
         raise AnalysisError(f"No visit of {ep.label} has enough data for the model in this selection.")
     out = pd.DataFrame(rows)
     out["visit"] = out["visit_month"].map(trial.design.visit_label)
-    order = {a: i for i, a in enumerate(derive.arm_order(trial))}
-    return out.sort_values(
-        ["visit_month", "arm"], key=lambda c: c.map(order) if c.name == "arm" else c
-    ).reset_index(drop=True)
+    return _by_visit_and_arm(out, trial)
 
 
 def post_baseline_visits(trial: S.Trial, endpoint: str) -> list[float]:
@@ -600,7 +602,4 @@ def over_time_mmrm(trial: S.Trial, sel: Selection) -> pd.DataFrame:
     ].copy()
     out["sd"], out["median"] = np.nan, np.nan
     out["visit"] = out["visit_month"].map(trial.design.visit_label)
-    order = {a: i for i, a in enumerate(derive.arm_order(trial))}
-    return out.sort_values(
-        ["visit_month", "arm"], key=lambda c: c.map(order) if c.name == "arm" else c
-    ).reset_index(drop=True)
+    return _by_visit_and_arm(out, trial)
