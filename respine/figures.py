@@ -192,6 +192,30 @@ def distribution_figure(
     return _layout(fig, title, y_title)
 
 
+def _interval_trace(
+    frame: pd.DataFrame, scale: float, y: object, hover: list[str], marker: dict
+) -> go.Scatter:
+    """Estimates with horizontal 95% CI bars (forest plots and lists of analyses)."""
+    return go.Scatter(
+        x=frame["estimate"] * scale,
+        y=y,
+        mode="markers",
+        marker=marker,
+        error_x=dict(
+            type="data",
+            symmetric=False,
+            array=(frame["ci_high"] - frame["estimate"]) * scale,
+            arrayminus=(frame["estimate"] - frame["ci_low"]) * scale,
+            thickness=1.5,
+            width=0,
+            color="#444444",
+        ),
+        hovertext=hover,
+        hoverinfo="text",
+        showlegend=False,
+    )
+
+
 def forest_figure(frame: pd.DataFrame, treat: str, reference: str, title: str) -> go.Figure:
     """Forest plot: one row per subgroup level, effect with 95% CI, null line, n per arm on hover.
 
@@ -216,30 +240,12 @@ def forest_figure(frame: pd.DataFrame, treat: str, reference: str, title: str) -
         note = f"<br>{r['note']}" if r["note"] else ""
         hover.append(f"<b>{lab}</b><br>{ns}<br>{fmt.contrast_label(measure)}: {est}{p}{note}")
     colours = [PALETTE[0] if v != "Overall" else "#000000" for v in frame["variable"]]
-    fig = go.Figure(
-        go.Scatter(
-            x=frame["estimate"] * scale,
-            y=y,
-            mode="markers",
-            marker=dict(
-                symbol=["diamond" if v == "Overall" else "square" for v in frame["variable"]],
-                size=[13 if v == "Overall" else 9 for v in frame["variable"]],
-                color=colours,
-            ),
-            error_x=dict(
-                type="data",
-                symmetric=False,
-                array=(frame["ci_high"] - frame["estimate"]) * scale,
-                arrayminus=(frame["estimate"] - frame["ci_low"]) * scale,
-                thickness=1.5,
-                width=0,
-                color="#444444",
-            ),
-            hovertext=hover,
-            hoverinfo="text",
-            showlegend=False,
-        )
+    marker = dict(
+        symbol=["diamond" if v == "Overall" else "square" for v in frame["variable"]],
+        size=[13 if v == "Overall" else 9 for v in frame["variable"]],
+        color=colours,
     )
+    fig = go.Figure(_interval_trace(frame, scale, y, hover, marker))
     fig.add_vline(x=1.0 if ratio else 0.0, line=dict(color="#888888", dash="dash"))
     fig.update_yaxes(tickmode="array", tickvals=y, ticktext=labels, showgrid=False)
     if ratio:
@@ -444,26 +450,7 @@ def estimates_figure(frame: pd.DataFrame, measure: str, title: str, label_column
             d[label_column], d["estimate"], d["ci_low"], d["ci_high"], d["p_value"], strict=True
         )
     ]
-    fig = go.Figure(
-        go.Scatter(
-            x=d["estimate"] * scale,
-            y=d[label_column],
-            mode="markers",
-            marker=dict(size=10, color=PALETTE[0]),
-            error_x=dict(
-                type="data",
-                symmetric=False,
-                array=(d["ci_high"] - d["estimate"]) * scale,
-                arrayminus=(d["estimate"] - d["ci_low"]) * scale,
-                thickness=1.5,
-                width=0,
-                color="#444",
-            ),
-            hovertext=hover,
-            hoverinfo="text",
-            showlegend=False,
-        )
-    )
+    fig = go.Figure(_interval_trace(d, scale, d[label_column], hover, dict(size=10, color=PALETTE[0])))
     fig.add_vline(x=0.0, line=dict(color="#888888", dash="dash"))
     unit = " (percentage points)" if measure == "risk_difference" else ""
     _layout(fig, title, "", f"{fmt.contrast_label(measure)}{unit}")
