@@ -11,7 +11,7 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -74,6 +74,14 @@ def _new(title: str = "", y_title: str = "", x_title: str = "", **layout: object
         else:
             base[key] = value
     return go.Figure(layout=base)
+
+
+def _by_arm(frame: pd.DataFrame, colours: dict[str, str]) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """(arm, colour, that arm's rows) for every arm with rows, in the colour mapping's order."""
+    for arm, colour in colours.items():
+        rows = frame[frame["arm"] == arm]
+        if not rows.empty:
+            yield arm, colour, rows
 
 
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.Figure:
@@ -171,10 +179,7 @@ def distribution_figure(
 ) -> go.Figure:
     """Box plot with every subject's value as a point, by arm, at one visit."""
     fig = _new()
-    for arm, colour in colours.items():
-        d = values[values["arm"] == arm]
-        if d.empty:
-            continue
+    for arm, colour, d in _by_arm(values, colours):
         fig.add_trace(
             go.Box(
                 y=d[column],
@@ -262,10 +267,7 @@ def cumulative_figure(
 ) -> go.Figure:
     """Share of each arm improving at least x, with vertical lines at the named thresholds."""
     fig = _new()
-    for arm, colour in colours.items():
-        d = frame[frame["arm"] == arm]
-        if d.empty:
-            continue
+    for arm, colour, d in _by_arm(frame, colours):
         # "vh": at x_i the share is P(improvement >= x_i); just above x_i it drops to the next.
         fig.add_trace(
             go.Scatter(
@@ -341,10 +343,7 @@ def sweep_figure(frame: pd.DataFrame, treat: str, reference: str, title: str, x_
 def spaghetti_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, y_title: str) -> go.Figure:
     """One thin line per subject, coloured by arm (one legend entry per arm)."""
     fig = _new()
-    for arm, colour in colours.items():
-        d = frame[frame["arm"] == arm].sort_values(["subject_id", "visit_month"])
-        if d.empty:
-            continue
+    for arm, colour, d in _by_arm(frame.sort_values(["subject_id", "visit_month"]), colours):
         # One trace per arm with gaps between subjects keeps the figure light at any size.
         xs, ys, text = [], [], []
         for sid, part in d.groupby("subject_id", sort=False):
@@ -374,10 +373,7 @@ def waterfall_figure(frame: pd.DataFrame, colours: dict[str, str], title: str) -
     """Percent change per subject, sorted, side by side per arm."""
     fig = _new()
     offset = 0
-    for arm, colour in colours.items():
-        d = frame[frame["arm"] == arm]
-        if d.empty:
-            continue
+    for arm, colour, d in _by_arm(frame, colours):
         fig.add_trace(
             go.Bar(
                 x=d["rank"] + offset,
@@ -399,10 +395,7 @@ def scatter_figure(
 ) -> go.Figure:
     """Per-subject scatter coloured by arm."""
     fig = _new()
-    for arm, colour in colours.items():
-        d = points[points["arm"] == arm]
-        if d.empty:
-            continue
+    for arm, colour, d in _by_arm(points, colours):
         fig.add_trace(
             go.Scatter(
                 x=d[x],
@@ -420,10 +413,7 @@ def scatter_figure(
 def completion_figure(frame: pd.DataFrame, colours: dict[str, str], title: str) -> go.Figure:
     """Share of each arm with a value at each visit."""
     fig = _new()
-    for arm, colour in colours.items():
-        d = frame[frame["arm"] == arm]
-        if d.empty:
-            continue
+    for arm, colour, d in _by_arm(frame, colours):
         fig.add_trace(
             go.Bar(
                 x=d["visit"],
