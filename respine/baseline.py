@@ -107,7 +107,7 @@ def baseline_table(trial: S.Trial, population: str | None = None,
             levels = derive.as_levels(subjects[col].dropna())
             smd = smd_categorical(derive.as_levels(treat[col].dropna()),
                                   derive.as_levels(ref[col].dropna()))
-            for i, level in enumerate(sorted(levels.unique(), key=_natural)):
+            for i, level in enumerate(sorted(levels.unique(), key=derive.natural_key)):
                 row = {"variable": label, "level": level, "kind": "categorical"}
                 for g, f in frames.items():
                     values = derive.as_levels(f[col].dropna())
@@ -126,9 +126,3 @@ def baseline_notes(trial: S.Trial, population: str | None = None, filters: deriv
     return [f"No subject of arm {a} in this selection, so the SMDs cannot be computed; widen the "
             "population or filters." for a in trial.design.arms if a not in present]
 
-
-def _natural(text: str) -> tuple[int, float | str]:
-    try:
-        return (0, float(text))
-    except ValueError:
-        return (1, text)

@@ -87,6 +87,14 @@ def as_levels(column: pd.Series) -> pd.Series:
     return column.astype(str)
 
 
+def natural_key(text: str) -> tuple[int, float | str]:
+    """Sort key for levels: numbers in numeric order ("4" < "10"), then text."""
+    try:
+        return (0, float(text))
+    except ValueError:
+        return (1, text)
+
+
 def apply_filters(subjects: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     """Subset subjects by every filter (AND across filters, OR within a filter's values)."""
     keep = np.ones(len(subjects), dtype=bool)

@@ -191,7 +191,7 @@ def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...]
         p_int = (interaction_lr_test(y, arm01, level) if ep.kind == "binary"
                  else interaction_f_test(y, arm01, level))
         continuous = var in kinds and kinds[var].kind == "continuous"
-        order = sorted(set(level), key=_cut_order if continuous else _natural)
+        order = sorted(set(level), key=_cut_order if continuous else derive.natural_key)
         for i, lev in enumerate(order):
             counts, est, lo, hi, note = effect(part_all[part_all["_group"].astype(str) == lev])
             rows.append({"variable": label, "level": lev, **{f"n {a}": n for a, n in counts.items()},
@@ -209,12 +209,6 @@ def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...]
             out.loc[has_p, f"p_interaction_{method}"] = adjust_p(out.loc[has_p, "p_interaction"], method)
     return out
 
-
-def _natural(text: str) -> tuple[int, float | str]:
-    try:
-        return (0, float(text))
-    except ValueError:
-        return (1, text)
 
 
 def _cut_order(label: str) -> tuple[int, float]:
