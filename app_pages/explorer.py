@@ -90,14 +90,14 @@ with render.explained():
             (
                 trial.source,
                 "trend",
-                sel.normalised(ep.kind).with_(visit=0.0, method=None, covariates=()),
+                sel.for_trend(ep.kind),
                 y_title,
             ),
             lambda: figures.over_time_figure(trend, colours, f"{ep.label}: mean (95% CI) by arm", y_title),
         )
     else:
         fig = cache.figure(
-            (trial.source, "trend", sel.normalised(ep.kind).with_(visit=0.0, method=None, covariates=())),
+            (trial.source, "trend", sel.for_trend(ep.kind)),
             lambda: figures.over_time_figure(
                 trend, colours, f"{ep.label}: rate (95% CI) by arm", "Subjects", percent=True
             ),

@@ -98,7 +98,7 @@ with render.explained():
     trend = cache.over_time(trial.source, sel, trial)
     render.figure(
         cache.figure(
-            (trial.source, "responder_trend", sel.with_(visit=0.0)),
+            (trial.source, "responder_trend", sel.for_trend("binary")),
             lambda: figures.over_time_figure(
                 trend, colours, "Responders by visit (95% CI)", "Responders", percent=True
             ),

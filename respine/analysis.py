@@ -55,6 +55,11 @@ class Selection:
     def with_(self, **changes: object) -> Selection:
         return replace(self, **changes)
 
+    def for_trend(self, kind: str) -> Selection:
+        """The selection a course over visits depends on: neither the visit nor the comparison
+        method (one cache entry and one figure serve every visit and method)."""
+        return self.normalised(kind).with_(visit=0.0, method=None, covariates=())
+
     def normalised(self, kind: str) -> Selection:
         """The same selection with the fields this analysis does not use set to their defaults,
         so that equal analyses share one cache entry (e.g. an MCID rate does not depend on the

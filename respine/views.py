@@ -30,13 +30,16 @@ def _improvement(trial: S.Trial, sel: Selection, endpoint: str, relative: bool) 
     at = at.assign(improvement=sign * (at[derive.PCHG] if relative else at[derive.CHG]))
     at = at.dropna(subset=["improvement"])
     if at.empty:
-        raise AnalysisError(f"{ep.label} has no change from baseline at "
-                            f"{trial.design.visit_label(sel.visit)} in this selection.")
+        raise AnalysisError(
+            f"{ep.label} has no change from baseline at "
+            f"{trial.design.visit_label(sel.visit)} in this selection."
+        )
     return at
 
 
-def cumulative_distribution(trial: S.Trial, sel: Selection, endpoint: str,
-                            relative: bool = False) -> pd.DataFrame:
+def cumulative_distribution(
+    trial: S.Trial, sel: Selection, endpoint: str, relative: bool = False
+) -> pd.DataFrame:
     """Per arm: each subject's improvement and the share of the arm improving at least that much.
 
     Columns: arm, improvement, share (the proportion with improvement >= this value), n. This is
@@ -59,8 +62,9 @@ def cumulative_distribution(trial: S.Trial, sel: Selection, endpoint: str,
     return pd.concat(rows, ignore_index=True)
 
 
-def threshold_sweep(trial: S.Trial, sel: Selection, endpoint: str, thresholds: np.ndarray,
-                    relative: bool = False) -> pd.DataFrame:
+def threshold_sweep(
+    trial: S.Trial, sel: Selection, endpoint: str, thresholds: np.ndarray, relative: bool = False
+) -> pd.DataFrame:
     """Responder rate per arm and risk difference (Newcombe 95% CI) as the threshold sweeps.
 
     A subject responds at threshold t when their improvement is at least t.
@@ -77,8 +81,16 @@ def threshold_sweep(trial: S.Trial, sel: Selection, endpoint: str, thresholds: n
     for t in thresholds:
         k1, k2 = int((x >= t - 1e-9).sum()), int((y >= t - 1e-9).sum())
         lo, hi = stats.newcombe_difference_ci(k1, x.size, k2, y.size)
-        rows.append({"threshold": float(t), f"rate {treat}": k1 / x.size, f"rate {ref}": k2 / y.size,
-                     "rd": k1 / x.size - k2 / y.size, "rd_low": lo, "rd_high": hi})
+        rows.append(
+            {
+                "threshold": float(t),
+                f"rate {treat}": k1 / x.size,
+                f"rate {ref}": k2 / y.size,
+                "rd": k1 / x.size - k2 / y.size,
+                "rd_low": lo,
+                "rd_high": hi,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -120,8 +132,9 @@ def waterfall(trial: S.Trial, sel: Selection) -> pd.DataFrame:
     return at[[S.SUBJECT_ID, S.ARM, derive.PCHG, "rank"]].reset_index(drop=True)
 
 
-def structure_vs_symptoms(trial: S.Trial, sel: Selection, clinical: str = "VAS",
-                          structural: str = "MRIT2") -> tuple[pd.DataFrame, pd.DataFrame]:
+def structure_vs_symptoms(
+    trial: S.Trial, sel: Selection, clinical: str = "VAS", structural: str = "MRIT2"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Change in the structural endpoint against change in a clinical one, per subject, and the
     Spearman correlation per arm and overall.
 
@@ -139,8 +152,10 @@ def structure_vs_symptoms(trial: S.Trial, sel: Selection, clinical: str = "VAS",
         frames.append(d.rename(columns={derive.CHG: ep}))
     points = frames[0].merge(frames[1], on=[S.SUBJECT_ID, S.ARM]).dropna()
     if len(points) < 3:
-        raise AnalysisError(f"Too few subjects with both {structural} and {clinical} change at "
-                            f"{trial.design.visit_label(sel.visit)}.")
+        raise AnalysisError(
+            f"Too few subjects with both {structural} and {clinical} change at "
+            f"{trial.design.visit_label(sel.visit)}."
+        )
     rows = []
     for arm, part in [*points.groupby(S.ARM), ("All", points)]:
         if len(part) >= 3 and part[structural].nunique() > 1 and part[clinical].nunique() > 1:
@@ -168,8 +183,16 @@ def completion(trial: S.Trial, population: str | None, endpoint: str) -> pd.Data
         observed = arm_of[ids].value_counts()
         for arm in derive.arm_order(trial):
             e, o = int(expected.get(arm, 0)), int(observed.get(arm, 0))
-            rows.append({"arm": arm, "visit_month": month, "visit": trial.design.visit_label(month),
-                         "observed": o, "expected": e, "pct": 100 * o / e if e else math.nan})
+            rows.append(
+                {
+                    "arm": arm,
+                    "visit_month": month,
+                    "visit": trial.design.visit_label(month),
+                    "observed": o,
+                    "expected": e,
+                    "pct": 100 * o / e if e else math.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -203,7 +226,7 @@ def missing_patterns(trial: S.Trial, population: str | None, endpoint: str) -> p
     def kind(p: str) -> str:
         if "." not in p:
             return "complete"
-        return "monotone (dropout)" if "X" not in p[p.index("."):] else "intermittent"
+        return "monotone (dropout)" if "X" not in p[p.index(".") :] else "intermittent"
 
     table.insert(1, "kind", table["pattern"].map(kind))
     header = " ".join(trial.design.visit_label(mo).replace("Month ", "M") for mo in months)
@@ -228,17 +251,28 @@ def paper_check(trial: S.Trial) -> pd.DataFrame:
     if {"serious", "related_product"} <= set(ae.columns):
         both = ae[(ae["serious"].astype(str) == "Y") & (ae["related_product"].astype(str) == "Y")]
         n = both[S.SUBJECT_ID].nunique()
-        rows.append({"item": "Serious adverse events related to the product", "published": "none",
-                     "recomputed": f"{n} subjects", "matches": n == 0})
+        rows.append(
+            {
+                "item": "Serious adverse events related to the product",
+                "published": "none",
+                "recomputed": f"{n} subjects",
+                "matches": n == 0,
+            }
+        )
     if trial.design.id == "RESPINE" and set(trial.design.arms) == {"BM-MSC", "Sham"}:
         from respine.synth import SyntheticTrial
 
         p_values = secondary_p_values(SyntheticTrial(trial.subjects, trial.measurements, ae, 0, 0, {}))
         secondary = {k: v for k, v in p_values.items() if " by " not in k}
         significant = sorted(k for k, v in secondary.items() if v < 0.05)
-        rows.append({"item": f"Secondary outcomes differing between arms ({len(secondary)} comparisons)",
-                     "published": "none", "recomputed": ", ".join(significant) or "none (all p >= 0.05)",
-                     "matches": not significant})
+        rows.append(
+            {
+                "item": f"Secondary outcomes differing between arms ({len(secondary)} comparisons)",
+                "published": "none",
+                "recomputed": ", ".join(significant) or "none (all p >= 0.05)",
+                "matches": not significant,
+            }
+        )
     return pd.DataFrame(rows, columns=["item", "published", "recomputed", "matches"])
 
 
@@ -259,25 +293,46 @@ def sensitivity(trial: S.Trial, sel: Selection, n_imputations: int = 50, seed: i
     from respine import imputation
 
     results = imputation.primary_sensitivity(
-        trial, sel.endpoint, sel.visit, sel.population, sel.filters, sel.rule,
-        n_imputations=n_imputations, seed=seed, measure=sel.measure if sel.measure != "aval" else "chg",
-        mcid_vas=sel.mcid_vas, mcid_odi=sel.mcid_odi)
+        trial,
+        sel.endpoint,
+        sel.visit,
+        sel.population,
+        sel.filters,
+        sel.rule,
+        n_imputations=n_imputations,
+        seed=seed,
+        measure=sel.measure if sel.measure != "aval" else "chg",
+        mcid_vas=sel.mcid_vas,
+        mcid_odi=sel.mcid_odi,
+    )
     table = imputation.sensitivity_table(results)
     table["methods_text"] = [r.methods_text for r in results]
     return table
 
 
-def tipping(trial: S.Trial, sel: Selection, n_imputations: int = 50,
-            seed: int = 2024) -> tuple[pd.DataFrame, str]:
+def tipping(
+    trial: S.Trial, sel: Selection, n_imputations: int = 50, seed: int = 2024
+) -> tuple[pd.DataFrame, str]:
     """The tipping-point grid and one sentence on the smallest shift that changes the conclusion."""
     from respine import imputation
 
-    table = imputation.tipping_point(trial, sel.endpoint, sel.visit, sel.population, sel.filters, sel.rule,
-                                     measure=sel.measure if sel.measure != "aval" else "chg",
-                                     n_imputations=n_imputations, seed=seed)
+    table = imputation.tipping_point(
+        trial,
+        sel.endpoint,
+        sel.visit,
+        sel.population,
+        sel.filters,
+        sel.rule,
+        measure=sel.measure if sel.measure != "aval" else "chg",
+        n_imputations=n_imputations,
+        seed=seed,
+    )
     shift = imputation.smallest_tipping_shift(table)
-    summary = shift.description if shift else ("No assumption about the missing outcomes in this grid "
-                                                 "changes the conclusion.")
+    summary = (
+        shift.description
+        if shift
+        else ("No assumption about the missing outcomes in this grid changes the conclusion.")
+    )
     return table, summary
 
 
@@ -293,24 +348,46 @@ def bayes_reading(trial: S.Trial, sel: Selection, threshold: float = 0.10) -> li
     return bayes.bayes_all_priors(arm.responders, arm.n, ref.responders, ref.n, threshold=threshold)
 
 
+def _adjusted_family(
+    trial: S.Trial, family: list[tuple[str, Selection]], label: str, empty: str
+) -> pd.DataFrame:
+    """The first comparison of each selection in a family, with Holm, Hochberg and
+    Benjamini-Hochberg adjusted p-values over the family; items without enough data are left out."""
+    from respine.multiplicity import adjust_table
+
+    rows = []
+    for name, item in family:
+        try:
+            c = analyze(trial, item).contrasts[0]
+        except AnalysisError:
+            continue
+        rows.append(
+            {
+                label: name,
+                "measure": c.measure,
+                "estimate": c.estimate,
+                "ci_low": c.ci_low,
+                "ci_high": c.ci_high,
+                "p_value": c.p_value,
+                "test": c.test,
+            }
+        )
+    if not rows:
+        raise AnalysisError(empty)
+    return adjust_table(pd.DataFrame(rows))
+
+
 def multiplicity_over_visits(trial: S.Trial, sel: Selection) -> pd.DataFrame:
     """The comparison at every post-baseline visit, with raw and Holm, Hochberg and
     Benjamini-Hochberg adjusted p-values (one family: the visits)."""
     from respine.analysis import post_baseline_visits
-    from respine.multiplicity import adjust_table
 
-    rows = []
-    for month in post_baseline_visits(trial, sel.endpoint):
-        try:
-            r = analyze(trial, sel.with_(visit=month))
-        except AnalysisError:
-            continue
-        c = r.contrasts[0]
-        rows.append({"visit": r.visit_label, "measure": c.measure, "estimate": c.estimate, "ci_low": c.ci_low,
-                     "ci_high": c.ci_high, "p_value": c.p_value, "test": c.test})
-    if not rows:
-        raise AnalysisError("No visit has enough data for a comparison in this selection.")
-    return adjust_table(pd.DataFrame(rows))
+    family = [
+        (trial.design.visit_label(m), sel.with_(visit=m)) for m in post_baseline_visits(trial, sel.endpoint)
+    ]
+    return _adjusted_family(
+        trial, family, "visit", "No visit has enough data for a comparison in this selection."
+    )
 
 
 def gee_over_visits(trial: S.Trial, sel: Selection, correlation: str = "exchangeable") -> pd.DataFrame:
@@ -319,10 +396,19 @@ def gee_over_visits(trial: S.Trial, sel: Selection, correlation: str = "exchange
 
     if trial.endpoint(sel.endpoint).kind != "binary":
         raise AnalysisError("GEE across visits is for a binary endpoint such as the responder rule.")
-    data = derive.endpoint_data(trial, sel.endpoint, sel.population, sel.filters, sel.rule, sel.mcid_vas,
-                                sel.mcid_odi)
-    out = gee_responder(data, S.SUBJECT_ID, S.VISIT_MONTH, S.ARM, S.VALUE, trial.design.reference_arm,
-                        correlation=correlation, arm_order=tuple(derive.arm_order(trial)))
+    data = derive.endpoint_data(
+        trial, sel.endpoint, sel.population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi
+    )
+    out = gee_responder(
+        data,
+        S.SUBJECT_ID,
+        S.VISIT_MONTH,
+        S.ARM,
+        S.VALUE,
+        trial.design.reference_arm,
+        correlation=correlation,
+        arm_order=tuple(derive.arm_order(trial)),
+    )
     out["visit"] = out["visit"].map(trial.design.visit_label)
     return out
 
@@ -332,21 +418,20 @@ def multiplicity_over_endpoints(trial: S.Trial, sel: Selection) -> pd.DataFrame:
     chi-square with Yates' correction for rates), with Holm, Hochberg and Benjamini-Hochberg
     adjusted p-values over this family of endpoints."""
     from respine.analysis import available_endpoints, visits_with_data
-    from respine.multiplicity import adjust_table
 
-    rows = []
-    for endpoint in available_endpoints(trial):
-        if sel.visit not in visits_with_data(trial, endpoint):
-            continue
-        ep = trial.endpoint(endpoint)
-        try:
-            r = analyze(trial, sel.with_(endpoint=endpoint, method=None, covariates=(),
-                                         measure="chg" if ep.kind == "continuous" else "aval"))
-        except AnalysisError:
-            continue
-        c = r.contrasts[0]
-        rows.append({"endpoint": ep.label, "measure": c.measure, "estimate": c.estimate, "ci_low": c.ci_low,
-                     "ci_high": c.ci_high, "p_value": c.p_value, "test": c.test})
-    if not rows:
-        raise AnalysisError("No endpoint has enough data at this visit in this selection.")
-    return adjust_table(pd.DataFrame(rows))
+    family = [
+        (
+            trial.endpoint(e).label,
+            sel.with_(
+                endpoint=e,
+                method=None,
+                covariates=(),
+                measure="chg" if trial.endpoint(e).kind == "continuous" else "aval",
+            ),
+        )
+        for e in available_endpoints(trial)
+        if sel.visit in visits_with_data(trial, e)
+    ]
+    return _adjusted_family(
+        trial, family, "endpoint", "No endpoint has enough data at this visit in this selection."
+    )

@@ -73,7 +73,7 @@ def _population_counts_cached(source: str, _trial: S.Trial) -> pd.DataFrame:
 def covariate_levels(source: str, column: str, _trial: S.Trial) -> tuple[str, ...]:
     """Sorted levels of a categorical covariate (numbers in numeric order)."""
     col = derive.subject_table(_trial)[column].dropna()
-    return tuple(sorted(derive.as_levels(col).unique(), key=_natural))
+    return tuple(sorted(derive.as_levels(col).unique(), key=derive.natural_key))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -81,12 +81,6 @@ def covariate_range(source: str, column: str, _trial: S.Trial) -> tuple[float, f
     col = pd.to_numeric(derive.subject_table(_trial)[column], errors="coerce")
     return (float(col.min()), float(col.max()))
 
-
-def _natural(text: str) -> tuple[int, float | str]:
-    try:
-        return (0, float(text))
-    except ValueError:
-        return (1, text)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -189,8 +183,7 @@ def analyze(source: str, sel: analysis.Selection, _trial: S.Trial) -> analysis.A
 
 
 def over_time(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
-    # the course over visits depends on neither the visit nor the comparison method
-    sel = sel.normalised(_trial.endpoint(sel.endpoint).kind).with_(visit=0.0, method=None, covariates=())
+    sel = sel.for_trend(_trial.endpoint(sel.endpoint).kind)
     _record("respine.analysis.over_time", (sel,))
     return _over_time_cached(source, sel, _trial)
 
