@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from respine import fmt
+from respine import fmt, privacy
 from respine.analysis import AnalysisResult
 
 # Okabe-Ito: blue, vermillion, bluish green, reddish purple, sky blue, orange.
@@ -92,14 +92,34 @@ def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.F
     return fig
 
 
+def _suppressed(fig: go.Figure, dropped: int, k: int) -> go.Figure:
+    """Say on the figure that cells were left out under the small-cell rule."""
+    if dropped:
+        fig.add_annotation(
+            text=f"{dropped} value(s) describing fewer than {k} subjects not shown (aggregate-only mode)",
+            xref="paper", yref="paper", x=1.0, y=1.0, xanchor="right", yanchor="bottom",
+            showarrow=False, font=dict(size=11, color="#555555"),
+        )
+    return fig
+
+
 def over_time_figure(
-    frame: pd.DataFrame, colours: dict[str, str], title: str, y_title: str, percent: bool = False
+    frame: pd.DataFrame,
+    colours: dict[str, str],
+    title: str,
+    y_title: str,
+    percent: bool = False,
+    min_cell: int = 0,
 ) -> go.Figure:
     """Mean (or rate) with 95% CI by arm across visits; hover shows n and CI.
 
-    Arms are dodged slightly along the x axis so their error bars do not overlap.
+    Arms are dodged slightly along the x axis so their error bars do not overlap. Points that
+    describe fewer than ``min_cell`` subjects (n, or responders) are not drawn.
     """
     fig = _new()
+    small = privacy.small_rows(frame, ("n", "responders"), min_cell)
+    dropped = sum(small)
+    frame = frame[[not f for f in small]] if dropped else frame
     arms = [a for a in colours if a in set(frame["arm"])]
     visits = sorted(frame["visit_month"].unique())
     labels = frame.drop_duplicates("visit_month").set_index("visit_month")["visit"]
@@ -139,13 +159,18 @@ def over_time_figure(
             )
         )
     fig.update_xaxes(tickmode="array", tickvals=visits, ticktext=[labels[v] for v in visits])
-    return _layout(fig, title, y_title + (" (%)" if percent else ""))
+    return _suppressed(_layout(fig, title, y_title + (" (%)" if percent else "")), dropped, min_cell)
 
 
-def rate_figure(result: AnalysisResult, colours: dict[str, str]) -> go.Figure:
-    """Responder rates by arm with Wilson 95% CIs at one visit; hover shows k/n and CI."""
+def rate_figure(result: AnalysisResult, colours: dict[str, str], min_cell: int = 0) -> go.Figure:
+    """Responder rates by arm with Wilson 95% CIs at one visit; hover shows k/n and CI.
+
+    An arm with fewer than ``min_cell`` subjects or responders is not drawn.
+    """
     fig = _new()
-    for s in result.arms:
+    k = min_cell
+    shown = [s for s in result.arms if not (privacy.is_small(s.n, k) or privacy.is_small(s.responders, k))]
+    for s in shown:
         fig.add_trace(
             go.Bar(
                 x=[s.arm],
@@ -171,7 +196,8 @@ def rate_figure(result: AnalysisResult, colours: dict[str, str]) -> go.Figure:
         )
     fig.update_yaxes(range=[0, 100])
     fig.update_layout(showlegend=False, bargap=0.5)
-    return _layout(fig, f"{result.endpoint_label} at {result.visit_label}", "Responders (%)")
+    fig = _layout(fig, f"{result.endpoint_label} at {result.visit_label}", "Responders (%)")
+    return _suppressed(fig, len(result.arms) - len(shown), min_cell)
 
 
 def distribution_figure(
@@ -221,13 +247,23 @@ def _interval_trace(
     )
 
 
-def forest_figure(frame: pd.DataFrame, treat: str, reference: str, title: str) -> go.Figure:
+def forest_figure(
+    frame: pd.DataFrame, treat: str, reference: str, title: str, min_cell: int = 0
+) -> go.Figure:
     """Forest plot: one row per subgroup level, effect with 95% CI, null line, n per arm on hover.
 
     Odds ratios use a log axis. Rows with no estimate (too few subjects) are shown without a
-    point, and their reason is in the hover text.
+    point, and their reason is in the hover text; so are rows with an arm of fewer than
+    ``min_cell`` subjects (aggregate-only mode), whose estimate is suppressed.
     """
     measure = frame["measure"].iloc[0]
+    n_columns = [c for c in frame.columns if c.startswith("n ")]
+    small = privacy.small_rows(frame, n_columns, min_cell)
+    if any(small):
+        frame = frame.copy()
+        frame.loc[small, ["estimate", "ci_low", "ci_high"]] = float("nan")
+        for c in n_columns:
+            frame[c] = [privacy.count_cell(n, min_cell) for n in frame[c]]
     ratio = measure == "odds_ratio"
     scale = 100.0 if measure == "risk_difference" else 1.0
     labels = [
@@ -238,7 +274,7 @@ def forest_figure(frame: pd.DataFrame, treat: str, reference: str, title: str) -
     n_cols = [c for c in frame.columns if c.startswith("n ")]
     hover = []
     for (_, r), lab in zip(frame.iterrows(), labels, strict=True):
-        ns = ", ".join(f"{c[2:]} n={int(r[c])}" for c in n_cols)
+        ns = ", ".join(f"{c[2:]} n={r[c]}" for c in n_cols)
         est = fmt.contrast_estimate(measure, r["estimate"], r["ci_low"], r["ci_high"])
         p_int = r["p_interaction"]
         p = "" if pd.isna(p_int) else f"<br>interaction p = {fmt.p_value(p_int)}"
@@ -259,7 +295,7 @@ def forest_figure(frame: pd.DataFrame, treat: str, reference: str, title: str) -
     x_title = f"{fmt.contrast_label(measure)}{unit}: favours {reference} ← → favours {treat}"
     _layout(fig, title, "", x_title)
     fig.update_layout(height=max(320, 26 * len(frame) + 140))
-    return fig
+    return _suppressed(fig, sum(small), min_cell)
 
 
 def cumulative_figure(
@@ -287,9 +323,18 @@ def cumulative_figure(
     return _layout(fig, title, "Subjects improving at least this much (%)", x_title)
 
 
-def sweep_figure(frame: pd.DataFrame, treat: str, reference: str, title: str, x_title: str) -> go.Figure:
-    """Risk difference (95% CI band) as the responder threshold sweeps."""
+def sweep_figure(
+    frame: pd.DataFrame, treat: str, reference: str, title: str, x_title: str, min_cell: int = 0
+) -> go.Figure:
+    """Risk difference (95% CI band) as the responder threshold sweeps.
+
+    Thresholds at which an arm has 1 to ``min_cell`` - 1 responders are not drawn.
+    """
     fig = _new()
+    responders = [c for c in frame.columns if c.startswith("responders ")]
+    small = privacy.small_rows(frame, responders, min_cell)
+    dropped = sum(small)
+    frame = frame[[not f for f in small]] if dropped else frame
     fig.add_trace(
         go.Scatter(
             x=frame["threshold"],
@@ -337,7 +382,8 @@ def sweep_figure(frame: pd.DataFrame, treat: str, reference: str, title: str, x_
         )
     )
     fig.add_hline(y=0, line=dict(color="#888888", dash="dash"))
-    return _layout(fig, title, f"Responders, {treat} minus {reference} (percentage points)", x_title)
+    fig = _layout(fig, title, f"Responders, {treat} minus {reference} (percentage points)", x_title)
+    return _suppressed(fig, dropped, min_cell)
 
 
 def spaghetti_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, y_title: str) -> go.Figure:
@@ -410,9 +456,14 @@ def scatter_figure(
     return _layout(fig, title, y_title, x_title)
 
 
-def completion_figure(frame: pd.DataFrame, colours: dict[str, str], title: str) -> go.Figure:
-    """Share of each arm with a value at each visit."""
+def completion_figure(
+    frame: pd.DataFrame, colours: dict[str, str], title: str, min_cell: int = 0
+) -> go.Figure:
+    """Share of each arm with a value at each visit (bars of 1 to ``min_cell`` - 1 subjects left out)."""
     fig = _new()
+    small = privacy.small_rows(frame, ("observed",), min_cell)
+    dropped = sum(small)
+    frame = frame[[not f for f in small]] if dropped else frame
     for arm, colour, d in _by_arm(frame, colours):
         fig.add_trace(
             go.Bar(
@@ -427,7 +478,7 @@ def completion_figure(frame: pd.DataFrame, colours: dict[str, str], title: str) 
         )
     fig.update_yaxes(range=[0, 112])
     fig.update_layout(barmode="group")
-    return _layout(fig, title, "Subjects with a value (%)")
+    return _suppressed(_layout(fig, title, "Subjects with a value (%)"), dropped, min_cell)
 
 
 def estimates_figure(frame: pd.DataFrame, measure: str, title: str, label_column: str = "label") -> go.Figure:

@@ -66,7 +66,8 @@ def flow_dot(flow: pd.DataFrame, arms: list[str]) -> str:
 
     lines = ['digraph consort {', 'rankdir=TB; node [shape=box, style="rounded", fontname="Helvetica", '
              'fontsize=10]; edge [arrowsize=0.6];']
-    total = int(flow.loc[flow["detail"] == "Randomised", "Total"].iloc[0])
+    # counts are shown as given: numbers, or "<k" strings under the small-cell rule
+    total = flow.loc[flow["detail"] == "Randomised", "Total"].iloc[0]
     lines.append(f'rand [label="Randomised\\nn = {total}"];')
     for i, arm in enumerate(arms):
         prev = "rand"
@@ -74,10 +75,10 @@ def flow_dot(flow: pd.DataFrame, arms: list[str]) -> str:
             part = flow[(flow["stage"] == stage) & (flow["detail"] != "Randomised")]
             if part.empty:
                 continue
-            text = "\\l".join(f"{esc(r['detail'].strip())}: {int(r[arm])}" for _, r in part.iterrows())
+            text = "\\l".join(f"{esc(r['detail'].strip())}: {r[arm]}" for _, r in part.iterrows())
             head = f"{esc(arm)}: {stage.lower()}"
             if stage == "Allocation":
-                n = int(flow.loc[flow["detail"] == "Randomised", arm].iloc[0])
+                n = flow.loc[flow["detail"] == "Randomised", arm].iloc[0]
                 head = f"Allocated to {esc(arm)} (n = {n})"
             node = f"n{i}_{stage[:3].lower()}"
             lines.append(f'{node} [label="{head}\\l{text}\\l"];')

@@ -2,6 +2,9 @@
 
 A :class:`TableSpec` is a tuple of columns, each a header and a function from one result row to a
 display string. The same built table is shown on the page, downloaded as CSV and snapshot-tested.
+
+Every builder takes ``min_cell`` (k of :mod:`respine.privacy`): cells that describe fewer than k
+subjects are suppressed; 0, the default, shows everything.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from respine import fmt
+from respine import fmt, privacy
 from respine.analysis import AnalysisResult
 from respine.stats import BinarySummary
 
@@ -89,10 +92,18 @@ OVER_TIME_BINARY = TableSpec(
 )
 
 
-def arm_table(result: AnalysisResult) -> pd.DataFrame:
+def arm_suppressed(s: object, k: int) -> bool:
+    """An arm summary describes too few subjects: its n, or its responders, is below k."""
+    return privacy.is_small(s.n, k) or (
+        isinstance(s, BinarySummary) and privacy.is_small(s.responders, k)
+    )
+
+
+def arm_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
     """Per-arm summary at the visit; adds LS means when the analysis has them."""
     first = result.arms[0] if result.arms else None
-    spec = BINARY_ARMS if isinstance(first, BinarySummary) else CONTINUOUS_ARMS
+    binary = isinstance(first, BinarySummary)
+    spec = BINARY_ARMS if binary else CONTINUOUS_ARMS
     table = spec.build(result.arms)
     if result.lsmeans:
         lsm = {d["arm"]: d for d in result.lsmeans}
@@ -100,66 +111,120 @@ def arm_table(result: AnalysisResult) -> pd.DataFrame:
             fmt.est_ci(lsm[a]["lsmean"], lsm[a]["ci_low"], lsm[a]["ci_high"]) if a in lsm else fmt.DASH
             for a in table["Arm"]
         ]
-    return table
+    k = min_cell
+    if binary:
+        counts = {
+            "Responders / n": [
+                f"<{k}"
+                if privacy.is_small(s.n, k)
+                else privacy.count_of_cell(s.responders, s.n, k, fmt.n_pct)
+                for s in result.arms
+            ]
+        }
+    else:
+        counts = {"n": [privacy.count_cell(s.n, k) for s in result.arms]}
+    return privacy.mask_rows(table, [arm_suppressed(s, k) for s in result.arms], ("Arm",), counts)
 
 
-def contrast_table(result: AnalysisResult) -> pd.DataFrame:
-    return CONTRASTS.build(result.contrasts)
+def contrast_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
+    """Contrasts; one that involves an arm with a suppressed summary is suppressed too."""
+    table = CONTRASTS.build(result.contrasts)
+    small = {s.arm for s in result.arms if arm_suppressed(s, min_cell)}
+    flags = [c.arm in small or c.reference in small for c in result.contrasts]
+    return privacy.mask_rows(table, flags, ("Comparison", "Measure", "Test"))
 
 
-def over_time_table(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+def over_time_table(frame: pd.DataFrame, kind: str, min_cell: int = 0) -> pd.DataFrame:
     spec = OVER_TIME_BINARY if kind == "binary" else OVER_TIME_CONTINUOUS
-    return spec.build(r for _, r in frame.iterrows())
+    table = spec.build(r for _, r in frame.iterrows())
+    k = min_cell
+    if kind == "binary":
+        counts = {
+            "Responders / n": [
+                privacy.count_of_cell(c, n, k, fmt.n_pct) if not privacy.is_small(n, k) else f"<{k}"
+                for c, n in zip(frame["responders"], frame["n"], strict=True)
+            ]
+        }
+    else:
+        counts = {"n": [privacy.count_cell(n, k) for n in frame["n"]]}
+    return privacy.mask_rows(table, privacy.small_rows(frame, TREND_COUNTS, k), ("Visit", "Arm"), counts)
 
 
-def baseline_display(frame: pd.DataFrame, groups: list[str], summary: str = "mean") -> pd.DataFrame:
+TREND_COUNTS = ("n", "responders")  # count columns of an over-time frame (by arm and visit)
+
+
+def baseline_display(
+    frame: pd.DataFrame, groups: list[str], summary: str = "mean", min_cell: int = 0
+) -> pd.DataFrame:
     """Baseline table for display: mean (SD) or median (IQR) for continuous rows, n (%) for levels."""
+    k = min_cell
     out = []
     for _, r in frame.iterrows():
         row = {"Characteristic": r["variable"] if not r["level"] else f"{r['variable']}: {r['level']}"}
+        suppressed = False
         for g in [*groups, "Overall"]:
             if r["kind"] == "continuous":
+                n = int(r[f"{g}|n"])
                 cell = (
                     fmt.mean_sd(r[f"{g}|mean"], r[f"{g}|sd"])
                     if summary == "mean"
                     else fmt.median_iqr(r[f"{g}|median"], r[f"{g}|q1"], r[f"{g}|q3"])
                 )
-                row[g] = f"{cell} [n={int(r[f'{g}|n'])}]"
+                if privacy.is_small(n, k):
+                    cell, suppressed = privacy.SUPPRESSED, True
+                row[g] = f"{cell} [n={privacy.count_cell(n, k)}]"
+            elif privacy.is_small(r[f"{g}|count"], k):
+                row[g], suppressed = f"<{k}", True
             else:
                 row[g] = f"{int(r[f'{g}|count'])} ({fmt.num(r[f'{g}|pct'])}%)"
-        row["SMD"] = fmt.num(r["smd"], 2)
+        # the SMD of a row with a suppressed cell would let the cell be worked back
+        row["SMD"] = privacy.SUPPRESSED if suppressed else fmt.num(r["smd"], 2)
         out.append(row)
     return pd.DataFrame(out)
 
 
 def counts_display(
-    frame: pd.DataFrame, arms: list[str], label_column: str, header: str, with_rd: bool = True
+    frame: pd.DataFrame,
+    arms: list[str],
+    label_column: str,
+    header: str,
+    with_rd: bool = True,
+    min_cell: int = 0,
 ) -> pd.DataFrame:
     """Subject counts per arm as 'k/n (x%)', plus risk difference [95% CI] and p where present."""
     out = []
     for _, r in frame.iterrows():
         row = {header: r[label_column]}
+        suppressed = False
         for a in arms:
-            row[a] = fmt.n_pct(int(r[f"{a}|count"]), int(r[f"{a}|n"]))
+            count, n = int(r[f"{a}|count"]), int(r[f"{a}|n"])
+            suppressed = suppressed or privacy.is_small(count, min_cell)
+            row[a] = privacy.count_of_cell(count, n, min_cell, fmt.n_pct)
         if with_rd and "rd" in r:
-            row["Risk difference [95% CI]"] = fmt.contrast_estimate(
-                "risk_difference", r["rd"], r["rd_low"], r["rd_high"]
+            row["Risk difference [95% CI]"] = (
+                privacy.SUPPRESSED
+                if suppressed
+                else fmt.contrast_estimate("risk_difference", r["rd"], r["rd_low"], r["rd_high"])
             )
-            row["p (Fisher)"] = fmt.p_value(r["p_value"])
+            row["p (Fisher)"] = privacy.SUPPRESSED if suppressed else fmt.p_value(r["p_value"])
         out.append(row)
     return pd.DataFrame(out)
 
 
-def subgroup_display(frame: pd.DataFrame) -> pd.DataFrame:
+def subgroup_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
     n_cols = [c for c in frame.columns if c.startswith("n ")]
+    small = privacy.small_rows(frame, n_cols, min_cell)
     out = []
-    for _, r in frame.iterrows():
+    for (_, r), suppressed in zip(frame.iterrows(), small, strict=True):
         row = {"Subgroup": r["variable"] if r["variable"] == "Overall" else f"{r['variable']}: {r['level']}"}
         for c in n_cols:
-            row[c] = int(r[c])
-        row[fmt.contrast_label(r["measure"]) + " [95% CI]"] = fmt.contrast_estimate(
-            r["measure"], r["estimate"], r["ci_low"], r["ci_high"]
+            row[c] = privacy.count_cell(int(r[c]), min_cell)
+        row[fmt.contrast_label(r["measure"]) + " [95% CI]"] = (
+            privacy.SUPPRESSED
+            if suppressed
+            else fmt.contrast_estimate(r["measure"], r["estimate"], r["ci_low"], r["ci_high"])
         )
+        # interaction tests use every level of the covariate, so they stay
         row["Interaction p"] = "" if pd.isna(r["p_interaction"]) else fmt.p_value(r["p_interaction"])
         row["Interaction p (Holm)"] = (
             "" if pd.isna(r["p_interaction_holm"]) else fmt.p_value(r["p_interaction_holm"])
@@ -169,8 +234,10 @@ def subgroup_display(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def sweep_display(frame: pd.DataFrame, treat: str, reference: str, unit: str) -> pd.DataFrame:
-    return pd.DataFrame(
+def sweep_display(
+    frame: pd.DataFrame, treat: str, reference: str, unit: str, min_cell: int = 0
+) -> pd.DataFrame:
+    table = pd.DataFrame(
         {
             f"Improvement at least ({unit})": [f"{t:g}" for t in frame["threshold"]],
             treat: [fmt.pct(x) for x in frame[f"rate {treat}"]],
@@ -181,22 +248,43 @@ def sweep_display(frame: pd.DataFrame, treat: str, reference: str, unit: str) ->
             ],
         }
     )
+    # a rate of 1 to k-1 responders at a threshold is suppressed
+    responders = [c for c in frame.columns if c.startswith("responders ")]
+    small = privacy.small_rows(frame, responders, min_cell)
+    return privacy.mask_rows(table, small, (f"Improvement at least ({unit})",))
 
 
-def correlation_display(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
+def correlation_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
+    table = pd.DataFrame(
         {
             "Arm": frame["arm"],
-            "n": frame["n"],
+            "n": [privacy.count_cell(n, min_cell) for n in frame["n"]],
             "Spearman rho": [fmt.num(x, 2) for x in frame["rho"]],
             "p-value": [fmt.p_value(x) for x in frame["p_value"]],
         }
     )
+    small = [privacy.is_small(n, min_cell) for n in frame["n"]]
+    return privacy.mask_rows(table, small, ("Arm", "n"))
 
 
-def completion_display(frame: pd.DataFrame) -> pd.DataFrame:
-    cells = [fmt.n_pct(o, e) for o, e in zip(frame["observed"], frame["expected"], strict=True)]
+def completion_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
+    cells = [
+        privacy.count_of_cell(o, e, min_cell, fmt.n_pct)
+        for o, e in zip(frame["observed"], frame["expected"], strict=True)
+    ]
     return pd.DataFrame({"Visit": frame["visit"], "Arm": frame["arm"], "With a value": cells})
+
+
+def counts_frame_display(frame: pd.DataFrame, count_columns: list[str], min_cell: int = 0) -> pd.DataFrame:
+    """A table of subject counts (missing-data patterns, participant flow) with small counts as <k.
+
+    Without suppression (``min_cell`` 0) the counts stay numbers, for the CSV and Excel files."""
+    if min_cell <= 0:
+        return frame
+    out = frame.copy()
+    for c in count_columns:
+        out[c] = [privacy.count_cell(int(n), min_cell) for n in frame[c]]
+    return out
 
 
 def check_display(frame: pd.DataFrame) -> pd.DataFrame:
@@ -205,7 +293,8 @@ def check_display(frame: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=["matches"])
 
 
-def sensitivity_display(frame: pd.DataFrame) -> pd.DataFrame:
+def sensitivity_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
+    """One row per missing-data approach; the numbers of imputed subjects follow the small-cell rule."""
     measure = "risk_difference" if frame["estimate_arm"].dropna().between(0, 1).all() else "mean_difference"
     out = []
     for _, r in frame.iterrows():
@@ -218,12 +307,14 @@ def sensitivity_display(frame: pd.DataFrame) -> pd.DataFrame:
         out.append(
             {
                 "Analysis": r["label"],
-                str(r["arm"]): f"{per_arm[0]} (n={int(r['n_arm'])}, {int(r['imputed_arm'])} imputed)"
+                str(r["arm"]): f"{per_arm[0]} (n={int(r['n_arm'])}, "
+                f"{privacy.count_cell(r['imputed_arm'], min_cell)} imputed)"
                 if not pd.isna(est)
                 else fmt.DASH,
                 str(
                     r["reference"]
-                ): f"{per_arm[1]} (n={int(r['n_reference'])}, {int(r['imputed_reference'])} imputed)"
+                ): f"{per_arm[1]} (n={int(r['n_reference'])}, "
+                f"{privacy.count_cell(r['imputed_reference'], min_cell)} imputed)"
                 if not pd.isna(est)
                 else fmt.DASH,
                 "Difference [95% CI]": fmt.contrast_estimate(

@@ -68,7 +68,7 @@ def threshold_sweep(
     """Responder rate per arm and risk difference (Newcombe 95% CI) as the threshold sweeps.
 
     A subject responds at threshold t when their improvement is at least t.
-    Columns: threshold, ``rate <arm>`` per arm, rd, rd_low, rd_high.
+    Columns: threshold, ``rate <arm>`` and ``responders <arm>`` per arm, rd, rd_low, rd_high.
     """
     at = _improvement(trial, sel, endpoint, relative)
     d = trial.design
@@ -86,6 +86,8 @@ def threshold_sweep(
                 "threshold": float(t),
                 f"rate {treat}": k1 / x.size,
                 f"rate {ref}": k2 / y.size,
+                f"responders {treat}": k1,
+                f"responders {ref}": k2,
                 "rd": k1 / x.size - k2 / y.size,
                 "rd_low": lo,
                 "rd_high": hi,
