@@ -7,11 +7,16 @@ import logging
 import streamlit as st
 
 from respine.errors import RespineError
-from respine.ui import data, frame, render, report, state
+from respine.ui import access, data, frame, render, report, state
 
 LOG = logging.getLogger("respine.app")
+# Pages that show no results of the selected subjects (so no small-selection check applies).
+UNFILTERED_PAGES = ("data", "report", "settings")
 
 st.set_page_config(page_title="RESPINE results explorer", page_icon=":material/monitoring:", layout="wide")
+# Before anything else: a hosted app shows nothing (no page, data or download) until the login or
+# password is passed. A local run without secrets is open (the Settings page says so).
+access_config = access.gate()
 
 try:
     trial = data.active_trial()
@@ -74,15 +79,18 @@ pages = {
     "Data and report": [
         st.Page("app_pages/data.py", title="Load data", icon=":material/upload_file:", url_path="data"),
         st.Page("app_pages/report.py", title="Report", icon=":material/summarize:", url_path="report"),
+        st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
     ],
 }
 page = st.navigation(pages, expanded=True)
+access.sidebar_account(access_config)
 frame.sidebar(trial)
 render.synthetic_banner(trial)
 render.start_page()
 try:
-    page.run()
-    render.page_code(trial)
+    if page.url_path in UNFILTERED_PAGES or frame.disclosure_allows(trial):
+        page.run()
+        render.page_code(trial)
 except Exception:  # a bug must not show a traceback: say so plainly, log the details for us
     LOG.exception("Unexpected error on page %s", page.title)
     st.error(
@@ -91,7 +99,7 @@ except Exception:  # a bug must not show a traceback: say so plainly, log the de
         icon=":material/bug_report:",
     )
 state.sync_url(trial)
-if page.url_path not in ("data", "report"):
+if page.url_path not in UNFILTERED_PAGES:
     st.sidebar.button(
         "Add this view to the report",
         on_click=report.add_current_view,

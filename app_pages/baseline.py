@@ -3,12 +3,13 @@
 import streamlit as st
 
 from respine import derive, tables
-from respine.ui import cache, render, state
+from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
 design = trial.design
 view = state.view()
 groups = derive.arm_order(trial)
+k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
 
 st.title("Baseline characteristics")
 st.markdown(
@@ -32,7 +33,9 @@ with render.explained():
     frame, notes = cache.baseline_table(trial.source, view.population, view.filters, trial)
     for note in notes:
         st.warning(note, icon=":material/info:")
-    render.table(tables.baseline_display(frame, groups, summary), "baseline_characteristics", "baseline")
+    render.table(
+        tables.baseline_display(frame, groups, summary, k), "baseline_characteristics", "baseline"
+    )
     st.caption(
         f"SMD: {groups[0]} vs {design.reference_arm}; for categorical variables the "
         "multi-level SMD of Yang and Dalton (2012), shown on the first level."

@@ -4,11 +4,12 @@ import streamlit as st
 
 from respine import analysis, derive, figures, tables
 from respine.fmt import md_escape as md
-from respine.ui import cache, render, state
+from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
 design = trial.design
 colours = figures.arm_colours(design.arms, design.reference_arm)
+k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
 
 st.title("Endpoint explorer")
 endpoints = analysis.available_endpoints(trial)
@@ -93,30 +94,32 @@ with render.explained():
                 sel.for_trend(ep.kind),
                 y_title,
             ),
-            lambda: figures.over_time_figure(trend, colours, f"{ep.label}: mean (95% CI) by arm", y_title),
+            lambda: figures.over_time_figure(
+                trend, colours, f"{ep.label}: mean (95% CI) by arm", y_title, min_cell=k
+            ),
         )
     else:
         fig = cache.figure(
             (trial.source, "trend", sel.for_trend(ep.kind)),
             lambda: figures.over_time_figure(
-                trend, colours, f"{ep.label}: rate (95% CI) by arm", "Subjects", percent=True
+                trend, colours, f"{ep.label}: rate (95% CI) by arm", "Subjects", percent=True, min_cell=k
             ),
         )
     render.figure(fig, "trend")
     with st.expander("Values by visit"):
-        render.table(tables.over_time_table(trend, ep.kind), f"{endpoint}_by_visit", "trend")
+        render.table(tables.over_time_table(trend, ep.kind, k), f"{endpoint}_by_visit", "trend")
 
 st.subheader(f"Comparison at {md(design.visit_label(sel.visit))}")
 with render.explained():
     result = cache.analyze(trial.source, sel, trial)
     left, right = st.columns([3, 2])
     with left:
-        render.table(tables.arm_table(result), f"{endpoint}_arms", "arms")
-        render.table(tables.contrast_table(result), f"{endpoint}_comparison", "contrasts")
+        render.table(tables.arm_table(result, k), f"{endpoint}_arms", "arms")
+        render.table(tables.contrast_table(result, k), f"{endpoint}_comparison", "contrasts")
         render.notes(result.notes)
         render.methods(result.methods_text)
     with right:
-        if ep.kind == "continuous":
+        if ep.kind == "continuous" and render.individual("Distribution of values"):
             column = {"aval": "value", "chg": derive.CHG, "pchg": derive.PCHG}[result.measure]
             values = cache.values_at_visit(trial.source, sel, trial)
             fig = cache.figure(
@@ -130,6 +133,6 @@ with render.explained():
                 ),
             )
             render.figure(fig, "distribution")
-        else:
-            fig = cache.figure((trial.source, "rates", sel), lambda: figures.rate_figure(result, colours))
+        elif ep.kind == "binary":
+            fig = cache.figure((trial.source, "rates", sel), lambda: figures.rate_figure(result, colours, k))
             render.figure(fig, "rates")

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from respine import analysis, derive, flow
-from respine.ui import cache, render, state
+from respine import analysis, derive, flow, tables
+from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
 
@@ -24,6 +24,9 @@ endpoint = state.option(
     format_func=lambda e: trial.endpoint(e).label,
 )
 with render.explained():
-    table = cache.participant_flow(trial.source, endpoint, trial)
-    st.graphviz_chart(flow.flow_dot(table, derive.arm_order(trial)), width="stretch")
+    arms = derive.arm_order(trial)
+    table = tables.counts_frame_display(
+        cache.participant_flow(trial.source, endpoint, trial), [*arms, "Total"], access.min_cell()
+    )
+    st.graphviz_chart(flow.flow_dot(table, arms), width="stretch")
     render.table(table, "participant_flow", "flow")

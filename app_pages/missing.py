@@ -3,12 +3,13 @@
 import streamlit as st
 
 from respine import analysis, figures, tables
-from respine.ui import cache, render, state
+from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
 design = trial.design
 colours = figures.arm_colours(design.arms, design.reference_arm)
 view = state.view()
+k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
 
 st.title("Missing data")
 measured = [e for e in analysis.available_endpoints(trial) if not trial.endpoint(e).is_derived]
@@ -26,12 +27,15 @@ with render.explained():
         cache.figure(
             (trial.source, "completion", view.population, endpoint),
             lambda: figures.completion_figure(
-                frame, colours, f"{trial.endpoint(endpoint).label}: completion by visit, {view.population}"
+                frame,
+                colours,
+                f"{trial.endpoint(endpoint).label}: completion by visit, {view.population}",
+                min_cell=k,
             ),
         ),
         "completion",
     )
-    render.table(tables.completion_display(frame), f"completion_{endpoint}", "completion")
+    render.table(tables.completion_display(frame, k), f"completion_{endpoint}", "completion")
 with render.explained():
     patterns = cache.compute(trial.source, "patterns", (view.population, endpoint), trial)
     st.subheader("Patterns")
@@ -39,4 +43,8 @@ with render.explained():
         "X = value present, . = missing, at the visits named in the first column. Monotone "
         "patterns are dropout; intermittent ones are missed visits."
     )
-    render.table(patterns, f"missing_patterns_{endpoint}", "patterns")
+    render.table(
+        tables.counts_frame_display(patterns, [*design.arms, "Total"], k),
+        f"missing_patterns_{endpoint}",
+        "patterns",
+    )

@@ -3,11 +3,12 @@
 import streamlit as st
 
 from respine import analysis, figures, tables
-from respine.ui import cache, render, state
+from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
 design = trial.design
 colours = figures.arm_colours(design.arms, design.reference_arm)
+k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
 
 st.title("MRI: disc fluid content")
 st.markdown(
@@ -26,26 +27,27 @@ else:
             result = cache.analyze(trial.source, sel, trial)
             values = cache.values_at_visit(trial.source, sel, trial)
             column = "value" if measure == "aval" else "chg"
-            render.figure(
-                cache.figure(
-                    (trial.source, f"mri_{measure}", sel, measure),
-                    lambda values=values, column=column, result=result, measure=measure: (
-                        figures.distribution_figure(
-                            values.dropna(subset=[column]),
-                            column,
-                            colours,
-                            f"T2 at {result.visit_label}"
-                            if measure == "aval"
-                            else f"Change in T2, baseline to {result.visit_label}",
-                            "ms",
-                        )
+            if render.individual("Values of each subject"):
+                render.figure(
+                    cache.figure(
+                        (trial.source, f"mri_{measure}", sel, measure),
+                        lambda values=values, column=column, result=result, measure=measure: (
+                            figures.distribution_figure(
+                                values.dropna(subset=[column]),
+                                column,
+                                colours,
+                                f"T2 at {result.visit_label}"
+                                if measure == "aval"
+                                else f"Change in T2, baseline to {result.visit_label}",
+                                "ms",
+                            )
+                        ),
                     ),
-                ),
-                f"mri_{measure}",
-            )
-            render.table(tables.arm_table(result), f"mri_{measure}_arms", f"mri_{measure}_arms")
+                    f"mri_{measure}",
+                )
+            render.table(tables.arm_table(result, k), f"mri_{measure}_arms", f"mri_{measure}_arms")
             render.table(
-                tables.contrast_table(result), f"mri_{measure}_comparison", f"mri_{measure}_contrast"
+                tables.contrast_table(result, k), f"mri_{measure}_comparison", f"mri_{measure}_contrast"
             )
 
     st.subheader("Structure and symptoms")
@@ -62,19 +64,20 @@ else:
         sel = state.selection(trial, endpoint="MRIT2", visit=visit)
         points, correlations = cache.compute(trial.source, "structure", (sel, clinical), trial)
         ce = trial.endpoint(clinical)
-        render.figure(
-            cache.figure(
-                (trial.source, "mri_scatter", sel, clinical),
-                lambda: figures.scatter_figure(
-                    points,
-                    "MRIT2",
-                    clinical,
-                    colours,
-                    f"Change in T2 vs change in {ce.label}, {design.visit_label(visit)}",
-                    "Change in T2 (ms)",
-                    f"Change in {ce.label} ({ce.unit})",
+        if render.individual("Scatter plot of subjects"):
+            render.figure(
+                cache.figure(
+                    (trial.source, "mri_scatter", sel, clinical),
+                    lambda: figures.scatter_figure(
+                        points,
+                        "MRIT2",
+                        clinical,
+                        colours,
+                        f"Change in T2 vs change in {ce.label}, {design.visit_label(visit)}",
+                        "Change in T2 (ms)",
+                        f"Change in {ce.label} ({ce.unit})",
+                    ),
                 ),
-            ),
-            "mri_scatter",
-        )
-        render.table(tables.correlation_display(correlations), f"mri_vs_{clinical}", "mri_corr")
+                "mri_scatter",
+            )
+        render.table(tables.correlation_display(correlations, k), f"mri_vs_{clinical}", "mri_corr")

@@ -4,10 +4,12 @@ import streamlit as st
 
 from respine import figures, published, tables
 from respine.fmt import md_escape as md
-from respine.ui import cache, render
+from respine.privacy import SUPPRESSED
+from respine.ui import access, cache, render
 
 trial = st.session_state["trial"]
 design = trial.design
+k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
 
 st.title(f"{md(design.id)}: study overview")
 st.markdown(md(design.description))
@@ -38,19 +40,24 @@ else:
             "population, complete cases. Primary outcome not reached."
         )
         metric_cols = st.columns(len(result.arms) + 1)
-        for col, arm in zip(metric_cols, result.arms, strict=False):
-            col.metric(f"{arm.arm} responders", f"{100 * arm.rate:.0f}%", help=f"{arm.responders} of {arm.n}")
+        hidden = [tables.arm_suppressed(arm, k) for arm in result.arms]
+        for col, arm, suppressed in zip(metric_cols, result.arms, hidden, strict=False):
+            if suppressed:
+                col.metric(f"{arm.arm} responders", SUPPRESSED, help=f"Fewer than {k} subjects.")
+            else:
+                rate, counts = f"{100 * arm.rate:.0f}%", f"{arm.responders} of {arm.n}"
+                col.metric(f"{arm.arm} responders", rate, help=counts)
         rd = result.contrasts[0]
-        metric_cols[-1].metric("p-value", f"{rd.p_value:.2f}", help=rd.test)
+        metric_cols[-1].metric("p-value", SUPPRESSED if any(hidden) else f"{rd.p_value:.2f}", help=rd.test)
         chart_col, table_col = st.columns([2, 3])
         with chart_col:
             colours = figures.arm_colours(design.arms, design.reference_arm)
             render.figure(
-                cache.figure((trial.source, "rates", sel), lambda: figures.rate_figure(result, colours)),
+                cache.figure((trial.source, "rates", sel), lambda: figures.rate_figure(result, colours, k)),
                 "primary_rates",
             )
         with table_col:
             st.markdown("**Published vs recomputed from the loaded data**")
             render.table(cache.primary_check(trial.source, trial), "primary_check", "primary_check")
-            render.table(tables.contrast_table(result), "primary_contrasts", "primary_contrasts")
+            render.table(tables.contrast_table(result, k), "primary_contrasts", "primary_contrasts")
             render.methods(result.methods_text)

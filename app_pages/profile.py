@@ -3,13 +3,14 @@
 import streamlit as st
 
 from respine import analysis, figures, tables, views
-from respine.ui import cache, render, state
+from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
 design = trial.design
 treat, ref = design.treatment_arms[0], design.reference_arm
 colours = figures.arm_colours(design.arms, design.reference_arm)
 view = state.view()
+k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
 SCALES = [e for e in ("VAS", "ODI") if e in analysis.available_endpoints(trial)]
 
 st.title("Responder profile")
@@ -57,19 +58,20 @@ else:
     )
 with render.explained():
     cdf = cache.compute(trial.source, "cumulative", (sel, endpoint, relative), trial)
-    render.figure(
-        cache.figure(
-            (trial.source, "cdf", sel, endpoint, relative, tuple(lines.items())),
-            lambda: figures.cumulative_figure(
-                cdf,
-                colours,
-                f"{ep.label}: improvement at {design.visit_label(sel.visit)}",
-                f"Improvement ({unit})",
-                lines,
+    if render.individual("Cumulative distribution (one step per subject)"):
+        render.figure(
+            cache.figure(
+                (trial.source, "cdf", sel, endpoint, relative, tuple(lines.items())),
+                lambda: figures.cumulative_figure(
+                    cdf,
+                    colours,
+                    f"{ep.label}: improvement at {design.visit_label(sel.visit)}",
+                    f"Improvement ({unit})",
+                    lines,
+                ),
             ),
-        ),
-        "cdf",
-    )
+            "cdf",
+        )
     thresholds = views.sweep_thresholds(cdf, relative)
     sweep = cache.compute(trial.source, "sweep", (sel, endpoint, thresholds, relative), trial)
     render.figure(
@@ -81,10 +83,13 @@ with render.explained():
                 ref,
                 "Difference in responders across thresholds",
                 f"Responder threshold: improvement at least ({unit})",
+                min_cell=k,
             ),
         ),
         "sweep",
     )
     with st.expander("Rates by threshold"):
-        render.table(tables.sweep_display(sweep, treat, ref, unit), f"threshold_sweep_{endpoint}", "sweep")
+        render.table(
+            tables.sweep_display(sweep, treat, ref, unit, k), f"threshold_sweep_{endpoint}", "sweep"
+        )
     st.caption("Thresholds drawn from the Responders page: the primary rule's VAS criteria and the MCIDs.")

@@ -4,11 +4,12 @@ import streamlit as st
 
 from respine import analysis, figures, tables
 from respine.rules import PRIMARY_RULE
-from respine.ui import cache, render, state
+from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
 design = trial.design
 colours = figures.arm_colours(design.arms, design.reference_arm)
+k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
 
 
 def reset_rule() -> None:
@@ -85,12 +86,12 @@ with render.explained():
     chart_col, table_col = st.columns([2, 3])
     with chart_col:
         render.figure(
-            cache.figure((trial.source, "rates", sel), lambda: figures.rate_figure(result, colours)),
+            cache.figure((trial.source, "rates", sel), lambda: figures.rate_figure(result, colours, k)),
             "responder_rates",
         )
     with table_col:
-        render.table(tables.arm_table(result), "responders_arms", "resp_arms")
-        render.table(tables.contrast_table(result), "responders_comparison", "resp_contrasts")
+        render.table(tables.arm_table(result, k), "responders_arms", "resp_arms")
+        render.table(tables.contrast_table(result, k), "responders_comparison", "resp_contrasts")
         render.notes(result.notes)
         render.methods(result.methods_text)
 
@@ -100,7 +101,7 @@ with render.explained():
         cache.figure(
             (trial.source, "responder_trend", sel.for_trend("binary")),
             lambda: figures.over_time_figure(
-                trend, colours, "Responders by visit (95% CI)", "Responders", percent=True
+                trend, colours, "Responders by visit (95% CI)", "Responders", percent=True, min_cell=k
             ),
         ),
         "responder_trend",
@@ -117,5 +118,5 @@ for endpoint, col in zip(("MCID_VAS", "MCID_ODI"), st.columns(2), strict=True):
     with col, render.explained():
         mcid = cache.analyze(trial.source, state.selection(trial, endpoint=endpoint, measure="aval"), trial)
         st.markdown(f"**{mcid.endpoint_label}, {mcid.visit_label}**")
-        render.table(tables.arm_table(mcid), endpoint.lower(), f"{endpoint}_arms")
-        render.table(tables.contrast_table(mcid).iloc[:1], f"{endpoint.lower()}_rd", f"{endpoint}_rd")
+        render.table(tables.arm_table(mcid, k), endpoint.lower(), f"{endpoint}_arms")
+        render.table(tables.contrast_table(mcid, k).iloc[:1], f"{endpoint.lower()}_rd", f"{endpoint}_rd")

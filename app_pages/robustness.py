@@ -4,11 +4,12 @@ import streamlit as st
 
 from respine import analysis, figures, tables
 from respine.fmt import md_escape as md
-from respine.ui import cache, render, state
+from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
 design = trial.design
 treat, ref = design.treatment_arms[0], design.reference_arm
+k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
 
 st.title("Robustness")
 st.markdown(
@@ -55,7 +56,7 @@ with render.explained():
         ),
         "sens_fig",
     )
-    render.table(tables.sensitivity_display(sens), f"sensitivity_{endpoint}", "sensitivity")
+    render.table(tables.sensitivity_display(sens, k), f"sensitivity_{endpoint}", "sensitivity")
     render.methods(sens["methods_text"].iloc[-1])  # the multiple imputation; the others are named above
 
 st.subheader("Tipping point")

@@ -3,11 +3,12 @@
 import streamlit as st
 
 from respine import derive, tables
-from respine.ui import cache, render, state
+from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
 arms = derive.arm_order(trial)
 view = state.view()
+k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
 
 st.title("Safety")
 st.markdown(
@@ -23,20 +24,26 @@ with render.explained():
         trial.source, view.population, view.filters, serious_only, trial
     )
     st.subheader("Overview")
-    render.table(tables.counts_display(overview, arms, "category", "Category"), "ae_overview", "ae_overview")
+    render.table(
+        tables.counts_display(overview, arms, "category", "Category", min_cell=k),
+        "ae_overview",
+        "ae_overview",
+    )
     st.subheader("By system organ class and preferred term")
     if by_term.empty:
         st.info("No adverse event in this selection.")
     else:
         render.table(
-            tables.counts_display(by_term, arms, "label", "Organ class / term"), "ae_by_term", "ae_by_term"
+            tables.counts_display(by_term, arms, "label", "Organ class / term", min_cell=k),
+            "ae_by_term",
+            "ae_by_term",
         )
     st.subheader("Immune response to the allogeneic cells")
     if immune.empty:
         st.info("The data have no antibody measurements.")
     else:
         render.table(
-            tables.counts_display(immune, arms, "label", "Antibody, visit", with_rd=False),
+            tables.counts_display(immune, arms, "label", "Antibody, visit", with_rd=False, min_cell=k),
             "immune_response",
             "immune",
         )

@@ -5,11 +5,12 @@ import streamlit as st
 from respine import analysis, figures, tables
 from respine.errors import SelectionError
 from respine.subgroups import parse_cutpoints
-from respine.ui import cache, render, state
+from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
 design = trial.design
 treat, ref = design.treatment_arms[0], design.reference_arm
+k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
 
 st.title("Subgroups")
 st.warning(
@@ -91,11 +92,11 @@ with render.explained():
     render.figure(
         cache.figure(
             (trial.source, "forest", sel, tuple(chosen), tuple(cutpoints), measure),
-            lambda: figures.forest_figure(frame, treat, ref, title),
+            lambda: figures.forest_figure(frame, treat, ref, title, k),
         ),
         "forest",
     )
-    render.table(tables.subgroup_display(frame), f"subgroups_{endpoint}", "subgroups")
+    render.table(tables.subgroup_display(frame, k), f"subgroups_{endpoint}", "subgroups")
     st.caption(
         "Interaction p: likelihood-ratio test of arm × subgroup in a logistic model (binary "
         "endpoints) or F-test in a linear model (continuous), one per covariate."

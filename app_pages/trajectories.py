@@ -3,11 +3,12 @@
 import streamlit as st
 
 from respine import analysis, derive, figures, tables
-from respine.ui import cache, render, state
+from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
 design = trial.design
 colours = figures.arm_colours(design.arms, design.reference_arm)
+k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
 
 st.title("Over time")
 c1, c2, c3 = st.columns([3, 2, 2])
@@ -52,40 +53,48 @@ with render.explained():
     render.figure(
         cache.figure(
             (trial.source, "traj_means", sel, mode, title, label),
-            lambda: figures.over_time_figure(trend, colours, title, label),
+            lambda: figures.over_time_figure(trend, colours, title, label, min_cell=k),
         ),
         "traj_means",
     )
     with st.expander("Values by visit"):
-        render.table(tables.over_time_table(trend, "continuous"), f"{endpoint}_{mode}_by_visit", "traj_tab")
+        render.table(
+            tables.over_time_table(trend, "continuous", k), f"{endpoint}_{mode}_by_visit", "traj_tab"
+        )
 
-with render.explained():
-    lines, total = cache.compute(trial.source, "trajectories", (sel,), trial)
-    shown = lines["subject_id"].nunique()
-    render.figure(
-        cache.figure(
-            (trial.source, "spaghetti", sel, label),
-            lambda: figures.spaghetti_figure(lines, colours, f"{ep.label}: each subject", label),
-        ),
-        "spaghetti",
-    )
-    if shown < total:
-        st.caption(f"{shown} of {total} subjects drawn at random (at most 300 per arm).")
+if render.individual("Individual trajectories"):
+    with render.explained():
+        lines, total = cache.compute(trial.source, "trajectories", (sel,), trial)
+        shown = lines["subject_id"].nunique()
+        render.figure(
+            cache.figure(
+                (trial.source, "spaghetti", sel, label),
+                lambda: figures.spaghetti_figure(lines, colours, f"{ep.label}: each subject", label),
+            ),
+            "spaghetti",
+        )
+        if shown < total:
+            st.caption(f"{shown} of {total} subjects drawn at random (at most 300 per arm).")
 
 st.subheader("Waterfall")
-visits = analysis.post_baseline_visits(trial, endpoint)
-state.bound("visit", st.selectbox, "Visit for the waterfall", options=visits, format_func=design.visit_label)
-sel = state.selection(trial, endpoint=endpoint)
-with render.explained():
-    bars = cache.compute(trial.source, "waterfall", (sel,), trial)
-    render.figure(
-        cache.figure(
-            (trial.source, "waterfall", sel),
-            lambda: figures.waterfall_figure(
-                bars, colours, f"{ep.label}: percent change from baseline at {design.visit_label(sel.visit)}"
-            ),
-        ),
-        "waterfall",
+if render.individual("Waterfall (one bar per subject)"):
+    visits = analysis.post_baseline_visits(trial, endpoint)
+    state.bound(
+        "visit", st.selectbox, "Visit for the waterfall", options=visits, format_func=design.visit_label
     )
-    better = "below zero" if ep.lower_is_better else "above zero"
-    st.caption(f"One bar per subject; improvement is {better} for this scale.")
+    sel = state.selection(trial, endpoint=endpoint)
+    with render.explained():
+        bars = cache.compute(trial.source, "waterfall", (sel,), trial)
+        render.figure(
+            cache.figure(
+                (trial.source, "waterfall", sel),
+                lambda: figures.waterfall_figure(
+                    bars,
+                    colours,
+                    f"{ep.label}: percent change from baseline at {design.visit_label(sel.visit)}",
+                ),
+            ),
+            "waterfall",
+        )
+        better = "below zero" if ep.lower_is_better else "above zero"
+        st.caption(f"One bar per subject; improvement is {better} for this scale.")

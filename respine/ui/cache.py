@@ -52,11 +52,26 @@ def subject_counts(
     source: str, population: str, filters: derive.Filters, _trial: S.Trial
 ) -> tuple[int, int, int]:
     """(subjects after filters, subjects in population, randomised)."""
-    pop = _trial.design.population(population)
-    subjects = derive.subject_table(_trial)
-    in_pop = subjects[subjects[pop.column].astype(str).str.upper().isin(["Y", "1", "TRUE"])]
-    kept = derive.apply_filters(in_pop, filters)
+    kept, in_pop, subjects = _selected_subjects(_trial, population, filters)
     return len(kept), len(in_pop), len(subjects)
+
+
+def _selected_subjects(
+    trial: S.Trial, population: str, filters: derive.Filters
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(subjects after population and filters, subjects in population, all randomised)."""
+    pop = trial.design.population(population)
+    subjects = derive.subject_table(trial)
+    in_pop = subjects[subjects[pop.column].astype(str).str.upper().isin(["Y", "1", "TRUE"])]
+    return derive.apply_filters(in_pop, filters), in_pop, subjects
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def arm_counts(source: str, population: str, filters: derive.Filters, _trial: S.Trial) -> dict[str, int]:
+    """Subjects per arm after the population and filters (every arm, zero included)."""
+    kept = _selected_subjects(_trial, population, filters)[0]
+    counts = kept[S.ARM].astype(str).value_counts()
+    return {arm: int(counts.get(arm, 0)) for arm in _trial.design.arms}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -233,5 +248,10 @@ def _figure_cached(key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
 
 def figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
     """A figure built once per ``key`` (everything it depends on: source, selection, titles) and
-    shared read-only across reruns and sessions; building a figure is most of a rerun's cost."""
-    return _figure_cached(key, build)
+    shared read-only across reruns and sessions; building a figure is most of a rerun's cost.
+
+    The session's small-cell threshold is part of the key, so a figure suppressed for an
+    aggregate-only session is never shown to a full-detail one, nor the reverse."""
+    from respine.ui import access
+
+    return _figure_cached((*key, ("min_cell", access.min_cell())), build)

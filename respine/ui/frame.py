@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from respine import derive, fmt
+from respine import derive, fmt, privacy
 from respine import schema as S
 from respine.errors import RespineError
-from respine.ui import cache, state
+from respine.ui import access, cache, state
 
 MAX_FILTERS = 6
 
@@ -131,3 +131,25 @@ def _counts(trial: S.Trial) -> None:
         st.info(text, icon=":material/filter_alt:")
     else:
         st.caption(text)
+
+
+def disclosure_allows(trial: S.Trial) -> bool:
+    """In aggregate-only mode, a selection with an arm of fewer than k subjects shows no results."""
+    k = access.min_cell()
+    if k <= 0:
+        return True
+    view = state.view()
+    try:
+        counts = cache.arm_counts(trial.source, view.population, view.filters, trial)
+    except RespineError:
+        return True  # the page itself explains a selection that cannot be made
+    small = privacy.small_arms(counts, k)
+    if not small:
+        return True
+    st.warning(
+        f"Aggregate-only mode: the selection leaves fewer than {k} subjects in "
+        f"{fmt.md_escape(', '.join(small))}, so its results are not shown. Widen or remove a subgroup "
+        "filter, or choose another population.",
+        icon=":material/visibility_off:",
+    )
+    return False

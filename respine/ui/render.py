@@ -9,9 +9,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from respine import export
+from respine import export, privacy
 from respine import schema as S
 from respine.errors import AnalysisError, RespineError
+from respine.ui import access
 
 
 @contextmanager
@@ -55,6 +56,9 @@ def table(frame: pd.DataFrame, name: str, key: str) -> None:
     """Show a built table and offer it as CSV and Excel (the same table, formulas neutralised)."""
     _record(("table", name, frame))
     st.dataframe(frame, hide_index=True, width="stretch")
+    k = access.min_cell()
+    if privacy.has_suppressed(frame, k):
+        st.caption(privacy.note(k))
     csv_col, xlsx_col, _ = st.columns([1, 1, 4])
     csv_col.download_button("Download CSV", lambda: export.to_csv_bytes(frame), file_name=f"{name}.csv",
                             mime="text/csv", key=f"dl_{key}", icon=":material/download:", on_click="ignore")
@@ -72,6 +76,18 @@ def figure(fig: go.Figure, key: str) -> None:
                             mime="image/png", key=f"png_{key}", icon=":material/image:", on_click="ignore")
         svg.download_button("SVG", lambda: export.figure_image(fig, "svg"), file_name=f"{key}.svg",
                             mime="image/svg+xml", key=f"svg_{key}", icon=":material/draw:", on_click="ignore")
+
+
+def individual(what: str) -> bool:
+    """Whether a view of individual subjects may be drawn; if not, say what is hidden and why."""
+    if access.individual_views():
+        return True
+    st.info(
+        f"{what}: hidden in aggregate-only mode, because it shows individual subjects. The summaries "
+        "on this page remain.",
+        icon=":material/visibility_off:",
+    )
+    return False
 
 
 def methods(text: str) -> None:
