@@ -56,6 +56,18 @@ def _design(arm: np.ndarray, level: np.ndarray, levels: list[str], interaction: 
     return np.column_stack(cols)
 
 
+def _known_levels(
+    y: np.ndarray, arm: np.ndarray, level: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Subjects whose subgroup level is known, and the sorted levels.
+
+    A missing level (NaN, None, empty text) is not a subgroup: those subjects leave the test, as
+    they leave the forest plot, instead of making the levels unsortable."""
+    known = ~pd.isna(level) & (pd.Series(level).astype(str).str.strip() != "").to_numpy()
+    y, arm, level = y[known], arm[known], level[known].astype(str)
+    return y, arm, level, sorted(set(level))
+
+
 def interaction_f_test(y: np.ndarray, arm: np.ndarray, level: np.ndarray) -> float:
     """p-value of the arm-by-subgroup interaction in a linear model (F-test of nested OLS fits).
 
@@ -64,7 +76,7 @@ def interaction_f_test(y: np.ndarray, arm: np.ndarray, level: np.ndarray) -> flo
     .. [1] Draper NR, Smith H. Applied Regression Analysis, 3rd ed. Wiley 1998, ch. 6 (extra sum
        of squares principle).
     """
-    levels = sorted(set(level))
+    y, arm, level, levels = _known_levels(y, arm, level)
     if len(levels) < 2:
         return math.nan
     full, reduced = (_design(arm, level, levels, True), _design(arm, level, levels, False))
@@ -95,7 +107,7 @@ def interaction_lr_test(y: np.ndarray, arm: np.ndarray, level: np.ndarray) -> fl
     """
     import statsmodels.api as sm  # imported here: heavy, and only this analysis needs it
 
-    levels = sorted(set(level))
+    y, arm, level, levels = _known_levels(y, arm, level)
     if len(levels) < 2:
         return math.nan
     lls, ranks = [], []
