@@ -1,0 +1,149 @@
+"""Deployment, as far as a machine without a Docker engine can check it.
+
+The Dockerfile is read instruction by instruction: its COPY sources exist and are not excluded by
+.dockerignore, it installs the hash-locked requirements, runs as a non-root user and checks the
+server's health. Then the image's file tree is assembled from its COPY instructions in a
+temporary folder and the app is run from there (AppTest, in a fresh interpreter), which proves
+that the image holds everything the app imports. The server settings and the example secrets are
+checked too.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from respine.ui import access
+from tests.conftest import REPO
+
+DOCKERFILE = REPO / "Dockerfile"
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined, comments dropped."""
+    out: list[tuple[str, str]] = []
+    pending = ""
+    for raw in DOCKERFILE.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line, pending = pending + line, ""
+        word, _, rest = line.partition(" ")
+        out.append((word.upper(), rest.strip()))
+    return out
+
+
+def copies() -> list[tuple[list[str], str]]:
+    result = []
+    for word, rest in instructions():
+        if word == "COPY":
+            *sources, dest = shlex.split(rest)
+            result.append((sources, dest))
+    return result
+
+
+def ignored(path: str) -> bool:
+    patterns = [
+        p.strip() for p in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if p.strip() and not p.startswith("#")
+    ]
+    parts = Path(path).parts
+    for pattern in patterns:
+        pattern = pattern.lstrip("/").removeprefix("**/")
+        if fnmatch.fnmatch(path, pattern) or any(fnmatch.fnmatch(p, pattern) for p in parts):
+            return True
+    return False
+
+
+def test_dockerfile_uses_python_311_and_the_locked_requirements():
+    steps = instructions()
+    assert steps[0][0] == "FROM" and steps[0][1].startswith("python:3.11-")
+    runs = " ".join(rest for word, rest in steps if word == "RUN")
+    assert "pip install --require-hashes -r requirements/app.lock" in runs
+    assert "--no-deps" in runs  # the app itself adds no unlocked dependency
+
+
+def test_dockerfile_copies_files_that_exist_and_are_not_ignored():
+    for sources, _dest in copies():
+        for source in sources:
+            assert (REPO / source).exists(), source
+            assert not ignored(source), f"{source} is excluded by .dockerignore"
+
+
+def test_no_secrets_and_no_local_tooling_enter_the_image():
+    for path in (".streamlit/secrets.toml", "deploy/secrets.toml", ".venv", ".git", "tests"):
+        assert ignored(path), path
+    copied = [s for sources, _ in copies() for s in sources]
+    assert not any("secrets" in s for s in copied)
+    assert ".streamlit/secrets.toml" in (REPO / ".gitignore").read_text(encoding="utf-8")
+
+
+def test_container_runs_unprivileged_with_a_health_check_on_all_interfaces():
+    steps = dict(instructions())
+    assert steps["USER"] not in ("root", "0")
+    assert "/_stcore/health" in steps["HEALTHCHECK"]
+    assert steps["EXPOSE"] == "8501"
+    command = " ".join(shlex.split(steps["CMD"].strip("[]").replace(",", " ")))
+    assert "streamlit run app.py" in command and "--server.address=0.0.0.0" in command
+
+
+def test_the_image_file_tree_runs_the_app(tmp_path):
+    """Assemble what the COPY instructions put in /app and run the app from it in a fresh
+    interpreter: every module it needs is in the image."""
+    app = tmp_path / "app"
+    for sources, dest in copies():
+        for source in sources:
+            src = REPO / source
+            target = app / (dest if not dest.endswith("/") else dest + src.name)
+            if dest in ("./", "."):
+                target = app / src.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if src.is_dir():
+                shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(src, target)
+    script = (
+        "import respine, sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "assert respine.__file__.startswith(sys.argv[1]), respine.__file__\n"
+        "at = AppTest.from_file(sys.argv[1] + '/app.py', default_timeout=60).run()\n"
+        "assert not at.exception, [e.value for e in at.exception]\n"
+        "print({m.label: m.value for m in at.metric})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(app)], cwd=app, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'BM-MSC responders': '74%'" in done.stdout
+
+
+def test_server_settings_are_the_safe_ones():
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    safe = {option: value for option, value, _why in access.SAFE_SERVER_OPTIONS}
+    for option, value in safe.items():
+        section, name = option.split(".")
+        assert config[section][name] == value, option
+    assert 0 < config["server"]["maxUploadSize"] <= 200
+
+
+@pytest.mark.parametrize("variant", ["password", "oidc"])
+def test_the_example_secrets_are_valid(variant):
+    """The documented example works as it stands (shared password) and with its [auth] block
+    uncommented (sign-in): both lead to aggregate-only mode with k = 5."""
+    text = (REPO / ".streamlit" / "secrets.example.toml").read_text(encoding="utf-8")
+    if variant == "oidc":
+        block = text.split("# [auth]", 1)[1].split("\n\n", 1)[0]
+        text = text.replace("# [auth]" + block, "[auth]" + block.replace("\n# ", "\n"))
+    secrets = tomllib.loads(text)
+    cfg = access.config_from_secrets(secrets)
+    assert cfg.mode == variant
+    assert cfg.disclosure.aggregate_only and cfg.disclosure.min_cell == 5
