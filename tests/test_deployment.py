@@ -147,3 +147,12 @@ def test_the_example_secrets_are_valid(variant):
     cfg = access.config_from_secrets(secrets)
     assert cfg.mode == variant
     assert cfg.disclosure.aggregate_only and cfg.disclosure.min_cell == 5
+
+
+def test_root_requirements_are_the_app_lock():
+    """Hosts that read a root requirements.txt get exactly the locked set."""
+    lines = [
+        line.strip() for line in (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines == ["-r requirements/app.lock"]
