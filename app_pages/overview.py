@@ -18,7 +18,11 @@ st.caption(md(f"{design.citation} · {design.registration}"))
 arms_col, visits_col = st.columns(2)
 with arms_col:
     st.subheader("Populations")
-    render.table(cache.population_counts(trial.source, trial), "populations", "populations")
+    render.table(
+        tables.counts_frame_display(cache.population_counts(trial.source, trial), [*design.arms, "Total"], k),
+        "populations",
+        "populations",
+    )
 with visits_col:
     st.subheader("Schedule")
     st.markdown("Visits: " + md(", ".join(v.label for v in design.visits)))

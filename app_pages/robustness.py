@@ -133,7 +133,7 @@ with render.explained():
         trial.source, "multiplicity" if family == "visits" else "multiplicity_endpoints", (sel,), trial
     )
     render.table(
-        tables.multiplicity_display(mult, "Visit" if family == "visits" else "Endpoint"),
+        tables.multiplicity_display(mult, "Visit" if family == "visits" else "Endpoint", k),
         f"multiplicity_{family}",
         "multiplicity",
     )
@@ -155,7 +155,7 @@ if binary:
     )
     with render.explained():
         gee = cache.compute(trial.source, "gee", (sel, corr), trial)
-        render.table(tables.gee_display(gee), f"gee_{endpoint}", "gee")
+        render.table(tables.gee_display(gee, k), f"gee_{endpoint}", "gee")
         render.methods(
             f"Logistic generalised estimating equations over all post-baseline visits with arm × "
             f"visit terms, {corr} working correlation and robust (sandwich) standard errors."

@@ -346,8 +346,13 @@ def bayes_display(results: list) -> pd.DataFrame:
     )
 
 
-def multiplicity_display(frame: pd.DataFrame, first: str = "Visit") -> pd.DataFrame:
-    return pd.DataFrame(
+SMALL_ROW_COUNTS = ("n_min", "count_min")  # subjects a row of a family of comparisons describes
+
+
+def multiplicity_display(frame: pd.DataFrame, first: str = "Visit", min_cell: int = 0) -> pd.DataFrame:
+    """A family of comparisons with adjusted p-values; a row describing fewer than ``min_cell``
+    subjects (smallest arm, or fewest responders) is suppressed, its label kept."""
+    table = pd.DataFrame(
         {
             first: frame[frame.columns[0]],  # the family: visits or endpoints
             "Estimate [95% CI]": [
@@ -362,10 +367,13 @@ def multiplicity_display(frame: pd.DataFrame, first: str = "Visit") -> pd.DataFr
             "p (Benjamini-Hochberg, FDR)": [fmt.p_value(p) for p in frame["p_bh"]],
         }
     )
+    return privacy.mask_rows(table, privacy.small_rows(frame, SMALL_ROW_COUNTS, min_cell), (first,))
 
 
-def gee_display(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
+def gee_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
+    """Odds ratios by visit from the GEE; a visit with an arm of fewer than ``min_cell`` subjects
+    or responders is suppressed."""
+    table = pd.DataFrame(
         {
             "Visit": frame["visit"],
             "Comparison": frame["arm"] + " vs " + frame["reference"],
@@ -376,3 +384,5 @@ def gee_display(frame: pd.DataFrame) -> pd.DataFrame:
             "p-value": [fmt.p_value(p) for p in frame["p_value"]],
         }
     )
+    small = privacy.small_rows(frame, SMALL_ROW_COUNTS, min_cell)
+    return privacy.mask_rows(table, small, ("Visit", "Comparison"))

@@ -354,18 +354,25 @@ def _adjusted_family(
     trial: S.Trial, family: list[tuple[str, Selection]], label: str, empty: str
 ) -> pd.DataFrame:
     """The first comparison of each selection in a family, with Holm, Hochberg and
-    Benjamini-Hochberg adjusted p-values over the family; items without enough data are left out."""
+    Benjamini-Hochberg adjusted p-values over the family; items without enough data are left out.
+
+    ``n_min`` (smallest arm) and ``count_min`` (fewest responders in an arm; NaN for continuous
+    endpoints) say how many subjects each row describes, for the small-cell rule."""
     from respine.multiplicity import adjust_table
 
     rows = []
     for name, item in family:
         try:
-            c = analyze(trial, item).contrasts[0]
+            result = analyze(trial, item)
         except AnalysisError:
             continue
+        c = result.contrasts[0]
+        responders = [getattr(a, "responders", None) for a in result.arms]
         rows.append(
             {
                 label: name,
+                "n_min": min(a.n for a in result.arms),
+                "count_min": min(responders) if None not in responders else float("nan"),
                 "measure": c.measure,
                 "estimate": c.estimate,
                 "ci_low": c.ci_low,
@@ -411,6 +418,11 @@ def gee_over_visits(trial: S.Trial, sel: Selection, correlation: str = "exchange
         correlation=correlation,
         arm_order=tuple(derive.arm_order(trial)),
     )
+    # subjects and responders per arm at each visit, for the small-cell rule
+    counts = data.dropna(subset=[S.VALUE]).groupby([S.VISIT_MONTH, S.ARM])[S.VALUE].agg(["size", "sum"])
+    by_visit = counts.groupby(level=0).min()
+    out["n_min"] = out["visit"].map(by_visit["size"]).astype(float)
+    out["count_min"] = out["visit"].map(by_visit["sum"]).astype(float)
     out["visit"] = out["visit"].map(trial.design.visit_label)
     return out
 

@@ -452,3 +452,32 @@ def test_interaction_tests_leave_out_subjects_whose_level_is_missing():
     assert interaction_lr_test(binary, arm, level) == pytest.approx(
         interaction_lr_test(binary[known], arm[known], level[known]), nan_ok=True
     )
+
+
+def test_families_of_comparisons_suppress_rows_describing_few_subjects():
+    frame = pd.DataFrame({
+        "visit": ["Month 1", "Month 24"], "measure": ["risk_difference"] * 2, "estimate": [0.1, 0.2],
+        "ci_low": [-0.1, -0.2], "ci_high": [0.3, 0.6], "p_value": [0.4, 0.3], "p_holm": [0.6, 0.6],
+        "p_hochberg": [0.4, 0.4], "p_bh": [0.4, 0.4], "test": ["chi-square"] * 2,
+        "n_min": [40.0, 12.0], "count_min": [20.0, 4.0],
+    })
+    shown = tables.multiplicity_display(frame, "Visit", 5)
+    assert shown.iloc[0]["p (raw)"] != privacy.SUPPRESSED
+    assert (shown.iloc[1].drop("Visit") == privacy.SUPPRESSED).all() and shown.iloc[1]["Visit"] == "Month 24"
+    assert (tables.multiplicity_display(frame, "Visit") != privacy.SUPPRESSED).all(axis=None)
+    gee = frame.assign(arm="A", reference="B", se=0.1)
+    shown = tables.gee_display(gee, 5)
+    assert shown.iloc[1]["Odds ratio [95% CI]"] == privacy.SUPPRESSED
+    assert shown.iloc[1]["Comparison"] == "A vs B"
+    assert shown.iloc[0]["p-value"] != privacy.SUPPRESSED
+
+
+def test_gee_and_family_frames_carry_their_smallest_counts(trial):
+    from respine import analysis, views
+
+    gee = views.gee_over_visits(trial, analysis.Selection(endpoint="RESP"))
+    month12 = gee.loc[gee["visit"] == "Month 12"].iloc[0]
+    assert (month12["n_min"], month12["count_min"]) == (49, 34)  # Sham: 34 responders of 49
+    family = views.multiplicity_over_visits(trial, analysis.Selection(endpoint="RESP"))
+    month12 = family.loc[family["visit"] == "Month 12"].iloc[0]
+    assert (month12["n_min"], month12["count_min"]) == (49, 34)
