@@ -19,6 +19,10 @@ import plotly.graph_objects as go
 from respine import fmt, privacy
 from respine.analysis import AnalysisResult
 
+# Every text from the data (arm, visit, subgroup and subject labels, titles) goes through _t, so
+# that plotly's HTML subset in labels (<b>, <a href>) is shown literally, never drawn.
+_t = fmt.plot_text
+
 # Okabe-Ito: blue, vermillion, bluish green, reddish purple, sky blue, orange.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00")
 REFERENCE_COLOUR = "#6E6E6E"  # grey for the control arm, so treatment arms stand out
@@ -43,7 +47,7 @@ GRID = "#EBEBEB"
 
 def _base_layout(title: str = "", y_title: str = "", x_title: str = "") -> dict:
     return dict(
-        title=dict(text=title, x=0, xanchor="left"),
+        title=dict(text=_t(title), x=0, xanchor="left"),
         font=FONT,
         template="none",
         paper_bgcolor="white",
@@ -53,13 +57,13 @@ def _base_layout(title: str = "", y_title: str = "", x_title: str = "") -> dict:
         hovermode="closest",
         height=420,
         yaxis=dict(
-            title=dict(text=y_title),
+            title=dict(text=_t(y_title)),
             zeroline=True,
             zerolinecolor="#BBBBBB",
             gridcolor=GRID,
             linecolor="#BBBBBB",
         ),
-        xaxis=dict(title=dict(text=x_title), gridcolor=GRID, linecolor="#BBBBBB"),
+        xaxis=dict(title=dict(text=_t(x_title)), gridcolor=GRID, linecolor="#BBBBBB"),
     )
 
 
@@ -86,9 +90,9 @@ def _by_arm(frame: pd.DataFrame, colours: dict[str, str]) -> Iterator[tuple[str,
 
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.Figure:
     """Set the titles of a figure made by :func:`_new` (cheap: three properties)."""
-    fig.layout.title.text = title
-    fig.layout.yaxis.title.text = y_title
-    fig.layout.xaxis.title.text = x_title
+    fig.layout.title.text = _t(title)
+    fig.layout.yaxis.title.text = _t(y_title)
+    fig.layout.xaxis.title.text = _t(x_title)
     return fig
 
 
@@ -130,7 +134,7 @@ def over_time_figure(
         x = d["visit_month"] + (i - (len(arms) - 1) / 2) * step
         y = d["estimate"] * scale
         hover = [
-            f"<b>{arm}</b><br>{v}<br>n = {int(n)}<br>"
+            f"<b>{_t(arm)}</b><br>{_t(v)}<br>n = {int(n)}<br>"
             f"{fmt.num(e * scale)}{'%' if percent else ''} "
             f"[95% CI {fmt.num(lo * scale)} to {fmt.num(hi * scale)}]"
             for v, n, e, lo, hi in zip(
@@ -142,7 +146,7 @@ def over_time_figure(
                 x=x,
                 y=y,
                 mode="lines+markers",
-                name=arm,
+                name=_t(arm),
                 line=dict(color=colours[arm], width=2.5),
                 marker=dict(size=8, symbol=["circle", "square", "diamond", "triangle-up"][i % 4]),
                 error_y=dict(
@@ -158,7 +162,7 @@ def over_time_figure(
                 customdata=d["n"],
             )
         )
-    fig.update_xaxes(tickmode="array", tickvals=visits, ticktext=[labels[v] for v in visits])
+    fig.update_xaxes(tickmode="array", tickvals=visits, ticktext=[_t(labels[v]) for v in visits])
     return _suppressed(_layout(fig, title, y_title + (" (%)" if percent else "")), dropped, min_cell)
 
 
@@ -173,9 +177,9 @@ def rate_figure(result: AnalysisResult, colours: dict[str, str], min_cell: int =
     for s in shown:
         fig.add_trace(
             go.Bar(
-                x=[s.arm],
+                x=[_t(s.arm)],
                 y=[100 * s.rate],
-                name=s.arm,
+                name=_t(s.arm),
                 marker_color=colours.get(s.arm, PALETTE[0]),
                 error_y=dict(
                     type="data",
@@ -188,7 +192,7 @@ def rate_figure(result: AnalysisResult, colours: dict[str, str], min_cell: int =
                 text=[fmt.pct(s.rate)],
                 textposition="inside",
                 hovertext=[
-                    f"<b>{s.arm}</b><br>{fmt.n_pct(s.responders, s.n)}<br>"
+                    f"<b>{_t(s.arm)}</b><br>{fmt.n_pct(s.responders, s.n)}<br>"
                     f"95% CI {fmt.pct(s.ci_low)} to {fmt.pct(s.ci_high)}"
                 ],
                 hoverinfo="text",
@@ -209,13 +213,13 @@ def distribution_figure(
         fig.add_trace(
             go.Box(
                 y=d[column],
-                name=f"{arm} (n={len(d)})",
+                name=f"{_t(arm)} (n={len(d)})",
                 marker_color=colour,
                 boxpoints="all",
                 jitter=0.4,
                 pointpos=0,
                 boxmean=True,
-                hovertext=d["subject_id"],
+                hovertext=d["subject_id"].map(_t),
                 hoverinfo="y+text",
             )
         )
@@ -267,18 +271,18 @@ def forest_figure(
     ratio = measure == "odds_ratio"
     scale = 100.0 if measure == "risk_difference" else 1.0
     labels = [
-        f"{v}: {lev}" if v != "Overall" else "Overall"
+        _t(f"{v}: {lev}") if v != "Overall" else "Overall"
         for v, lev in zip(frame["variable"], frame["level"], strict=True)
     ]
     y = list(range(len(frame)))[::-1]
     n_cols = [c for c in frame.columns if c.startswith("n ")]
     hover = []
     for (_, r), lab in zip(frame.iterrows(), labels, strict=True):
-        ns = ", ".join(f"{c[2:]} n={r[c]}" for c in n_cols)
+        ns = ", ".join(f"{_t(c[2:])} n={r[c]}" for c in n_cols)
         est = fmt.contrast_estimate(measure, r["estimate"], r["ci_low"], r["ci_high"])
         p_int = r["p_interaction"]
         p = "" if pd.isna(p_int) else f"<br>interaction p = {fmt.p_value(p_int)}"
-        note = f"<br>{r['note']}" if r["note"] else ""
+        note = f"<br>{_t(r['note'])}" if r["note"] else ""
         hover.append(f"<b>{lab}</b><br>{ns}<br>{fmt.contrast_label(measure)}: {est}{p}{note}")
     colours = [PALETTE[0] if v != "Overall" else "#000000" for v in frame["variable"]]
     marker = dict(
@@ -310,14 +314,17 @@ def cumulative_figure(
                 x=d["improvement"],
                 y=100 * d["share"],
                 mode="lines",
-                name=f"{arm} (n={d['n'].iloc[0]})",
+                name=f"{_t(arm)} (n={d['n'].iloc[0]})",
                 line=dict(color=colour, shape="vh", width=2.5),
-                hovertemplate=f"<b>{arm}</b><br>improvement ≥ %{{x:g}}: %{{y:.1f}}%<extra></extra>",
+                hovertemplate=f"<b>{_t(arm)}</b><br>improvement ≥ %{{x:g}}: %{{y:.1f}}%<extra></extra>",
             )
         )
     for label, value in thresholds.items():
         fig.add_vline(
-            x=value, line=dict(color="#888888", dash="dot"), annotation_text=label, annotation_position="top"
+            x=value,
+            line=dict(color="#888888", dash="dot"),
+            annotation_text=_t(label),
+            annotation_position="top",
         )
     fig.update_yaxes(range=[0, 102])
     return _layout(fig, title, "Subjects improving at least this much (%)", x_title)
@@ -358,7 +365,7 @@ def sweep_figure(
         )
     )
     hover = [
-        f"threshold {t:g}<br>{treat} {fmt.pct(a)} vs {reference} {fmt.pct(b)}<br>"
+        f"threshold {t:g}<br>{_t(treat)} {fmt.pct(a)} vs {_t(reference)} {fmt.pct(b)}<br>"
         f"difference {fmt.contrast_estimate('risk_difference', d, lo, hi)}"
         for t, a, b, d, lo, hi in zip(
             frame["threshold"],
@@ -395,23 +402,23 @@ def spaghetti_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, y
         for sid, part in d.groupby("subject_id", sort=False):
             xs += [*part["visit_month"].tolist(), None]
             ys += [*part["y"].tolist(), None]
-            text += [sid] * len(part) + [None]
+            text += [_t(sid)] * len(part) + [None]
         fig.add_trace(
             go.Scatter(
                 x=xs,
                 y=ys,
                 mode="lines+markers",
-                name=arm,
+                name=_t(arm),
                 text=text,
                 line=dict(color=colour, width=1),
                 marker=dict(size=3),
                 opacity=0.45,
-                hovertemplate="%{text}<br>%{y:.1f}<extra>" + arm + "</extra>",
+                hovertemplate="%{text}<br>%{y:.1f}<extra>" + _t(arm) + "</extra>",
             )
         )
     visits = sorted(frame["visit_month"].unique())
     labels = frame.drop_duplicates("visit_month").set_index("visit_month")["visit"]
-    fig.update_xaxes(tickmode="array", tickvals=visits, ticktext=[labels[v] for v in visits])
+    fig.update_xaxes(tickmode="array", tickvals=visits, ticktext=[_t(labels[v]) for v in visits])
     return _layout(fig, title, y_title)
 
 
@@ -424,10 +431,10 @@ def waterfall_figure(frame: pd.DataFrame, colours: dict[str, str], title: str) -
             go.Bar(
                 x=d["rank"] + offset,
                 y=d["pchg"],
-                name=f"{arm} (n={len(d)})",
+                name=f"{_t(arm)} (n={len(d)})",
                 marker_color=colour,
-                hovertext=d["subject_id"],
-                hovertemplate="%{hovertext}<br>%{y:.1f}%<extra>" + arm + "</extra>",
+                hovertext=d["subject_id"].map(_t),
+                hovertemplate="%{hovertext}<br>%{y:.1f}%<extra>" + _t(arm) + "</extra>",
             )
         )
         offset += len(d) + 3
@@ -447,10 +454,10 @@ def scatter_figure(
                 x=d[x],
                 y=d[y],
                 mode="markers",
-                name=f"{arm} (n={len(d)})",
+                name=f"{_t(arm)} (n={len(d)})",
                 marker=dict(color=colour, size=8, opacity=0.75),
-                text=d["subject_id"],
-                hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra>" + arm + "</extra>",
+                text=d["subject_id"].map(_t),
+                hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra>" + _t(arm) + "</extra>",
             )
         )
     return _layout(fig, title, y_title, x_title)
@@ -467,13 +474,13 @@ def completion_figure(
     for arm, colour, d in _by_arm(frame, colours):
         fig.add_trace(
             go.Bar(
-                x=d["visit"],
+                x=d["visit"].map(_t),
                 y=d["pct"],
-                name=arm,
+                name=_t(arm),
                 marker_color=colour,
                 text=[f"{o}/{e}" for o, e in zip(d["observed"], d["expected"], strict=True)],
                 textposition="outside",
-                hovertemplate="%{x}: %{text} (%{y:.1f}%)<extra>" + arm + "</extra>",
+                hovertemplate="%{x}: %{text} (%{y:.1f}%)<extra>" + _t(arm) + "</extra>",
             )
         )
     fig.update_yaxes(range=[0, 112])
@@ -486,12 +493,13 @@ def estimates_figure(frame: pd.DataFrame, measure: str, title: str, label_column
     d = frame.dropna(subset=["estimate"]).iloc[::-1]
     scale = 100.0 if measure == "risk_difference" else 1.0
     hover = [
-        f"<b>{lab}</b><br>{fmt.contrast_estimate(measure, e, lo, hi)}<br>p = {fmt.p_value(p)}"
+        f"<b>{_t(lab)}</b><br>{fmt.contrast_estimate(measure, e, lo, hi)}<br>p = {fmt.p_value(p)}"
         for lab, e, lo, hi, p in zip(
             d[label_column], d["estimate"], d["ci_low"], d["ci_high"], d["p_value"], strict=True
         )
     ]
-    fig = go.Figure(_interval_trace(d, scale, d[label_column], hover, dict(size=10, color=PALETTE[0])))
+    marker = dict(size=10, color=PALETTE[0])
+    fig = go.Figure(_interval_trace(d, scale, d[label_column].map(_t), hover, marker))
     fig.add_vline(x=0.0, line=dict(color="#888888", dash="dash"))
     unit = " (percentage points)" if measure == "risk_difference" else ""
     _layout(fig, title, "", f"{fmt.contrast_label(measure)}{unit}")
@@ -541,8 +549,8 @@ def tipping_figure(table: pd.DataFrame, arm: str, reference: str, title: str) ->
             zmin=0,
             zmax=1,
             colorbar=dict(title="p"),
-            hovertemplate=f"responders among {arm}'s missing: %{{x}}<br>among {reference}'s missing: %{{y}}"
-            "<br>p = %{z:.3f}<extra></extra>",
+            hovertemplate=f"responders among {_t(arm)}'s missing: %{{x}}<br>"
+            f"among {_t(reference)}'s missing: %{{y}}<br>p = %{{z:.3f}}<extra></extra>",
         )
     )
     _layout(

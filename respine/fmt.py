@@ -96,3 +96,13 @@ def md_escape(text: object) -> str:
     Streamlit's LaTeX and emoji shortcodes) would interpret is backslash-escaped, so a label can
     never become a link, emphasis or a formula."""
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
+
+
+def plot_text(text: object) -> str:
+    """Text from a data set or a link, safe inside a plotly figure.
+
+    Plotly draws a subset of HTML in titles, legends, tick labels and hovers (``<b>``, ``<br>``,
+    ``<a href>``, ``<span style>``), so an arm label such as ``<a href=...>`` would become a link
+    in the chart. Escaping ``&``, ``<`` and ``>`` as entities, which plotly turns back into the
+    characters, shows such text literally."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

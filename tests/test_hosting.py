@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from respine import figures, privacy, tables
+from respine import figures, fmt, privacy, tables
 from respine.analysis import AnalysisResult
 from respine.stats import BinarySummary, Contrast
 from respine.ui import access
@@ -481,3 +481,28 @@ def test_gee_and_family_frames_carry_their_smallest_counts(trial):
     family = views.multiplicity_over_visits(trial, analysis.Selection(endpoint="RESP"))
     month12 = family.loc[family["visit"] == "Month 12"].iloc[0]
     assert (month12["n_min"], month12["count_min"]) == (49, 34)
+
+
+MARKUP_ARM = "<b>Placebo</b> <a href='https://example.org/phish'>click</a> & co"
+
+
+def test_markup_in_labels_is_literal_in_every_figure_text():
+    """Plotly draws <b> and <a href> in legends, ticks, titles and hovers: labels from the data are
+    escaped (plotly shows the entities as the characters), so no label becomes bold or a link."""
+    assert fmt.plot_text(MARKUP_ARM) == (
+        "&lt;b&gt;Placebo&lt;/b&gt; &lt;a href='https://example.org/phish'&gt;click&lt;/a&gt; &amp; co"
+    )
+    colours = {"Cells": "#0072B2", MARKUP_ARM: "#999999"}
+    frame = pd.DataFrame({
+        "arm": ["Cells", MARKUP_ARM] * 2, "visit_month": [1, 1, 12, 12],
+        "visit": ["<i>M1</i>"] * 2 + ["M12"] * 2,
+        "estimate": [1.0, 2.0, 3.0, 4.0], "ci_low": [0.0] * 4, "ci_high": [5.0] * 4, "n": [10] * 4,
+    })
+    fig = figures.over_time_figure(frame, colours, f"Title {MARKUP_ARM}", "y <sup>2</sup>")
+    texts = [fig.layout.title.text, fig.layout.yaxis.title.text, *fig.layout.xaxis.ticktext]
+    for trace in fig.data:
+        texts += [trace.name, *trace.hovertext]
+    for text in texts:
+        for tag in ("<a", "<i>", "<sup>", "<b>Placebo"):
+            assert tag not in text, text
+    assert any("&lt;a href=" in t for t in texts)
