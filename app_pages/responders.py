@@ -3,6 +3,7 @@
 import streamlit as st
 
 from respine import analysis, figures, tables
+from respine.fmt import md_escape as md
 from respine.rules import PRIMARY_RULE
 from respine.ui import access, cache, render, state
 
@@ -117,6 +118,6 @@ with m2:
 for endpoint, col in zip(("MCID_VAS", "MCID_ODI"), st.columns(2), strict=True):
     with col, render.explained():
         mcid = cache.analyze(trial.source, state.selection(trial, endpoint=endpoint, measure="aval"), trial)
-        st.markdown(f"**{mcid.endpoint_label}, {mcid.visit_label}**")
+        st.markdown(f"**{md(mcid.endpoint_label)}, {md(mcid.visit_label)}**")
         render.table(tables.arm_table(mcid, k), endpoint.lower(), f"{endpoint}_arms")
         render.table(tables.contrast_table(mcid, k).iloc[:1], f"{endpoint.lower()}_rd", f"{endpoint}_rd")

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from respine import export, privacy
+from respine import export, fmt, privacy
 from respine import schema as S
 from respine.errors import AnalysisError, RespineError
 from respine.ui import access
@@ -106,4 +106,4 @@ def synthetic_banner(trial: S.Trial) -> None:
 
 def notes(messages: list[str] | tuple[str, ...]) -> None:
     for m in messages:
-        st.caption(f"Note: {m}")
+        st.caption(f"Note: {fmt.md_escape(m)}")  # notes name arms and labels from the data

@@ -16,6 +16,7 @@ import streamlit as st
 
 from respine import analysis, derive, urlstate
 from respine import schema as S
+from respine.fmt import md_escape
 from respine.rules import ResponderRule
 
 VIEW = "view"
@@ -107,7 +108,10 @@ def bound(
         if current not in options:
             if current not in ("", None):
                 shown = kwargs.get("format_func", str)
-                st.caption(f"{label}: {shown(current)} is not available here; showing {shown(options[0])}.")
+                st.caption(
+                    f"{md_escape(label)}: {md_escape(shown(current))} is not available here; "
+                    f"showing {md_escape(shown(options[0]))}."
+                )
             current = options[0]
         kwargs["options"] = options
     if st.session_state.get(key, _MISSING) != current:
@@ -182,7 +186,7 @@ def option(name: str, widget: Callable[..., Any], label: str, default: Any,
             else:
                 value = text[:200]
         except (StopIteration, ValueError):
-            st.caption(f"{label}: the link's value is not available here; showing the default.")
+            st.caption(f"{md_escape(label)}: the link's value is not available here; showing the default.")
             value = default
     if choices is not None:
         kwargs["options"] = list(choices)
