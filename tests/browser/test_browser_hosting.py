@@ -13,6 +13,8 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -406,3 +408,22 @@ def test_markup_in_an_arm_label_is_not_drawn_in_charts(page: Page) -> None:
     )
     assert links == [], f"the arm label became a link in the chart: {links}"
     expect(page.locator(f"{CHART} .legendtext", has_text="Placebo").first).to_have_text(MARKUP_ARM)
+
+
+@pytest.mark.browser
+def test_no_data_file_is_served_before_the_password(gated_server) -> None:
+    """Over plain HTTP, without a browser session: the server answers every path with its page
+    shell or an error, never with a data file, the secrets or the app's code."""
+    base_url, _ = gated_server
+    paths = ("/data/subjects.csv", "/subjects.csv", "/app/static/subjects.csv", "/static/subjects.csv",
+             "/data/study.toml", "/.streamlit/secrets.toml", "/app.py", "/media/subjects.csv",
+             "/explorer?ep=ODI", "/_stcore/health")
+    for path in paths:
+        try:
+            with urllib.request.urlopen(base_url + path, timeout=10) as response:
+                body = response.read().decode("utf-8", errors="replace")
+        except urllib.error.HTTPError as error:
+            assert error.code in (400, 403, 404, 405), (path, error.code)
+            continue
+        for leak in ("RSP-", "BM-MSC", "subject_id", "correct horse", "import streamlit"):
+            assert leak not in body, f"{path} serves {leak!r}"
