@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -131,12 +132,12 @@ def browser(chromium_path: str):
         chromium.close()
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Serve app.py with ``streamlit run`` on a free local port; the base URL, no trailing slash."""
+@contextmanager
+def serve_app(logs: Path, *extra: str) -> Iterator[str]:
+    """Serve app.py with ``streamlit run`` on a free local port (plus ``extra`` options, such as
+    ``--secrets.files``); yields the base URL, no trailing slash. Server logs go to ``logs``."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    logs = tmp_path_factory.mktemp("streamlit")
     out_path, err_path = logs / "stdout.log", logs / "stderr.log"
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
@@ -146,6 +147,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--browser.gatherUsageStats", "false",
         # Serve one snapshot of the code: no reloads if files change while the tier runs.
         "--server.fileWatcherType", "none",
+        *extra,
     ]
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         process = subprocess.Popen(command, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
@@ -165,6 +167,13 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base_url
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on the shipped data, open (no secrets)."""
+    with serve_app(tmp_path_factory.mktemp("streamlit")) as base_url:
+        yield base_url
 
 
 @pytest.fixture

@@ -10,9 +10,6 @@ pytest's tmp_path and passed with ``--secrets.files`` (never a secrets.toml in t
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,12 +19,8 @@ import pytest
 
 from tests.browser.conftest import (
     ACTION_TIMEOUT_MS,
-    REPO,
-    SERVER_START_TIMEOUT,
     VIEWPORT,
-    free_port,
-    health_ok,
-    stop,
+    serve_app,
     tail,
 )
 from tests.browser.test_browser import (
@@ -175,32 +168,8 @@ def gated_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     folder = tmp_path_factory.mktemp("gated")
     secrets = folder / "secrets.toml"
     secrets.write_text(SECRETS, encoding="utf-8")
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    out_path, err_path = folder / "stdout.log", folder / "stderr.log"
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-        "--secrets.files", str(secrets),
-    ]
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        process = subprocess.Popen(command, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                   start_new_session=True)
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not health_ok(base_url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"The gated Streamlit server did not come up at {base_url} (exit code "
-                            f"{process.poll()}).\n--- stderr tail ---\n{tail(err_path)}\n"
-                            f"--- stdout tail ---\n{tail(out_path)}", pytrace=False)
-            time.sleep(0.25)
-        yield base_url, err_path
-    finally:
-        stop(process)
+    with serve_app(folder, "--secrets.files", str(secrets)) as base_url:
+        yield base_url, folder / "stderr.log"
 
 
 @pytest.fixture
