@@ -36,38 +36,37 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
-import platform
 import random
 import re
 import shlex
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-APP = REPO / "app.py"
+from common import (
+    APP,
+    BENCH,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    Server,
+    code_fingerprint,
+    machine,
+    make_twin,
+    p95,
+)
+
 RESULTS_MD = BENCH / "load_results.md"
 RESULTS_JSON = BENCH / "load_results.json"
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-VIEWPORT = {"width": 1400, "height": 1000}
 ACTION_TIMEOUT_MS = 60_000  # an action that has not settled by then is an error
 QUIET_MS = 400  # the page must be unchanged (DOM and websocket) this long to count as settled
 POLL_MS = 50  # how often the page checks whether it has settled (timestamps are exact)
@@ -193,64 +192,6 @@ OPTIONS_JS = """els => els.map(e => ({text: e.innerText.trim(),
 # ---------------------------------------------------------------------------------------------
 # Server and /proc
 # ---------------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """``streamlit run app.py`` on a free loopback port, in its own process group, log to a file."""
-
-    def __init__(self, data: str | None) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k != "RESPINE_DATA"}
-        if data:
-            env["RESPINE_DATA"] = data
-        self.cmd = [sys.executable, "-m", "streamlit", "run", str(APP.relative_to(REPO)),
-                    "--server.headless", "true", "--server.port", str(self.port),
-                    "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-                    "--browser.gatherUsageStats", "false"]
-        self.log = tempfile.NamedTemporaryFile(prefix="respine-load-server-", suffix=".log")  # noqa: SIM115
-        self.started = time.perf_counter()
-        self.proc = subprocess.Popen(self.cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_healthy(self, timeout: float = 120.0) -> float:
-        """Seconds from process start until /_stcore/health answers ok."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("streamlit exited: " + self.log_text()[-2000:])
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as response:
-                    if response.read().strip() == b"ok":
-                        return time.perf_counter() - self.started
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"streamlit did not become healthy within {timeout} s")
-
-    def log_text(self) -> str:
-        return Path(self.log.name).read_text(encoding="utf-8", errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=15)
-            except ProcessLookupError:
-                pass
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=15)
-
-    def close(self) -> None:
-        self.stop()
-        self.log.close()
 
 
 def _proc_tree(root: int) -> list[int]:
@@ -569,55 +510,6 @@ async def drive(server: Server, args: argparse.Namespace, res: dict[str, Any]) -
 # ---------------------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, str]:
-    info = {"cpu": "unknown", "cores": str(os.cpu_count()), "ram": "unknown"}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["ram"] = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    except OSError:
-        pass
-    import plotly
-    import streamlit
-    from playwright._repo_version import version as playwright_version
-
-    try:
-        chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True,
-                                  timeout=30).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        chromium = "unknown"
-    info.update(python=platform.python_version(), streamlit=streamlit.__version__,
-                plotly=plotly.__version__, playwright=playwright_version, chromium=chromium,
-                os=platform.platform())
-    return info
-
-
-def code_fingerprint() -> str:
-    """SHA-256 (16 hex digits) of app.py, app_pages/ and respine/, as in bench/run.py."""
-    digest = hashlib.sha256()
-    files = [APP, *sorted((REPO / "app_pages").glob("*.py")), *sorted((REPO / "respine").rglob("*.py"))]
-    for f in files:
-        digest.update(str(f.relative_to(REPO)).encode())
-        digest.update(f.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def p95(xs: list[float]) -> float:
-    """95th percentile, linear interpolation between order statistics."""
-    s = sorted(xs)
-    if len(s) == 1:
-        return s[0]
-    k = 0.95 * (len(s) - 1)
-    lo = int(k)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
 def secs(x: float) -> str:
     return f"{x:.2f} s"
 
@@ -806,14 +698,10 @@ def main() -> int:
         res["data_label"] = f"`{data}`" if data else "the shipped data (`data/`)"
         if args.big:
             data = str(Path(tmp) / "twin10k")
-            t0 = time.perf_counter()
-            respine = Path(sys.executable).with_name("respine")
-            subprocess.run([str(respine), "synth", "--n-per-arm", "5000", "--out", data], check=True,
-                           cwd=REPO, stdout=subprocess.DEVNULL)
-            res["synth_s"] = time.perf_counter() - t0
+            res["synth_s"] = make_twin(data)
             res["data_label"] = (f"a 10,000-subject synthetic twin (`respine synth --n-per-arm 5000`, "
                                  f"{res['synth_s']:.0f} s to generate)")
-        server = Server(data)
+        server = Server(APP, data)
         try:
             res["healthy_s"] = server.wait_healthy()
             res["server_cmd"] = shlex.join(server.cmd)

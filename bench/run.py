@@ -1,20 +1,21 @@
 #!/usr/bin/env python
 """Performance benchmark of the RESPINE results explorer, as ratios against a floor app.
 
-    .venv/bin/python bench/run.py            # full run (under ~10 minutes on 2 cores)
-    .venv/bin/python bench/run.py --quick    # fewer repetitions (~4 minutes)
+    .venv/bin/python bench/run.py            # full run (about 30 minutes on 2 cores)
+    .venv/bin/python bench/run.py --quick    # fewer repetitions (about 12 minutes)
+    .venv/bin/python bench/run.py --parts warm --pages explorer,flow   # a part, some pages
 
 Every number is divided by the same measurement of ``bench/floor_app.py`` (a bare Streamlit page
 with one plotly figure, one 20-row table and a selectbox and a slider) taken in the same run, so
-the ratios say what the app adds on top of Streamlit, plotly and the browser. Measured:
+the ratios say what the app adds on top of Streamlit, plotly and the browser. Measured on every
+page of the app's navigation, at 114 subjects (the shipped data) and at 10,000 (a synthetic twin):
 
-* warm interaction (AppTest): rerun time after one widget change, per page and widget, with the
+* warm interaction (AppTest): rerun time after one widget change, median and p95, with the
   changed value seen before (``cached``) and never seen in this process (``uncached``);
-* cold start (``streamlit run`` + headless Chromium): process start to the first plotly chart;
-* click to update (Chromium): widget change to the updated chart and tables;
-* scale: warm interaction and cold start again on a 10,000-subject synthetic twin.
+* cold start (``streamlit run`` + headless Chromium): process start to the page drawn;
+* click to update (Chromium): widget change to the updated, settled page.
 
-The Markdown table is printed and written to ``bench/results.md``; raw samples go to
+The Markdown tables are printed and written to ``bench/results.md``; raw samples go to
 ``bench/results.json``. See bench/README.md for what each row means.
 """
 
@@ -24,58 +25,105 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-FLOOR = BENCH / "floor_app.py"
-APP = REPO / "app.py"
+from common import (
+    APP,
+    BENCH,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FLOOR,
+    REPO,
+    VIEWPORT,
+    Server,
+    code_fingerprint,
+    machine,
+    make_twin,
+    p95,
+)
 
 WARM_TARGET = 5.0
 COLD_TARGET = 1.5
 
-CHROMIUM = os.environ.get("RESPINE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-VIEWPORT = {"width": 1400, "height": 1000}
-CHART_SVG = '[data-testid="stPlotlyChart"] .main-svg'
 BROWSER_TIMEOUT_MS = 180_000
 CLICK_TIMEOUT_MS = 60_000
 
 # Repetitions. "uncached"/"cached"/"floor" are numbers of timed reruns per scenario; "cold" the
-# cold starts per target; "click" the timed clicks per scenario and cache state.
+# cold starts per page; "click" the timed clicks per page (cached values; see click_plan).
 PROFILES = {
-    "full": {"warmup": 1, "uncached": 16, "cached": 24, "floor": 40, "cold": 5, "click": 6,
-             "big_uncached": 6, "big_cached": 12, "big_cold": 3},
-    "quick": {"warmup": 1, "uncached": 6, "cached": 8, "floor": 16, "cold": 3, "click": 3,
-              "big_uncached": 3, "big_cached": 5, "big_cold": 3},
+    "full": {"warmup": 1, "uncached": 12, "cached": 20, "floor": 40, "cold": 4, "click": 4,
+             "big_uncached": 5, "big_cached": 10, "big_cold": 3, "big_click": 3},
+    "quick": {"warmup": 1, "uncached": 4, "cached": 6, "floor": 16, "cold": 2, "click": 2,
+              "big_uncached": 2, "big_cached": 4, "big_cold": 2, "big_click": 2},
 }
+DATA_LABELS = {"shipped": "shipped (114)", "big": "twin 10,000"}
+
+# Every page of app.py's navigation, in its order; the URL path of each.
+PAGES = ("overview", "explorer", "responders", "profile", "subgroups", "trajectories", "mri",
+         "robustness", "baseline", "flow", "safety", "missing", "paper", "data", "report", "settings")
+# Pages that draw at least one plotly chart at their defaults (AppTest checks it).
+CHART_PAGES = frozenset({"overview", "explorer", "responders", "profile", "subgroups", "trajectories",
+                         "mri", "robustness", "missing"})
+
+
+def page_path(page: str) -> str:
+    return "/" if page == "overview" else f"/{page}"
+
+
+POPULATIONS_SHOWN = ("MITT: Modified intention to treat", "PP: Per protocol")
+# The change timed on each page other than the three foundation pages (which have the detailed
+# scenarios below): page -> (query, widget kind, label, two values for AppTest (the first is the
+# page's default), the same two as shown in the browser; None for a toggle).
+PAGE_CHANGES: dict[str, tuple[dict[str, str], str, str, tuple, tuple | None]] = {
+    "profile": ({}, "radio", "Scale", ("VAS", "ODI"), ("Low back pain VAS", "Oswestry Disability Index")),
+    "subgroups": ({"ep": "RESP"}, "selectbox", "Visit", (12.0, 6.0), ("Month 12", "Month 6")),
+    "trajectories": ({}, "radio", "Means", ("observed", "model"), ("observed", "ANCOVA per visit")),
+    "mri": ({}, "radio", "Clinical change", ("VAS", "ODI"),
+            ("Low back pain VAS", "Oswestry Disability Index")),
+    "robustness": ({"ep": "RESP"}, "selectbox", "Visit", (12.0, 6.0), ("Month 12", "Month 6")),
+    "baseline": ({}, "radio", "Continuous variables as", ("mean", "median"), ("mean (SD)", "median (IQR)")),
+    "flow": ({}, "selectbox", "Follow-up counted by assessments of", ("VAS", "ODI"),
+             ("Low back pain VAS", "Oswestry Disability Index")),
+    "safety": ({}, "toggle", "Serious events only (organ class table)", (False, True), None),
+    "missing": ({}, "selectbox", "Endpoint", ("VAS", "ODI"),
+                ("Low back pain VAS", "Oswestry Disability Index")),
+    "paper": ({}, "selectbox", "Population", ("MITT", "PP"), POPULATIONS_SHOWN),
+    "data": ({}, "selectbox", "Population", ("MITT", "PP"), POPULATIONS_SHOWN),
+    "report": ({}, "selectbox", "Population", ("MITT", "PP"), POPULATIONS_SHOWN),
+    "settings": ({}, "selectbox", "Population", ("MITT", "PP"), POPULATIONS_SHOWN),
+}
+
+
+def floor_kind(kind: str) -> str:
+    """The floor's widget a change is compared with: its slider for a slider, else its selectbox.
+
+    A radio option or a toggle is one pointer action on the new choice, as picking a selectbox
+    option is; the timing starts at that action in both."""
+    return "slider" if kind == "slider" else "selectbox"
+
+
+def _page_of(name: str) -> str:
+    return name.split(":")[0]
+
 
 # ---------------------------------------------------------------------------------------------
 # Warm interaction (AppTest), run in a subprocess per data set: ``run.py --warm-worker``.
 # ---------------------------------------------------------------------------------------------
 
-PAGE_FILES = {"overview": "app_pages/overview.py", "explorer": "app_pages/explorer.py",
-              "responders": "app_pages/responders.py"}
-
 
 def _app_scenarios(trial) -> dict[str, dict]:
-    """Scenario name -> page, widget kind and label, and the values to cycle (first = start)."""
+    """Scenario name -> page, widget kind and label, the values to cycle (first = start), query."""
     from respine import analysis
 
     visits = [12.0, *(v for v in analysis.visits_with_data(trial, "VAS") if v not in (0.0, 12.0))]
     resp_visits = [12.0, *(v for v in analysis.visits_with_data(trial, "RESP") if v != 12.0)]
-    return {
+    scenarios = {
         "overview: Population (sidebar)": {
             "page": "overview", "kind": "selectbox", "label": "Population",
             "values": [p.id for p in trial.design.populations]},
@@ -97,10 +145,14 @@ def _app_scenarios(trial) -> dict[str, dict]:
         "responders: Visit": {
             "page": "responders", "kind": "selectbox", "label": "Visit", "values": resp_visits},
     }
+    for page, (query, kind, label, values, _shown) in PAGE_CHANGES.items():
+        scenarios[f"{page}: {label}"] = {"page": page, "kind": kind, "label": label,
+                                         "values": list(values), "query": query}
+    return scenarios
 
 
-SCALE_SCENARIOS = ("overview: Population (sidebar)", "explorer: Endpoint", "explorer: Visit",
-                   "responders: VAS mm slider")
+# Scenarios left out at 10,000 subjects (time): the other scenarios of the same pages stay.
+SKIP_AT_SCALE = ("explorer: Measure", "explorer: Method", "responders: Visit")
 
 
 def _widget(at, kind: str, label: str):
@@ -110,31 +162,37 @@ def _widget(at, kind: str, label: str):
     return found[0]
 
 
-def _check(at) -> None:
-    """A timed rerun only counts if it drew the page: no exception, no error, a chart."""
+def _check(at, page: str | None) -> None:
+    """A timed rerun only counts if it drew the page: no exception, no error, its title, and a
+    chart on a page that has one (page None: the floor, which has one)."""
     if at.exception:
         raise RuntimeError("exception in the app: " + "; ".join(str(e.value)[:300] for e in at.exception))
     if at.error:
         raise RuntimeError("the page shows an error: " + "; ".join(str(e.value)[:300] for e in at.error))
-    if not at.get("plotly_chart"):
+    if not at.title:
+        raise RuntimeError("the page drew no title")
+    if (page is None or page in CHART_PAGES) and not at.get("plotly_chart"):
         raise RuntimeError("the page drew no plotly chart")
 
 
-def _timed_run(at) -> float:
+def _timed_run(at, page: str | None) -> float:
     t0 = time.perf_counter()
     at.run()
     elapsed = time.perf_counter() - t0
-    _check(at)
+    _check(at, page)
     return elapsed
 
 
-def _new_session(script: Path, page: str | None):
+def _new_session(script: Path, page: str | None, query: dict[str, str] | None = None):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(script), default_timeout=300).run()
+    at = AppTest.from_file(str(script), default_timeout=300)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
     if page and page != "overview":
-        at.switch_page(PAGE_FILES[page]).run()
-    _check(at)
+        at.switch_page(f"app_pages/{page}.py").run()
+    _check(at, page)
     return at
 
 
@@ -147,7 +205,7 @@ def _floor_samples(kind: str, n: int, warmup: int) -> list[float]:
     samples = []
     for i in range(warmup + n):
         _widget(at, kind, label).set_value(values[(i + 1) % len(values)])
-        elapsed = _timed_run(at)
+        elapsed = _timed_run(at, None)
         if i >= warmup:
             samples.append(elapsed)
     return samples
@@ -187,16 +245,16 @@ def _scenario_samples(spec: dict, n_uncached: int, n_cached: int, warmup: int) -
     e.g. an endpoint without the chosen visit moves the visit, so one long cycle would not revisit
     the same selections.) Passes alternate so drift in the machine's load hits both alike.
     """
-    kind, label, values = spec["kind"], spec["label"], spec["values"]
+    kind, label, values, page = spec["kind"], spec["label"], spec["values"], spec["page"]
 
     def one_pass(clear: bool) -> list[float]:
         if clear:
             clear_caches()
-        at = _new_session(APP, spec["page"])
+        at = _new_session(APP, page, spec.get("query"))
         samples = []
         for value in values[1:]:
             _widget(at, kind, label).set_value(value)
-            samples.append(_timed_run(at))
+            samples.append(_timed_run(at, page))
         return samples
 
     for _ in range(warmup):  # warm-up: imports, first-run costs, plotly templates
@@ -229,9 +287,10 @@ def warm_worker(args: argparse.Namespace) -> None:
     out["first_session_s"] = time.perf_counter() - t0
     trial = first.session_state["trial"]
     scenarios = _app_scenarios(trial)
-    names = [s for s in scenarios if not scale or s in SCALE_SCENARIOS]
+    pages = args.pages.split(",")
+    names = [s for s in scenarios if _page_of(s) in pages and not (scale and s in SKIP_AT_SCALE)]
     # Floor blocks before every scenario and at the end, pooled: drift hits floor and app alike.
-    block = max(6, prof["floor"] // (len(names) + 1))
+    block = max(4, prof["floor"] // (len(names) + 1))
 
     def floor_block() -> None:
         for kind in ("selectbox", "slider"):
@@ -254,11 +313,11 @@ def warm_worker(args: argparse.Namespace) -> None:
     Path(args.out).write_text(json.dumps(out), encoding="utf-8")
 
 
-def run_warm(profile: str, data: str | None) -> dict:
+def run_warm(profile: str, data: str | None, pages: list[str]) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         out = Path(tmp.name)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--warm-worker", "--profile", profile,
-           "--out", str(out)]
+           "--out", str(out), "--pages", ",".join(pages)]
     if data:
         cmd += ["--data", data]
     env = {k: v for k, v in os.environ.items() if k != "RESPINE_DATA"}
@@ -278,63 +337,28 @@ def run_warm(profile: str, data: str | None) -> dict:
 # Browser: cold start and click to update (streamlit run + headless Chromium via Playwright).
 # ---------------------------------------------------------------------------------------------
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """``streamlit run SCRIPT --server.headless true`` in its own process group."""
-
-    def __init__(self, script: Path, data: str | None) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k != "RESPINE_DATA"}
-        if data:
-            env["RESPINE_DATA"] = data
-        cmd = [sys.executable, "-m", "streamlit", "run", str(script.relative_to(REPO)),
-               "--server.headless", "true", "--server.port", str(self.port),
-               "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-               "--browser.gatherUsageStats", "false"]
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
-        self.started = time.perf_counter()
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_healthy(self, timeout: float = 120.0) -> float:
-        """Seconds from process start until /_stcore/health answers ok (polled every 20 ms)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError("streamlit exited: " + self.log.read().decode(errors="replace")[-2000:])
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as response:
-                    if response.read().strip() == b"ok":
-                        return time.perf_counter() - self.started
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.02)
-        raise RuntimeError(f"streamlit did not become healthy within {timeout} s")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=15)
-            except ProcessLookupError:
-                pass
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=15)
-        self.log.close()
-
+# The page is drawn: Streamlit idle (script not running, connected, no element stale from the
+# previous run), the page's title (h1) shown, and every plotly chart, table (st.dataframe) and
+# graphviz drawing that is shown (not in a closed expander) drawn: charts and drawings have
+# their SVG, tables their canvas. A page without any of these (Report, Load data) is drawn when
+# Streamlit is idle with its title shown.
+READY_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (!app || !main || app.getAttribute('data-test-script-state') !== 'notRunning'
+      || app.getAttribute('data-test-connection-state') !== 'CONNECTED'
+      || document.querySelector('[data-stale="true"]')) return false;
+  const shown = (sel) => [...main.querySelectorAll(sel)]
+    .filter(e => e.getClientRects().length && !e.closest('details:not([open])'));
+  if (!shown('h1').length) return false;
+  return shown('[data-testid="stPlotlyChart"]').every(c => c.querySelector('.main-svg'))
+    && shown('[data-testid="stDataFrame"]').every(t => t.querySelector('canvas'))
+    && shown('[data-testid="stGraphVizChart"]').every(g => g.querySelector('svg'));
+}"""
 
 # The page's visible output: every plotly chart's traces, title and drawn SVG nodes, every table's
-# cells, and the text of markdown, captions, alerts, headings and metrics. Widgets are left out:
-# their own value changes at once, before the rerun.
+# cells, graphviz drawings, and the text of markdown, captions, alerts, headings and metrics.
+# Widgets are left out: their own value changes at once, before the rerun.
 FINGERPRINT_JS = """() => {
   const parts = [];
   document.querySelectorAll('.js-plotly-plot').forEach(gd => {
@@ -349,36 +373,40 @@ FINGERPRINT_JS = """() => {
   });
   document.querySelectorAll('[data-testid="stDataFrame"] td').forEach(td => parts.push(td.textContent));
   const outputs = '[data-testid="stMarkdown"], [data-testid="stCaptionContainer"], '
-    + '[data-testid="stAlertContainer"], [data-testid="stHeading"], [data-testid="stMetric"]';
+    + '[data-testid="stAlertContainer"], [data-testid="stHeading"], [data-testid="stMetric"], '
+    + '[data-testid="stGraphVizChart"]';
   document.querySelectorAll(outputs).forEach(m => parts.push(m.textContent));
   return parts.join('\\u241E');
 }"""
 
-# Resolves when the page shows something other than before the change, no element is stale
-# (Streamlit marks the previous run's elements stale until the new run re-sends them), every chart
-# is drawn, and nothing (output or stale marks) has changed for QUIET ms; returns the page-clock
-# time of the last change, i.e. when the page reached its final state.
+# Resolves when the page is drawn (READY_JS), shows something other than `before` (null: anything,
+# for a page being opened), and nothing (output, stale marks, drawn state) has changed for QUIET
+# ms; returns the page-clock time of the last change, i.e. when the page reached its final state.
 QUIET_MS = 400
 DONE_JS = """async ([before, quiet, timeout]) => {
   const fp = FINGERPRINT;
+  const ready = READY;
   const t0 = performance.now();
   let last = null, lastChange = t0;
   return await new Promise((resolve, reject) => {
     const tick = () => {
       const now = performance.now();
       const current = fp();
+      const drawn = ready();
       const stale = document.querySelectorAll('[data-stale="true"]').length;
-      const state = stale + '|' + current;  // an element leaving the stale state is a change too
+      const state = drawn + '|' + stale + '|' + current;
       if (state !== last) { last = state; lastChange = now; }
-      const ready = current !== before && stale === 0
-        && document.querySelectorAll('CHART_SVG').length >= window.__charts;
-      if (ready && now - lastChange >= quiet) { resolve(lastChange); return; }
-      if (now - t0 > timeout) { reject(new Error('no update within ' + timeout + ' ms')); return; }
+      if (drawn && (before === null || current !== before) && now - lastChange >= quiet) {
+        resolve(lastChange); return;
+      }
+      if (now - t0 > timeout) {
+        reject(new Error('not drawn and settled within ' + timeout + ' ms')); return;
+      }
       requestAnimationFrame(tick);
     };
     tick();
   });
-}""".replace("FINGERPRINT", FINGERPRINT_JS).replace("CHART_SVG", CHART_SVG)
+}""".replace("FINGERPRINT", FINGERPRINT_JS).replace("READY", READY_JS)
 
 # The change starts at the first pointerdown or keydown after arming (page clock).
 ARM_JS = """() => {
@@ -389,21 +417,7 @@ ARM_JS = """() => {
     document.addEventListener('keydown', mark, true);
     window.__armed = true;
   }
-  window.__charts = document.querySelectorAll('CHART_SVG').length;
-}""".replace("CHART_SVG", CHART_SVG)
-
-
-def _wait_idle(page) -> None:
-    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')",
-                           timeout=BROWSER_TIMEOUT_MS)
-    page.wait_for_timeout(300)  # let trailing renders settle before the next change
-
-
-def _open(page, url: str) -> None:
-    page.goto(url)
-    _wait_chart(page, BROWSER_TIMEOUT_MS)
-    _wait_idle(page)
-
+}"""
 
 FAILED_JS = """() => {
   const e = document.querySelector('[data-testid="stException"], '
@@ -412,32 +426,78 @@ FAILED_JS = """() => {
 }"""
 
 
-def _wait_chart(page, timeout_ms: int) -> None:
-    """Wait for a drawn plotly chart; fail at once if the page shows an exception or an error."""
-    page.wait_for_function(f"() => !!document.querySelector('{CHART_SVG}') || !!({FAILED_JS})()",
-                           timeout=timeout_ms, polling=50)
+def _settle(page, before: str | None, timeout_ms: int) -> float:
+    """Page-clock ms at which the page reached its final, drawn state (DONE_JS); an error shown
+    by the page (an exception, st.error in the page) fails the measurement."""
+    done = page.evaluate(DONE_JS, [before, QUIET_MS, timeout_ms])
     failed = page.evaluate(FAILED_JS)
     if failed:
-        raise RuntimeError(f"the page shows an error instead of a chart: {failed}")
-    page.wait_for_selector(CHART_SVG, state="visible", timeout=timeout_ms)
+        raise RuntimeError(f"the page shows an error: {failed}")
+    return done
+
+
+def _perf_offset(page) -> float:
+    """time.perf_counter() at the page clock's zero (round trip halved: about a millisecond)."""
+    t0 = time.perf_counter()
+    now_ms = page.evaluate("performance.now()")
+    return (t0 + time.perf_counter()) / 2 - now_ms / 1000
+
+
+def _open(page, url: str) -> None:
+    page.goto(url, wait_until="domcontentloaded", timeout=BROWSER_TIMEOUT_MS)
+    _settle(page, None, BROWSER_TIMEOUT_MS)
 
 
 def cold_start(browser, script: Path, path: str, data: str | None) -> dict[str, float]:
-    """Process start -> first plotly chart visible in a fresh browser context."""
+    """Process start -> the page drawn and settled (DONE_JS), in a fresh browser context."""
     server = Server(script, data)
     try:
         healthy = server.wait_healthy()
         context = browser.new_context(viewport=VIEWPORT)
         try:
             page = context.new_page()
-            page.goto(server.url + path)
-            _wait_chart(page, BROWSER_TIMEOUT_MS)
-            first_chart = time.perf_counter() - server.started
-            return {"total": first_chart, "healthy": healthy}
+            page.goto(server.url + path, wait_until="domcontentloaded", timeout=BROWSER_TIMEOUT_MS)
+            done_ms = _settle(page, None, BROWSER_TIMEOUT_MS)
+            drawn = _perf_offset(page) + done_ms / 1000 - server.started
+            return {"total": drawn, "healthy": healthy}
         finally:
             context.close()
     finally:
-        server.stop()
+        server.close()
+
+
+def cold_plan(pages: list[str], reps: int) -> list[str]:
+    """The order of the cold starts: each repetition goes through the pages (rotated by four from
+    one repetition to the next) with a floor start before every fourth page."""
+    order = []
+    for rep in range(reps):
+        k = (4 * rep) % len(pages)
+        for i, page in enumerate(pages[k:] + pages[:k]):
+            if i % 4 == 0:
+                order.append("floor")
+            order.append(page)
+    return order
+
+
+def run_cold(browser, pages: list[str], reps: int, data: str | None, errors: list[str]) -> dict:
+    tag = " 10k" if data else ""
+    samples: dict[str, list[dict]] = {name: [] for name in ["floor", *pages]}
+    for i, name in enumerate(cold_plan(pages, reps)):
+        script, path = (FLOOR, "/") if name == "floor" else (APP, page_path(name))
+        try:
+            r = cold_start(browser, script, path, data)
+        except Exception as exc:  # a row says "error"; the run goes on
+            errors.append(f"cold start{tag} {name}: {str(exc)[:300]}")
+            print(f"  cold{tag} {name}: ERROR {exc}", flush=True)
+            continue
+        samples[name].append(r)
+        print(f"  cold{tag} [{i + 1}] {name}: {r['total']:.2f} s (server healthy at {r['healthy']:.2f} s)",
+              flush=True)
+    return samples
+
+
+# Click-to-update actions: each takes the page, arms the start mark (ARM_JS) and does the change.
+Action = Callable[[object], None]
 
 
 def _click_select(page, label: str, option: str) -> None:
@@ -455,119 +515,161 @@ def _press_slider(page, label: str, key: str) -> None:
     page.keyboard.press(key)
 
 
-def _timed_change(page, act) -> float:
+def _click_radio(page, label: str, option: str) -> None:
+    group = page.get_by_role("radiogroup", name=label, exact=True)
+    page.evaluate(ARM_JS)
+    group.locator("label").filter(has_text=option).click()
+
+
+def _click_toggle(page, label: str) -> None:
+    box = page.locator('[data-testid="stCheckbox"]').filter(has_text=label)
+    page.evaluate(ARM_JS)
+    box.get_by_text(label, exact=True).click()
+
+
+def select(label: str, options: list[str]) -> list[Action]:
+    return [lambda p, o=o: _click_select(p, label, o) for o in options]
+
+
+def slider(label: str, key: str, count: int) -> list[Action]:
+    return [lambda p: _press_slider(p, label, key)] * count
+
+
+def _choose(kind: str, label: str, options: list[str]) -> list[Action]:
+    if kind == "radio":
+        return [lambda p, o=o: _click_radio(p, label, o) for o in options]
+    if kind == "toggle":
+        return [lambda p: _click_toggle(p, label)] * len(options)
+    return select(label, options)
+
+
+def _timed_change(page, act: Action) -> float:
     before = page.evaluate(FINGERPRINT_JS)
-    act()
-    done = page.evaluate(DONE_JS, [before, QUIET_MS, CLICK_TIMEOUT_MS])
+    act(page)
+    done = _settle(page, before, CLICK_TIMEOUT_MS)
     start = page.evaluate("window.__t0")
     if start is None:
         raise RuntimeError("the change was not registered (no pointerdown/keydown)")
-    _wait_idle(page)
     return (done - start) / 1000.0
 
 
-def click_scenarios(browser, data: str | None, n: int,
-                    errors: list[str]) -> dict[str, dict[str, list[float]]]:
-    """Click-to-update scenarios: changes to values never seen by the server (uncached), then
-    changes back to values seen before (cached)."""
-    results: dict[str, dict[str, list[float]]] = {}
-    servers = {script: Server(script, data) for script in (FLOOR, APP)}
+FLOOR_SERIES = ["Beta", "Gamma", "Delta", "Epsilon", "Zeta", "Eta", "Theta", "Iota", "Kappa", "Lambda"]
+# Endpoints with a month-12 visit only: one without it (the antibodies) moves the view's visit,
+# and the later changes would not be the same selections as the first ones.
+EXPLORER_ENDPOINTS = ["Oswestry Disability Index", "SF-36 physical component summary",
+                      "Responder (primary rule)", "MRI T2 disc fluid content", "MCID achieved, VAS",
+                      "SF-36 mental component summary", "MCID achieved, ODI"]
 
-    def run(script: Path, path: str, name: str, uncached: list, cached: list) -> None:
+
+def click_plan(n: int) -> dict[str, tuple[str, str, list[Action], list[Action]]]:
+    """Scenario name -> (page or "floor", URL path, uncached changes, cached changes).
+
+    uncached: values the server has not computed yet; cached: going back to values seen before.
+    On the pages with a two-valued change, the first change to the second value is the only
+    uncached one (n = 1) and the cached ones alternate between the two values.
+    """
+    # The floor computes nothing, so it has no cache: both halves are the same thing.
+    plan = {
+        "floor: selectbox": ("floor", "/", select("Series", FLOOR_SERIES[:n]),
+                             select("Series", [("Alpha", "Beta")[i % 2] for i in range(n)])),
+        "floor: slider (keyboard)": ("floor", "/", slider("Shift", "ArrowRight", n),
+                                     slider("Shift", "ArrowLeft", n)),
+        "overview: Population (sidebar)": (
+            "overview", "/", select("Population", ["PP: Per protocol", "SAFETY: Safety",
+                                                   "RANDOMISED: All randomised"]),
+            select("Population", [POPULATIONS_SHOWN[i % 2] for i in range(n)])),
+        "explorer: Endpoint": (
+            "explorer", "/explorer", select("Endpoint", EXPLORER_ENDPOINTS[:min(n, len(EXPLORER_ENDPOINTS))]),
+            select("Endpoint", [("Low back pain VAS", EXPLORER_ENDPOINTS[0])[i % 2] for i in range(n)])),
+        # ArrowRight from the primary 20 mm: 25, 30, ... never seen; ArrowLeft back: seen.
+        "responders: VAS mm slider (keyboard)": (
+            "responders", "/responders", slider("VAS improvement at least (mm)", "ArrowRight", n),
+            slider("VAS improvement at least (mm)", "ArrowLeft", n)),
+    }
+    for page, (query, kind, label, _values, shown) in PAGE_CHANGES.items():
+        first, second = shown or ("off", "on")
+        path = page_path(page) + "".join(f"?{k}={v}" for k, v in query.items())
+        plan[f"{page}: {label}"] = (page, path, _choose(kind, label, [second]),
+                                    _choose(kind, label, [(first, second)[i % 2] for i in range(n)]))
+    return plan
+
+
+def run_click(browser, pages: list[str], n: int, data: str | None, errors: list[str]) -> dict:
+    """Click to update on every page (one scenario each; three on the foundation pages' own
+    widgets), with the floor's two scenarios before every fourth page and at the end."""
+    tag = " 10k" if data else ""
+    plan = click_plan(n)
+    results: dict[str, dict[str, list[float]]] = {}
+    servers = {"floor": Server(FLOOR, data), "app": Server(APP, data)}
+
+    def run(name: str) -> None:
+        where, path, uncached, cached = plan[name]
+        server = servers["floor" if where == "floor" else "app"]
         context = browser.new_context(viewport=VIEWPORT)
-        context.set_default_timeout(60_000)
+        context.set_default_timeout(CLICK_TIMEOUT_MS)
         try:
             page = context.new_page()
-            _open(page, servers[script].url + path)
-            samples = [_timed_change(page, lambda m=m: m(page)) for m in [*uncached, *cached]]
+            _open(page, server.url + path)
+            samples = [_timed_change(page, act) for act in [*uncached, *cached]]
         except Exception as exc:  # a row says "error"; the other scenarios still run
-            errors.append(f"click to update {name}: {str(exc)[:300]}")
-            print(f"  click {name}: ERROR {exc}", flush=True)
+            errors.append(f"click to update{tag} {name}: {str(exc)[:300]}")
+            print(f"  click{tag} {name}: ERROR {exc}", flush=True)
             return
         finally:
             context.close()
-        results[name] = {"uncached": samples[:len(uncached)], "cached": samples[len(uncached):]}
-        print(f"  click {name}: " + ", ".join(f"{1000 * s:.0f}" for s in samples) + " ms", flush=True)
+        rec = results.setdefault(name, {"uncached": [], "cached": []})
+        rec["uncached"] += samples[:len(uncached)]
+        rec["cached"] += samples[len(uncached):]
+        print(f"  click{tag} {name}: " + ", ".join(f"{1000 * s:.0f}" for s in samples) + " ms", flush=True)
 
-    def select(label: str, options: list[str]) -> list:
-        return [lambda p, o=o: _click_select(p, label, o) for o in options]
-
-    def slider(label: str, key: str, count: int) -> list:
-        return [lambda p: _press_slider(p, label, key)] * count
-
+    names = [name for name, (where, *_rest) in plan.items() if where in pages]
     try:
         for s in servers.values():
             s.wait_healthy()
-        # Warm both servers (the app loads the trial) before any timing.
+        # Warm both servers (the app loads the trial, every page's default view) before timing.
         context = browser.new_context(viewport=VIEWPORT)
         page = context.new_page()
-        for path in ("/", "/explorer", "/responders"):
-            _open(page, servers[APP].url + path)
-        _open(page, servers[FLOOR].url + "/")
+        for name in names:
+            _open(page, servers["app"].url + plan[name][1])
+        _open(page, servers["floor"].url + "/")
         context.close()
-
-        # The floor computes nothing, so it has no cache: both halves are the same thing.
-        series = ["Beta", "Gamma", "Delta", "Epsilon", "Zeta", "Eta", "Theta", "Iota", "Kappa", "Lambda"]
-        run(FLOOR, "/", "floor: selectbox", select("Series", series[:n]),
-            select("Series", [("Alpha", "Beta")[i % 2] for i in range(n)]))
-        run(FLOOR, "/", "floor: slider (keyboard)", slider("Shift", "ArrowRight", n),
-            slider("Shift", "ArrowLeft", n))
-        # Endpoints with a month-12 visit only: one without it (the antibodies) moves the view's
-        # visit, and the later changes would not be the same selections as the first ones.
-        endpoints = ["Oswestry Disability Index", "SF-36 physical component summary",
-                     "Responder (primary rule)", "MRI T2 disc fluid content", "MCID achieved, VAS",
-                     "SF-36 mental component summary", "MCID achieved, ODI"]
-        firsts = endpoints[:min(n, len(endpoints))]
-        again = [("Low back pain VAS", firsts[0])[i % 2] for i in range(n)]
-        run(APP, "/explorer", "explorer: Endpoint", select("Endpoint", firsts), select("Endpoint", again))
-        # ArrowRight from the primary 20 mm: 25, 30, ... never seen; ArrowLeft back: seen.
-        run(APP, "/responders", "responders: VAS mm slider (keyboard)",
-            slider("VAS improvement at least (mm)", "ArrowRight", n),
-            slider("VAS improvement at least (mm)", "ArrowLeft", n))
-        pops = ["PP: Per protocol", "SAFETY: Safety", "RANDOMISED: All randomised"]
-        back = ["MITT: Modified intention to treat", "PP: Per protocol"]
-        run(APP, "/", "overview: Population (sidebar)", select("Population", pops),
-            select("Population", [back[i % 2] for i in range(n)]))
+        for i, name in enumerate(names):
+            if i % 4 == 0:
+                run("floor: selectbox")
+                run("floor: slider (keyboard)")
+            run(name)
+        run("floor: selectbox")
+        run("floor: slider (keyboard)")
     finally:
         for s in servers.values():
-            s.stop()
+            s.close()
     return results
 
 
-def run_browser(prof: dict, big: str, quick: bool) -> dict:
+def run_browser(prof: dict, big: str, parts: list[str], pages: list[str]) -> dict:
     from playwright.sync_api import sync_playwright
 
-    out: dict[str, object] = {"cold": {}, "click": {}, "cold_big": {}, "errors": []}
+    out: dict[str, object] = {"errors": []}
+    errors: list[str] = out["errors"]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            targets = [("floor", FLOOR, "/"), ("overview", APP, "/"), ("explorer", APP, "/explorer"),
-                       ("responders", APP, "/responders")]
-            # One untimed start of each script: the OS file cache then holds the libraries.
-            for script in (FLOOR, APP):
-                try:
-                    cold_start(browser, script, "/", None)
-                except Exception as exc:
-                    print(f"  cold warm-up {script.name}: ERROR {exc}", flush=True)
-            for data, key, reps in ((None, "cold", prof["cold"]), (big, "cold_big", prof["big_cold"])):
-                chosen = targets if not (quick and data) else targets[:2]
-                samples: dict[str, list[dict]] = {name: [] for name, _, _ in chosen}
-                for rep in range(reps):  # interleaved, so drift hits floor and app alike
-                    for name, script, path in chosen:
-                        try:
-                            r = cold_start(browser, script, path, data)
-                        except Exception as exc:  # a row says "error"; the run goes on
-                            out["errors"].append(f"cold start{' 10k' if data else ''} {name}: {exc}")
-                            print(f"  cold {name}: ERROR {exc}", flush=True)
-                            continue
-                        samples[name].append(r)
-                        print(f"  cold{' 10k' if data else ''} {name} #{rep + 1}: {r['total']:.2f} s "
-                              f"(server healthy at {r['healthy']:.2f} s)", flush=True)
-                out[key] = samples
-            try:
-                out["click"] = click_scenarios(browser, None, prof["click"], out["errors"])
-            except Exception as exc:
-                out["errors"].append(f"click to update: {exc}")
+            if "cold" in parts:
+                # One untimed start of each script: the OS file cache then holds the libraries.
+                for script in (FLOOR, APP):
+                    try:
+                        cold_start(browser, script, "/", None)
+                    except Exception as exc:
+                        print(f"  cold warm-up {script.name}: ERROR {exc}", flush=True)
+                print("cold start, shipped data ...", flush=True)
+                out["cold"] = run_cold(browser, pages, prof["cold"], None, errors)
+                print("cold start, 10,000-subject twin ...", flush=True)
+                out["cold_big"] = run_cold(browser, pages, prof["big_cold"], big, errors)
+            if "click" in parts:
+                print("click to update, shipped data ...", flush=True)
+                out["click"] = run_click(browser, pages, prof["click"], None, errors)
+                print("click to update, 10,000-subject twin ...", flush=True)
+                out["click_big"] = run_click(browser, pages, prof["big_click"], big, errors)
         finally:
             browser.close()
     return out
@@ -578,51 +680,8 @@ def run_browser(prof: dict, big: str, quick: bool) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "unknown"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    except OSError:
-        pass
-    import pandas
-    import plotly
-    import streamlit
-
-    try:
-        chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True,
-                                  timeout=30).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        chromium = "unknown"
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "ram": ram,
-            "python": platform.python_version(), "streamlit": streamlit.__version__,
-            "plotly": plotly.__version__, "pandas": pandas.__version__, "chromium": chromium,
-            "os": platform.platform()}
-
-
 def median(xs: list[float]) -> float:
     return statistics.median(xs)
-
-
-def p95(xs: list[float]) -> float:
-    """95th percentile, linear interpolation between order statistics."""
-    s = sorted(xs)
-    if len(s) == 1:
-        return s[0]
-    k = 0.95 * (len(s) - 1)
-    lo = int(k)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
 def ms(x: float) -> str:
@@ -641,127 +700,160 @@ def load_note(res: dict, m: dict) -> str:
     return ""
 
 
-def code_fingerprint() -> str:
-    import hashlib
+# Columns of the per-page summary: (key, heading, target).
+MEASURES = (
+    ("warm cached median", "warm median", WARM_TARGET),
+    ("warm cached p95", "warm p95", WARM_TARGET),
+    ("warm uncached median", "warm median, uncached", WARM_TARGET),
+    ("warm uncached p95", "warm p95, uncached", WARM_TARGET),
+    ("cold", "cold start", COLD_TARGET),
+    ("click cached", "click to update", None),
+    ("click uncached", "click, new value", None),
+)
 
-    digest = hashlib.sha256()
-    files = [APP, *sorted((REPO / "app_pages").glob("*.py")), *sorted((REPO / "respine").rglob("*.py"))]
-    for f in files:
-        digest.update(str(f.relative_to(REPO)).encode())
-        digest.update(f.read_bytes())
-    return digest.hexdigest()[:16]
+
+class Report:
+    """The detailed table (every row measured) and, per data set and page, the worst ratio of
+    each measure (``worst``), for the per-page summary."""
+
+    def __init__(self) -> None:
+        self.lines = ["| measurement | data | page: change | cache | n | median | p95 | floor median "
+                      "| ratio (median) | ratio (p95) | target |",
+                      "|---|---|---|---|---|---|---|---|---|---|---|"]
+        self.worst: dict[tuple[str, str], dict[str, tuple[float, str]]] = {}
+
+    def note(self, data_label: str, page: str, measure: str, ratio: float, row: str) -> None:
+        cell = self.worst.setdefault((data_label, page), {})
+        if measure not in cell or ratio > cell[measure][0]:
+            cell[measure] = (ratio, row)
+
+    def row(self, what: str, data_label: str, name: str, cache: str, xs: list[float],
+            floor: list[float] | None, target: str, fmt: Callable[[float], str] = ms) -> tuple[float, float]:
+        """One line of the detailed table; returns the ratios (median, p95) to the floor."""
+        if not xs or not floor:
+            self.lines.append(f"| {what} | {data_label} | {name} | {cache} | {len(xs)} | error | | | | | |")
+            return float("nan"), float("nan")
+        r_med, r_p95 = median(xs) / median(floor), p95(xs) / p95(floor)
+        self.lines.append(f"| {what} | {data_label} | {name} | {cache} | {len(xs)} | {fmt(median(xs))} | "
+                          f"{fmt(p95(xs))} | {fmt(median(floor))} | {r_med:.1f}x | {r_p95:.1f}x | {target} |")
+        return r_med, r_p95
+
+    def warm(self, warm: dict, data_label: str) -> None:
+        floor = warm["floor"]
+        for kind in ("selectbox", "slider"):
+            self.row("warm (AppTest)", data_label, f"floor: {kind}", "none", floor[kind], floor[kind], "")
+        for name, rec in warm["app"].items():
+            for cache in ("uncached", "cached"):
+                r_med, r_p95 = self.row("warm (AppTest)", data_label, name, cache, rec[cache],
+                                        floor[floor_kind(rec["kind"])], f"≤ {WARM_TARGET:g}x")
+                self.note(data_label, _page_of(name), f"warm {cache} median", r_med, name)
+                self.note(data_label, _page_of(name), f"warm {cache} p95", r_p95, name)
+        for err in warm["errors"]:
+            self.lines.append(f"| warm (AppTest) | {data_label} | {err} | | | error | | | | | |")
+
+    def cold(self, cold: dict, data_label: str) -> None:
+        def secs(x: float) -> str:
+            return f"{x:.2f} s"
+
+        floor = [r["total"] for r in cold.get("floor", [])]
+        for name, runs in cold.items():
+            xs = [r["total"] for r in runs]
+            r_med, _ = self.row("cold start (Chromium)", data_label, f"{name}: `{page_path(name)}`", "none",
+                                xs, floor, "" if name == "floor" else f"≤ {COLD_TARGET:g}x", secs)
+            if name != "floor" and xs:
+                self.note(data_label, name, "cold", r_med, f"`{page_path(name)}`")
+        health = {name: median([r["healthy"] for r in runs]) for name, runs in cold.items() if runs}
+        self.lines.append(f"| (server healthy) | {data_label} | `/_stcore/health` answers ok, median | | | "
+                          + ", ".join(f"{k} {v:.2f} s" for k, v in health.items()) + " | | | | | |")
+
+    def click(self, click: dict, data_label: str) -> None:
+        floor = {}
+        for kind, key in (("selectbox", "floor: selectbox"), ("slider", "floor: slider (keyboard)")):
+            if key in click:
+                floor[kind] = click[key]["uncached"] + click[key]["cached"]
+                self.row("click to update (Chromium)", data_label, key, "none", floor[kind], floor[kind], "")
+        for name, rec in click.items():
+            if name.startswith("floor"):
+                continue
+            kind = "slider" if "slider" in name else "selectbox"
+            for cache in ("uncached", "cached"):
+                r_med, _ = self.row("click to update (Chromium)", data_label, name, cache, rec[cache],
+                                    floor.get(kind), "none set")
+                self.note(data_label, _page_of(name), f"click {cache}", r_med, name)
+
+    def per_page(self, data_label: str, pages: list[str]) -> list[str]:
+        """One row a page: the worst ratio of each measure; over-target ratios in bold."""
+        lines = ["| page | " + " | ".join(h for _, h, _ in MEASURES) + " | verdict |",
+                 "|---|" + "---:|" * len(MEASURES) + "---|"]
+        for page in pages:
+            cell = self.worst.get((data_label, page), {})
+            values, missed = [], []
+            for key, heading, target in MEASURES:
+                if key not in cell or cell[key][0] != cell[key][0]:  # missing or NaN
+                    values.append("–")
+                    continue
+                ratio = cell[key][0]
+                over = target is not None and ratio > target
+                values.append(f"**{ratio:.1f}x**" if over else f"{ratio:.1f}x")
+                if over:
+                    missed.append(heading)
+            result = "ok" if not missed else "over: " + ", ".join(missed)
+            lines.append(f"| {page} | " + " | ".join(values) + f" | {result} |")
+        return lines
+
+    def worst_of(self, data_label: str, measure: str) -> tuple[float, str, str] | None:
+        found = [(cell[measure][0], page, cell[measure][1]) for (d, page), cell in self.worst.items()
+                 if d == data_label and measure in cell and cell[measure][0] == cell[measure][0]]
+        return max(found) if found else None
 
 
-def build_report(res: dict, prof_name: str, elapsed: float) -> str:
+def build_report(res: dict, elapsed: float) -> str:
     m = res["machine"]
+    prof = PROFILES[res["profile"]]
+    pages = res["pages"]
     lines = [
         "# RESPINE explorer: performance benchmark",
         "",
-        f"Run {res['date']} with `bench/run.py{' --quick' if prof_name == 'quick' else ''}` "
-        f"({elapsed / 60:.1f} min). Machine: {m['cpu']}, {m['cores']} cores, {m['ram']} RAM; "
-        f"{m['os']}; Python {m['python']}, Streamlit {m['streamlit']}, plotly {m['plotly']}, "
-        f"pandas {m['pandas']}; {m['chromium']} (headless).",
+        f"Run {res['date']} with `{res['command']}` ({elapsed / 60:.1f} min). Machine: {m['cpu']}, "
+        f"{m['cores']} cores, {m['ram']} RAM; {m['os']}; Python {m['python']}, Streamlit "
+        f"{m['streamlit']}, plotly {m['plotly']}, pandas {m['pandas']}; {m['chromium']} (headless).",
         "",
         f"Load average (1 min) at start {res['loadavg_start'][0]:.2f}, at end {res['loadavg_end'][0]:.2f}"
         f" on {m['cores']} cores{load_note(res, m)}. App code fingerprint (SHA-256 of app.py, "
         f"app_pages/, respine/): `{res['code_sha']}`.",
         "",
-        "Ratios are the app's median divided by the floor app's median for the same kind of change, "
-        f"measured in the same run (bench/README.md). Targets: warm ≤ {WARM_TARGET:g}x, "
-        f"cold ≤ {COLD_TARGET:g}x.",
+        "Ratios are the app's median (p95) divided by the floor app's median (p95) for the same kind of "
+        "change, measured in the same run (bench/README.md). Targets: warm ≤ "
+        f"{WARM_TARGET:g}x, cold ≤ {COLD_TARGET:g}x. Repetitions ({res['profile']} profile): warm "
+        f"{prof['cached']} cached and {prof['uncached']} uncached reruns a scenario at 114 subjects, "
+        f"{prof['big_cached']} and {prof['big_uncached']} at 10,000; cold {prof['cold']} starts a page at "
+        f"114, {prof['big_cold']} at 10,000; click {prof['click']} cached changes a page at 114, "
+        f"{prof['big_click']} at 10,000.",
         "",
-        "| measurement | data | page: change | cache | n | median | p95 | floor median | ratio | target |",
-        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    summary: list[tuple[str, str, str, str, str, float]] = []
-
-    def warm_rows(warm: dict, data_label: str) -> None:
-        floor = {k: median(v) for k, v in warm["floor"].items()}
-        for kind in ("selectbox", "slider"):
-            xs = warm["floor"][kind]
-            lines.append(f"| warm (AppTest) | {data_label} | floor: {kind} | none | {len(xs)} | "
-                         f"{ms(median(xs))} | {ms(p95(xs))} | {ms(floor[kind])} | 1.0x | |")
-        for name, rec in warm["app"].items():
-            for cache in ("uncached", "cached"):
-                xs = rec[cache]
-                ratio = median(xs) / floor[rec["kind"]]
-                summary.append((data_label, name.split(":")[0], "warm", cache, name, ratio))
-                lines.append(f"| warm (AppTest) | {data_label} | {name} | {cache} | {len(xs)} | "
-                             f"{ms(median(xs))} | {ms(p95(xs))} | {ms(floor[rec['kind']])} | "
-                             f"{ratio:.1f}x | {verdict(ratio, WARM_TARGET)} |")
-        for err in warm["errors"]:
-            lines.append(f"| warm (AppTest) | {data_label} | {err} | | | error | | | | |")
-
-    def cold_rows(cold: dict, data_label: str) -> None:
-        if not cold.get("floor"):
-            lines.append(f"| cold start (Chromium) | {data_label} | floor | | | error | | | | |")
-            return
-        floor = median([r["total"] for r in cold["floor"]])
-        for name, runs in cold.items():
-            page = "floor" if name == "floor" else name
-            url = "/" if page in ("floor", "overview") else f"/{page}"
-            if not runs:
-                lines.append(f"| cold start (Chromium) | {data_label} | {page}: `{url}` | | 0 | error "
-                             "| | | | |")
-                continue
-            xs = [r["total"] for r in runs]
-            ratio = median(xs) / floor
-            if name != "floor":
-                summary.append((data_label, name, "cold", "none", f"`{url}`", ratio))
-            lines.append(f"| cold start (Chromium) | {data_label} | {page}: `{url}` "
-                         f"| none | {len(xs)} | {median(xs):.2f} s | {p95(xs):.2f} s | {floor:.2f} s | "
-                         f"{ratio:.1f}x | {'' if name == 'floor' else verdict(ratio, COLD_TARGET)} |")
-        health = {name: median([r["healthy"] for r in runs]) for name, runs in cold.items() if runs}
-        lines.append(f"| (server healthy) | {data_label} | `/_stcore/health` answers ok | | | "
-                     + ", ".join(f"{k} {v:.2f} s" for k, v in health.items()) + " | | | | |")
-
-    def click_rows(click: dict) -> None:
-        floor = {}
-        for kind, key in (("selectbox", "floor: selectbox"), ("slider", "floor: slider (keyboard)")):
-            if key in click:
-                floor[kind] = median(click[key]["uncached"] + click[key]["cached"])
-        for name, rec in click.items():
-            kind = "slider" if "slider" in name else "selectbox"
-            if name.startswith("floor"):
-                xs = rec["uncached"] + rec["cached"]
-                lines.append(f"| click to update (Chromium) | shipped (114) | {name} | none | {len(xs)} | "
-                             f"{ms(median(xs))} | {ms(p95(xs))} | {ms(floor[kind])} | 1.0x | |")
-                continue
-            for cache in ("uncached", "cached"):
-                xs = rec[cache]
-                if kind not in floor:
-                    lines.append(f"| click to update (Chromium) | shipped (114) | {name} | {cache} | "
-                                 f"{len(xs)} | {ms(median(xs))} | {ms(p95(xs))} | error | | |")
-                    continue
-                ratio = median(xs) / floor[kind]
-                summary.append(("shipped (114)", name.split(":")[0], "click", cache, name, ratio))
-                lines.append(f"| click to update (Chromium) | shipped (114) | {name} | {cache} | {len(xs)} | "
-                             f"{ms(median(xs))} | {ms(p95(xs))} | {ms(floor[kind])} | {ratio:.1f}x | "
-                             "none set |")
-
-    warm_rows(res["warm"], "shipped (114)")
-    cold_rows(res["browser"]["cold"], "shipped (114)")
-    click_rows(res["browser"]["click"])
-    warm_rows(res["warm_big"], "twin 10,000")
-    cold_rows(res["browser"]["cold_big"], "twin 10,000")
-
-    lines += ["", "Per page: the worst ratio of each kind against its target.", "",
-              "| data | page | measurement | cache | worst (row) | ratio | target | verdict |",
-              "|---|---|---|---|---|---|---|---|"]
-    order = {"overview": 0, "explorer": 1, "responders": 2}
-    groups: dict[tuple[str, str, str, str], tuple[str, float]] = {}
-    for data_label, page, what, cache, row, ratio in summary:
-        key = (data_label, page, what, cache)
-        if key not in groups or ratio > groups[key][1]:
-            groups[key] = (row, ratio)
-    for (data_label, page, what, cache), (row, ratio) in sorted(
-            groups.items(), key=lambda kv: (kv[0][0] != "shipped (114)", order.get(kv[0][1], 9),
-                                            ("warm", "cold", "click").index(kv[0][2]), kv[0][3])):
-        target = {"warm": f"≤ {WARM_TARGET:g}x", "cold": f"≤ {COLD_TARGET:g}x", "click": "none set"}[what]
-        result = "" if what == "click" else verdict(ratio, WARM_TARGET if what == "warm" else COLD_TARGET)
-        lines.append(f"| {data_label} | {page} | {what} | {cache} | {row} | {ratio:.1f}x | {target} "
-                     f"| {result} |")
-    errors = [*res["warm"]["errors"], *res["warm_big"]["errors"], *res["browser"].get("errors", [])]
+    rep = Report()
+    for key in ("shipped", "big"):
+        label = DATA_LABELS[key]
+        suffix = "" if key == "shipped" else "_big"
+        if f"warm{suffix}" in res:
+            rep.warm(res[f"warm{suffix}"], label)
+        if f"cold{suffix}" in res["browser"]:
+            rep.cold(res["browser"][f"cold{suffix}"], label)
+        if f"click{suffix}" in res["browser"]:
+            rep.click(res["browser"][f"click{suffix}"], label)
+    for key in ("shipped", "big"):
+        label = DATA_LABELS[key]
+        lines += [f"## Per page, {label}", "",
+                  "The worst ratio of each measure over the page's scenarios (rows below); over target in "
+                  "bold. Click to update has no target.", ""]
+        lines += rep.per_page(label, pages)
+        lines.append("")
+        worst = [f"{h} {w[0]:.1f}x ({w[1]}: {w[2]})" for key_, h, _ in MEASURES
+                 if (w := rep.worst_of(label, key_))]
+        lines += ["Worst: " + "; ".join(worst) + ".", ""]
+    lines += ["## Every row", "", *rep.lines]
+    errors = [*res.get("warm", {}).get("errors", []), *res.get("warm_big", {}).get("errors", []),
+              *res["browser"].get("errors", [])]
     if errors:
         lines += ["", "Errors during the run (those rows are missing or marked error):", ""]
         lines += [f"- {e}" for e in errors]
@@ -777,6 +869,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--parts", default="warm,cold,click",
+                        help="comma-separated parts to run: warm, cold, click (default all)")
+    parser.add_argument("--pages", default=",".join(PAGES),
+                        help="comma-separated pages (default: every page of the navigation)")
+    parser.add_argument("--results", default=str(BENCH), metavar="DIR",
+                        help="where results.md and results.json go (default bench/)")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="first wait up to SECONDS for the 1-minute load average to fall below 1")
     parser.add_argument("--warm-worker", action="store_true", help=argparse.SUPPRESS)
@@ -787,6 +885,11 @@ def main() -> None:
     if args.warm_worker:
         warm_worker(args)
         return
+    parts = args.parts.split(",")
+    pages = [p for p in PAGES if p in args.pages.split(",")]
+    unknown = set(args.pages.split(",")) - set(PAGES) or set(parts) - {"warm", "cold", "click"}
+    if unknown:
+        parser.error(f"unknown: {', '.join(sorted(unknown))}")
 
     deadline = time.monotonic() + args.wait_quiet
     while os.getloadavg()[0] >= 1.0 and time.monotonic() < deadline:
@@ -796,29 +899,28 @@ def main() -> None:
     prof = PROFILES[prof_name]
     started = time.perf_counter()
     res: dict[str, object] = {"date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-                              "machine": machine(), "profile": prof_name,
+                              "command": " ".join([".venv/bin/python", "bench/run.py", *sys.argv[1:]]),
+                              "machine": machine(), "profile": prof_name, "pages": pages,
                               "loadavg_start": os.getloadavg(), "code_sha": code_fingerprint()}
     with tempfile.TemporaryDirectory(prefix="respine-bench-") as tmp:
         big = str(Path(tmp) / "twin10k")
-        t0 = time.perf_counter()
-        respine = Path(sys.executable).with_name("respine")
-        subprocess.run([str(respine), "synth", "--n-per-arm", "5000", "--out", big], check=True,
-                       cwd=REPO, stdout=subprocess.DEVNULL)
-        res["synth_s"] = time.perf_counter() - t0
-        print("warm interaction, shipped data ...", flush=True)
-        res["warm"] = run_warm(prof_name, None)
-        print("warm interaction, 10,000-subject twin ...", flush=True)
-        res["warm_big"] = run_warm(prof_name, big)
-        print("browser: cold start and click to update ...", flush=True)
-        res["browser"] = run_browser(prof, big, args.quick)
+        res["synth_s"] = make_twin(big)
+        if "warm" in parts:
+            print("warm interaction, shipped data ...", flush=True)
+            res["warm"] = run_warm(prof_name, None, pages)
+            print("warm interaction, 10,000-subject twin ...", flush=True)
+            res["warm_big"] = run_warm(prof_name, big, pages)
+        res["browser"] = run_browser(prof, big, parts, pages)
     res["loadavg_end"] = os.getloadavg()
     res["code_sha_end"] = code_fingerprint()
     elapsed = time.perf_counter() - started
-    report = build_report(res, prof_name, elapsed)
+    report = build_report(res, elapsed)
     print()
     print(report)
-    (BENCH / "results.md").write_text(report, encoding="utf-8")
-    (BENCH / "results.json").write_text(json.dumps(res, indent=1), encoding="utf-8")
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.md").write_text(report, encoding="utf-8")
+    (out / "results.json").write_text(json.dumps(res, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":
