@@ -171,12 +171,12 @@ def main() -> None:
             # A new session per pass (the view at its defaults), as bench/run.py does.
             if clear:
                 bench.clear_caches()
-            at = bench._new_session(bench.APP, spec["page"])
+            at = bench._new_session(bench.APP, spec["page"], spec.get("query"))
             walls = []
             active[0] = timed
             for value in values[1:]:
                 bench._widget(at, kind, label).set_value(value)
-                walls.append(bench._timed_run(at))
+                walls.append(bench._timed_run(at, spec["page"]))
             active[0] = False
             return walls
 
