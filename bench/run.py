@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Performance benchmark of the RESPINE results explorer, as ratios against a floor app.
 
-    .venv/bin/python bench/run.py            # full run (about 30 minutes on 2 cores)
+    .venv/bin/python bench/run.py            # full run (about 25 minutes on 2 cores)
     .venv/bin/python bench/run.py --quick    # fewer repetitions (about 12 minutes)
     .venv/bin/python bench/run.py --parts warm --pages explorer,flow   # a part, some pages
 
