@@ -176,20 +176,30 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base_url
 
 
-@pytest.fixture
-def new_page(browser, app_url: str):
-    """A factory of pages, each in its own browser context (a fresh Streamlit session)."""
+@contextmanager
+def page_factory(browser, base_url: str) -> Iterator:
+    """A factory of pages on ``base_url``, each in its own browser context (a fresh Streamlit
+    session); the contexts close on exit."""
     contexts = []
 
     def make():
-        context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, base_url=app_url)
+        context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, base_url=base_url)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()
 
-    yield make
-    for context in contexts:
-        context.close()
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def new_page(browser, app_url: str):
+    """Pages on the open server of the shipped data."""
+    with page_factory(browser, app_url) as make:
+        yield make
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,24 @@ def go(page: Page, link: str) -> None:
     # the link's page has drawn when its heading (the page title) is there and the run is over
     expect(page.get_by_role("heading", name=link, exact=True)).to_be_visible(timeout=UPDATE_TIMEOUT_MS)
     wait_idle(page)
+
+
+@contextmanager
+def report_opened_offline(page: Page, browser, tmp_path: Path) -> Iterator[Page]:
+    """On the Report page: download the HTML report and open it in a browser context that has no
+    network, as a reader would open the file sent to them; the context closes on exit."""
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Download HTML report").click()
+    target = tmp_path / "report.html"
+    info.value.save_as(target)
+    offline = browser.new_context()
+    offline.set_offline(True)
+    try:
+        view = offline.new_page()
+        view.goto(target.as_uri())
+        yield view
+    finally:
+        offline.close()
 
 
 @pytest.mark.browser
@@ -113,22 +133,12 @@ def test_report_add_download_and_open_offline(page: Page, browser, tmp_path: Pat
     expect(page.get_by_text("to the report (2 views)", exact=False)).to_be_visible(timeout=UPDATE_TIMEOUT_MS)
     go(page, "Report")
     expect(page.get_by_text("2 view(s)", exact=False)).to_be_visible(timeout=UPDATE_TIMEOUT_MS)
-    with page.expect_download() as info:
-        page.get_by_role("button", name="Download HTML report").click()
-    target = tmp_path / "report.html"
-    info.value.save_as(target)
-    offline = browser.new_context()
-    offline.set_offline(True)
-    try:
-        view = offline.new_page()
-        view.goto(target.as_uri())
+    with report_opened_offline(page, browser, tmp_path) as view:
         expect(view.get_by_role("heading", name="1. Endpoint explorer")).to_be_visible()
         expect(view.get_by_role("heading", name="2. Subgroups")).to_be_visible()
         expect(view.locator("svg.main-svg").first).to_be_visible(timeout=15_000)  # figures drawn offline
         expect(view.get_by_text("Synthetic data.", exact=False)).to_be_visible()
         assert view.locator(EXCEPTION).count() == 0
-    finally:
-        offline.close()
 
 
 @pytest.mark.browser

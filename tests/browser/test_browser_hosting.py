@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import (
-    ACTION_TIMEOUT_MS,
-    VIEWPORT,
+    page_factory,
     serve_app,
     tail,
 )
@@ -32,7 +31,7 @@ from tests.browser.test_browser import (
     open_app,
     wait_idle,
 )
-from tests.browser.test_browser_flows import go, healthy, open_plain
+from tests.browser.test_browser_flows import go, healthy, open_plain, report_opened_offline
 
 try:
     from playwright.sync_api import Page, expect
@@ -176,17 +175,8 @@ def gated_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 def gated_page(browser, gated_server):
     """A factory of pages on the gated server, each in its own context (a fresh session)."""
     base_url, _ = gated_server
-    contexts = []
-
-    def make() -> Page:
-        context = browser.new_context(viewport=VIEWPORT, base_url=base_url)
-        context.set_default_timeout(ACTION_TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
+    with page_factory(browser, base_url) as make:
+        yield make
 
 
 def password_form(page: Page):
@@ -331,23 +321,13 @@ def test_html_in_an_uploaded_file_is_shown_as_text(page: Page, browser, tmp_path
     page.get_by_role("button", name="Add this view to the report").click()
     expect(page.get_by_text("to the report (1 views)", exact=False)).to_be_visible(timeout=UPDATE_TIMEOUT_MS)
     go(page, "Report")
-    with page.expect_download(timeout=60_000) as info:
-        page.get_by_role("button", name="Download HTML report").click()
-    target = tmp_path / "report.html"
-    info.value.save_as(target)
-    offline = browser.new_context()
-    offline.set_offline(True)
-    try:
-        view = offline.new_page()
-        view.goto(target.as_uri())
+    with report_opened_offline(page, browser, tmp_path) as view:
         expect(view.get_by_role("heading", name=f"{PAYLOAD} results report")).to_be_visible()
         expect(view.locator("svg.main-svg").first).to_be_visible(timeout=15_000)
         expect(view.get_by_text(f"source upload: {HTML_NAME}, mapping.toml", exact=False)).to_be_visible()
         assert view.evaluate(XSS_STATE) == "undefined", "a script from the uploaded file ran in the report"
         expect(view.locator('img[src="x"]')).to_have_count(0)
         expect(view.locator("b")).to_have_count(0)
-    finally:
-        offline.close()
 
 
 # An arm label with the tags plotly itself interprets (bold, a link): the app escapes every label
