@@ -4,7 +4,6 @@ import streamlit as st
 
 from respine import figures, published, tables
 from respine.fmt import md_escape as md
-from respine.privacy import SUPPRESSED
 from respine.ui import access, cache, render
 
 trial = st.session_state["trial"]
@@ -43,16 +42,9 @@ else:
             f"**{result.endpoint_label} at {result.visit_label}**, {result.population} "
             "population, complete cases. Primary outcome not reached."
         )
-        metric_cols = st.columns(len(result.arms) + 1)
-        hidden = [tables.arm_suppressed(arm, k) for arm in result.arms]
-        for col, arm, suppressed in zip(metric_cols, result.arms, hidden, strict=False):
-            if suppressed:
-                col.metric(f"{arm.arm} responders", SUPPRESSED, help=f"Fewer than {k} subjects.")
-            else:
-                rate, counts = f"{100 * arm.rate:.0f}%", f"{arm.responders} of {arm.n}"
-                col.metric(f"{arm.arm} responders", rate, help=counts)
-        rd = result.contrasts[0]
-        metric_cols[-1].metric("p-value", SUPPRESSED if any(hidden) else f"{rd.p_value:.2f}", help=rd.test)
+        metrics = tables.primary_metrics(result, k)
+        for col, (label, value, help_text) in zip(st.columns(len(metrics)), metrics, strict=True):
+            col.metric(label, value, help=help_text)
         chart_col, table_col = st.columns([2, 3])
         with chart_col:
             colours = figures.arm_colours(design.arms, design.reference_arm)

@@ -6,6 +6,7 @@ Statistics carry unrounded values; pages, tables and downloads format them here,
 
 from __future__ import annotations
 
+import html
 import math
 
 DASH = "–"
@@ -105,4 +106,4 @@ def plot_text(text: object) -> str:
     ``<a href>``, ``<span style>``), so an arm label such as ``<a href=...>`` would become a link
     in the chart. Escaping ``&``, ``<`` and ``>`` as entities, which plotly turns back into the
     characters, shows such text literally."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(str(text), quote=False)

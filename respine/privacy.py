@@ -103,7 +103,10 @@ def count_cell(n: int, k: int) -> int | str:
 
 
 def count_of_cell(count: int, total: int, k: int, n_pct) -> str:
-    """'count/total (x%)' through ``n_pct``, or '<k/total' when the count is small."""
+    """'count/total (x%)' through ``n_pct``; '<k/total' when the count is small, and '<k' when the
+    total itself is."""
+    if is_small(total, k):
+        return f"<{k}"
     if is_small(count, k):
         return f"<{k}/{int(total)}"
     return n_pct(int(count), int(total))

@@ -114,16 +114,27 @@ def arm_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
     k = min_cell
     if binary:
         counts = {
-            "Responders / n": [
-                f"<{k}"
-                if privacy.is_small(s.n, k)
-                else privacy.count_of_cell(s.responders, s.n, k, fmt.n_pct)
-                for s in result.arms
-            ]
+            "Responders / n": [privacy.count_of_cell(s.responders, s.n, k, fmt.n_pct) for s in result.arms]
         }
     else:
         counts = {"n": [privacy.count_cell(s.n, k) for s in result.arms]}
     return privacy.mask_rows(table, [arm_suppressed(s, k) for s in result.arms], ("Arm",), counts)
+
+
+def primary_metrics(result: AnalysisResult, min_cell: int = 0) -> list[tuple[str, str, str]]:
+    """(label, value, help) of the headline metrics of a binary result: each arm's responder rate,
+    then the first contrast's p-value; all suppressed when an arm describes fewer than ``min_cell``
+    subjects (the p-value would let the small arm be worked back)."""
+    hidden = [arm_suppressed(s, min_cell) for s in result.arms]
+    metrics = [
+        (f"{s.arm} responders", privacy.SUPPRESSED, f"Fewer than {min_cell} subjects.")
+        if small
+        else (f"{s.arm} responders", f"{100 * s.rate:.0f}%", f"{s.responders} of {s.n}")
+        for s, small in zip(result.arms, hidden, strict=True)
+    ]
+    rd = result.contrasts[0]
+    metrics.append(("p-value", privacy.SUPPRESSED if any(hidden) else f"{rd.p_value:.2f}", rd.test))
+    return metrics
 
 
 def contrast_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
@@ -141,7 +152,7 @@ def over_time_table(frame: pd.DataFrame, kind: str, min_cell: int = 0) -> pd.Dat
     if kind == "binary":
         counts = {
             "Responders / n": [
-                privacy.count_of_cell(c, n, k, fmt.n_pct) if not privacy.is_small(n, k) else f"<{k}"
+                privacy.count_of_cell(c, n, k, fmt.n_pct)
                 for c, n in zip(frame["responders"], frame["n"], strict=True)
             ]
         }

@@ -16,6 +16,7 @@ import streamlit as st
 from respine import analysis, derive, published
 from respine import schema as S
 from respine.io import load_trial
+from respine.ui import access
 
 
 @st.cache_resource(show_spinner="Loading trial data…")
@@ -252,6 +253,4 @@ def figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
 
     The session's small-cell threshold is part of the key, so a figure suppressed for an
     aggregate-only session is never shown to a full-detail one, nor the reverse."""
-    from respine.ui import access
-
     return _figure_cached((*key, ("min_cell", access.min_cell())), build)
