@@ -168,6 +168,7 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
             f"Method '{method}' does not apply to {ep.kind} endpoint {ep.id}. "
             f"Choose one of: {', '.join(methods_for(ep.kind))}."
         )
+    derive.check_covariates(trial, sel.covariates, "Covariate")
     if sel.measure not in derive.MEASURES:
         raise SelectionError(f"Unknown measure '{sel.measure}'. Choose one of: {', '.join(derive.MEASURES)}.")
     data = derive.endpoint_data(trial, ep.id, population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi)

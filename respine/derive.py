@@ -5,6 +5,7 @@ All functions are pure: they take a :class:`~respine.schema.Trial` and return ne
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -116,12 +117,43 @@ def apply_filters(subjects: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     return subjects[keep]
 
 
+def covariate_columns(trial: S.Trial) -> tuple[str, ...]:
+    """The study's declared subject covariates that the data have: the only columns a filter,
+    a subgroup or an adjustment may use (a filter on the subject id or a date would pick out
+    named patients)."""
+    table = subject_table(trial)
+    return tuple(c.column for c in trial.design.covariates if c.column in table.columns)
+
+
+def check_covariates(trial: S.Trial, columns: Iterable[str], what: str = "Filter") -> None:
+    """Raise :class:`SelectionError` for a column that is not a declared subject covariate."""
+    allowed = covariate_columns(trial)
+    bad = [c for c in columns if c not in allowed]
+    if bad:
+        raise SelectionError(
+            f"{what} column(s) {', '.join(repr(c) for c in bad)} are not declared subject covariates of "
+            f"this study. Use one of: {', '.join(allowed) or '(none declared)'}; to add one, declare it "
+            "in the study description ([[covariates]] in study.toml)."
+        )
+
+
+def population_subjects(trial: S.Trial, population: str | None = None) -> pd.DataFrame:
+    """Every subject of a population, before filters."""
+    pop = trial.design.population(population or trial.design.default_population)
+    subjects = subject_table(trial)
+    return subjects[subjects[pop.column].astype(str).str.upper().isin(["Y", "1", "TRUE"])]
+
+
+def filter_subjects(trial: S.Trial, population: str | None = None, filters: Filters = ()) -> pd.DataFrame:
+    """Subjects of a population after filters on declared covariates (may be empty)."""
+    check_covariates(trial, [f.column for f in filters])
+    return apply_filters(population_subjects(trial, population), filters)
+
+
 def select_subjects(trial: S.Trial, population: str | None = None, filters: Filters = ()) -> pd.DataFrame:
     """Subjects of a population after filters; raises if nobody is left."""
     pop = trial.design.population(population or trial.design.default_population)
-    subjects = subject_table(trial)
-    in_pop = subjects[subjects[pop.column].astype(str).str.upper().isin(["Y", "1", "TRUE"])]
-    out = apply_filters(in_pop, filters)
+    out = filter_subjects(trial, pop.id, filters)
     if out.empty:
         described = "; ".join(f.describe() for f in filters) or "no filter"
         raise AnalysisError(

@@ -186,10 +186,8 @@ def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...]
     rows.append({"variable": "Overall", "level": "All subjects", **{f"n {a}": n for a, n in counts.items()},
                  "estimate": est, "ci_low": lo, "ci_high": hi, "p_interaction": math.nan,
                  "measure": measure, "note": note})
+    derive.check_covariates(trial, variables, "Subgroup")
     for var in variables:
-        if var not in covariates.columns:
-            raise AnalysisError(f"'{var}' is not a subject covariate; choose among "
-                                f"{', '.join(kinds)}.")
         raw = covariates[var].reindex(at[S.SUBJECT_ID].to_numpy())
         label = kinds[var].label if var in kinds else var
         if var in kinds and kinds[var].kind == "continuous":

@@ -192,7 +192,7 @@ def decode(params: Mapping[str, str | list[str]], options: Options) -> tuple[Vie
         chosen = tuple(c for c in text.split(",") if c)
         bad = [c for c in chosen if c not in options.filter_columns]
         if bad:
-            notes.append(f"Covariates {bad} are not subject covariates and were ignored.")
+            notes.append(f"Covariates {bad} are not declared subject covariates of this study; ignored.")
         state = replace(state, covariates=tuple(c for c in chosen if c in options.filter_columns))
 
     raw_filters = params.get(KEYS["filters"])
@@ -206,7 +206,10 @@ def decode(params: Mapping[str, str | list[str]], options: Options) -> tuple[Vie
                 notes.append(f"Filter '{item}' was ignored: {exc}")
                 continue
             if f.column not in options.filter_columns:
-                notes.append(f"Filter column '{f.column}' is not a subject covariate; ignored.")
+                notes.append(
+                    f"Filter column '{f.column}' is not a declared subject covariate of this study; the "
+                    "filter was ignored."
+                )
                 continue
             parsed.append(f)
         state = replace(state, filters=tuple(parsed))

@@ -9,21 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from respine.io import load_trial
 from tests.test_app import assert_healthy, new_app
 
 REPO = Path(__file__).resolve().parent.parent
 ALL_PAGES = sorted(f"app_pages/{p.name}" for p in (REPO / "app_pages").glob("*.py"))
 
 
-def _one_arm_ids() -> str:
-    s = load_trial(REPO / "data").subjects
-    return "|".join(s.loc[s["arm"] == "Sham", "subject_id"].head(8))
-
-
 SCENARIOS = {
     "empty subgroup": {"filter": "sex="},
-    "one arm left": {"filter": f"subject_id={_one_arm_ids()}"},
+    # only Sham subjects are male and from Pamplona (filters accept declared covariates only)
+    "one arm left": {"filter": ["sex=Male", "site=ES-02 Pamplona"]},
     "endpoint without the visit": {"ep": "MRIT2", "visit": "24"},
     "tiny subgroup": {"filter": "site=IE-01 Galway", "ep": "RESP", "visit": "1"},
 }

@@ -56,11 +56,19 @@ def test_ancova_with_covariates_and_filter(capsys):
         (["--endpoint", "VAS", "--visit", "12", "--method", "fisher"], "does not apply"),
         (["--endpoint", "VAS", "--visit", "12", "--filter", "sex=Nobody"], "No subject"),
         (["--endpoint", "VAS", "--visit", "12", "--filter", "nocolumn"], "must look like"),
+        # attacks: a filter or an adjustment on a column that is not a declared covariate
+        (["--endpoint", "VAS", "--visit", "12", "--filter", "subject_id=RSP-001|RSP-002"],
+         "not declared subject covariates"),
+        (["--endpoint", "VAS", "--visit", "12", "--filter", "status=Completed"], "not declared subject"),
+        (["--endpoint", "VAS", "--visit", "12", "--method", "ancova", "--covariates", "subject_id"],
+         "not declared subject covariates"),
+        (["robustness", "--endpoint", "RESP", "--visit", "12", "--filter", "subject_id=RSP-001"],
+         "not declared subject covariates"),
         (["--endpoint", "VAS", "--visit", "12", "--data", "/nonexistent"], "is not a folder"),
     ],
 )
 def test_errors_are_one_clear_line_and_nonzero(capsys, args, message):
-    code = main(["analyze", *args])
+    code = main(args if args[0] == "robustness" else ["analyze", *args])
     err = capsys.readouterr().err
     assert code != 0 and message in err and "Traceback" not in err
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from respine import derive, fmt, stats
+from respine import schema as S
 from respine.analysis import Selection, analyze, available_endpoints, over_time, visits_with_data
 from respine.errors import AnalysisError, SelectionError
 from respine.rules import PRIMARY_RULE, ResponderRule, mcid_achieved, responder
@@ -172,14 +174,35 @@ def test_filters_and_empty_subgroup(tiny_trial):
         analyze(tiny_trial, Selection("VAS", 12.0, filters=(derive.SubgroupFilter("sex", ("X",)),)))
     with pytest.raises(AnalysisError, match="No subject"):  # a categorical filter with no level chosen
         analyze(tiny_trial, Selection("VAS", 12.0, filters=(derive.SubgroupFilter("sex", ()),)))
-    with pytest.raises(SelectionError, match="not a subject covariate"):
+    with pytest.raises(SelectionError, match="not declared subject covariates"):
         analyze(tiny_trial, Selection("VAS", 12.0, filters=(derive.SubgroupFilter("shoe", ("9",)),)))
 
 
 def test_filter_that_empties_one_arm_is_explained(tiny_trial):
-    one_arm = (derive.SubgroupFilter("subject_id", ("S1", "S2", "S3")),)
+    site = ["X", "X", "X", "Y", "Y", "Y", "Y", "Y"]  # site X has arm A only
+    trial = replace(
+        tiny_trial,
+        subjects=tiny_trial.subjects.assign(site=site),
+        design=replace(tiny_trial.design, covariates=(*tiny_trial.design.covariates,
+                                                      S.Covariate("site", "Site", "categorical"))),
+        source="tiny+site",
+    )
+    one_arm = (derive.SubgroupFilter("site", ("X",)),)
     with pytest.raises(AnalysisError, match=r"at least 2 subjects|No subject"):
-        analyze(tiny_trial, Selection("VAS", 12.0, filters=one_arm))
+        analyze(trial, Selection("VAS", 12.0, filters=one_arm))
+
+
+def test_filters_and_adjustments_take_declared_covariates_only(tiny_trial):
+    """An attack: a filter on the subject id selects named patients; differencing two such
+    selections gives one patient's value."""
+    for column in ("subject_id", "arm", "pop_all"):
+        with pytest.raises(SelectionError, match="not declared subject covariates"):
+            analyze(tiny_trial, Selection("VAS", 12.0, filters=(derive.SubgroupFilter(column, ("S1",)),)))
+        with pytest.raises(SelectionError, match="not declared subject covariates"):
+            analyze(tiny_trial, Selection("VAS", 12.0, method="ancova", covariates=(column,)))
+        with pytest.raises(SelectionError, match="not declared subject covariates"):
+            derive.select_subjects(tiny_trial, None, (derive.SubgroupFilter(column, ("S1",)),))
+    assert derive.covariate_columns(tiny_trial) == ("sex",)
 
 
 def test_filter_parse():

@@ -53,7 +53,7 @@ def test_defaults_make_an_empty_link():
         ({"pop": "<script>alert(1)</script>"}, "not a valid population"),
         ({"vas_mm": "-5"}, "not a valid vas mm"),
         ({"vas_mm": "inf"}, "not a valid vas mm"),
-        ({"filter": "shoe=9"}, "not a subject covariate"),
+        ({"filter": "shoe=9"}, "not a declared subject covariate"),
         ({"filter": "age"}, "was ignored"),
         ({"zzz": "1"}, "not known"),
         ({"ep": "V" * 5000}, "too long"),

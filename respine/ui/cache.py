@@ -61,10 +61,8 @@ def _selected_subjects(
     trial: S.Trial, population: str, filters: derive.Filters
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(subjects after population and filters, subjects in population, all randomised)."""
-    pop = trial.design.population(population)
-    subjects = derive.subject_table(trial)
-    in_pop = subjects[subjects[pop.column].astype(str).str.upper().isin(["Y", "1", "TRUE"])]
-    return derive.apply_filters(in_pop, filters), in_pop, subjects
+    in_pop = derive.population_subjects(trial, population)
+    return derive.filter_subjects(trial, population, filters), in_pop, derive.subject_table(trial)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

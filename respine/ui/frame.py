@@ -58,13 +58,6 @@ def _filters(trial: S.Trial) -> None:
     current = {f.column: f for f in view.filters if f.column in cov_labels}
     if "w_filter_columns" not in st.session_state:
         st.session_state["w_filter_columns"] = list(current)
-    # Filters on subject columns that are not offered as covariates can only come from a link;
-    # keep them, show them, and let the reader drop them.
-    extra = tuple(f for f in view.filters if f.column not in cov_labels)
-    if extra:
-        st.caption("Filters from the link: " + "; ".join(f.describe() for f in extra))
-        if st.button("Clear link filters", key="w_clear_link_filters"):
-            extra = ()
     columns = st.multiselect(
         "Subgroup filters",
         list(cov_labels),
@@ -105,7 +98,7 @@ def _filters(trial: S.Trial) -> None:
                 st.session_state[key] = chosen
             values = st.multiselect(cov_labels[col], list(levels), key=key)
             filters.append(derive.SubgroupFilter(col, tuple(values)))
-    combined = (*extra, *filters)
+    combined = tuple(filters)
     if combined != view.filters:
         state.update(filters=combined)
 

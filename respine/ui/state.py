@@ -38,7 +38,7 @@ def options_for(trial: S.Trial) -> urlstate.Options:
         measures=tuple(derive.MEASURES),
         methods=tuple(analysis.CONTINUOUS_METHODS),
         binary_methods=tuple(analysis.BINARY_METHODS),
-        filter_columns=tuple(derive.subject_table(trial).columns),
+        filter_columns=derive.covariate_columns(trial),
         default=default,
         arms=d.arms,
     )
