@@ -20,7 +20,7 @@ WORKDIR /app
 COPY requirements/app.lock requirements/app.lock
 RUN python -m pip install --require-hashes -r requirements/app.lock
 
-COPY pyproject.toml README.md app.py ./
+COPY pyproject.toml README.md app.py serve.py ./
 COPY respine respine
 COPY app_pages app_pages
 COPY data data
@@ -33,4 +33,5 @@ USER respine
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"]
-CMD ["python", "-m", "streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501"]
+# serve.py: app.py behind the hosting guard (respine/ui/guard.py), which a login requires.
+CMD ["python", "-m", "streamlit", "run", "serve.py", "--server.address=0.0.0.0", "--server.port=8501"]

@@ -83,6 +83,11 @@ pages = {
     ],
 }
 page = st.navigation(pages, expanded=True)
+deep_link = access.requested_page()  # a link opened before signing in lands on its page now
+if deep_link and deep_link != page.url_path:
+    target = next((p for group in pages.values() for p in group if p.url_path == deep_link), None)
+    if target is not None:
+        st.switch_page(target)
 access.sidebar_account(access_config)
 frame.sidebar(trial)
 render.synthetic_banner(trial)

@@ -94,7 +94,7 @@ def test_container_runs_unprivileged_with_a_health_check_on_all_interfaces():
     assert "/_stcore/health" in steps["HEALTHCHECK"]
     assert steps["EXPOSE"] == "8501"
     command = " ".join(shlex.split(steps["CMD"].strip("[]").replace(",", " ")))
-    assert "streamlit run app.py" in command and "--server.address=0.0.0.0" in command
+    assert "streamlit run serve.py" in command and "--server.address=0.0.0.0" in command
 
 
 def test_the_image_file_tree_runs_the_app(tmp_path):

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from respine import figures, fmt, privacy, tables
 from respine.analysis import AnalysisResult
 from respine.stats import BinarySummary, Contrast
-from respine.ui import access
+from respine.ui import access, sessions
 from tests.conftest import REPO
 from tests.test_app import assert_healthy
 
@@ -35,10 +35,13 @@ ALL_PAGES = sorted(f"app_pages/{p.name}" for p in (REPO / "app_pages").glob("*.p
 
 @pytest.fixture(autouse=True)
 def fresh_limiter():
-    """The attempt limiter is shared by every session of a server process: start each test clean."""
-    access.limiter.clear()
+    """The attempt limiter and the grants are shared by every session of a server process (and
+    every AppTest has the same session id): start each test clean."""
+    access.reset_limiter()
+    sessions.GRANTS.clear()
     yield
-    access.limiter.clear()
+    access.reset_limiter()
+    sessions.GRANTS.clear()
 
 
 def app(secrets: dict | None = None, user: dict | None = None, **query: str) -> AppTest:
@@ -197,6 +200,9 @@ def test_wrong_passwords_are_rejected_then_limited_and_the_right_one_admits():
     log_in(at, PASSWORD)  # the right password, but this session is locked now
     assert "Too many wrong passwords" in at.error[0].value and not shows_content(at)
 
+    # Every AppTest runs under the same server session id ("test session id"), which is what the
+    # per-session limit counts; a new browser session has its own id, so forget this one's.
+    access.limiter().reset("session:test session id")
     fresh = app({"access": {"password": PASSWORD, "max_attempts": 3}}).run()
     log_in(fresh, PASSWORD)
     assert_healthy(fresh)

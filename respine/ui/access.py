@@ -25,17 +25,22 @@ import hashlib
 import hmac
 import threading
 import time
+import tomllib
 import uuid
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from respine import privacy
 from respine.errors import RespineError
 from respine.fmt import md_escape
+from respine.ui import guard, sessions
 
 GRANTED = "_access_granted"
 SESSION_KEY = "_access_session"
@@ -57,6 +62,7 @@ class AccessConfig:
     allowed_domains: frozenset[str] = frozenset()
     max_attempts: int = 5
     lockout_seconds: float = 300.0
+    trusted_proxies: int = 0
     disclosure: privacy.Disclosure = field(default_factory=privacy.Disclosure)
 
     def admits(self, email: str | None) -> bool:
@@ -80,7 +86,9 @@ def password_matches(given: str, config: AccessConfig) -> bool:
     return hmac.compare_digest(_digest(given), config.password_digest)
 
 
-ACCESS_KEYS = {"password", "allowed_emails", "allowed_domains", "max_attempts", "lockout_seconds"}
+ACCESS_KEYS = {
+    "password", "allowed_emails", "allowed_domains", "max_attempts", "lockout_seconds", "trusted_proxies"
+}
 
 
 def config_from_secrets(secrets: Mapping[str, object]) -> AccessConfig:
@@ -121,6 +129,14 @@ def config_from_secrets(secrets: Mapping[str, object]) -> AccessConfig:
             )
         return value
 
+    def _whole(name: str, default: int, low: int, high: int) -> int:
+        value = access.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise AccessConfigError(
+                f"[access] {name} must be a whole number from {low} to {high}, not {value!r}."
+            )
+        return value
+
     mode: Mode = "oidc" if providers else ("password" if password else "open")
     disclosure = privacy.disclosure_from_settings(secrets.get("privacy"), login_configured=mode != "open")
     return AccessConfig(
@@ -131,6 +147,7 @@ def config_from_secrets(secrets: Mapping[str, object]) -> AccessConfig:
         allowed_domains=_list("allowed_domains"),
         max_attempts=int(_number("max_attempts", 5, 1, 100)),
         lockout_seconds=float(_number("lockout_seconds", 300, 1, 86_400)),
+        trusted_proxies=_whole("trusted_proxies", 0, 0, 10),
         disclosure=disclosure,
     )
 
@@ -173,17 +190,75 @@ class AttemptLimiter:
             self._failures.pop(key, None)
 
 
-@st.cache_resource(show_spinner=False)
+# Plain module state shared by every session of the process, not a Streamlit cache: a client's
+# ``clear_cache`` message empties every cache, and with it would go every failed attempt.
+_LIMITER = AttemptLimiter()
+
+
 def limiter() -> AttemptLimiter:
-    return AttemptLimiter()
+    return _LIMITER
+
+
+def reset_limiter() -> None:
+    """Forget every failed attempt (tests, and an operator's restart)."""
+    global _LIMITER
+    _LIMITER = AttemptLimiter()
+
+
+def secrets_files() -> list[Path]:
+    """The secrets files Streamlit reads (``secrets.files``; the user's and the app's by default)."""
+    try:
+        paths = st.get_option("secrets.files")
+    except Exception:  # an old Streamlit without the option: its two standard places
+        paths = [Path.home() / ".streamlit" / "secrets.toml", Path.cwd() / ".streamlit" / "secrets.toml"]
+    return [Path(p).expanduser() for p in paths]
+
+
+def check_secrets_files(paths: list[Path]) -> None:
+    """Raise :class:`AccessConfigError` for a secrets file that exists but cannot be used.
+
+    A file that exists is a deployment's intent: if it is empty, unreadable or not valid TOML the
+    app must not fall back to "no secrets, open local run" (Streamlit reports a parse error as
+    ``FileNotFoundError``, the same as no file at all).
+    """
+    for path in paths:
+        if not path.exists():
+            continue
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise AccessConfigError(
+                f"The secrets file {path} exists but cannot be read ({reason}). Make it readable by the "
+                "user running the app, or remove it for an open local run."
+            ) from exc
+        if not text.strip():
+            raise AccessConfigError(
+                f"The secrets file {path} is empty. Add the [access] or [auth] settings (see "
+                ".streamlit/secrets.example.toml), or remove the file for an open local run."
+            )
+        try:
+            tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise AccessConfigError(
+                f"The secrets file {path} is not valid TOML ({exc}). Fix it (an unclosed quote is the "
+                "usual cause), then reload."
+            ) from exc
 
 
 def _secrets() -> dict[str, object]:
+    check_secrets_files(secrets_files())
     try:
         return st.secrets.to_dict()
-    except (FileNotFoundError, KeyError, AttributeError):  # no secrets file: a local run
+    except (KeyError, AttributeError):
         return {}
-    except Exception as exc:  # a secrets file that is not valid TOML
+    except FileNotFoundError:
+        # Streamlit's "no secrets" error, which it also raises for a file it could not parse: the
+        # files were checked above, so this is a run without any secrets file.
+        if any(p.exists() for p in secrets_files()):
+            raise AccessConfigError("The app's secrets could not be read; check the secrets file.") from None
+        return {}
+    except Exception as exc:
         raise AccessConfigError(f"The app's secrets could not be read: {exc}") from exc
 
 
@@ -211,15 +286,65 @@ def individual_views() -> bool:
     return not disclosure().aggregate_only
 
 
-def _client_keys() -> list[str]:
-    session = st.session_state.setdefault(SESSION_KEY, uuid.uuid4().hex)
-    keys = [f"session:{session}"]
+def session_id() -> str:
+    """The server's id of this session (not kept in session state, which a client can clear)."""
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.session_id:
+        return str(ctx.session_id)
+    return st.session_state.setdefault(SESSION_KEY, uuid.uuid4().hex)
+
+
+def _headers() -> Mapping[str, str]:
     try:
-        address = st.context.ip_address
-    except Exception:  # no request context (tests, old Streamlit): the session key still applies
-        address = None
-    keys.append(f"address:{address or 'local'}")
-    return keys
+        return st.context.headers
+    except Exception:  # no request context (AppTest)
+        return {}
+
+
+def real_connection() -> bool:
+    """Whether this run serves a browser over a websocket (not AppTest or a bare script run)."""
+    return bool(_headers())
+
+
+def client_address() -> str:
+    """The address that the per-address attempt limit counts: the hosting guard's verdict (see
+    :func:`respine.ui.guard.client_address`); without the guard, Streamlit's own reading."""
+    if guard.installed():
+        return _headers().get(guard.CLIENT_HEADER.decode()) or "unknown"
+    try:
+        return st.context.ip_address or "local"
+    except Exception:
+        return "local"
+
+
+def _client_keys() -> list[str]:
+    return [f"session:{session_id()}", f"address:{client_address()}"]
+
+
+def _fingerprint() -> str | None:
+    try:
+        cookies = st.context.cookies
+    except Exception:
+        cookies = {}
+    return sessions.browser_fingerprint(cookies)
+
+
+def _grant() -> None:
+    st.session_state[GRANTED] = True
+    sessions.GRANTS.grant(session_id(), _fingerprint())
+
+
+def _revoke() -> None:
+    st.session_state.pop(GRANTED, None)
+    sessions.GRANTS.revoke(session_id())
+
+
+def is_granted() -> bool:
+    """Passed the password in this session, from this browser (see :mod:`respine.ui.sessions`)."""
+    if not st.session_state.get(GRANTED):
+        return False
+    grant = sessions.GRANTS.get(session_id())
+    return grant is not None and grant.fingerprint == _fingerprint()
 
 
 def _limits(cfg: AccessConfig, key: str) -> tuple[int, float]:
@@ -239,7 +364,7 @@ def check_password(given: str, cfg: AccessConfig, now: float | None = None) -> s
         )
     if password_matches(given, cfg):
         lim.reset(keys[0])
-        st.session_state[GRANTED] = True
+        _grant()
         return None
     for k in keys:
         lim.failure(k, now=now)
@@ -249,9 +374,15 @@ def check_password(given: str, cfg: AccessConfig, now: float | None = None) -> s
     return f"Wrong password. {left} attempt(s) left before a pause."
 
 
-def _password_form(cfg: AccessConfig) -> None:
+def _password_form(cfg: AccessConfig, taken_over: bool = False) -> None:
     st.title("RESPINE results explorer")
     st.markdown("These results are shared with the trial team only. Enter the password you were given.")
+    if taken_over:
+        st.warning(
+            "This session was signed in from another browser, so it was signed out here. Enter the "
+            "password to continue.",
+            icon=":material/lock:",
+        )
     with st.form("access_form", clear_on_submit=True):
         given = st.text_input("Password", type="password", key="access_password")
         submitted = st.form_submit_button("Open the explorer", type="primary")
@@ -277,6 +408,32 @@ def _login_page(cfg: AccessConfig) -> None:
         )
 
 
+GUARD_MISSING = (
+    "This deployment needs a login, but the app was started without its hosting guard, which "
+    "keeps signed-out clients from clearing caches, uploading files, reading server metrics or "
+    "taking over a signed-in session. Start it with `streamlit run serve.py` (scripts/start.sh and "
+    "the Dockerfile do), not `streamlit run app.py`."
+)
+REQUESTED_PAGE = "_requested_page"
+
+
+def _remember_requested_page() -> None:
+    """The page a deep link asked for, so the reader lands there after signing in (the sign-in
+    runs happen before ``st.navigation``, which would otherwise open the default page)."""
+    if REQUESTED_PAGE in st.session_state:
+        return
+    try:
+        path = urlsplit(st.context.url or "").path
+    except Exception:
+        path = ""
+    st.session_state[REQUESTED_PAGE] = path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def requested_page() -> str | None:
+    """The deep-linked page of a reader who has just signed in (once), else None."""
+    return st.session_state.pop(REQUESTED_PAGE, None) or None
+
+
 def gate() -> AccessConfig:
     """Stop the script run unless this session may see the app; returns the configuration."""
     try:
@@ -284,17 +441,24 @@ def gate() -> AccessConfig:
     except RespineError as exc:
         # Fail closed: a deployment whose access settings are broken shows nothing else.
         st.error(
-            f"The app's access settings are not valid, so nothing is shown. {exc}", icon=":material/lock:"
+            f"The app's access settings are not valid, so nothing is shown. {md_escape(str(exc))}",
+            icon=":material/lock:",
         )
         st.stop()
     if cfg.mode == "open":
         return cfg
+    if real_connection() and not guard.installed():
+        st.error(GUARD_MISSING, icon=":material/lock:")
+        st.stop()
     if cfg.mode == "oidc":
         if not st.user.is_logged_in:
+            _revoke()
+            _remember_requested_page()
             _login_page(cfg)
             st.stop()
         email = st.user.get("email")
         if not cfg.admits(email if isinstance(email, str) else None):
+            _revoke()
             st.error(
                 f"The account {md_escape(email or '(no e-mail)')} is not on this trial's access list. "
                 "Sign out and sign in with the account the trial team registered, or ask them to add it.",
@@ -302,15 +466,22 @@ def gate() -> AccessConfig:
             )
             st.button("Sign out", on_click=st.logout, key="logout_refused")
             st.stop()
+        if not is_granted():
+            _grant()  # the identity provider's signed cookie came with this connection
         return cfg
-    if not st.session_state.get(GRANTED):
-        _password_form(cfg)
+    taken_over = bool(st.session_state.get(GRANTED)) and not is_granted()
+    if taken_over:
+        # The session passed the password in one browser and is now driven by another client.
+        _revoke()
+    if not is_granted():
+        _remember_requested_page()
+        _password_form(cfg, taken_over)
         st.stop()
     return cfg
 
 
 def sign_out() -> None:
-    st.session_state.pop(GRANTED, None)
+    _revoke()
 
 
 def sidebar_account(cfg: AccessConfig) -> None:

@@ -91,6 +91,17 @@ def health_ok(base_url: str) -> bool:
         return False
 
 
+def answers(base_url: str) -> bool:
+    """The server answers HTTP at all (any status)."""
+    try:
+        urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2).close()
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+    return True
+
+
 def stop(process: subprocess.Popen) -> None:
     """Stop the server's process group (it was started in a new session), then reap it."""
     if process.poll() is not None:
@@ -133,14 +144,16 @@ def browser(chromium_path: str):
 
 
 @contextmanager
-def serve_app(logs: Path, *extra: str) -> Iterator[str]:
-    """Serve app.py with ``streamlit run`` on a free local port (plus ``extra`` options, such as
-    ``--secrets.files``); yields the base URL, no trailing slash. Server logs go to ``logs``."""
+def serve_app(logs: Path, *extra: str, script: str = "serve.py", healthy: bool = True) -> Iterator[str]:
+    """Serve the app as deployed (``streamlit run serve.py``: app.py behind the hosting guard) on a
+    free local port (plus ``extra`` options, such as ``--secrets.files``); yields the base URL, no
+    trailing slash. Server logs go to ``logs``. With ``healthy=False`` any HTTP answer of the health
+    check will do (a server that refuses to serve its app on purpose)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     out_path, err_path = logs / "stdout.log", logs / "stderr.log"
     command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        sys.executable, "-m", "streamlit", "run", script,
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
         "--server.headless", "true",
@@ -154,7 +167,7 @@ def serve_app(logs: Path, *extra: str) -> Iterator[str]:
                                    start_new_session=True)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not health_ok(base_url):
+        while not (health_ok(base_url) if healthy else answers(base_url)):
             if process.poll() is not None:
                 pytest.fail(f"The Streamlit server exited with code {process.returncode} before "
                             f"answering {base_url}/_stcore/health.\n--- stderr tail ---\n"
