@@ -261,6 +261,16 @@ def test_password_gate(gated_page, gated_server) -> None:
     expect(admitted.get_by_text("Shared password.", exact=False)).to_be_visible()
     healthy(admitted)
 
+    # The deep link opened before the password lands on its own page and view once admitted (it
+    # used to open the overview).
+    password_form(deep).fill(PASSWORD)
+    deep.get_by_role("button", name="Open the explorer").click()
+    expect(deep.get_by_role("combobox", name="Endpoint", exact=True)).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    wait_idle(deep)
+    healthy(deep)
+    expect(deep.get_by_role("combobox", name="Endpoint", exact=True)).to_have_value(re.compile("Oswestry|ODI"))
+    assert "/explorer" in deep.url and "ep=ODI" in deep.url, deep.url
+
     # The locked session is still locked (its lock does not end when another session gets in).
     submit(first, PASSWORD, "Too many wrong passwords. Try again in")
     shows_nothing_of_the_app(first)
