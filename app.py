@@ -112,3 +112,6 @@ if page.url_path not in UNFILTERED_PAGES:
         icon=":material/playlist_add:",
         key="add_to_report",
     )
+# Streamlit leaves the last run's module (this namespace) in sys.modules["__main__"] until the next
+# run of any session: drop the reference, so an uploaded trial leaves memory with its session.
+del trial

@@ -235,7 +235,7 @@ def clear_caches() -> None:
     for info in pkgutil.iter_modules(respine.ui.__path__):
         module = importlib.import_module(f"respine.ui.{info.name}")
         for name, obj in vars(module).items():
-            if isinstance(obj, CachedFunc) and name != "shipped_trial":
+            if isinstance(obj, CachedFunc) and name != "_shipped_trial":
                 obj.clear()
 
 

@@ -8,7 +8,6 @@ holding unrounded numbers; :meth:`AnalysisResult.to_dict` is the JSON contract o
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,7 @@ import pandas as pd
 from respine import derive, stats
 from respine import schema as S
 from respine.errors import AnalysisError, SelectionError
+from respine.memo import per_trial
 from respine.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, ResponderRule
 
 CONTINUOUS_METHODS = {
@@ -439,7 +439,7 @@ def visits_with_data(trial: S.Trial, endpoint: str) -> list[float]:
     return list(_visits_with_data(trial, endpoint))
 
 
-@lru_cache(maxsize=256)
+@per_trial(maxsize=256)
 def _visits_with_data(trial: S.Trial, endpoint: str) -> tuple[float, ...]:
     ep = trial.endpoint(endpoint)
     m = trial.measurements
@@ -456,7 +456,7 @@ def available_endpoints(trial: S.Trial) -> list[str]:
     return list(_available_endpoints(trial))
 
 
-@lru_cache(maxsize=16)
+@per_trial(maxsize=16)
 def _available_endpoints(trial: S.Trial) -> tuple[str, ...]:
     have = set(trial.measurements[S.ENDPOINT].unique())
     out = []
@@ -526,7 +526,7 @@ def _mmrm_frame(trial: S.Trial, sel: Selection) -> tuple[pd.DataFrame, str]:
     return data, column
 
 
-@lru_cache(maxsize=64)
+@per_trial(maxsize=64)
 def mmrm_fit(trial: S.Trial, sel: Selection):
     """The MMRM of the selected endpoint over all post-baseline visits (one fit serves every visit).
 

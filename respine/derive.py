@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from respine import schema as S
 from respine.errors import AnalysisError, SelectionError
+from respine.memo import per_trial
 from respine.rules import (
     MCID_ODI_POINTS,
     MCID_VAS_MM,
@@ -68,7 +68,7 @@ class SubgroupFilter:
 Filters = tuple[SubgroupFilter, ...]
 
 
-@lru_cache(maxsize=8)
+@per_trial(maxsize=8)
 def subject_table(trial: S.Trial) -> pd.DataFrame:
     """Subjects plus baseline VAS and ODI (``baseline_vas``, ``baseline_odi``) as covariates."""
     subjects = trial.subjects.copy()
@@ -207,7 +207,7 @@ def endpoint_data(
     return _endpoint_data(trial, endpoint, population, filters, rule, mcid_vas, mcid_odi).copy()
 
 
-@lru_cache(maxsize=64)
+@per_trial(maxsize=64)
 def _endpoint_data(
     trial: S.Trial,
     endpoint: str,

@@ -23,6 +23,7 @@ answer under missing at random.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -32,6 +33,7 @@ import pytest
 from scipy import stats as sps
 
 from respine import derive, stats
+from respine import schema as S
 from respine.analysis import Selection, analyze
 from respine.errors import AnalysisError, SelectionError
 from respine.imputation import (
@@ -307,8 +309,17 @@ def test_mi_is_reproducible_and_depends_on_the_seed(trial):
 
 def test_mi_without_missing_data_is_the_complete_case_analysis(trial):
     at12 = derive.endpoint_data(trial, "RESP", "MITT")
-    complete = tuple(sorted(at12.loc[at12["visit_month"] == 12, "subject_id"]))
-    only = (derive.SubgroupFilter("subject_id", complete),)
+    complete = set(at12.loc[at12["visit_month"] == 12, "subject_id"])
+    # filters take declared covariates only: declare "has month-12 data" as one for this test
+    flag = trial.subjects["subject_id"].isin(complete).map({True: "yes", False: "no"})
+    trial = replace(
+        trial,
+        subjects=trial.subjects.assign(complete12=flag),
+        design=replace(trial.design, covariates=(*trial.design.covariates,
+                                                 S.Covariate("complete12", "Month-12 data", "categorical"))),
+        source=trial.source + "+complete12",
+    )
+    only = (derive.SubgroupFilter("complete12", ("yes",)),)
     for ep in ("RESP", "VAS"):
         cc, mi = primary_sensitivity(trial, ep, 12.0, "MITT", only, strategies=("complete_case", "mi"))
         assert mi.contrast == cc.contrast and mi.arms == cc.arms

@@ -222,8 +222,10 @@ def test_subgroup_rows_add_up_and_one_interaction_p_per_variable(trial):
 def test_subgroup_too_small_level_is_noted_not_raised(trial):
     table = subgroup_analysis(trial, Selection("VAS", 12.0), ("site",))
     assert table["note"].str.contains("fewer than").any() or table["estimate"].notna().all()
-    with pytest.raises(AnalysisError, match="not a subject covariate"):
+    with pytest.raises(SelectionError, match="not declared subject covariates"):
         subgroup_analysis(trial, Selection("VAS", 12.0), ("shoe_size",))
+    with pytest.raises(SelectionError, match="not declared subject covariates"):  # picks patients
+        subgroup_analysis(trial, Selection("VAS", 12.0), ("subject_id",))
 
 
 # ---------------------------------------------------------------- responder profile, trajectories

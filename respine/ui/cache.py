@@ -1,13 +1,21 @@
 """Cached wrappers around the core. Arguments are hashable; the trial itself is keyed by source.
 
-The shipped trial is one shared, read-only object (``cache_resource``); analyses are cached per
-(trial source, selection) with ``cache_data``, so a warm interaction recomputes nothing it has
-seen before in any session.
+The shipped (or configured) trial is one shared, read-only object (``cache_resource``); its
+analyses are cached per (trial source, selection) with ``cache_data``, so a warm interaction
+recomputes nothing it has seen before in any session.
+
+A trial a reader uploaded is theirs alone: its results are cached in that session's state (see
+:func:`_cached`), never in the process-wide caches, so they are freed with the session and no
+other session can reach them, even by guessing the source.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -18,18 +26,79 @@ from respine import schema as S
 from respine.io import load_trial
 from respine.ui import access
 
+T = TypeVar("T")
+
+
+# Sources of the trials the server itself loaded (shipped or configured data): only their results
+# go to the process-wide caches.
+_SHARED_SOURCES: set[str] = set()
+SESSION_CACHE = "_session_cache"
+SESSION_CACHE_ENTRIES = 512
+
 
 @st.cache_resource(show_spinner="Loading trial data…")
-def shipped_trial(path: str) -> S.Trial:
+def _shipped_trial(path: str) -> S.Trial:
     return load_trial(path)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+def shipped_trial(path: str) -> S.Trial:
+    trial = _shipped_trial(path)
+    _SHARED_SOURCES.add(trial.source)
+    return trial
+
+
+def is_shared(source: str) -> bool:
+    """Whether results of this source may be cached for every session (the server's own data)."""
+    return source in _SHARED_SOURCES
+
+
+def _session_store() -> OrderedDict:
+    return st.session_state.setdefault(SESSION_CACHE, OrderedDict())
+
+
+def _session_memo(name: str, fn: Callable[..., Any], args: tuple, copy_result: bool) -> Any:
+    """``fn(*args)`` cached in this session's state (least recently used out first); the last
+    argument, the trial, is keyed by the source (the first argument)."""
+    store = _session_store()
+    key = (name, args[:-1])
+    if key in store:
+        store.move_to_end(key)
+        value = store[key]
+    else:
+        value = fn(*args)
+        store[key] = value
+        while len(store) > SESSION_CACHE_ENTRIES:
+            store.popitem(last=False)
+    return copy.deepcopy(value) if copy_result else value
+
+
+def _cached(max_entries: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """``st.cache_data`` for the server's own data, a session-scoped cache for uploaded data.
+
+    The decorated function takes the trial's source first and the trial (``_trial``) last."""
+
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        shared = st.cache_data(show_spinner=False, max_entries=max_entries)(fn)
+
+        @functools.wraps(fn)
+        def call(*args: Any) -> T:
+            if is_shared(args[0]):
+                return shared(*args)
+            # deep copies, as cache_data returns: a caller may change what it gets
+            return _session_memo(fn.__qualname__, fn, args, copy_result=True)
+
+        call.clear = shared.clear  # type: ignore[attr-defined]
+        return call
+
+    return decorate
+
+
+@_cached(max_entries=512)
 def _analyze_cached(source: str, sel: analysis.Selection, _trial: S.Trial) -> analysis.AnalysisResult:
     return analysis.analyze(_trial, sel)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@_cached(max_entries=512)
 def _over_time_cached(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
     return analysis.over_time(_trial, sel)
 
@@ -40,7 +109,7 @@ def values_at_visit(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@_cached(max_entries=256)
 def _values_at_visit(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
     data = derive.endpoint_data(
         _trial, sel.endpoint, sel.population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi
@@ -48,7 +117,7 @@ def _values_at_visit(source: str, sel: analysis.Selection, _trial: S.Trial) -> p
     return data[data[S.VISIT_MONTH] == sel.visit].reset_index(drop=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@_cached(max_entries=64)
 def subject_counts(
     source: str, population: str, filters: derive.Filters, _trial: S.Trial
 ) -> tuple[int, int, int]:
@@ -65,7 +134,7 @@ def _selected_subjects(
     return derive.filter_subjects(trial, population, filters), in_pop, derive.subject_table(trial)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@_cached(max_entries=64)
 def arm_counts(source: str, population: str, filters: derive.Filters, _trial: S.Trial) -> dict[str, int]:
     """Subjects per arm after the population and filters (every arm, zero included)."""
     kept = _selected_subjects(_trial, population, filters)[0]
@@ -73,31 +142,31 @@ def arm_counts(source: str, population: str, filters: derive.Filters, _trial: S.
     return {arm: int(counts.get(arm, 0)) for arm in _trial.design.arms}
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@_cached(max_entries=16)
 def _primary_check_cached(source: str, _trial: S.Trial) -> pd.DataFrame:
     return published.primary_check(_trial)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@_cached(max_entries=16)
 def _population_counts_cached(source: str, _trial: S.Trial) -> pd.DataFrame:
     return published.population_counts(_trial)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@_cached(max_entries=64)
 def covariate_levels(source: str, column: str, _trial: S.Trial) -> tuple[str, ...]:
     """Sorted levels of a categorical covariate (numbers in numeric order)."""
     col = derive.subject_table(_trial)[column].dropna()
     return tuple(sorted(derive.as_levels(col).unique(), key=derive.natural_key))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@_cached(max_entries=64)
 def covariate_range(source: str, column: str, _trial: S.Trial) -> tuple[float, float]:
     col = pd.to_numeric(derive.subject_table(_trial)[column], errors="coerce")
     return (float(col.min()), float(col.max()))
 
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@_cached(max_entries=64)
 def _baseline_table_cached(
     source: str, population: str, filters: derive.Filters, _trial: S.Trial
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -108,14 +177,14 @@ def _baseline_table_cached(
     return build(_trial, population, filters), baseline_notes(_trial, population, filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@_cached(max_entries=16)
 def _participant_flow_cached(source: str, endpoint: str, _trial: S.Trial) -> pd.DataFrame:
     from respine.flow import participant_flow as build
 
     return build(_trial, endpoint)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@_cached(max_entries=64)
 def _safety_tables_cached(
     source: str, population: str, filters: derive.Filters, serious_only: bool, _trial: S.Trial
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -154,7 +223,7 @@ def _registry() -> dict:
     }
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@_cached(max_entries=512)
 def _compute_cached(source: str, name: str, args: tuple, _trial: S.Trial) -> object:
     """Cached call of a named core view function with hashable arguments: ``fn(trial, *args)``."""
     return _registry()[name](_trial, *args)
@@ -245,10 +314,17 @@ def _figure_cached(key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
     return _build()
 
 
+def _figure_of(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
+    # key[0] is the source by convention of the pages; a figure of uploaded data stays in the session
+    if key and isinstance(key[0], str) and is_shared(key[0]):
+        return _figure_cached(key, build)
+    return _session_memo("figure", lambda *_: build(), (key, None), copy_result=False)
+
+
 def figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
     """A figure built once per ``key`` (everything it depends on: source, selection, titles) and
     shared read-only across reruns and sessions; building a figure is most of a rerun's cost.
 
     The session's small-cell threshold is part of the key, so a figure suppressed for an
     aggregate-only session is never shown to a full-detail one, nor the reverse."""
-    return _figure_cached((*key, ("min_cell", access.min_cell())), build)
+    return _figure_of((*key, ("min_cell", access.min_cell())), build)
