@@ -301,6 +301,9 @@ def test_aggregate_only_withholds_a_selection_with_a_small_arm():
         assert_healthy(at, page)
         assert any("fewer than 5 subjects in Sham" in w.value for w in at.warning), page
         assert not len(at.dataframe) and not at.get("plotly_chart"), page
+        # nor its size: the sidebar said "8 of 111 subjects" for the selection it withheld
+        sidebar = " ".join(e.value for e in [*at.sidebar.info, *at.sidebar.caption, *at.sidebar.warning])
+        assert "Selection withheld" in sidebar and not re.search(r"\b8\b|of 1\d\d subjects", sidebar), sidebar
 
 
 def test_settings_page_says_open_and_previews_aggregate_only_mode():

@@ -117,13 +117,34 @@ def _counts(trial: S.Trial) -> None:
     except RespineError as exc:
         st.error(str(exc))
         return
-    text = f"**{kept}** of {in_pop} subjects in {view.population}; {randomised} randomised."
+    k = access.min_cell()
+    if k > 0 and kept > 0 and _withheld(trial, k):
+        # The count of a selection whose results are withheld would give away what they hide
+        # (the sidebar said "3 of 111 subjects" for a selection it did not show).
+        st.warning(
+            f"Selection withheld: it leaves fewer than {k} subjects in an arm (aggregate-only mode), so "
+            "neither its results nor its size are shown.",
+            icon=":material/visibility_off:",
+        )
+        return
+    population = fmt.md_escape(view.population)
+    shown_pop = privacy.count_cell(in_pop, k)
+    text = f"**{kept}** of {shown_pop} subjects in {population}; {randomised} randomised."
     if kept == 0:
         st.error(text + " No subject matches the filters: widen or remove one.")
     elif view.filters:
         st.info(text, icon=":material/filter_alt:")
     else:
         st.caption(text)
+
+
+def _withheld(trial: S.Trial, k: int) -> bool:
+    view = state.view()
+    try:
+        counts = cache.arm_counts(trial.source, view.population, view.filters, trial)
+    except RespineError:
+        return False
+    return bool(privacy.small_arms(counts, k))
 
 
 def disclosure_allows(trial: S.Trial) -> bool:
