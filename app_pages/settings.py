@@ -17,6 +17,8 @@ if cfg.mode == "open":
 else:
     st.success(access.describe(cfg), icon=":material/lock:")
 
+st.dataframe(access.protections(cfg), hide_index=True, width="stretch")
+
 st.subheader("What this session shows")
 rules = access.disclosure()
 st.markdown(md(rules.describe()))

@@ -536,6 +536,30 @@ def server_settings() -> list[dict[str, str]]:
     return rows
 
 
+def protections(cfg: AccessConfig) -> list[dict[str, str]]:
+    """What protects a hosted deployment, as rows for the Settings page: each says whether it is
+    in force for this server and this session."""
+    hosted = cfg.mode != "open"
+    forwarded = bool(_headers().get("X-Forwarded-For") or _headers().get("x-forwarded-for"))
+    proxies = (
+        f"{cfg.trusted_proxies} trusted proxy hop(s): the address the outermost one saw counts"
+        if cfg.trusted_proxies else
+        "no proxy trusted: the peer's address counts; requests that claim an address share one limit"
+    )
+    rows = [
+        ("Hosting guard (serve.py)", "running" if guard.installed() else "not running",
+         "ok" if guard.installed() or not hosted else "check",
+         "drops signed-out clients' cache, upload and developer messages; hides /_stcore/metrics"),
+        ("Session bound to its browser", "yes" if _fingerprint() else "no XSRF cookie",
+         "ok" if _fingerprint() or not real_connection() else "check",
+         "a client that knows a signed-in session's id cannot take it over"),
+        ("Client address for attempt limits", proxies,
+         "check" if hosted and forwarded and not cfg.trusted_proxies else "ok",
+         "set [access] trusted_proxies to the number of proxies in front of the app"),
+    ]
+    return [{"Protection": a, "State": b, "Status": c, "Why": d} for a, b, c, d in rows]
+
+
 def describe(cfg: AccessConfig) -> str:
     """Markdown sentence on who can open this app."""
     if cfg.mode == "open":
