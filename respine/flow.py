@@ -58,6 +58,36 @@ def participant_flow(trial: S.Trial, endpoint: str = "VAS") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def flow_lines(flow: pd.DataFrame, columns: list[str]) -> list[tuple[list[tuple[int, str]], tuple[int, str]]]:
+    """The sums a :func:`participant_flow` table publishes down each column, as lines
+    ``(cells, total)`` of ``(row position, column)`` cells for
+    :func:`respine.privacy.secondary_suppression`.
+
+    In every column: the randomised are those who received the allocated procedure plus those
+    who did not; the withdrawn (any reason) are the sum of the reasons, when every withdrawal has
+    one. (The rows adding up to the Total column are declared by the table's caller.)
+    """
+    detail = [str(d) for d in flow["detail"]]
+    stage = [str(x) for x in flow["stage"]]
+
+    def at(label: str) -> int | None:
+        return detail.index(label) if label in detail else None
+
+    lines: list[tuple[list[tuple[int, str]], tuple[int, str]]] = []
+    randomised, received, not_received = (
+        at("Randomised"), at("Received the allocated procedure"), at("Did not receive it"))
+    if None not in (randomised, received, not_received):
+        lines += [([(received, c), (not_received, c)], (randomised, c)) for c in columns]
+    withdrew = at("Withdrew (any reason)")
+    if withdrew is not None:
+        reasons = [i for i, (s, d) in enumerate(zip(stage, detail, strict=True))
+                   if s == "Follow-up" and d.startswith("  ")]
+        for c in columns:
+            if reasons and sum(int(flow[c].iat[i]) for i in reasons) == int(flow[c].iat[withdrew]):
+                lines.append(([(i, c) for i in reasons], (withdrew, c)))
+    return lines
+
+
 def flow_dot(flow: pd.DataFrame, arms: list[str]) -> str:
     """The flow as a Graphviz DOT diagram: one column of boxes per arm under the randomisation."""
 

@@ -67,6 +67,11 @@ def median_iqr(median: float, q1: float, q3: float, digits: int = 1) -> str:
     return f"{num(median, digits)} ({num(q1, digits)} to {num(q3, digits)})"
 
 
+def median_iqr_withheld(median: float, marker: str, digits: int = 1) -> str:
+    """A median whose quartiles are not shown: 'median (IQR <marker>)'."""
+    return f"{num(median, digits)} (IQR {marker})"
+
+
 def est_ci(est: float, lo: float, hi: float, digits: int = 1) -> str:
     """'estimate [low, high]'."""
     return f"{num(est, digits)} [{num(lo, digits)}, {num(hi, digits)}]"

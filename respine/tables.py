@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from respine import fmt, privacy
+from respine import baseline, flow, fmt, privacy
 from respine.analysis import AnalysisResult
 from respine.stats import BinarySummary
 
@@ -118,7 +118,25 @@ def arm_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
         }
     else:
         counts = {"n": [privacy.count_cell(s.n, k) for s in result.arms]}
+        if k > 0:  # order statistics: no range, quantiles only with k subjects on each side
+            table["Median (IQR)"] = [median_iqr_cell(s.median, s.q1, s.q3, s.n, k) for s in result.arms]
+            table["Range"] = privacy.SUPPRESSED
     return privacy.mask_rows(table, [arm_suppressed(s, k) for s in result.arms], ("Arm",), counts)
+
+
+def median_iqr_cell(median: float, q1: float, q3: float, n: int, k: int) -> str:
+    """'median (Q1 to Q3)' under :func:`privacy.quantile_allowed`: the quartiles need k subjects
+    on each side (n >= 4k), the median too (n >= 2k); what may not be shown reads 'suppressed'."""
+    if privacy.quantile_allowed(0.25, n, k):
+        return fmt.median_iqr(median, q1, q3)
+    if privacy.quantile_allowed(0.5, n, k):
+        return fmt.median_iqr_withheld(median, privacy.SUPPRESSED)
+    return privacy.SUPPRESSED
+
+
+def median_cell(median: float, n: int, k: int) -> str:
+    """A median alone, shown only with k subjects on each side of it (n >= 2k)."""
+    return fmt.num(median) if privacy.quantile_allowed(0.5, n, k) else privacy.SUPPRESSED
 
 
 def primary_metrics(result: AnalysisResult, min_cell: int = 0) -> list[tuple[str, str, str]]:
@@ -158,6 +176,8 @@ def over_time_table(frame: pd.DataFrame, kind: str, min_cell: int = 0) -> pd.Dat
         }
     else:
         counts = {"n": [privacy.count_cell(n, k) for n in frame["n"]]}
+        if k > 0:
+            table["Median"] = [median_cell(m, n, k) for m, n in zip(frame["median"], frame["n"], strict=True)]
     return privacy.mask_rows(table, privacy.small_rows(frame, TREND_COUNTS, k), ("Visit", "Arm"), counts)
 
 
@@ -167,29 +187,42 @@ TREND_COUNTS = ("n", "responders")  # count columns of an over-time frame (by ar
 def baseline_display(
     frame: pd.DataFrame, groups: list[str], summary: str = "mean", min_cell: int = 0
 ) -> pd.DataFrame:
-    """Baseline table for display: mean (SD) or median (IQR) for continuous rows, n (%) for levels."""
+    """Baseline table for display: mean (SD) or median (IQR) for continuous rows, n (%) for levels.
+
+    With ``min_cell`` k > 0: counts of 1 to k-1 read ``<k``, and counts that would let one be
+    worked back from the Overall column or the arm totals read ``suppressed``
+    (:func:`privacy.secondary_suppression` over :func:`baseline.count_cells`), with their
+    percentage or statistic; medians and quartiles follow :func:`privacy.quantile_allowed`; the
+    SMD of a variable with a hidden cell is hidden."""
     k = min_cell
+    status: dict = {}
+    if k > 0 and not frame.empty:
+        counts, lines, prefer = baseline.count_cells(frame, groups)
+        status = privacy.secondary_suppression(counts, lines, k, prefer)
+    columns = [*groups, "Overall"]
+    hidden_variables = {frame["variable"].iat[i] for i, _ in status}
     out = []
-    for _, r in frame.iterrows():
+    for i, (_, r) in enumerate(frame.iterrows()):
         row = {"Characteristic": r["variable"] if not r["level"] else f"{r['variable']}: {r['level']}"}
-        suppressed = False
-        for g in [*groups, "Overall"]:
+        for g in columns:
+            hidden = status.get((i, g))
             if r["kind"] == "continuous":
                 n = int(r[f"{g}|n"])
-                cell = (
-                    fmt.mean_sd(r[f"{g}|mean"], r[f"{g}|sd"])
-                    if summary == "mean"
-                    else fmt.median_iqr(r[f"{g}|median"], r[f"{g}|q1"], r[f"{g}|q3"])
-                )
-                if privacy.is_small(n, k):
-                    cell, suppressed = privacy.SUPPRESSED, True
-                row[g] = f"{cell} [n={privacy.count_cell(n, k)}]"
-            elif privacy.is_small(r[f"{g}|count"], k):
-                row[g], suppressed = f"<{k}", True
+                if hidden:
+                    cell = privacy.SUPPRESSED
+                elif summary == "mean":
+                    cell = fmt.mean_sd(r[f"{g}|mean"], r[f"{g}|sd"])
+                elif k > 0:
+                    cell = median_iqr_cell(r[f"{g}|median"], r[f"{g}|q1"], r[f"{g}|q3"], n, k)
+                else:
+                    cell = fmt.median_iqr(r[f"{g}|median"], r[f"{g}|q1"], r[f"{g}|q3"])
+                row[g] = f"{cell} [n={privacy.hidden_count(n, hidden, k)}]"
+            elif hidden:
+                row[g] = privacy.hidden_count(r[f"{g}|count"], hidden, k)
             else:
                 row[g] = f"{int(r[f'{g}|count'])} ({fmt.num(r[f'{g}|pct'])}%)"
-        # the SMD of a row with a suppressed cell would let the cell be worked back
-        row["SMD"] = privacy.SUPPRESSED if suppressed else fmt.num(r["smd"], 2)
+        # the SMD of a variable with a hidden cell would let the cell be worked back
+        row["SMD"] = privacy.SUPPRESSED if r["variable"] in hidden_variables else fmt.num(r["smd"], 2)
         out.append(row)
     return pd.DataFrame(out)
 
@@ -279,23 +312,147 @@ def correlation_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
 
 
 def completion_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
+    """Subjects with a value at each visit, 'observed/expected (x%)'. The subjects without one
+    are a count too: fewer than ``min_cell`` of them read '>expected-k/expected'."""
     cells = [
-        privacy.count_of_cell(o, e, min_cell, fmt.n_pct)
+        privacy.count_of_cell(o, e, min_cell, fmt.n_pct, complement=True)
         for o, e in zip(frame["observed"], frame["expected"], strict=True)
     ]
     return pd.DataFrame({"Visit": frame["visit"], "Arm": frame["arm"], "With a value": cells})
 
 
-def counts_frame_display(frame: pd.DataFrame, count_columns: list[str], min_cell: int = 0) -> pd.DataFrame:
-    """A table of subject counts (missing-data patterns, participant flow) with small counts as <k.
+def missing_display(
+    completion: pd.DataFrame, patterns: pd.DataFrame, count_columns: list[str], min_cell: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two tables of the Missing data page, suppressed together: completion by visit
+    (:func:`completion_display`) and the patterns of missingness (:func:`counts_frame_display`).
 
-    Without suppression (``min_cell`` 0) the counts stay numbers, for the CSV and Excel files."""
+    The tables are linked: at each visit the patterns with a value add up to the completion
+    count, those without one to the rest of the arm. So the subjects with and without a value
+    at each visit are cells of one system with the patterns (:func:`privacy.secondary_suppression`),
+    and a completion count hidden to protect a pattern reads 'suppressed/expected'. A completion
+    count whose rest is under k reads '>expected-k/expected', one under k '<k/expected'.
+
+    Parameters
+    ----------
+    completion
+        :func:`respine.views.completion` (arm, visit_month, visit, observed, expected).
+    patterns
+        :func:`respine.views.missing_patterns` of the same population and endpoint.
+    count_columns
+        The arms and "Total" of ``patterns``.
+    min_cell
+        Suppression threshold k; 0 shows every count.
+    """
+    if min_cell <= 0:
+        return completion_display(completion), counts_frame_display(patterns, count_columns)
+    k = min_cell
+    arms = [c for c in count_columns if c != "Total"]
+    counts: dict = {(i, c): int(patterns[c].iat[i]) for c in count_columns for i in range(len(patterns))}
+    lines: list[privacy.Line] = [([(i, a) for a in arms], (i, "Total")) for i in range(len(patterns))]
+    lines += [([(i, c) for i in range(len(patterns))], None) for c in count_columns]
+    first = str(patterns.columns[0])
+    marks = [str(p).split(" ") for p in patterns[first]]
+    months = list(dict.fromkeys(completion["visit_month"]))
+    for j in range(len(completion)):
+        observed, expected = int(completion["observed"].iat[j]), int(completion["expected"].iat[j])
+        counts[("observed", j)], counts[("missing", j)] = observed, expected - observed
+        lines.append(([("observed", j), ("missing", j)], None))
+        arm, v = completion["arm"].iat[j], months.index(completion["visit_month"].iat[j])
+        if arm in arms and len(months) == (len(marks[0]) if marks else 0):
+            for mark, cell in (("X", ("observed", j)), (".", ("missing", j))):
+                lines.append(([(i, arm) for i in range(len(marks)) if marks[i][v] == mark], cell))
+    prefer = {(i, "Total") for i in range(len(patterns))}
+    status = privacy.secondary_suppression(counts, lines, k, prefer)
+    shown_patterns = patterns.copy()
+    for c in count_columns:
+        shown_patterns[c] = pd.Series(
+            [privacy.hidden_count(counts[(i, c)], status.get((i, c)), k) for i in range(len(patterns))],
+            index=patterns.index,
+            dtype=object,
+        )
+    cells = []
+    for j in range(len(completion)):
+        observed, expected = counts[("observed", j)], int(completion["expected"].iat[j])
+        hidden, rest = status.get(("observed", j)), status.get(("missing", j))
+        if privacy.is_small(expected, k) or hidden == privacy.PRIMARY:
+            cells.append(privacy.count_of_cell(observed, expected, k, fmt.n_pct))
+        elif rest == privacy.PRIMARY:
+            cells.append(f">{expected - k}/{expected}")
+        elif hidden:
+            cells.append(f"{privacy.SUPPRESSED}/{expected}")
+        else:
+            cells.append(fmt.n_pct(observed, expected))
+    shown_completion = pd.DataFrame(
+        {"Visit": completion["visit"], "Arm": completion["arm"], "With a value": cells}
+    )
+    return shown_completion, shown_patterns
+
+
+def counts_frame_display(
+    frame: pd.DataFrame,
+    count_columns: list[str],
+    min_cell: int = 0,
+    lines: list[privacy.Line] | None = None,
+) -> pd.DataFrame:
+    """A table of subject counts (missing-data patterns, participant flow, population counts)
+    with small counts as <k and the counts that would give them away as 'suppressed'.
+
+    Cells are ``(row position, column)``. ``lines`` are the sums the table publishes (see
+    :func:`privacy.secondary_suppression`); by default :func:`count_lines` reads them from the
+    table's layout. Without suppression (``min_cell`` 0) the counts stay numbers, for the CSV
+    and Excel files."""
     if min_cell <= 0:
         return frame
+    counts = {(i, c): int(frame[c].iat[i]) for c in count_columns for i in range(len(frame))}
+    if lines is None:
+        lines = count_lines(frame, count_columns, min_cell)
+    prefer = {(i, "Total") for i in range(len(frame))} if "Total" in count_columns else set()
+    status = privacy.secondary_suppression(counts, lines, min_cell, prefer)
     out = frame.copy()
     for c in count_columns:
-        out[c] = [privacy.count_cell(int(n), min_cell) for n in frame[c]]
+        out[c] = pd.Series(
+            [privacy.hidden_count(counts[(i, c)], status.get((i, c)), min_cell) for i in range(len(frame))],
+            index=frame.index,
+            dtype=object,
+        )
     return out
+
+
+def count_lines(frame: pd.DataFrame, count_columns: list[str], min_cell: int = 0) -> list[privacy.Line]:
+    """The sums a table of counts publishes, read from its layout.
+
+    Every row whose arms add up to its ``Total``; the participant flow's allocation and
+    withdrawal rows (:func:`flow.flow_lines`); and for missing-data patterns (first column
+    ``pattern (...)``), every column (it adds up to the arm's N), and at each visit the patterns
+    with a value and those without one, when the completion table beside it shows how many had
+    a value (:func:`completion_display`; the Total column when every arm's number is shown).
+    """
+    rows = range(len(frame))
+    arms = [c for c in count_columns if c != "Total"]
+    lines: list[privacy.Line] = []
+    if "Total" in count_columns and arms:
+        lines += [([(i, a) for a in arms], (i, "Total")) for i in rows]
+    if {"stage", "detail"} <= set(frame.columns):
+        lines += flow.flow_lines(frame, count_columns)
+    first = str(frame.columns[0]) if len(frame.columns) else ""
+    if first.startswith("pattern ("):
+        marks = [str(p).split(" ") for p in frame[first]]
+        visits = range(len(marks[0]) if marks else 0)
+        k = min_cell
+        for c in count_columns:
+            lines.append(([(i, c) for i in rows], None))
+        for v in visits:
+            with_value = [i for i in rows if marks[i][v] == "X"]
+            n = {a: sum(int(frame[a].iat[i]) for i in rows) for a in arms}
+            observed = {a: sum(int(frame[a].iat[i]) for i in with_value) for a in arms}
+            published = {a: privacy.count_shown(observed[a], n[a], k, complement=True) for a in arms}
+            published["Total"] = all(published.values())
+            for c in count_columns:
+                if published[c]:
+                    for mark in ("X", "."):
+                        lines.append(([(i, c) for i in rows if marks[i][v] == mark], None))
+    return lines
 
 
 def check_display(frame: pd.DataFrame) -> pd.DataFrame:
