@@ -23,6 +23,9 @@ endpoint = state.option(
 )
 with render.explained():
     frame = cache.compute(trial.source, "completion", (view.population, endpoint), trial)
+    patterns = cache.compute(trial.source, "patterns", (view.population, endpoint), trial)
+    # The two tables are suppressed together: the patterns add up to the completion counts.
+    completion_table, patterns_table = tables.missing_display(frame, patterns, [*design.arms, "Total"], k)
     render.figure(
         cache.figure(
             (trial.source, "completion", view.population, endpoint),
@@ -35,16 +38,10 @@ with render.explained():
         ),
         "completion",
     )
-    render.table(tables.completion_display(frame, k), f"completion_{endpoint}", "completion")
-with render.explained():
-    patterns = cache.compute(trial.source, "patterns", (view.population, endpoint), trial)
+    render.table(completion_table, f"completion_{endpoint}", "completion")
     st.subheader("Patterns")
     st.caption(
         "X = value present, . = missing, at the visits named in the first column. Monotone "
         "patterns are dropout; intermittent ones are missed visits."
     )
-    render.table(
-        tables.counts_frame_display(patterns, [*design.arms, "Total"], k),
-        f"missing_patterns_{endpoint}",
-        "patterns",
-    )
+    render.table(patterns_table, f"missing_patterns_{endpoint}", "patterns")

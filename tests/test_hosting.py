@@ -515,3 +515,19 @@ def test_markup_in_labels_is_literal_in_every_figure_text():
         for tag in ("<a", "<i>", "<sup>", "<b>Placebo"):
             assert tag not in text, text
     assert any("&lt;a href=" in t for t in texts)
+
+
+def test_missing_data_page_suppresses_its_two_linked_tables_together(trial):
+    """Patterns add up to the completion counts: built apart, the page let a reader of the <5
+    markers recover the BM-MSC complete pattern and with it two hidden counts."""
+    from respine import views
+
+    at = aggregate_app()
+    at.switch_page("app_pages/missing.py").run()
+    assert_healthy(at)
+    frame = views.completion(trial, "MITT", "VAS")
+    patterns = views.missing_patterns(trial, "MITT", "VAS")
+    expected = tables.missing_display(frame, patterns, [*trial.design.arms, "Total"], 5)
+    shown = [at.dataframe[0].value, at.dataframe[1].value]
+    assert shown[0].astype(str).equals(expected[0].astype(str))
+    assert shown[1].astype(str).equals(expected[1].astype(str))
