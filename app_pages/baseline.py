@@ -3,6 +3,7 @@
 import streamlit as st
 
 from respine import derive, tables
+from respine.fmt import md_escape as md
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
@@ -13,7 +14,7 @@ k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show ev
 
 st.title("Baseline characteristics")
 st.markdown(
-    f"Population **{view.population}**"
+    f"Population **{md(view.population)}**"
     + (f", filtered ({len(view.filters)} filter(s))" if view.filters else "")
     + ". Balance is shown as "
     "the standardised mean difference (SMD), not p-values: in a randomised trial any "
@@ -32,11 +33,11 @@ summary = state.option(
 with render.explained():
     frame, notes = cache.baseline_table(trial.source, view.population, view.filters, trial)
     for note in notes:
-        st.warning(note, icon=":material/info:")
+        st.warning(md(note), icon=":material/info:")
     render.table(
         tables.baseline_display(frame, groups, summary, k), "baseline_characteristics", "baseline"
     )
     st.caption(
-        f"SMD: {groups[0]} vs {design.reference_arm}; for categorical variables the "
+        f"SMD: {md(groups[0])} vs {md(design.reference_arm)}; for categorical variables the "
         "multi-level SMD of Yang and Dalton (2012), shown on the first level."
     )

@@ -38,7 +38,7 @@ st.button("Load these files", on_click=data.on_load_clicked, type="primary", ico
 
 root = data.folder_root()
 if root is not None:
-    st.text_input(f"Or open a folder under {root}", key="folder_path", placeholder="study-folder")
+    st.text_input(f"Or open a folder under {md(root)}", key="folder_path", placeholder="study-folder")
     st.button("Open folder", on_click=data.on_folder_clicked)
 
 report = st.session_state.get(data.REPORT)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from respine import analysis, figures, tables
+from respine.fmt import md_escape as md
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
@@ -58,7 +59,7 @@ else:
         default=(["VAS", "ODI"])[0],
         choices=["VAS", "ODI"],
         horizontal=True,
-        format_func=lambda e: trial.endpoint(e).label,
+        format_func=lambda e: md(trial.endpoint(e).label),  # radio options are Markdown
     )
     with render.explained():
         sel = state.selection(trial, endpoint="MRIT2", visit=visit)

@@ -39,12 +39,12 @@ else:
         sel = published.primary_selection(trial)
         result = cache.analyze(trial.source, sel, trial)
         st.markdown(
-            f"**{result.endpoint_label} at {result.visit_label}**, {result.population} "
+            f"**{md(result.endpoint_label)} at {md(result.visit_label)}**, {md(result.population)} "
             "population, complete cases. Primary outcome not reached."
         )
         metrics = tables.primary_metrics(result, k)
         for col, (label, value, help_text) in zip(st.columns(len(metrics)), metrics, strict=True):
-            col.metric(label, value, help=help_text)
+            col.metric(md(label), value, help=md(help_text))
         chart_col, table_col = st.columns([2, 3])
         with chart_col:
             colours = figures.arm_colours(design.arms, design.reference_arm)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from respine import analysis, figures, tables, views
+from respine.fmt import md_escape as md
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
@@ -28,7 +29,7 @@ with c1:
         default=SCALES[0],
         choices=SCALES,
         horizontal=True,
-        format_func=lambda e: trial.endpoint(e).label,
+        format_func=lambda e: md(trial.endpoint(e).label),  # radio options are Markdown
     )
 with c2:
     relative = (

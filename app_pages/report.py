@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from respine.fmt import md_escape as md
 from respine.ui import report
 
 trial = st.session_state["trial"]
@@ -43,7 +44,7 @@ else:
         with st.container(border=True):
             left, right = st.columns([5, 2])
             kinds = [b[0] for b in item.blocks]
-            left.markdown(f"**{i + 1}. {item.title}**")
+            left.markdown(f"**{i + 1}. {md(item.title)}**")
             left.caption(
                 f"{kinds.count('table')} table(s), {kinds.count('figure')} figure(s) · added {item.added}"
             )

@@ -119,6 +119,7 @@ if binary:
         )
 
 st.subheader("Multiplicity")
+families = {"visits": f"{md(ep.label)} at every visit", "endpoints": f"every endpoint at {md(visit)}"}
 family = state.option(
     "mult_family",
     st.radio,
@@ -126,7 +127,7 @@ family = state.option(
     default=(["visits", "endpoints"])[0],
     choices=["visits", "endpoints"],
     horizontal=True,
-    format_func={"visits": f"{ep.label} at every visit", "endpoints": f"every endpoint at {visit}"}.get,
+    format_func=families.get,  # radio options are Markdown: the labels are escaped
 )
 with render.explained():
     mult = cache.compute(

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from respine import derive, tables
+from respine.fmt import md_escape as md
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
@@ -12,7 +13,7 @@ k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show ev
 
 st.title("Safety")
 st.markdown(
-    f"Subjects with at least one event, in population **{view.population}** (choose "
+    f"Subjects with at least one event, in population **{md(view.population)}** (choose "
     "SAFETY in the sidebar for the treated population). Risk differences use Newcombe's "
     "CI; p-values are from Fisher's exact test and are descriptive."
 )

@@ -4,6 +4,7 @@ import streamlit as st
 
 from respine import analysis, figures, tables
 from respine.errors import SelectionError
+from respine.fmt import md_escape as md
 from respine.subgroups import parse_cutpoints
 from respine.ui import access, cache, render, state
 
@@ -75,7 +76,7 @@ if continuous:
             text = state.option(
                 f"cut_{col}",
                 st.text_input,
-                f"{covariates[col].label} cut-points",
+                f"{md(covariates[col].label)} cut-points",  # widget labels are Markdown
                 default="",
                 placeholder="median",
             )
@@ -83,7 +84,7 @@ if continuous:
             try:
                 cutpoints.append((col, parse_cutpoints(text)))
             except SelectionError as exc:
-                box.warning(f"{exc} Using the median.")
+                box.warning(f"{md(exc)} Using the median.")
 
 sel = state.selection(trial, endpoint=endpoint, measure="chg" if ep.kind == "continuous" else "aval")
 with render.explained():

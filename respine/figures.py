@@ -23,6 +23,12 @@ from respine.analysis import AnalysisResult
 # that plotly's HTML subset in labels (<b>, <a href>) is shown literally, never drawn.
 _t = fmt.plot_text
 
+
+def _tpl(text: object) -> str:
+    """Data text inside a hovertemplate: escaped as :func:`_t`, and ``%{`` broken by a word joiner
+    so that a label such as ``%{y}`` is shown, not filled in with a value."""
+    return _t(text).replace("%{", "%" + fmt.WORD_JOINER + "{")
+
 # Okabe-Ito: blue, vermillion, bluish green, reddish purple, sky blue, orange.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00")
 REFERENCE_COLOUR = "#6E6E6E"  # grey for the control arm, so treatment arms stand out
@@ -316,7 +322,7 @@ def cumulative_figure(
                 mode="lines",
                 name=f"{_t(arm)} (n={d['n'].iloc[0]})",
                 line=dict(color=colour, shape="vh", width=2.5),
-                hovertemplate=f"<b>{_t(arm)}</b><br>improvement ≥ %{{x:g}}: %{{y:.1f}}%<extra></extra>",
+                hovertemplate=f"<b>{_tpl(arm)}</b><br>improvement ≥ %{{x:g}}: %{{y:.1f}}%<extra></extra>",
             )
         )
     for label, value in thresholds.items():
@@ -413,7 +419,7 @@ def spaghetti_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, y
                 line=dict(color=colour, width=1),
                 marker=dict(size=3),
                 opacity=0.45,
-                hovertemplate="%{text}<br>%{y:.1f}<extra>" + _t(arm) + "</extra>",
+                hovertemplate="%{text}<br>%{y:.1f}<extra>" + _tpl(arm) + "</extra>",
             )
         )
     visits = sorted(frame["visit_month"].unique())
@@ -434,7 +440,7 @@ def waterfall_figure(frame: pd.DataFrame, colours: dict[str, str], title: str) -
                 name=f"{_t(arm)} (n={len(d)})",
                 marker_color=colour,
                 hovertext=d["subject_id"].map(_t),
-                hovertemplate="%{hovertext}<br>%{y:.1f}%<extra>" + _t(arm) + "</extra>",
+                hovertemplate="%{hovertext}<br>%{y:.1f}%<extra>" + _tpl(arm) + "</extra>",
             )
         )
         offset += len(d) + 3
@@ -457,7 +463,7 @@ def scatter_figure(
                 name=f"{_t(arm)} (n={len(d)})",
                 marker=dict(color=colour, size=8, opacity=0.75),
                 text=d["subject_id"].map(_t),
-                hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra>" + _t(arm) + "</extra>",
+                hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra>" + _tpl(arm) + "</extra>",
             )
         )
     return _layout(fig, title, y_title, x_title)
@@ -480,7 +486,7 @@ def completion_figure(
                 marker_color=colour,
                 text=[f"{o}/{e}" for o, e in zip(d["observed"], d["expected"], strict=True)],
                 textposition="outside",
-                hovertemplate="%{x}: %{text} (%{y:.1f}%)<extra>" + _t(arm) + "</extra>",
+                hovertemplate="%{x}: %{text} (%{y:.1f}%)<extra>" + _tpl(arm) + "</extra>",
             )
         )
     fig.update_yaxes(range=[0, 112])
@@ -549,8 +555,8 @@ def tipping_figure(table: pd.DataFrame, arm: str, reference: str, title: str) ->
             zmin=0,
             zmax=1,
             colorbar=dict(title="p"),
-            hovertemplate=f"responders among {_t(arm)}'s missing: %{{x}}<br>"
-            f"among {_t(reference)}'s missing: %{{y}}<br>p = %{{z:.3f}}<extra></extra>",
+            hovertemplate=f"responders among {_tpl(arm)}'s missing: %{{x}}<br>"
+            f"among {_tpl(reference)}'s missing: %{{y}}<br>p = %{{z:.3f}}<extra></extra>",
         )
     )
     _layout(

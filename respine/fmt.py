@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 DASH = "–"
 MINUS = "−"
@@ -94,14 +95,47 @@ def visit_number(v: float) -> str:
     return f"{v:g}"
 
 
-_MARKDOWN_SPECIAL = "\\`*_{}[]()#+-.!|<>~$:"
+# Backslash-escaped (CommonMark shows an escaped punctuation character as itself): the characters of
+# Markdown and GFM (emphasis, code, links and images, headings, lists, tables, strikethrough, HTML,
+# entities), of Streamlit's LaTeX (``$``) and of its ``:name[...]`` directives (colours, badges).
+# Plain punctuation (, ; ? ' " % @ / ^ =) is left as it is; a "=" that starts a line is escaped
+# (it could underline the line above as a heading).
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>$:&")
+WORD_JOINER = "\u2060"  # zero width and invisible: splits a pattern without changing what is seen
+# Streamlit also rewrites the *text* of a Markdown element after parsing, where a backslash escape
+# no longer shows: ``http://...``, ``www....`` and ``name@host.org`` become links (GFM autolink
+# literals), ``:name:`` an emoji, ``:material_name:`` an icon, ``:streamlit:`` a logo image, and
+# `` -> ``, `` <- ``, `` <-> ``, `` -- ``, `` >= ``, `` <= ``, `` ~= `` typographic signs. A word
+# joiner inside each such pattern keeps the text as it is: after ``http:``, ``www`` and the
+# first label of an e-mail domain (before the dot of ``a@host.org``),
+# after a colon that could open a shortcode or ``:material/`` (which Streamlit rewrites in the
+# source, before escapes are read), before a text that starts with an icon or logo name
+# and a colon (it may follow a colon of the page), and inside a sign. (The emoji plugin is loaded
+# only when the source has a ``:name:``, which escaped text never has.)
+_TEXT_PATTERNS = re.compile(
+    r"(?i:https?:(?=//)|www(?=\.))|@[-\w]+(?=\.)|:(?=[\w+-]+(?::|$)|material/)"
+    r"|^(?=(?:material_\w+|streamlit):)"
+)
+_TYPOGRAPHIC = re.compile(r"(?:(?<=\s)|^)(<->|->|<-|--|>=|<=|~=)(?=\s|$)")
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
+_SETEXT = re.compile(r"^=", re.MULTILINE)
 
 
 def md_escape(text: object) -> str:
-    """Text from a link or a data set, safe to put inside Markdown: every character Markdown (or
-    Streamlit's LaTeX and emoji shortcodes) would interpret is backslash-escaped, so a label can
-    never become a link, emphasis or a formula."""
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
+    """Text from a link or a data set, safe to put inside Markdown (``st.markdown``, captions,
+    alerts, headings, metric, tab and expander labels, widget labels, radio and pills options):
+    shown exactly as written, never as a link, image, emphasis, formula, colour, emoji or icon.
+
+    Every character Markdown or Streamlit reads is backslash-escaped; line breaks are normalised
+    and lines lose their leading blanks (no indented code block); an invisible word joiner breaks
+    the links, shortcodes and signs Streamlit makes from the text after parsing (see
+    ``_TEXT_PATTERNS``)."""
+    value = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    value = _INDENT.sub("", value)
+    value = _TEXT_PATTERNS.sub(lambda m: m.group(0) + WORD_JOINER, value)
+    value = _TYPOGRAPHIC.sub(lambda m: m.group(1)[0] + WORD_JOINER + m.group(1)[1:], value)
+    value = "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in value)
+    return _SETEXT.sub(r"\\=", value)
 
 
 def plot_text(text: object) -> str:

@@ -77,7 +77,9 @@ def render_html(items: list[ReportItem], title: str, provenance: str, synthetic:
                 div = f"fig{figure_no}"
                 spec = json.loads(block[1])
                 payload = json.dumps({"data": spec.get("data", []), "layout": spec.get("layout", {})})
-                payload = payload.replace("</", "<\\/")  # a label cannot close the script element
+                # As unicode escapes (the same JSON), "<", ">" and "&" of a label can neither close
+                # the script element nor open "<!--" (which changes how a script's end is found).
+                payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
                 parts.append(f"<div id='{div}' class='figure'></div><script>(function(){{var f={payload};"
                              f"Plotly.newPlot('{div}',f.data,f.layout,{{displaylogo:false,responsive:true}});"
                              "})();</script>")

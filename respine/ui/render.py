@@ -17,13 +17,14 @@ from respine.ui import access
 
 @contextmanager
 def explained() -> Iterator[None]:
-    """Run a block; a domain error becomes a message in place of the block, never a traceback."""
+    """Run a block; a domain error becomes a message in place of the block, never a traceback.
+    Messages name arms, visits, files and values from the data, so they are shown as plain text."""
     try:
         yield
     except AnalysisError as exc:
-        st.warning(str(exc), icon=":material/info:")
+        st.warning(fmt.md_escape(exc), icon=":material/info:")
     except RespineError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(fmt.md_escape(exc), icon=":material/error:")
 
 
 BLOCKS = "_page_blocks"
@@ -91,9 +92,10 @@ def individual(what: str) -> bool:
 
 
 def methods(text: str) -> None:
-    """The methods sentence under an analysis (also recorded for the report)."""
+    """The methods sentence under an analysis (also recorded for the report, which escapes it
+    itself); it names the endpoint, visit, population and arms, so it is shown as plain text."""
     _record(("text", text))
-    st.caption(text)
+    st.caption(fmt.md_escape(text))
 
 
 def synthetic_banner(trial: S.Trial) -> None:
