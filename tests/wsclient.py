@@ -130,7 +130,7 @@ class StreamlitClient:
             raise ValueError(kind)
         self.send(msg)
 
-    def rerun(self, widget_states: list[WidgetState] | None = None, timeout: float = 60) -> RunResult:
+    def rerun(self, widget_states: list[WidgetState] | None = None, timeout: float = 120) -> RunResult:
         msg = BackMsg()
         msg.rerun_script.query_string = self.query
         msg.rerun_script.page_name = self.page
@@ -139,7 +139,7 @@ class StreamlitClient:
         self.send(msg)
         return self.read_run(timeout)
 
-    def read_run(self, timeout: float = 60) -> RunResult:
+    def read_run(self, timeout: float = 120) -> RunResult:
         """Read messages until the script run finishes (or ``timeout``)."""
         result = RunResult()
         deadline = time.monotonic() + timeout
@@ -155,7 +155,6 @@ class StreamlitClient:
                 self.session_id = msg.new_session.initialize.session_id
             elif kind == "script_finished":
                 result.finished = True
-                self.others_within(0.3)  # the status message that follows every run
                 return result
             element = _element(msg)
             if element is not None:
@@ -167,7 +166,8 @@ class StreamlitClient:
         return result
 
     def others_within(self, seconds: float) -> list[str]:
-        """The kinds of messages the server sends within ``seconds`` (nothing asked for)."""
+        """The kinds of messages the server sends within ``seconds`` (nothing asked for). Call it
+        once before sending what is tested, to drain the status message that follows a run."""
         seen = []
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -189,5 +189,5 @@ class StreamlitClient:
         result = self.rerun([text, press])
         # the gate reruns the script after a right password: read that run too
         if "Wrong password" not in result.texts() and "Too many" not in result.texts():
-            return self.read_run(timeout=30)
+            return self.read_run()
         return result
