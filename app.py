@@ -7,6 +7,7 @@ import logging
 import streamlit as st
 
 from respine.errors import RespineError
+from respine.fmt import md_escape
 from respine.ui import access, data, frame, render, report, state
 
 LOG = logging.getLogger("respine.app")
@@ -22,8 +23,8 @@ try:
     trial = data.active_trial()
 except RespineError as exc:
     st.error(
-        f"The configured trial data could not be loaded. {exc} Fix the data, or set RESPINE_DATA "
-        "to another folder."
+        f"The configured trial data could not be loaded. {md_escape(str(exc))} Fix the data, or set "
+        "RESPINE_DATA to another folder."
     )
     st.stop()
 

@@ -397,7 +397,8 @@ def _login_page(cfg: AccessConfig) -> None:
     st.title("RESPINE results explorer")
     st.markdown("These results are shared with the trial team only. Sign in to continue.")
     for provider in cfg.providers:
-        label = "Sign in" if provider is None else f"Sign in with {provider.replace('_', ' ').title()}"
+        name = md_escape(provider.replace("_", " ").title()) if provider else ""
+        label = f"Sign in with {name}" if provider else "Sign in"
         st.button(
             label,
             on_click=st.login,
