@@ -127,7 +127,10 @@ def over_time_figure(
     describe fewer than ``min_cell`` subjects (n, or responders) are not drawn.
     """
     fig = _new()
-    small = privacy.small_rows(frame, ("n", "responders"), min_cell)
+    small = [
+        a or b for a, b in zip(privacy.small_rows(frame, ("n", "responders"), min_cell),
+                               privacy.small_split_rows(frame, [("responders", "n")], min_cell), strict=True)
+    ]
     dropped = sum(small)
     frame = frame[[not f for f in small]] if dropped else frame
     arms = [a for a in colours if a in set(frame["arm"])]
@@ -175,11 +178,13 @@ def over_time_figure(
 def rate_figure(result: AnalysisResult, colours: dict[str, str], min_cell: int = 0) -> go.Figure:
     """Responder rates by arm with Wilson 95% CIs at one visit; hover shows k/n and CI.
 
-    An arm with fewer than ``min_cell`` subjects or responders is not drawn.
+    An arm with fewer than ``min_cell`` subjects, responders or non-responders is not drawn.
     """
     fig = _new()
     k = min_cell
-    shown = [s for s in result.arms if not (privacy.is_small(s.n, k) or privacy.is_small(s.responders, k))]
+    shown = [
+        s for s in result.arms if not (privacy.is_small(s.n, k) or privacy.split_small(s.responders, s.n, k))
+    ]
     for s in shown:
         fig.add_trace(
             go.Bar(
@@ -341,11 +346,19 @@ def sweep_figure(
 ) -> go.Figure:
     """Risk difference (95% CI band) as the responder threshold sweeps.
 
-    Thresholds at which an arm has 1 to ``min_cell`` - 1 responders are not drawn.
+    Thresholds at which an arm has 1 to ``min_cell`` - 1 responders or non-responders are not drawn.
     """
     fig = _new()
     responders = [c for c in frame.columns if c.startswith("responders ")]
     small = privacy.small_rows(frame, responders, min_cell)
+    if min_cell > 0:  # the rest of each arm (non-responders), from the count and the rate
+        for c in responders:
+            rate = frame.get(c.replace("responders ", "rate ", 1))
+            if rate is None:
+                continue
+            rest = [r * (1 - p) / p if p and p > 0 else None for r, p in zip(frame[c], rate, strict=True)]
+            small = [a or privacy.is_small(None if x is None else round(x), min_cell)
+                     for a, x in zip(small, rest, strict=True)]
     dropped = sum(small)
     frame = frame[[not f for f in small]] if dropped else frame
     fig.add_trace(

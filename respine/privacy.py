@@ -135,11 +135,31 @@ def count_cell(n: int, k: int) -> int | str:
     return f"<{k}" if is_small(n, k) else int(n)
 
 
-def count_of_cell(count: int, total: int, k: int, n_pct, complement: bool = False) -> str:
+def split_small(count: float | None, total: float | None, k: int) -> bool:
+    """A count out of a total (responders of an arm, subjects with an event) is disclosive when
+    the count, or the rest of the total (non-responders, subjects without one), is 1 to k-1:
+    '48/50' says that 2 subjects did not respond."""
+    if count is None or (isinstance(count, float) and math.isnan(count)):
+        return False
+    rest = None if total is None or (isinstance(total, float) and math.isnan(total)) else total - count
+    return is_small(count, k) or is_small(rest, k)
+
+
+def small_split_rows(frame: pd.DataFrame, pairs: Iterable[tuple[str, str]], k: int) -> list[bool]:
+    """For each row: is any (count column, total column) pair disclosive (:func:`split_small`)?"""
+    present = [(c, t) for c, t in pairs if c in frame.columns and t in frame.columns]
+    if k <= 0 or not present:
+        return [False] * len(frame)
+    return [
+        any(split_small(row[c], row[t], k) for c, t in present) for _, row in frame.iterrows()
+    ]
+
+
+def count_of_cell(count: int, total: int, k: int, n_pct, complement: bool = True) -> str:
     """'count/total (x%)' through ``n_pct``; '<k/total' when the count is small, and '<k' when the
-    total itself is. With ``complement``, the rest (total - count) is a count too (the subjects
-    without a value at a visit): when it is small the cell reads '>total-k/total', so that
-    neither count is given away by the other."""
+    total itself is. The rest (total - count) is a count too (non-responders, subjects without a
+    value at a visit): when it is small the cell reads '>total-k/total', so that neither count is
+    given away by the other (``complement=False`` for a count whose rest is no group)."""
     if is_small(total, k):
         return f"<{k}"
     if is_small(count, k):
@@ -149,7 +169,7 @@ def count_of_cell(count: int, total: int, k: int, n_pct, complement: bool = Fals
     return n_pct(int(count), int(total))
 
 
-def count_shown(count: int, total: int, k: int, complement: bool = False) -> bool:
+def count_shown(count: int, total: int, k: int, complement: bool = True) -> bool:
     """Whether :func:`count_of_cell` shows the count itself."""
     return not (is_small(total, k) or is_small(count, k) or (complement and is_small(total - count, k)))
 

@@ -93,9 +93,10 @@ OVER_TIME_BINARY = TableSpec(
 
 
 def arm_suppressed(s: object, k: int) -> bool:
-    """An arm summary describes too few subjects: its n, or its responders, is below k."""
+    """An arm summary describes too few subjects: its n, its responders or its non-responders
+    are below k."""
     return privacy.is_small(s.n, k) or (
-        isinstance(s, BinarySummary) and privacy.is_small(s.responders, k)
+        isinstance(s, BinarySummary) and privacy.split_small(s.responders, s.n, k)
     )
 
 
@@ -178,7 +179,11 @@ def over_time_table(frame: pd.DataFrame, kind: str, min_cell: int = 0) -> pd.Dat
         counts = {"n": [privacy.count_cell(n, k) for n in frame["n"]]}
         if k > 0:
             table["Median"] = [median_cell(m, n, k) for m, n in zip(frame["median"], frame["n"], strict=True)]
-    return privacy.mask_rows(table, privacy.small_rows(frame, TREND_COUNTS, k), ("Visit", "Arm"), counts)
+    small = [
+        a or b for a, b in zip(privacy.small_rows(frame, TREND_COUNTS, k),
+                               privacy.small_split_rows(frame, [("responders", "n")], k), strict=True)
+    ]
+    return privacy.mask_rows(table, small, ("Visit", "Arm"), counts)
 
 
 TREND_COUNTS = ("n", "responders")  # count columns of an over-time frame (by arm and visit)
@@ -242,7 +247,7 @@ def counts_display(
         suppressed = False
         for a in arms:
             count, n = int(r[f"{a}|count"]), int(r[f"{a}|n"])
-            suppressed = suppressed or privacy.is_small(count, min_cell)
+            suppressed = suppressed or privacy.split_small(count, n, min_cell)
             row[a] = privacy.count_of_cell(count, n, min_cell, fmt.n_pct)
         if with_rd and "rd" in r:
             row["Risk difference [95% CI]"] = (

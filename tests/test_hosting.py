@@ -531,3 +531,17 @@ def test_missing_data_page_suppresses_its_two_linked_tables_together(trial):
     shown = [at.dataframe[0].value, at.dataframe[1].value]
     assert shown[0].astype(str).equals(expected[0].astype(str))
     assert shown[1].astype(str).equals(expected[1].astype(str))
+
+
+def test_a_count_whose_rest_is_small_is_suppressed_with_it():
+    """'48/50' says 2 subjects did not respond: the rest of a count is a cell too."""
+    result = _result([_binary("A", 48, 50), _binary("B", 30, 50)])
+    table = tables.arm_table(result, 5)
+    row = table.set_index("Arm").loc["A"]
+    assert row["Responders / n"] == ">45/50"
+    assert all(v == privacy.SUPPRESSED for c, v in row.items() if c not in ("Responders / n",))
+    assert "48" not in " ".join(map(str, row.to_list())) and "96" not in " ".join(map(str, row.to_list()))
+    assert tables.arm_table(result, 5).set_index("Arm").loc["B", "Responders / n"] == "30/50 (60.0%)"
+    fig = figures.rate_figure(result, {"A": "#000", "B": "#111"}, 5)
+    assert [t.name for t in fig.data if t.name] == ["B"]
+    assert privacy.split_small(48, 50, 5) and not privacy.split_small(45, 50, 5)
