@@ -34,6 +34,7 @@ with render.explained():
                 colours,
                 f"{trial.endpoint(endpoint).label}: completion by visit, {view.population}",
                 min_cell=k,
+                hidden=tables.count_hidden(completion_table, "With a value"),
             ),
         ),
         "completion",

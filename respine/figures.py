@@ -483,11 +483,18 @@ def scatter_figure(
 
 
 def completion_figure(
-    frame: pd.DataFrame, colours: dict[str, str], title: str, min_cell: int = 0
+    frame: pd.DataFrame, colours: dict[str, str], title: str, min_cell: int = 0,
+    hidden: Sequence[bool] | None = None,
 ) -> go.Figure:
-    """Share of each arm with a value at each visit (bars of 1 to ``min_cell`` - 1 subjects left out)."""
+    """Share of each arm with a value at each visit. In aggregate-only mode (``min_cell`` > 0) a
+    bar is left out when it, or the rest of its arm, describes 1 to ``min_cell`` - 1 subjects,
+    and where ``hidden`` (one flag per row, from the suppressed table) says its count is hidden:
+    a percentage of a known total gives the count away."""
     fig = _new()
-    small = privacy.small_rows(frame, ("observed",), min_cell)
+    rest = privacy.small_split_rows(frame, [("observed", "expected")], min_cell)
+    small = [a or b for a, b in zip(privacy.small_rows(frame, ("observed",), min_cell), rest, strict=True)]
+    if min_cell > 0 and hidden is not None:
+        small = [a or bool(b) for a, b in zip(small, hidden, strict=True)]
     dropped = sum(small)
     frame = frame[[not f for f in small]] if dropped else frame
     for arm, colour, d in _by_arm(frame, colours):

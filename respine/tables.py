@@ -326,6 +326,12 @@ def completion_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"Visit": frame["visit"], "Arm": frame["arm"], "With a value": cells})
 
 
+def count_hidden(table: pd.DataFrame, column: str) -> list[bool]:
+    """Rows of a display table whose count in ``column`` is not shown as a plain 'n/N (x%)'
+    (suppressed, '<k', '>m/N'): a figure of the same rows must not show them either."""
+    return [not (isinstance(v, str) and v.endswith("%)") and "/" in v) for v in table[column]]
+
+
 def missing_display(
     completion: pd.DataFrame, patterns: pd.DataFrame, count_columns: list[str], min_cell: int = 0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
