@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import time
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
+from typing import Any
 from urllib.parse import urlsplit
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -28,6 +30,90 @@ def browser_cookies(base_url: str) -> dict[str, str]:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     opener.open(base_url + "/_stcore/health", timeout=10).read()  # the frontend gets it here
     return {c.name: c.value for c in jar}
+
+
+def rerun_message(
+    query: str = "",
+    page: str = "",
+    widget_states: Iterable[WidgetState] | None = None,
+    *,
+    page_script_hash: str = "",
+    cached_message_hashes: Iterable[str] = (),
+) -> BackMsg:
+    """A ``rerun_script`` BackMsg, as the frontend sends it (what ``StreamlitClient.rerun`` sends).
+
+    ``query`` is the query string without ``?``; ``page`` the page's url path (``page_name``: what
+    the browser sends for the address it opened); after a click in the navigation the browser
+    names the page by ``page_script_hash`` instead. ``cached_message_hashes`` are the hashes of the
+    large messages the client keeps (the server then sends only a reference to them).
+    """
+    msg = BackMsg()
+    msg.rerun_script.query_string = query
+    msg.rerun_script.page_name = page
+    if page_script_hash:
+        msg.rerun_script.page_script_hash = page_script_hash
+    for state in widget_states or []:
+        msg.rerun_script.widget_states.widgets.append(state)
+    msg.rerun_script.cached_message_hashes.extend(cached_message_hashes)
+    return msg
+
+
+def drawn_widget_state(element: Any) -> WidgetState | None:
+    """The state the frontend stores for a widget when it draws it (``delta.new_element``).
+
+    Streamlit's frontend (1.67) records every drawn widget's value in its widget manager, without
+    a rerun, and sends all of them with the next rerun: the value the server set (``set_value``)
+    or else the widget's default. A selectbox or radio holds the option's text (``string_value``),
+    not its index. None for a widget kind that stores nothing when drawn (buttons) or is not
+    covered here, and for a widget with no value (a selectbox without a default).
+    """
+    kind = element.WhichOneof("type") or ""
+    w = getattr(element, kind, None)
+    if w is None or not getattr(w, "id", ""):
+        return None
+    state = WidgetState(id=w.id)
+    if kind in ("selectbox", "radio"):
+        if w.set_value:
+            if not w.HasField("raw_value"):
+                return None
+            state.string_value = w.raw_value
+        elif w.HasField("default") and 0 <= w.default < len(w.options):
+            state.string_value = w.options[w.default]
+        else:
+            return None
+    elif kind == "multiselect":
+        values = list(w.raw_values) if w.set_value else [w.options[i] for i in w.default]
+        state.string_array_value.data.extend(values)
+    elif kind == "checkbox":  # st.checkbox and st.toggle
+        state.bool_value = w.value if w.set_value else w.default
+    elif kind == "slider":
+        if w.options:  # st.select_slider: the options' texts
+            chosen = (list(w.raw_value) if w.set_value and w.raw_value
+                      else [w.options[int(i)] for i in w.default])
+            state.string_array_value.data.extend(chosen)
+        else:
+            state.double_array_value.data.extend(w.value if w.set_value else w.default)
+    elif kind == "number_input":
+        if w.set_value and w.HasField("value"):
+            number = w.value
+        elif w.HasField("default"):
+            number = w.default
+        else:
+            return None
+        if w.data_type == w.INT:
+            state.int_value = int(number)
+        else:
+            state.double_value = number
+    elif kind in ("text_input", "text_area"):
+        if w.set_value and w.HasField("value"):
+            state.string_value = w.value
+        elif w.HasField("default"):
+            state.string_value = w.default
+        else:
+            return None
+    else:
+        return None
+    return state
 
 
 @dataclass
