@@ -22,6 +22,10 @@ def _covariates(trial: S.Trial) -> dict[str, S.Covariate]:
 
 def sidebar(trial: S.Trial) -> None:
     design = trial.design
+    # The navigation message of this run has just left for the browser; after a page switch it
+    # leaves the address bar without a query string, so write the view back at once, not only
+    # when (and if) the run gets to its end (see state.sync_url).
+    state.sync_url(trial)
     with st.sidebar:
         st.markdown(
             f"**{fmt.md_escape(design.id)}** · {'synthetic twin' if trial.synthetic else 'study data'}"
@@ -51,56 +55,120 @@ def sidebar(trial: S.Trial) -> None:
 
 
 def _filters(trial: S.Trial) -> None:
-    """Any combination of subject covariates; levels are OR-ed, covariates AND-ed."""
+    """Any combination of subject covariates; levels are OR-ed, covariates AND-ed.
+
+    The view's filters are the truth: the widgets are seeded from them in every run and only
+    their change callbacks write them. (They used to be read back from whatever the widgets held
+    in every run, which made Streamlit's widget state, not the view, the source of the filters;
+    a widget whose state Streamlit drops, on a page switch for every widget the browser did not
+    report, is now simply seeded from the view again.)
+    """
     covariates = _covariates(trial)
     cov_labels = {c: cov.label for c, cov in covariates.items()}
-    view = state.view()
-    current = {f.column: f for f in view.filters if f.column in cov_labels}
-    if "w_filter_columns" not in st.session_state:
-        st.session_state["w_filter_columns"] = list(current)
-    columns = st.multiselect(
+    filters = _drawable_filters(trial, covariates)
+    state.seed("w_filter_columns", [f.column for f in filters])
+    st.multiselect(
         "Subgroup filters",
         list(cov_labels),
         key="w_filter_columns",
         format_func=lambda c: cov_labels[c],
         max_selections=MAX_FILTERS,
         help="Restrict every page to subjects with these characteristics.",
+        on_change=_columns_changed,
+        args=(trial,),
     )
-    filters = []
-    for col in columns:
-        key = f"w_filter_{col}"
-        existing = current.get(col)
+    for f in filters:
+        key = f"w_filter_{f.column}"
+        if covariates[f.column].kind == "continuous":
+            lo, hi = cache.covariate_range(trial.source, f.column, trial)
+            state.seed(key, (f.low, f.high))
+            st.slider(
+                cov_labels[f.column], min_value=lo, max_value=hi, key=key,
+                on_change=_range_changed, args=(f.column, key),
+            )
+        else:
+            levels = cache.covariate_levels(trial.source, f.column, trial)
+            state.seed(key, list(f.values))
+            st.multiselect(
+                cov_labels[f.column], list(levels), key=key, on_change=_levels_changed, args=(f.column, key)
+            )
+
+
+def _drawable_filters(
+    trial: S.Trial, covariates: dict[str, S.Covariate]
+) -> tuple[derive.SubgroupFilter, ...]:
+    """The view's filters as the widgets can show them: a link's levels that are not in the data
+    are dropped (all levels if none is left) and its ranges clamped to the data's, with a note.
+
+    Only a view built from a link can need this (the widgets offer nothing else), so this writes
+    the view in a session's first run (or after new data), never in a run with a callback."""
+    cov_labels = {c: cov.label for c, cov in covariates.items()}
+    view = state.view()
+    current = {f.column: f for f in view.filters if f.column in covariates}
+    if len(current) > MAX_FILTERS:
+        _note(f"The link has {len(current)} subgroup filters; the first {MAX_FILTERS} are used.")
+    out = []
+    for col, existing in list(current.items())[:MAX_FILTERS]:
         if covariates[col].kind == "continuous":
             lo, hi = cache.covariate_range(trial.source, col, trial)
-            if key not in st.session_state:
-                # a link's range is clamped to the data's, so the slider can always show it
-                want_lo = existing.low if existing and existing.low is not None else lo
-                want_hi = existing.high if existing and existing.high is not None else hi
-                clamped = (min(max(want_lo, lo), hi), max(min(want_hi, hi), lo))
-                if existing and clamped != (want_lo, want_hi):
-                    _note(f"{cov_labels[col]}: the link's range was limited to the data ({lo:g} to {hi:g}).")
-                st.session_state[key] = (min(clamped), max(clamped))
-            low, high = st.slider(cov_labels[col], min_value=lo, max_value=hi, key=key)
-            filters.append(derive.SubgroupFilter(col, (), float(low), float(high)))
+            want_lo = existing.low if existing.low is not None else lo
+            want_hi = existing.high if existing.high is not None else hi
+            clamped = (min(max(want_lo, lo), hi), max(min(want_hi, hi), lo))
+            if clamped != (want_lo, want_hi):
+                _note(f"{cov_labels[col]}: the link's range was limited to the data ({lo:g} to {hi:g}).")
+            out.append(derive.SubgroupFilter(col, (), float(min(clamped)), float(max(clamped))))
         else:
             levels = cache.covariate_levels(trial.source, col, trial)
-            if key not in st.session_state:
-                # A filter from the view (a link) keeps its levels, even none; a new one starts full.
-                chosen = [v for v in existing.values if v in levels] if existing else list(levels)
-                unknown = [v for v in existing.values if v not in levels] if existing else []
-                if unknown:
-                    fallback = "" if chosen else " The filter was ignored."
-                    _note(
-                        f"{cov_labels[col]}: {', '.join(unknown)} is not a value in the data; values are "
-                        f"{', '.join(levels)}.{fallback}"
-                    )
-                    chosen = chosen or list(levels)
-                st.session_state[key] = chosen
-            values = st.multiselect(cov_labels[col], list(levels), key=key)
-            filters.append(derive.SubgroupFilter(col, tuple(values)))
-    combined = tuple(filters)
-    if combined != view.filters:
-        state.update(filters=combined)
+            # A filter from a link keeps its levels, even none; one added in the sidebar starts full.
+            chosen = [v for v in existing.values if v in levels]
+            unknown = [v for v in existing.values if v not in levels]
+            if unknown:
+                fallback = "" if chosen else " The filter was ignored."
+                _note(
+                    f"{cov_labels[col]}: {', '.join(unknown)} is not a value in the data; values are "
+                    f"{', '.join(levels)}.{fallback}"
+                )
+                chosen = chosen or list(levels)
+            out.append(derive.SubgroupFilter(col, tuple(chosen)))
+    drawable = tuple(out)
+    if drawable != view.filters:
+        state.update(filters=drawable)
+    return drawable
+
+
+# Change callbacks: Streamlit runs them before the script body, so the run that follows a change
+# draws every widget, the counts and the URL from a view that already has it.
+
+
+def _columns_changed(trial: S.Trial) -> None:
+    """Covariates added (all levels, the whole range) or removed in "Subgroup filters"."""
+    kept = {f.column: f for f in state.view().filters}
+    covariates = _covariates(trial)
+    filters = []
+    for col in st.session_state.get("w_filter_columns") or []:
+        if col in kept:
+            filters.append(kept[col])
+        elif col in covariates and covariates[col].kind == "continuous":
+            lo, hi = cache.covariate_range(trial.source, col, trial)
+            filters.append(derive.SubgroupFilter(col, (), float(lo), float(hi)))
+        elif col in covariates:
+            levels = cache.covariate_levels(trial.source, col, trial)
+            filters.append(derive.SubgroupFilter(col, tuple(levels)))
+    state.update(filters=tuple(filters))
+
+
+def _levels_changed(column: str, key: str) -> None:
+    _replace_filter(derive.SubgroupFilter(column, tuple(st.session_state.get(key) or ())))
+
+
+def _range_changed(column: str, key: str) -> None:
+    low, high = st.session_state[key]
+    _replace_filter(derive.SubgroupFilter(column, (), float(low), float(high)))
+
+
+def _replace_filter(new: derive.SubgroupFilter) -> None:
+    """The filter on ``new.column`` becomes ``new`` (none if the column was removed meanwhile)."""
+    state.update(filters=tuple(new if f.column == new.column else f for f in state.view().filters))
 
 
 def _note(text: str) -> None:

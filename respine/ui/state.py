@@ -1,8 +1,15 @@
 """The view in session state, bound to widgets and mirrored in the URL.
 
-``st.session_state["view"]`` holds one :class:`~respine.urlstate.ViewState`. Widgets use keys
-``w_<field>``; a widget's key is seeded from the view when missing (Streamlit drops the state of
-widgets a page does not draw, so each page re-seeds from the view and pages stay in step).
+``st.session_state["view"]`` holds one :class:`~respine.urlstate.ViewState`, the single source of
+truth of what the reader chose. It is written in exactly two ways, never both in one run:
+
+- on a session's first run, from the URL (:func:`init_view`); the URL is never read again;
+- afterwards, only by widget change callbacks, which Streamlit runs before the script body.
+
+Widgets use keys ``w_<field>`` and are seeded from the view before they are drawn, in every run
+(:func:`seed`): Streamlit drops the state of widgets a run does not draw, or that the browser did
+not report on a page switch, and a re-seeded widget shows the view again, never a default.
+The URL is written from the view (:func:`sync_url`), early in every run and at its end.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from respine import analysis, derive, urlstate
 from respine import schema as S
@@ -45,7 +53,11 @@ def options_for(trial: S.Trial) -> urlstate.Options:
 
 
 def init_view(trial: S.Trial) -> None:
-    """On a session's first run, build the view from the URL (with notes for bad values)."""
+    """On a session's first run, build the view from the URL (with notes for bad values).
+
+    Only then: a rerun's query string is whatever the browser's address bar said when the
+    reader clicked, which can be older than the view (see :func:`sync_url`), so after the first
+    run the URL is written from the view and never read back."""
     if VIEW in st.session_state:
         return
     params = {k: st.query_params.get_all(k) for k in st.query_params}
@@ -67,24 +79,84 @@ def view() -> urlstate.ViewState:
 
 
 def update(**changes: Any) -> None:
-    st.session_state[VIEW] = replace(view(), **changes)
+    """Change the view (from a widget callback). A callback of a session that has no view yet
+    changes nothing: the URL seeds a new session's view, and only the URL."""
+    if VIEW in st.session_state:
+        st.session_state[VIEW] = replace(view(), **changes)
+
+
+PAGE = "_run_page"
+PAGE_CHANGED = "_run_page_changed"
+
+
+def seed(key: str, value: Any) -> None:
+    """Show ``value`` (the view's) in the widget under ``key``, which is about to be drawn.
+
+    Set when the widget holds another value, and in a run on another page than the session's
+    previous run, even when the server's state of the widget already holds the value. That is
+    for page switches that overtake each other (Load data, then Population while the Load data
+    run starts): the browser drops a page's widget states when a run for another page starts;
+    the next run, back on the first page, gets those widgets' values from the rerun message
+    (sent before the drop), so Streamlit sees no change to send; the browser then draws the
+    widgets at their defaults and reports the defaults with the next click, and their change
+    callbacks wrote sliders at 0 and the first visit into the view (seen once with 8 sessions;
+    the path follows Streamlit's ``SessionState.register_widget``, which sends a value to the
+    browser only when it was set in this run, and the frontend's ``handleNewSession``).
+    """
+    if st.session_state.get(PAGE_CHANGED, True) or st.session_state.get(key, _MISSING) != value:
+        st.session_state[key] = value
+
+
+URL_SENT = "_url_sent"
 
 
 def sync_url(trial: S.Trial) -> None:
-    """Write the current view into the address bar, so the URL always reopens this view."""
+    """Write the current view into the address bar, so the URL always reopens this view.
+
+    Written in every run, whatever the rerun's query string says. That query string is not a
+    reliable picture of the address bar (found with 3 to 8 concurrent sessions, whose runs are
+    slow enough for clicks to overtake them; tests/browser/test_browser_concurrency.py):
+
+    - it is what the browser had when the reader clicked: a change made while the previous run
+      was still going (Population PP, then straight back to MITT) carries the query string from
+      before that run's own URL update arrived, so "the URL already says so" was wrong, nothing
+      was written, and the late update left ``pop=PP`` in a URL whose view was MITT;
+    - on a page switch Streamlit's frontend sends an empty query string and, when the new page's
+      navigation message arrives, pushes ``/<page>`` with no query at all; when the clicks
+      overtook each other (Report, then Safety while Report's run started) the rerun carried the
+      old query, nothing was written, and the address bar kept ``/safety`` without the filter.
+
+    A reload, a shared link, or a reconnect that gets a new session (the server restarted, or
+    the browser was away longer than ``server.disconnectedSessionTTL``) then rebuilt the view
+    from that URL: the sidebar was back to "111 of 111". So the frame calls this at the start of
+    the sidebar, right after the navigation message (after a page switch the address bar lacks
+    the query until then; it used to lack it until the end of the run, or until the next run if
+    this one was interrupted), and ``app.py`` at the end of the run; the second call sends again
+    only if the view changed in between. Sending an unchanged query costs one small message:
+    the frontend pushes a history entry only for a query that differs from the address bar's.
+    """
     wanted = urlstate.encode(view(), options_for(trial).default)
-    current = {k: st.query_params.get_all(k) for k in st.query_params}
-    normalised = {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}
-    if current != normalised:
-        st.query_params.from_dict(wanted)
+    if st.session_state.get(URL_SENT) == wanted:
+        return
+    st.query_params.from_dict(wanted)
+    st.session_state[URL_SENT] = wanted
 
 
 EFFECTIVE = "_effective_view"
 
 
 def begin_run() -> None:
-    """Called by the frame at the start of every run: forget last run's page-effective values."""
+    """Called by the frame at the start of every run: forget last run's page-effective values
+    and that its URL was sent (each run sends the URL again, see :func:`sync_url`), and note
+    whether the run is on another page than the previous one."""
     st.session_state[EFFECTIVE] = {}
+    st.session_state.pop(URL_SENT, None)
+    # The page this run was asked for (st.navigation has not run yet): a run on another page
+    # than the previous one, even one that was interrupted, seeds every widget (see seed).
+    ctx = get_script_run_ctx()
+    page = ctx.page_script_hash if ctx is not None else None
+    st.session_state[PAGE_CHANGED] = page is None or st.session_state.get(PAGE) != page
+    st.session_state[PAGE] = page
 
 
 def bound(
@@ -114,8 +186,7 @@ def bound(
                 )
             current = options[0]
         kwargs["options"] = options
-    if st.session_state.get(key, _MISSING) != current:
-        st.session_state[key] = current
+    seed(key, current)
     value = widget(label, key=key, on_change=_copy_to_view, args=(field, key), **kwargs)
     st.session_state.setdefault(EFFECTIVE, {})[field] = value
     return value
@@ -128,8 +199,7 @@ def bound_multi(field: str, label: str, options: Sequence[str], **kwargs: Any) -
     """A multiselect bound to a tuple field of the view (values not among the options are dropped)."""
     key = f"w_{field}_{zlib.crc32(repr(list(options)).encode()):08x}"
     current = [v for v in getattr(view(), field) if v in options]
-    if st.session_state.get(key, _MISSING) != current:
-        st.session_state[key] = current
+    seed(key, current)
     st.multiselect(label, list(options), key=key, on_change=_copy_tuple_to_view, args=(field, key), **kwargs)
     return tuple(current)
 
@@ -190,8 +260,7 @@ def option(name: str, widget: Callable[..., Any], label: str, default: Any,
             value = default
     if choices is not None:
         kwargs["options"] = list(choices)
-    if st.session_state.get(key, _MISSING) != value:
-        st.session_state[key] = value
+    seed(key, value)
     out = widget(label, key=key, on_change=_copy_option, args=(name, key, default, multi), **kwargs)
     return out
 
