@@ -41,7 +41,7 @@ def hostile_labels(port: int) -> dict[str, str]:
         "arm": f"BM-MSC ![x]({here}/pixel.png) <img src={here}/arm.png>",
         "reference": "Sham [click](https://evil.example/arm) **bold**",
         "visit": "Month 12 $x^2$",
-        # (no image here: the sidebar, not yet escaped, shows the population id; see the xfail below)
+        # (no image in the id: it is also a link parameter)
         "population": "MITT $x^2$ **bold**",
         "population_label": "Modified ITT :red[red] <img src=x onerror=alert(1)>",
         "covariate": "Age [link](https://evil.example/cov) $x^2$",
@@ -262,9 +262,6 @@ def test_every_page_shows_hostile_labels_escaped(hostile, monkeypatch):
 
 
 @pytest.mark.app
-@pytest.mark.xfail(reason="respine/ui/frame.py (not ours to edit) puts the population id into the "
-                   "sidebar's subject counts, and covariate labels into filter widget labels, as Markdown; "
-                   "see CHANGELOG. Once it escapes them this passes: drop the mark.")
 def test_the_sidebar_shows_hostile_labels_escaped(hostile, monkeypatch):
     folder, _ = hostile
     at = hostile_app(folder, monkeypatch)

@@ -71,7 +71,7 @@ def _filters(trial: S.Trial) -> None:
         "Subgroup filters",
         list(cov_labels),
         key="w_filter_columns",
-        format_func=lambda c: cov_labels[c],
+        format_func=lambda c: cov_labels[c],  # options of a multiselect are plain text
         max_selections=MAX_FILTERS,
         help="Restrict every page to subjects with these characteristics.",
         on_change=_columns_changed,
@@ -83,14 +83,15 @@ def _filters(trial: S.Trial) -> None:
             lo, hi = cache.covariate_range(trial.source, f.column, trial)
             state.seed(key, (f.low, f.high))
             st.slider(
-                cov_labels[f.column], min_value=lo, max_value=hi, key=key,
+                fmt.md_escape(cov_labels[f.column]), min_value=lo, max_value=hi, key=key,
                 on_change=_range_changed, args=(f.column, key),
             )
         else:
             levels = cache.covariate_levels(trial.source, f.column, trial)
             state.seed(key, list(f.values))
             st.multiselect(
-                cov_labels[f.column], list(levels), key=key, on_change=_levels_changed, args=(f.column, key)
+                fmt.md_escape(cov_labels[f.column]), list(levels), key=key, on_change=_levels_changed,
+                args=(f.column, key),
             )
 
 
@@ -183,7 +184,7 @@ def _counts(trial: S.Trial) -> None:
     try:
         kept, in_pop, randomised = cache.subject_counts(trial.source, view.population, view.filters, trial)
     except RespineError as exc:
-        st.error(str(exc))
+        st.error(fmt.md_escape(str(exc)))
         return
     k = access.min_cell()
     if k > 0 and kept > 0 and _withheld(trial, k):

@@ -265,10 +265,11 @@ def test_password_gate(gated_page, gated_server) -> None:
     # used to open the overview).
     password_form(deep).fill(PASSWORD)
     deep.get_by_role("button", name="Open the explorer").click()
-    expect(deep.get_by_role("combobox", name="Endpoint", exact=True)).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    endpoint = deep.get_by_role("combobox", name="Endpoint", exact=True)
+    expect(endpoint).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     wait_idle(deep)
     healthy(deep)
-    expect(deep.get_by_role("combobox", name="Endpoint", exact=True)).to_have_value(re.compile("Oswestry|ODI"))
+    expect(endpoint).to_have_value(re.compile("Oswestry|ODI"))
     assert "/explorer" in deep.url and "ep=ODI" in deep.url, deep.url
 
     # The locked session is still locked (its lock does not end when another session gets in).
@@ -356,7 +357,9 @@ def test_markup_in_an_arm_label_is_not_drawn_in_charts(page: Page) -> None:
     ]
     open_plain(page, "/data", "Load data")
     upload(page, files)
-    expect(now_exploring(page)).to_contain_text(f"arms Cells, {MARKUP_ARM}")
+    # md_escape puts an invisible word joiner after "https:", so Streamlit makes no link of it
+    shown_arm = MARKUP_ARM.replace("https:", "https:\u2060")
+    expect(now_exploring(page)).to_contain_text(f"arms Cells, {shown_arm}")
     go(page, "Endpoint explorer")
     expect(page.locator(f"{CHART} svg.main-svg").first).to_be_visible(timeout=UPDATE_TIMEOUT_MS)
     wait_idle(page)

@@ -203,9 +203,6 @@ def test_html_report_shows_data_markup_as_text(hostile_page: Page, hostile_serve
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(reason="respine/ui/frame.py (not ours to edit) shows the population id in the "
-                   "sidebar's counts and covariate labels as filter widget labels as Markdown; see "
-                   "CHANGELOG. Once it escapes them this passes: drop the mark.")
 def test_the_sidebar_shows_data_markup_as_text(hostile_page: Page, hostile_server, recorder: Recorder):
     page = hostile_page
     _, labels = hostile_server
