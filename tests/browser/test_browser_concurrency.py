@@ -353,7 +353,11 @@ class Session:
                         await widget.locator(f'{CHIPS} button[aria-label="Remove {extra[0]}"]').click()
                     await self.idle()
             else:
-                await widget.locator(f'input[aria-label="{spec.label} — {spec.thumb}"]').focus()
+                # the thumbs' inputs in order (their aria-label is the label's Markdown source,
+                # with backslashes that a CSS selector would read as escapes)
+                thumb = widget.locator('input[aria-label$=" — start"], input[aria-label$=" — end"]').nth(
+                    0 if spec.thumb == "start" else 1)
+                await thumb.focus()
                 for _ in range(spec.presses):
                     await page.keyboard.press(spec.key)
                     await page.wait_for_timeout(150)
