@@ -187,7 +187,7 @@ def bound(
             current = options[0]
         kwargs["options"] = options
     seed(key, current)
-    value = widget(label, key=key, on_change=_copy_to_view, args=(field, key), **kwargs)
+    value = widget(label, key=key, on_change=_copy_to_view, args=(field, key, current), **kwargs)
     st.session_state.setdefault(EFFECTIVE, {})[field] = value
     return value
 
@@ -208,8 +208,14 @@ def _copy_tuple_to_view(field: str, key: str) -> None:
     update(**{field: tuple(st.session_state[key])})
 
 
-def _copy_to_view(field: str, key: str) -> None:
-    update(**{field: st.session_state[key]})
+def _copy_to_view(field: str, key: str, shown: Any = _MISSING) -> None:
+    value = st.session_state[key]
+    if value == shown and getattr(view(), field) in ("", None):
+        # The value the page showed for an unset field (its first option): not a choice. Under load
+        # Streamlit can fire a change callback for a widget it re-registers with that value, which
+        # wrote e.g. method=welch into the view and the link (seen in the concurrency test).
+        return
+    update(**{field: value})
 
 
 def _option_text(name: str) -> str | None:
