@@ -13,6 +13,7 @@ import os
 import platform
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -151,3 +152,14 @@ def p95(xs: list[float]) -> float:
     lo = int(k)
     hi = min(lo + 1, len(s) - 1)
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def secs(x: float) -> str:
+    return f"{x:.2f} s"
+
+
+def stats_row(name: str, xs: list[float]) -> str:
+    """A Markdown row: name, n, median, p95 and max of durations in seconds."""
+    if not xs:
+        return f"| {name} | 0 | | | |"
+    return f"| {name} | {len(xs)} | {secs(statistics.median(xs))} | {secs(p95(xs))} | {secs(max(xs))} |"

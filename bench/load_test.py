@@ -62,6 +62,8 @@ from common import (
     machine,
     make_twin,
     p95,
+    secs,
+    stats_row,
 )
 
 RESULTS_MD = BENCH / "load_results.md"
@@ -510,14 +512,6 @@ async def drive(server: Server, args: argparse.Namespace, res: dict[str, Any]) -
 # ---------------------------------------------------------------------------------------------
 
 
-def secs(x: float) -> str:
-    return f"{x:.2f} s"
-
-
-def stats_row(name: str, xs: list[float]) -> str:
-    if not xs:
-        return f"| {name} | 0 | | | |"
-    return f"| {name} | {len(xs)} | {secs(statistics.median(xs))} | {secs(p95(xs))} | {secs(max(xs))} |"
 
 
 LOG_ERROR = re.compile(r"Traceback \(most recent call last\)|\bERROR\b|Unexpected error on page")

@@ -46,7 +46,6 @@ import datetime as dt
 import ipaddress
 import json
 import os
-import platform
 import random
 import resource
 import shlex
@@ -64,7 +63,8 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:0] = [p for p in (str(BENCH), str(REPO)) if p not in sys.path]
 
-from common import Server, code_fingerprint, p95  # noqa: E402
+from common import Server, code_fingerprint, p95, secs, stats_row  # noqa: E402
+from common import machine as common_machine  # noqa: E402
 from load_test import _proc_tree, sample_server, server_log_errors  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
@@ -125,24 +125,11 @@ def app_pages(app: Path = APP) -> list[str]:
 
 
 def machine() -> dict[str, str]:
+    """common.machine() plus the protocol libraries this generator depends on."""
     import google.protobuf
-    import streamlit
     import websockets
 
-    info = {"cpu": "unknown", "cores": str(os.cpu_count()), "ram": "unknown"}
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["ram"] = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    info.update(python=platform.python_version(), streamlit=streamlit.__version__,
-                websockets=websockets.__version__, protobuf=google.protobuf.__version__,
-                os=platform.platform())
-    return info
+    return {**common_machine(), "websockets": websockets.__version__, "protobuf": google.protobuf.__version__}
 
 
 def loadavg() -> list[float]:
@@ -627,14 +614,6 @@ async def drive(base_url: str, pid: int | None, args: argparse.Namespace, res: d
 # ---------------------------------------------------------------------------------------------
 
 
-def secs(x: float) -> str:
-    return f"{x:.2f} s"
-
-
-def stats_row(name: str, xs: list[float]) -> str:
-    if not xs:
-        return f"| {name} | 0 | | | |"
-    return f"| {name} | {len(xs)} | {secs(statistics.median(xs))} | {secs(p95(xs))} | {secs(max(xs))} |"
 
 
 def esc(text: str) -> str:
