@@ -7,7 +7,7 @@ import logging
 import streamlit as st
 
 from respine.errors import RespineError
-from respine.fmt import md_escape
+from respine.present.fmt import md_escape
 from respine.ui import access, data, frame, render, report, state
 
 LOG = logging.getLogger("respine.app")

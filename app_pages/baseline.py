@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from respine import derive, tables
-from respine.fmt import md_escape as md
+from respine import derive
+from respine.present import tables
+from respine.present.fmt import md_escape as md
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from respine.files import MAX_UPLOAD_BYTES, TABLE_SUFFIXES
-from respine.fmt import md_escape as md
-from respine.mapping import ColumnMapping
+from respine.io.files import MAX_UPLOAD_BYTES, TABLE_SUFFIXES
+from respine.io.mapping import ColumnMapping
+from respine.present.fmt import md_escape as md
 from respine.ui import data, render
 
 trial = st.session_state["trial"]

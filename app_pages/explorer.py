@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from respine import analysis, derive, figures, tables
-from respine.fmt import md_escape as md
+from respine import derive
+from respine.analyses import availability, compare, repeated
+from respine.present import figures, tables
+from respine.present.fmt import md_escape as md
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
@@ -12,7 +14,7 @@ colours = figures.arm_colours(design.arms, design.reference_arm)
 k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
 
 st.title("Endpoint explorer")
-endpoints = analysis.available_endpoints(trial)
+endpoints = availability.available_endpoints(trial)
 c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
 with c1:
     endpoint = state.bound(
@@ -20,7 +22,7 @@ with c1:
     )
 ep = trial.endpoint(endpoint)
 with c2:
-    visits = analysis.visits_with_data(trial, endpoint)
+    visits = availability.visits_with_data(trial, endpoint)
     state.bound(
         "visit", st.selectbox, "Visit for the comparison", options=visits, format_func=design.visit_label
     )
@@ -32,7 +34,7 @@ with c3:
     else:
         st.caption("Binary endpoint: rates of subjects with a positive status.")
 with c4:
-    methods = analysis.methods_for(ep.kind)
+    methods = compare.methods_for(ep.kind)
     method = state.bound(
         "binary_method" if ep.kind == "binary" else "method",
         st.selectbox,
@@ -58,16 +60,16 @@ if method == "mmrm":
             "covariance",
             st.selectbox,
             "Within-subject covariance",
-            options=list(analysis.COVARIANCES),
-            format_func=analysis.COVARIANCES.get,
+            options=list(repeated.COVARIANCES),
+            format_func=repeated.COVARIANCES.get,
         )
     with m2:
         state.bound(
             "df_method",
             st.selectbox,
             "Degrees of freedom",
-            options=list(analysis.DF_METHODS),
-            format_func=analysis.DF_METHODS.get,
+            options=list(repeated.DF_METHODS),
+            format_func=repeated.DF_METHODS.get,
         )
 if method in ADJUSTED:
     covariates = {c.column: c.label for c in design.covariates}

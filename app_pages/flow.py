@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from respine import analysis, derive, flow, tables
+from respine import derive
+from respine.analyses import availability, flow
+from respine.present import tables
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
@@ -13,7 +15,7 @@ st.markdown(
     "followed at each visit, withdrawn with reasons, and analysed in each population."
 )
 view = state.view()
-available = analysis.available_endpoints(trial)
+available = availability.available_endpoints(trial)
 continuous = [e for e in available if trial.endpoint(e).kind == "continuous"] or available
 endpoint = state.option(
     "flow_endpoint",

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from respine import analysis, figures, tables
+from respine.analyses import availability
+from respine.present import figures, tables
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
@@ -12,7 +13,7 @@ view = state.view()
 k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
 
 st.title("Missing data")
-measured = [e for e in analysis.available_endpoints(trial) if not trial.endpoint(e).is_derived]
+measured = [e for e in availability.available_endpoints(trial) if not trial.endpoint(e).is_derived]
 endpoint = state.option(
     "missing_endpoint",
     st.selectbox,

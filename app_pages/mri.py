@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from respine import analysis, figures, tables
-from respine.fmt import md_escape as md
+from respine.analyses import availability
+from respine.present import figures, tables
+from respine.present.fmt import md_escape as md
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
@@ -16,10 +17,10 @@ st.markdown(
     "Co-primary structural endpoint: quantitative T2 of the treated disc, baseline to month "
     "12. Higher T2 means more water in the disc."
 )
-if "MRIT2" not in analysis.available_endpoints(trial):
+if "MRIT2" not in availability.available_endpoints(trial):
     st.info("The loaded data have no MRIT2 measurements.")
 else:
-    visits = analysis.post_baseline_visits(trial, "MRIT2")
+    visits = availability.post_baseline_visits(trial, "MRIT2")
     visit = visits[-1]
     c1, c2 = st.columns(2)
     for col, measure in ((c1, "aval"), (c2, "chg")):

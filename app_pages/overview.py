@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from respine import figures, published, tables
-from respine.fmt import md_escape as md
+from respine.analyses import published
+from respine.present import figures, tables
+from respine.present.fmt import md_escape as md
 from respine.ui import access, cache, render
 
 trial = st.session_state["trial"]

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from respine import tables
-from respine.fmt import md_escape as md
+from respine.present import tables
+from respine.present.fmt import md_escape as md
 from respine.ui import cache, render
 
 trial = st.session_state["trial"]

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from respine import analysis, figures, tables, views
-from respine.fmt import md_escape as md
+from respine.analyses import availability, individual
+from respine.present import figures, tables
+from respine.present.fmt import md_escape as md
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
@@ -12,7 +13,7 @@ treat, ref = design.treatment_arms[0], design.reference_arm
 colours = figures.arm_colours(design.arms, design.reference_arm)
 view = state.view()
 k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
-SCALES = [e for e in ("VAS", "ODI") if e in analysis.available_endpoints(trial)]
+SCALES = [e for e in ("VAS", "ODI") if e in availability.available_endpoints(trial)]
 
 st.title("Responder profile")
 st.markdown(
@@ -45,7 +46,7 @@ with c2:
         == "relative"
     )
 with c3:
-    visits = analysis.post_baseline_visits(trial, endpoint)
+    visits = availability.post_baseline_visits(trial, endpoint)
     state.bound("visit", st.selectbox, "Visit", options=visits, format_func=design.visit_label)
 
 ep = trial.endpoint(endpoint)
@@ -73,7 +74,7 @@ with render.explained():
             ),
             "cdf",
         )
-    thresholds = views.sweep_thresholds(cdf, relative)
+    thresholds = individual.sweep_thresholds(cdf, relative)
     sweep = cache.compute(trial.source, "sweep", (sel, endpoint, thresholds, relative), trial)
     render.figure(
         cache.figure(

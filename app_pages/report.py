@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from respine.fmt import md_escape as md
+from respine.present.fmt import md_escape as md
 from respine.ui import report
 
 trial = st.session_state["trial"]

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from respine import analysis, figures, tables
-from respine.fmt import md_escape as md
-from respine.rules import PRIMARY_RULE
+from respine.analyses import availability, compare
+from respine.model.rules import PRIMARY_RULE
+from respine.present import figures, tables
+from respine.present.fmt import md_escape as md
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
@@ -67,9 +68,9 @@ with odi_col:
     )
     state.bound("join", st.radio, "Combine VAS and ODI criteria with", options=["OR", "AND"], horizontal=True)
 with rule_col:
-    visits = analysis.visits_with_data(trial, "RESP")
+    visits = availability.visits_with_data(trial, "RESP")
     state.bound("visit", st.selectbox, "Visit", options=visits, format_func=design.visit_label)
-    methods = analysis.BINARY_METHODS
+    methods = compare.BINARY_METHODS
     state.bound("binary_method", st.selectbox, "Test", options=list(methods), format_func=methods.get)
     st.button("Reset to the primary rule", on_click=reset_rule, icon=":material/restart_alt:")
 

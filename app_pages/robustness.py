@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from respine import analysis, figures, tables
-from respine.fmt import md_escape as md
+from respine.analyses import availability
+from respine.present import figures, tables
+from respine.present.fmt import md_escape as md
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
@@ -20,9 +21,11 @@ st.markdown(
 c1, c2 = st.columns([3, 2])
 with c1:
     endpoints = [
-        e for e in ("RESP", "VAS", "ODI", "SF36PCS", "SF36MCS") if e in analysis.available_endpoints(trial)
+        e
+        for e in ("RESP", "VAS", "ODI", "SF36PCS", "SF36MCS")
+        if e in availability.available_endpoints(trial)
     ]
-    endpoints = endpoints or analysis.available_endpoints(trial)
+    endpoints = endpoints or availability.available_endpoints(trial)
     endpoint = state.bound(
         "endpoint", st.selectbox, "Endpoint", options=endpoints, format_func=lambda e: trial.endpoint(e).label
     )
@@ -32,7 +35,7 @@ with c2:
         "visit",
         st.selectbox,
         "Visit",
-        options=analysis.post_baseline_visits(trial, endpoint),
+        options=availability.post_baseline_visits(trial, endpoint),
         format_func=design.visit_label,
     )
 binary = ep.kind == "binary"

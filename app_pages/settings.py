@@ -3,7 +3,7 @@
 import streamlit as st
 
 from respine import __version__
-from respine.fmt import md_escape as md
+from respine.present.fmt import md_escape as md
 from respine.ui import access, data
 
 trial = st.session_state["trial"]

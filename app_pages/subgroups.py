@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from respine import analysis, figures, tables
+from respine.analyses import availability
+from respine.analyses.subgroups import parse_cutpoints
 from respine.errors import SelectionError
-from respine.fmt import md_escape as md
-from respine.subgroups import parse_cutpoints
+from respine.present import figures, tables
+from respine.present.fmt import md_escape as md
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
@@ -24,7 +25,7 @@ c1, c2, c3 = st.columns([3, 2, 2])
 with c1:
     endpoints = [
         e
-        for e in analysis.available_endpoints(trial)
+        for e in availability.available_endpoints(trial)
         if trial.endpoint(e).kind == "continuous" or trial.endpoint(e).is_derived
     ]
     endpoint = state.bound(
@@ -36,7 +37,7 @@ with c2:
         "visit",
         st.selectbox,
         "Visit",
-        options=analysis.visits_with_data(trial, endpoint),
+        options=availability.visits_with_data(trial, endpoint),
         format_func=design.visit_label,
     )
 with c3:

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from respine import analysis, derive, figures, tables
+from respine import derive
+from respine.analyses import availability
+from respine.present import figures, tables
 from respine.ui import access, cache, render, state
 
 trial = st.session_state["trial"]
@@ -13,7 +15,9 @@ k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show ev
 st.title("Over time")
 c1, c2, c3 = st.columns([3, 2, 2])
 with c1:
-    continuous = [e for e in analysis.available_endpoints(trial) if trial.endpoint(e).kind == "continuous"]
+    continuous = [
+        e for e in availability.available_endpoints(trial) if trial.endpoint(e).kind == "continuous"
+    ]
     endpoint = state.bound(
         "endpoint",
         st.selectbox,
@@ -78,7 +82,7 @@ if render.individual("Individual trajectories"):
 
 st.subheader("Waterfall")
 if render.individual("Waterfall (one bar per subject)"):
-    visits = analysis.post_baseline_visits(trial, endpoint)
+    visits = availability.post_baseline_visits(trial, endpoint)
     state.bound(
         "visit", st.selectbox, "Visit for the waterfall", options=visits, format_func=design.visit_label
     )

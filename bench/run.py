@@ -48,6 +48,8 @@ from common import (
     p95,
 )
 
+from respine.analyses import availability
+
 WARM_TARGET = 5.0
 COLD_TARGET = 1.5
 
@@ -119,17 +121,17 @@ def _page_of(name: str) -> str:
 
 def _app_scenarios(trial) -> dict[str, dict]:
     """Scenario name -> page, widget kind and label, the values to cycle (first = start), query."""
-    from respine import analysis
+    pass
 
-    visits = [12.0, *(v for v in analysis.visits_with_data(trial, "VAS") if v not in (0.0, 12.0))]
-    resp_visits = [12.0, *(v for v in analysis.visits_with_data(trial, "RESP") if v != 12.0)]
+    visits = [12.0, *(v for v in availability.visits_with_data(trial, "VAS") if v not in (0.0, 12.0))]
+    resp_visits = [12.0, *(v for v in availability.visits_with_data(trial, "RESP") if v != 12.0)]
     scenarios = {
         "overview: Population (sidebar)": {
             "page": "overview", "kind": "selectbox", "label": "Population",
             "values": [p.id for p in trial.design.populations]},
         "explorer: Endpoint": {
             "page": "explorer", "kind": "selectbox", "label": "Endpoint",
-            "values": analysis.available_endpoints(trial)},
+            "values": availability.available_endpoints(trial)},
         "explorer: Visit": {
             "page": "explorer", "kind": "selectbox", "label": "Visit for the comparison",
             "values": visits},

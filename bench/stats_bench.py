@@ -20,9 +20,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from respine import analysis, derive, views  # noqa: E402
-from respine.analysis import Selection, analyze  # noqa: E402
+from respine import derive  # noqa: E402
+from respine.analyses import availability, repeated, robustness  # noqa: E402
+from respine.analyses.compare import analyze  # noqa: E402
 from respine.io import load_trial, validate_folder  # noqa: E402
+from respine.model.selection import Selection  # noqa: E402
 from respine.synth import generate, write_twin  # noqa: E402
 
 CASES: list[tuple[str, Callable]] = [
@@ -50,14 +52,14 @@ CASES: list[tuple[str, Callable]] = [
             t, Selection("RESP", 12.0, method="logistic", covariates=("country", "sex", "age"))
         ),
     ),
-    ("GEE responders, all visits", lambda t: views.gee_over_visits(t, Selection("RESP"))),
-    ("missing-data strategies (MI x50)", lambda t: views.sensitivity(t, Selection("RESP", 12.0))),
-    ("tipping point (binary grid)", lambda t: views.tipping(t, Selection("RESP", 12.0))),
-    ("Bayesian reading (3 priors)", lambda t: views.bayes_reading(t, Selection("RESP", 12.0))),
-    ("multiplicity over visits", lambda t: views.multiplicity_over_visits(t, Selection("RESP"))),
+    ("GEE responders, all visits", lambda t: robustness.gee_over_visits(t, Selection("RESP"))),
+    ("missing-data strategies (MI x50)", lambda t: robustness.sensitivity(t, Selection("RESP", 12.0))),
+    ("tipping point (binary grid)", lambda t: robustness.tipping(t, Selection("RESP", 12.0))),
+    ("Bayesian reading (3 priors)", lambda t: robustness.bayes_reading(t, Selection("RESP", 12.0))),
+    ("multiplicity over visits", lambda t: robustness.multiplicity_over_visits(t, Selection("RESP"))),
     (
         "subgroups (6 covariates, logistic interactions)",
-        lambda t: __import__("respine.subgroups").subgroups.subgroup_analysis(
+        lambda t: __import__("respine.analyses.subgroups").subgroups.subgroup_analysis(
             t, Selection("RESP", 12.0), ("sex", "age", "smoking", "country", "modic", "baseline_vas")
         ),
     ),
@@ -67,9 +69,9 @@ CASES: list[tuple[str, Callable]] = [
 def clear_caches() -> None:
     derive.subject_table.cache_clear()
     derive._endpoint_data.cache_clear()
-    analysis.mmrm_fit.cache_clear()
-    analysis._available_endpoints.cache_clear()
-    analysis._visits_with_data.cache_clear()
+    repeated.mmrm_fit.cache_clear()
+    availability._available_endpoints.cache_clear()
+    availability._visits_with_data.cache_clear()
 
 
 def timed(fn: Callable, repeats: int) -> float:

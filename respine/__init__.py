@@ -8,8 +8,21 @@ Typical use from Python::
     result.to_dict()
 """
 
-from respine.analysis import AnalysisResult, Selection, analyze, over_time
+from respine.analyses.compare import analyze
+from respine.analyses.trend import over_time
 from respine.io import load_trial, validate_folder
+from respine.model.results import AnalysisResult
+from respine.model.rules import ResponderRule
+from respine.model.selection import Selection, SubgroupFilter
 
-__all__ = ["AnalysisResult", "Selection", "analyze", "load_trial", "over_time", "validate_folder"]
+__all__ = [
+    "AnalysisResult",
+    "ResponderRule",
+    "Selection",
+    "SubgroupFilter",
+    "analyze",
+    "load_trial",
+    "over_time",
+    "validate_folder",
+]
 __version__ = "0.1.0"

@@ -11,11 +11,14 @@ import math
 import sys
 from pathlib import Path
 
-from respine import derive, tables
-from respine.analysis import Selection, analyze
+from respine import derive
+from respine.analyses import robustness
+from respine.analyses.compare import analyze
 from respine.errors import RespineError
 from respine.io import load_trial, validate_folder
-from respine.rules import ResponderRule
+from respine.model.rules import ResponderRule
+from respine.model.selection import Selection, SubgroupFilter
+from respine.present import tables
 
 EXIT_USAGE = 2
 EXIT_DATA = 3
@@ -111,7 +114,7 @@ def _analyze(args: argparse.Namespace) -> int:
     sel = Selection(
         endpoint=args.endpoint, visit=visit, population=args.population, measure=args.measure,
         method=args.method,
-        filters=tuple(derive.SubgroupFilter.parse(f) for f in args.filter),
+        filters=tuple(SubgroupFilter.parse(f) for f in args.filter),
         rule=ResponderRule(args.vas_pct, args.vas_mm, args.vas_join, args.odi_pct, 0.0, args.join),
         mcid_vas=args.mcid_vas, mcid_odi=args.mcid_odi,
         covariates=tuple(c.strip() for c in args.covariates.split(",") if c.strip()),
@@ -134,16 +137,16 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _robustness(args: argparse.Namespace) -> int:
-    from respine import views
+    pass
 
     trial = load_trial(args.data)
     binary = trial.endpoint(args.endpoint).kind == "binary"
     sel = Selection(endpoint=args.endpoint, visit=derive.resolve_visit(trial, args.visit),
                     population=args.population, measure="aval" if binary else "chg",
-                    filters=tuple(derive.SubgroupFilter.parse(f) for f in args.filter))
-    sens = views.sensitivity(trial, sel, args.imputations, args.seed)
-    grid, summary = views.tipping(trial, sel, args.imputations, args.seed)
-    mult = views.multiplicity_over_visits(trial, sel)
+                    filters=tuple(SubgroupFilter.parse(f) for f in args.filter))
+    sens = robustness.sensitivity(trial, sel, args.imputations, args.seed)
+    grid, summary = robustness.tipping(trial, sel, args.imputations, args.seed)
+    mult = robustness.multiplicity_over_visits(trial, sel)
     out: dict[str, object] = {
         "endpoint": args.endpoint, "visit": trial.design.visit_label(sel.visit),
         "population": sel.population or trial.design.default_population,
@@ -157,8 +160,8 @@ def _robustness(args: argparse.Namespace) -> int:
         out["bayes"] = [{"prior": b.prior, "prior_description": b.prior_description, "mean": b.mean,
                          "ci_low": b.ci_low, "ci_high": b.ci_high, "p_benefit": b.p_positive,
                          "threshold": b.threshold, "p_above_threshold": b.p_threshold}
-                        for b in views.bayes_reading(trial, sel, args.threshold)]
-        out["gee"] = views.gee_over_visits(trial, sel).to_dict("records")
+                        for b in robustness.bayes_reading(trial, sel, args.threshold)]
+        out["gee"] = robustness.gee_over_visits(trial, sel).to_dict("records")
     if args.format == "json":
         print(json.dumps(_nan_to_none(out), indent=2, default=_json_default))
         return 0
@@ -168,7 +171,7 @@ def _robustness(args: argparse.Namespace) -> int:
     print(f"\nTipping point: {summary}")
     if binary:
         print()
-        bayes = tables.bayes_display(views.bayes_reading(trial, sel, args.threshold))
+        bayes = tables.bayes_display(robustness.bayes_reading(trial, sel, args.threshold))
         print(bayes.drop(columns=["Prior, in words"]).to_string(index=False))
     print()
     print(tables.multiplicity_display(mult).to_string(index=False))
@@ -176,7 +179,7 @@ def _robustness(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from respine.report import render_docx, render_html, static_report
+    from respine.present.report import render_docx, render_html, static_report
 
     trial = load_trial(args.data)
     items = static_report(trial)

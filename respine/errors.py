@@ -7,6 +7,9 @@ the UI layer turns them into on-page messages.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 
 class RespineError(ValueError):
     """Base class of every error the core raises on purpose."""
@@ -22,3 +25,28 @@ class SelectionError(RespineError):
 
 class AnalysisError(RespineError):
     """The data are valid but the analysis cannot be computed (e.g. an empty arm)."""
+
+
+
+
+
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of validation: where it is, what is wrong, and how to fix it."""
+
+    severity: Literal["error", "warning"]
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column '{self.column}'"
+        return f"{self.severity.upper()}: {where}: {self.message}"
+

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from respine.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, mcid_achieved, responder
+from respine.model.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, mcid_achieved, responder
 
 ARMS = ("BM-MSC", "Sham")
 PUBLISHED_N = {"BM-MSC": 58, "Sham": 56}
@@ -377,7 +377,7 @@ def secondary_p_values(twin: SyntheticTrial) -> dict[str, float]:
     # Treatment-by-subgroup interactions at month 12 (F-test of a linear model; for the
     # responder endpoint this is the linear-probability version of the logistic test the app
     # shows, and the floor of 0.10 leaves room between the two).
-    from respine.subgroups import interaction_f_test
+    from respine.stats.models import interaction_f_test
 
     covariates = s.loc[wide.index].assign(baseline_vas=wide[("VAS", 0)].to_numpy())
     vas0, odi0 = wide[("VAS", 0)].to_numpy(), wide[("ODI", 0)].to_numpy()

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
-from respine.derive import SubgroupFilter
+from respine.model.selection import SubgroupFilter
 
 MAX_PARAM_LENGTH = 500
 

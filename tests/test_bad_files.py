@@ -108,8 +108,8 @@ def test_every_case_in_the_app_keeps_the_previous_data(monkeypatch):
 def test_a_huge_upload_is_refused_with_the_limit_named(monkeypatch):
     """The size limit (200 MB, also Streamlit's server.maxUploadSize) is checked before parsing;
     here the limit is lowered so the test stays small."""
-    from respine import io as rio
-    from respine.files import DataFile
+    from respine.io import product as rio
+    from respine.io.files import DataFile
 
     monkeypatch.setattr(rio, "MAX_UPLOAD_BYTES", 1024)
     files = {"trial.csv": DataFile("trial.csv", data=b"patient,group\n" + b"P1,A\n" * 1000)}

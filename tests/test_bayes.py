@@ -1,4 +1,4 @@
-"""Bayesian posterior of the risk difference (:mod:`respine.bayes`).
+"""Bayesian posterior of the risk difference (:mod:`respine.stats.bayes`).
 
 Sources
 -------
@@ -25,8 +25,10 @@ from scipy import integrate
 from scipy import special as sp
 from scipy import stats as sps
 
-from respine.analysis import Selection, analyze
-from respine.bayes import (
+from respine.analyses.compare import analyze
+from respine.errors import AnalysisError, SelectionError
+from respine.model.selection import Selection
+from respine.stats.bayes import (
     PRIORS,
     bayes_all_priors,
     bayes_risk_difference,
@@ -35,7 +37,6 @@ from respine.bayes import (
     difference_sf,
     prior_parameters,
 )
-from respine.errors import AnalysisError, SelectionError
 
 pytestmark = pytest.mark.reference
 

@@ -35,13 +35,15 @@ import pandas as pd
 import pytest
 from scipy.optimize import linprog
 
-from respine import flow, fmt, privacy, published, tables, views
-from respine import schema as S
-from respine.analysis import AnalysisResult
-from respine.baseline import baseline_table, count_cells
-from respine.derive import SubgroupFilter, as_levels
+from respine.analyses import flow, missing, published
+from respine.analyses.baseline import baseline_table, count_cells
+from respine.derive import as_levels
 from respine.io import load_trial
-from respine.stats import Contrast, summarise_continuous
+from respine.model import design as S
+from respine.model.results import AnalysisResult, Contrast
+from respine.model.selection import SubgroupFilter
+from respine.present import fmt, privacy, tables
+from respine.stats import summarise_continuous
 
 K = 5
 BIG = 100_000  # an upper bound no count reaches
@@ -477,8 +479,8 @@ def audit_flow(trial: S.Trial, markers: bool = False) -> dict:
 
 def audit_missing(trial: S.Trial, markers: bool = False) -> dict:
     arms = arms_of(trial)
-    patterns = views.missing_patterns(trial, None, "VAS")
-    completion = views.completion(trial, None, "VAS")
+    patterns = missing.missing_patterns(trial, None, "VAS")
+    completion = missing.completion(trial, None, "VAS")
     shown_patterns = tables.counts_frame_display(patterns, [*arms, "Total"], K)
     shown_completion = tables.completion_display(completion, K)
     return attack(missing_system(patterns, shown_patterns, completion, shown_completion, arms), markers)
@@ -487,8 +489,8 @@ def audit_missing(trial: S.Trial, markers: bool = False) -> dict:
 def audit_missing_together(trial: S.Trial, markers: bool = False) -> dict:
     """The Missing data tables built by :func:`tables.missing_display`, suppressed together."""
     arms = arms_of(trial)
-    patterns = views.missing_patterns(trial, None, "VAS")
-    completion = views.completion(trial, None, "VAS")
+    patterns = missing.missing_patterns(trial, None, "VAS")
+    completion = missing.completion(trial, None, "VAS")
     shown_completion, shown_patterns = tables.missing_display(completion, patterns, [*arms, "Total"], K)
     return attack(missing_system(patterns, shown_patterns, completion, shown_completion, arms), markers)
 
@@ -590,7 +592,8 @@ def test_the_audit_finds_what_primary_suppression_alone_leaves(twin, hand_made):
     assert recomputed(baseline_system(twin, base, naive, arms))
 
     trial = hand_made[0]
-    patterns, completion = views.missing_patterns(trial, None, "VAS"), views.completion(trial, None, "VAS")
+    patterns = missing.missing_patterns(trial, None, "VAS")
+    completion = missing.completion(trial, None, "VAS")
     columns = [*arms_of(trial), "Total"]
     naive = primary_only(patterns, columns)
     assert recomputed(missing_system(patterns, naive, completion, tables.completion_display(completion, K),

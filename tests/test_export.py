@@ -10,11 +10,11 @@ import sys
 import pandas as pd
 import pytest
 
-from respine import tables
-from respine.analysis import Selection, analyze
-from respine.derive import SubgroupFilter
-from respine.export import analysis_code, neutralise, safe_frame, to_csv_bytes, to_excel_bytes
-from respine.rules import ResponderRule
+from respine.analyses.compare import analyze
+from respine.model.rules import ResponderRule
+from respine.model.selection import Selection, SubgroupFilter
+from respine.present import tables
+from respine.present.export import analysis_code, neutralise, safe_frame, to_csv_bytes, to_excel_bytes
 from tests.test_app import open_page, widget
 
 
@@ -96,8 +96,8 @@ def test_figures_export_as_png_and_svg_at_publication_size():
     """Rendered by kaleido in Debian's Chromium (installed by scripts/test.sh)."""
     import struct
 
-    from respine import figures
-    from respine.export import figure_image, image_renderer
+    from respine.present import figures
+    from respine.present.export import figure_image, image_renderer
 
     assert image_renderer() is not None, "Chromium is needed for figure export (scripts/test.sh installs it)"
     fig = figures.rate_figure(analyze_primary(), figures.arm_colours(["BM-MSC", "Sham"], "Sham"))

@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from respine import figures, fmt, privacy, tables
-from respine.analysis import AnalysisResult
-from respine.stats import BinarySummary, Contrast
+from respine.analyses import missing, robustness
+from respine.model import selection
+from respine.model.results import AnalysisResult, BinarySummary, Contrast
+from respine.present import figures, fmt, privacy, tables
 from respine.ui import access, sessions
 from tests.conftest import REPO
 from tests.test_app import assert_healthy
@@ -450,7 +451,7 @@ def test_html_in_a_data_set_and_its_folder_name_is_shown_as_text(tmp_path, monke
 def test_interaction_tests_leave_out_subjects_whose_level_is_missing():
     """Found by the HTML test above: an empty covariate cell (NaN) made the levels unsortable and
     the Reproduce-the-paper page failed. A missing level now leaves the test, as in the forest plot."""
-    from respine.subgroups import interaction_f_test, interaction_lr_test
+    from respine.stats.models import interaction_f_test, interaction_lr_test
 
     y = pd.Series([1.0, 2.0, 3.0, 4.0, 2.0, 5.0, 1.0, 3.0, 2.5, 9.0]).to_numpy()
     arm = pd.Series([1, 0, 1, 0, 1, 0, 1, 0, 1, 0], dtype=float).to_numpy()
@@ -482,12 +483,12 @@ def test_families_of_comparisons_suppress_rows_describing_few_subjects():
 
 
 def test_gee_and_family_frames_carry_their_smallest_counts(trial):
-    from respine import analysis, views
+    pass
 
-    gee = views.gee_over_visits(trial, analysis.Selection(endpoint="RESP"))
+    gee = robustness.gee_over_visits(trial, selection.Selection(endpoint="RESP"))
     month12 = gee.loc[gee["visit"] == "Month 12"].iloc[0]
     assert (month12["n_min"], month12["count_min"]) == (49, 34)  # Sham: 34 responders of 49
-    family = views.multiplicity_over_visits(trial, analysis.Selection(endpoint="RESP"))
+    family = robustness.multiplicity_over_visits(trial, selection.Selection(endpoint="RESP"))
     month12 = family.loc[family["visit"] == "Month 12"].iloc[0]
     assert (month12["n_min"], month12["count_min"]) == (49, 34)
 
@@ -520,13 +521,13 @@ def test_markup_in_labels_is_literal_in_every_figure_text():
 def test_missing_data_page_suppresses_its_two_linked_tables_together(trial):
     """Patterns add up to the completion counts: built apart, the page let a reader of the <5
     markers recover the BM-MSC complete pattern and with it two hidden counts."""
-    from respine import views
+    pass
 
     at = aggregate_app()
     at.switch_page("app_pages/missing.py").run()
     assert_healthy(at)
-    frame = views.completion(trial, "MITT", "VAS")
-    patterns = views.missing_patterns(trial, "MITT", "VAS")
+    frame = missing.completion(trial, "MITT", "VAS")
+    patterns = missing.missing_patterns(trial, "MITT", "VAS")
     expected = tables.missing_display(frame, patterns, [*trial.design.arms, "Total"], 5)
     shown = [at.dataframe[0].value, at.dataframe[1].value]
     assert shown[0].astype(str).equals(expected[0].astype(str))
@@ -549,10 +550,10 @@ def test_a_count_whose_rest_is_small_is_suppressed_with_it():
 
 def test_completion_figure_leaves_out_bars_whose_count_the_table_hides(trial):
     """A bar at 98.2% of 56 gives the one missing subject away; one at 89.3% a hidden count."""
-    from respine import views
+    pass
 
-    frame = views.completion(trial, "MITT", "VAS")
-    patterns = views.missing_patterns(trial, "MITT", "VAS")
+    frame = missing.completion(trial, "MITT", "VAS")
+    patterns = missing.missing_patterns(trial, "MITT", "VAS")
     completion_table, _ = tables.missing_display(frame, patterns, [*trial.design.arms, "Total"], 5)
     hidden = tables.count_hidden(completion_table, "With a value")
     assert any(hidden) and not all(hidden)

@@ -1,4 +1,4 @@
-"""Missing-data sensitivity analyses (:mod:`respine.imputation`).
+"""Missing-data sensitivity analyses (:mod:`respine.analyses.imputation`).
 
 Sources
 -------
@@ -33,18 +33,19 @@ import pytest
 from scipy import stats as sps
 
 from respine import derive, stats
-from respine import schema as S
-from respine.analysis import Selection, analyze
-from respine.errors import AnalysisError, SelectionError
-from respine.imputation import (
+from respine.analyses.compare import analyze
+from respine.analyses.imputation import (
     STRATEGIES,
     primary_sensitivity,
-    rubin_pool,
     sensitivity_table,
     smallest_tipping_shift,
     tipping_point,
 )
+from respine.errors import AnalysisError, SelectionError
 from respine.io import load_trial
+from respine.model import design as S
+from respine.model.selection import Selection, SubgroupFilter
+from respine.stats.rubin import rubin_pool
 
 REL = 1e-12
 
@@ -319,7 +320,7 @@ def test_mi_without_missing_data_is_the_complete_case_analysis(trial):
                                                  S.Covariate("complete12", "Month-12 data", "categorical"))),
         source=trial.source + "+complete12",
     )
-    only = (derive.SubgroupFilter("complete12", ("yes",)),)
+    only = (SubgroupFilter("complete12", ("yes",)),)
     for ep in ("RESP", "VAS"):
         cc, mi = primary_sensitivity(trial, ep, 12.0, "MITT", only, strategies=("complete_case", "mi"))
         assert mi.contrast == cc.contrast and mi.arms == cc.arms

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from respine import fmt
-from respine.fmt import md_escape
+from respine.present import fmt
+from respine.present.fmt import md_escape
 from tests.conftest import REPO
 from tests.test_app import assert_healthy
 

@@ -1,4 +1,4 @@
-"""MMRM (:mod:`respine.mmrm`): reference values, independent implementations and edge cases.
+"""MMRM (:mod:`respine.stats.mmrm`): reference values, independent implementations and edge cases.
 
 Reference sources (tests marked ``reference``)
 ----------------------------------------------
@@ -20,7 +20,7 @@ Reference sources (tests marked ``reference``)
   fits: Sigma = E'E / (n - p), the same coefficients and standard errors, and n - p degrees of
   freedom under both Satterthwaite and Kenward-Roger (whose bias correction is then zero).
 * **Textbook dense implementation.** A direct per-subject implementation of the REML likelihood
-  written here (no code shared with :mod:`respine.mmrm`) with *numerical* derivatives: the fit
+  written here (no code shared with :mod:`respine.stats.mmrm`) with *numerical* derivatives: the fit
   must be a stationary point of it, and the Satterthwaite degrees of freedom (Satterthwaite 1946;
   Giesbrecht & Burns 1985) and Kenward-Roger adjusted standard errors (Kenward & Roger 1997,
   eqs. as in the R ``mmrm`` "Kenward-Roger" vignette) must agree with it.
@@ -46,7 +46,7 @@ import statsmodels.api as sm
 from respine import derive
 from respine.errors import AnalysisError
 from respine.io import load_trial
-from respine.mmrm import MmrmResult, fit_mmrm
+from respine.stats.mmrm import MmrmResult, fit_mmrm
 
 REF = Path(__file__).resolve().parent / "reference_data" / "mmrm"
 COVS = ("us", "cs", "ar1", "toep")

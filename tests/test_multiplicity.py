@@ -1,4 +1,4 @@
-"""Multiplicity adjustment (:mod:`respine.multiplicity`) against outside answers.
+"""Multiplicity adjustment (:mod:`respine.stats.multiplicity`) against outside answers.
 
 Sources
 -------
@@ -22,7 +22,7 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 from respine.errors import AnalysisError
-from respine.multiplicity import LABELS, adjust_p, adjust_table
+from respine.stats.multiplicity import LABELS, adjust_p, adjust_table
 
 ABS = 1e-12
 SM = {"holm": "holm", "hochberg": "simes-hochberg", "bh": "fdr_bh"}

@@ -1,4 +1,4 @@
-"""Wilcoxon-Mann-Whitney test and Hodges-Lehmann shift (:mod:`respine.nonparametric`).
+"""Wilcoxon-Mann-Whitney test and Hodges-Lehmann shift (:mod:`respine.stats.nonparametric`).
 
 Sources
 -------
@@ -32,7 +32,7 @@ from scipy import stats as sps
 
 from respine import derive
 from respine.errors import AnalysisError
-from respine.nonparametric import _pwilcox, _qwilcox, _wilcox_counts, mann_whitney_hodges_lehmann
+from respine.stats.nonparametric import _pwilcox, _qwilcox, _wilcox_counts, mann_whitney_hodges_lehmann
 
 REL = 1e-9
 

@@ -48,7 +48,7 @@ from statsmodels.stats.contingency_tables import Table2x2
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from respine import stats
-from respine.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, mcid_achieved, responder
+from respine.model.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, mcid_achieved, responder
 
 pytestmark = pytest.mark.reference
 

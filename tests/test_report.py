@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from respine.report import ReportItem, render_docx, render_html
+from respine.present.report import ReportItem, render_docx, render_html
 from tests.test_app import open_page
 
 EVIL = "<script>alert('x')</script>"

@@ -4,31 +4,31 @@ from __future__ import annotations
 
 import pytest
 
-from respine import views
-from respine.analysis import Selection
+from respine.analyses import robustness
 from respine.errors import AnalysisError
+from respine.model.selection import Selection
 from tests.test_app import open_page, widget
 
 
 def test_sensitivity_complete_case_equals_the_primary_analysis(trial):
-    table = views.sensitivity(trial, Selection("RESP", 12.0), n_imputations=20)
+    table = robustness.sensitivity(trial, Selection("RESP", 12.0), n_imputations=20)
     cc = table.set_index("strategy").loc["complete_case"]
     assert cc["estimate"] == pytest.approx(37 / 50 - 34 / 49) and round(cc["p_value"], 2) == 0.77
     assert list(table["strategy"]) == ["complete_case", "nri", "locf", "bocf", "mi"]
 
 
 def test_tipping_point_and_bayes_on_the_primary_result(trial):
-    grid, summary = views.tipping(trial, Selection("RESP", 12.0))
+    grid, summary = robustness.tipping(trial, Selection("RESP", 12.0))
     assert grid.shape[0] == 7 * 7 and "changes the conclusion" in summary
-    posts = views.bayes_reading(trial, Selection("RESP", 12.0), threshold=0.10)
+    posts = robustness.bayes_reading(trial, Selection("RESP", 12.0), threshold=0.10)
     neutral = next(p for p in posts if p.prior == "neutral")
     assert neutral.mean == pytest.approx(38 / 52 - 35 / 51)  # Beta(1,1) posterior means
     with pytest.raises(AnalysisError, match="binary"):
-        views.bayes_reading(trial, Selection("VAS", 12.0))
+        robustness.bayes_reading(trial, Selection("VAS", 12.0))
 
 
 def test_multiplicity_over_visits_is_never_below_raw(trial):
-    table = views.multiplicity_over_visits(trial, Selection("RESP"))
+    table = robustness.multiplicity_over_visits(trial, Selection("RESP"))
     assert list(table["visit"]) == ["Month 1", "Month 3", "Month 6", "Month 12", "Month 24"]
     for col in ("p_holm", "p_hochberg", "p_bh"):
         assert (table[col] >= table["p_value"] - 1e-12).all()
@@ -58,7 +58,7 @@ def test_robustness_page_on_a_continuous_endpoint():
 
 
 def test_multiplicity_over_endpoints(trial):
-    table = views.multiplicity_over_endpoints(trial, Selection("RESP", 12.0))
+    table = robustness.multiplicity_over_endpoints(trial, Selection("RESP", 12.0))
     assert {"Low back pain VAS", "Responder (primary rule)", "MRI T2 disc fluid content"} <= set(
         table["endpoint"]
     )

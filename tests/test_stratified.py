@@ -1,4 +1,4 @@
-"""Stratified and model-based binary comparisons (:mod:`respine.stratified`) against outside answers.
+"""Stratified and model-based binary comparisons (:mod:`respine.stats.stratified`) against outside answers.
 
 Sources
 -------
@@ -36,7 +36,7 @@ from statsmodels.stats.contingency_tables import StratifiedTable
 
 from respine import derive
 from respine.errors import AnalysisError
-from respine.stratified import cmh_odds_ratio, cmh_risk_difference, gee_responder, logistic_adjusted
+from respine.stats.stratified import cmh_odds_ratio, cmh_risk_difference, gee_responder, logistic_adjusted
 
 REL = 1e-9
 FIT = 1e-6

@@ -7,8 +7,9 @@ import filecmp
 import pytest
 
 from respine import synth
-from respine.analysis import Selection, analyze
-from respine.published import primary_check
+from respine.analyses.compare import analyze
+from respine.analyses.published import primary_check
+from respine.model.selection import Selection
 from tests.conftest import REPO
 
 
@@ -90,7 +91,7 @@ def test_generator_refuses_tiny_arms():
 def test_no_subgroup_effect_in_the_app_tests(trial):
     """TRIAL.md: the twin must not invent a subgroup effect. The app's own interaction tests
     (logistic likelihood ratio for responders, F-test for change) stay above 0.05."""
-    from respine.subgroups import subgroup_analysis
+    from respine.analyses.subgroups import subgroup_analysis
 
     for endpoint in ("RESP", "VAS", "ODI"):
         table = subgroup_analysis(trial, Selection(endpoint, 12.0), synth.SUBGROUP_COVARIATES)

@@ -9,11 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from respine import derive, fmt, stats
-from respine import schema as S
-from respine.analysis import Selection, analyze, available_endpoints, over_time, visits_with_data
+from respine import derive, stats
+from respine.analyses.availability import available_endpoints, visits_with_data
+from respine.analyses.compare import analyze
+from respine.analyses.trend import over_time
 from respine.errors import AnalysisError, SelectionError
-from respine.rules import PRIMARY_RULE, ResponderRule, mcid_achieved, responder
+from respine.model import design as S
+from respine.model.rules import PRIMARY_RULE, ResponderRule, mcid_achieved, responder
+from respine.model.selection import Selection, SubgroupFilter
+from respine.present import fmt
 
 # ---------------------------------------------------------------- responder rule
 
@@ -168,14 +172,14 @@ def test_welch_on_hand_made_trial(tiny_trial):
 
 
 def test_filters_and_empty_subgroup(tiny_trial):
-    r = analyze(tiny_trial, Selection("VAS", 12.0, filters=(derive.SubgroupFilter("sex", ("F",)),)))
+    r = analyze(tiny_trial, Selection("VAS", 12.0, filters=(SubgroupFilter("sex", ("F",)),)))
     assert {a.arm: a.n for a in r.arms} == {"A": 2, "B": 2}
     with pytest.raises(AnalysisError, match="No subject"):
-        analyze(tiny_trial, Selection("VAS", 12.0, filters=(derive.SubgroupFilter("sex", ("X",)),)))
+        analyze(tiny_trial, Selection("VAS", 12.0, filters=(SubgroupFilter("sex", ("X",)),)))
     with pytest.raises(AnalysisError, match="No subject"):  # a categorical filter with no level chosen
-        analyze(tiny_trial, Selection("VAS", 12.0, filters=(derive.SubgroupFilter("sex", ()),)))
+        analyze(tiny_trial, Selection("VAS", 12.0, filters=(SubgroupFilter("sex", ()),)))
     with pytest.raises(SelectionError, match="not declared subject covariates"):
-        analyze(tiny_trial, Selection("VAS", 12.0, filters=(derive.SubgroupFilter("shoe", ("9",)),)))
+        analyze(tiny_trial, Selection("VAS", 12.0, filters=(SubgroupFilter("shoe", ("9",)),)))
 
 
 def test_filter_that_empties_one_arm_is_explained(tiny_trial):
@@ -187,7 +191,7 @@ def test_filter_that_empties_one_arm_is_explained(tiny_trial):
                                                       S.Covariate("site", "Site", "categorical"))),
         source="tiny+site",
     )
-    one_arm = (derive.SubgroupFilter("site", ("X",)),)
+    one_arm = (SubgroupFilter("site", ("X",)),)
     with pytest.raises(AnalysisError, match=r"at least 2 subjects|No subject"):
         analyze(trial, Selection("VAS", 12.0, filters=one_arm))
 
@@ -197,22 +201,22 @@ def test_filters_and_adjustments_take_declared_covariates_only(tiny_trial):
     selections gives one patient's value."""
     for column in ("subject_id", "arm", "pop_all"):
         with pytest.raises(SelectionError, match="not declared subject covariates"):
-            analyze(tiny_trial, Selection("VAS", 12.0, filters=(derive.SubgroupFilter(column, ("S1",)),)))
+            analyze(tiny_trial, Selection("VAS", 12.0, filters=(SubgroupFilter(column, ("S1",)),)))
         with pytest.raises(SelectionError, match="not declared subject covariates"):
             analyze(tiny_trial, Selection("VAS", 12.0, method="ancova", covariates=(column,)))
         with pytest.raises(SelectionError, match="not declared subject covariates"):
-            derive.select_subjects(tiny_trial, None, (derive.SubgroupFilter(column, ("S1",)),))
+            derive.select_subjects(tiny_trial, None, (SubgroupFilter(column, ("S1",)),))
     assert derive.covariate_columns(tiny_trial) == ("sex",)
 
 
 def test_filter_parse():
-    assert derive.SubgroupFilter.parse("sex=Female|Male").values == ("Female", "Male")
-    f = derive.SubgroupFilter.parse("age=30..")
+    assert SubgroupFilter.parse("sex=Female|Male").values == ("Female", "Male")
+    f = SubgroupFilter.parse("age=30..")
     assert (f.low, f.high) == (30.0, None)
     with pytest.raises(SelectionError):
-        derive.SubgroupFilter.parse("age")
+        SubgroupFilter.parse("age")
     with pytest.raises(SelectionError):
-        derive.SubgroupFilter.parse("age=a..b")
+        SubgroupFilter.parse("age=a..b")
 
 
 def test_visit_resolution(trial):

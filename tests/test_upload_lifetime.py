@@ -16,8 +16,8 @@ import pytest
 from streamlit.runtime.caching import cache_data_api, cache_resource_api
 from streamlit.testing.v1 import AppTest
 
-from respine import schema as S
 from respine.io import load_trial
+from respine.model import design as S
 from tests.conftest import REPO
 from tests.test_app import assert_healthy
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from respine.derive import SubgroupFilter
+from respine.model.selection import SubgroupFilter
 from respine.urlstate import Options, ViewState, decode, encode
 
 OPTIONS = Options(

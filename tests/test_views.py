@@ -8,18 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from respine import flow, safety, views
-from respine.analysis import Selection, analyze, over_time_adjusted
-from respine.baseline import baseline_table, smd_categorical, smd_continuous
-from respine.derive import SubgroupFilter
+from respine.analyses import flow, individual, missing, published, safety
+from respine.analyses.baseline import baseline_table
+from respine.analyses.compare import analyze
+from respine.analyses.subgroups import cut_levels, parse_cutpoints, subgroup_analysis
+from respine.analyses.trend import over_time_adjusted
 from respine.errors import AnalysisError, SelectionError
-from respine.subgroups import (
-    cut_levels,
-    interaction_f_test,
-    interaction_lr_test,
-    parse_cutpoints,
-    subgroup_analysis,
-)
+from respine.model.selection import Selection, SubgroupFilter
+from respine.stats.balance import smd_categorical, smd_continuous
+from respine.stats.models import interaction_f_test, interaction_lr_test
 from tests.test_app import PAGES, open_page, widget
 
 # ---------------------------------------------------------------- standardised mean differences
@@ -233,9 +230,9 @@ def test_subgroup_too_small_level_is_noted_not_raised(trial):
 
 def test_cumulative_distribution_and_sweep_agree_with_responder_counts(trial):
     sel = Selection("VAS", 12.0)
-    cdf = views.cumulative_distribution(trial, sel, "VAS")
+    cdf = individual.cumulative_distribution(trial, sel, "VAS")
     assert cdf.groupby("arm")["share"].max().eq(1.0).all()
-    sweep = views.threshold_sweep(trial, sel, "VAS", (0.0, 15.0, 20.0))
+    sweep = individual.threshold_sweep(trial, sel, "VAS", (0.0, 15.0, 20.0))
     # improvement >= 15 mm is the VAS MCID: the sweep must equal the MCID_VAS analysis
     mcid = analyze(trial, Selection("MCID_VAS", 12.0))
     row = sweep[sweep["threshold"] == 15.0].iloc[0]
@@ -248,13 +245,13 @@ def test_cumulative_distribution_and_sweep_agree_with_responder_counts(trial):
 
 
 def test_waterfall_sorted_and_trajectories_capped(trial):
-    bars = views.waterfall(trial, Selection("ODI", 12.0))
+    bars = individual.waterfall(trial, Selection("ODI", 12.0))
     for _, part in bars.groupby("arm"):
         assert part["pchg"].is_monotonic_decreasing
-    lines, total = views.trajectories(trial, Selection("VAS", measure="aval"))
+    lines, total = individual.trajectories(trial, Selection("VAS", measure="aval"))
     assert total == 111 and lines["subject_id"].nunique() == 111
     with pytest.raises(AnalysisError, match="continuous"):
-        views.trajectories(trial, Selection("RESP"))
+        individual.trajectories(trial, Selection("RESP"))
 
 
 def test_model_based_means_equal_ancova_lsmeans(trial):
@@ -266,17 +263,17 @@ def test_model_based_means_equal_ancova_lsmeans(trial):
 
 
 def test_structure_vs_symptoms(trial):
-    points, corr = views.structure_vs_symptoms(trial, Selection("MRIT2", 12.0))
+    points, corr = individual.structure_vs_symptoms(trial, Selection("MRIT2", 12.0))
     assert corr["arm"].tolist() == ["BM-MSC", "Sham", "All"]
     assert corr.iloc[-1]["n"] == len(points)
     assert corr["rho"].between(-1, 1).all()
 
 
 def test_completion_and_patterns(trial):
-    comp = views.completion(trial, "MITT", "VAS")
+    comp = missing.completion(trial, "MITT", "VAS")
     m12 = comp[comp["visit_month"] == 12.0].set_index("arm")
     assert m12.loc["BM-MSC", "observed"] == 50 and m12.loc["BM-MSC", "expected"] == 56
-    patterns = views.missing_patterns(trial, "MITT", "VAS")
+    patterns = missing.missing_patterns(trial, "MITT", "VAS")
     assert patterns["Total"].sum() == 111
     complete = patterns[patterns["kind"] == "complete"]
     assert complete["Total"].iloc[0] == (
@@ -287,12 +284,12 @@ def test_completion_and_patterns(trial):
 
 
 def test_paper_check_all_match_on_twin_and_flags_a_change(trial):
-    check = views.paper_check(trial)
+    check = published.paper_check(trial)
     assert check["matches"].all() and len(check) == 7
     import dataclasses
 
     altered = dataclasses.replace(trial, subjects=trial.subjects.iloc[:-3])
-    assert not views.paper_check(altered)["matches"].all()
+    assert not published.paper_check(altered)["matches"].all()
 
 
 # ---------------------------------------------------------------- app: new pages
@@ -343,11 +340,11 @@ def test_mri_missing_and_paper_pages_show_numbers():
     assert mri.dataframe[4].value["Arm"].tolist() == ["BM-MSC", "Sham", "All"]
     widget(mri.radio, "Clinical change").set_value("ODI").run()
     assert not mri.exception
-    missing = open_page("app_pages/missing.py")
-    row = missing.dataframe[0].value
+    missing_page = open_page("app_pages/missing.py")
+    row = missing_page.dataframe[0].value
     assert "50/56 (89.3%)" in row["With a value"].tolist()
-    widget(missing.selectbox, "Endpoint").set_value("MRIT2").run()
-    assert set(missing.dataframe[0].value["Visit"]) == {"Baseline", "Month 12"}
+    widget(missing_page.selectbox, "Endpoint").set_value("MRIT2").run()
+    assert set(missing_page.dataframe[0].value["Visit"]) == {"Baseline", "Month 12"}
     paper = open_page("app_pages/paper.py")
     assert any("7 of 7 published figures match" in s.value for s in paper.success)
 

@@ -15,7 +15,7 @@ Three modes, chosen by the app's secrets (``.streamlit/secrets.toml`` or the hos
 The gate runs in ``app.py`` before any data are loaded and before ``st.navigation``: nothing of a
 page, no download and no data file is produced for a session that has not passed it.
 
-``[privacy]`` (see :mod:`respine.privacy`) sets aggregate-only mode, on by default when a login
+``[privacy]`` (see :mod:`respine.present.privacy`) sets aggregate-only mode, on by default when a login
 is configured.
 """
 
@@ -37,9 +37,9 @@ from urllib.parse import urlsplit
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from respine import privacy
 from respine.errors import RespineError
-from respine.fmt import md_escape
+from respine.present import privacy
+from respine.present.fmt import md_escape
 from respine.ui import guard, sessions
 
 GRANTED = "_access_granted"

@@ -21,9 +21,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from respine import analysis, derive, published
-from respine import schema as S
+from respine import derive
+from respine.analyses import compare, individual, missing, published, robustness, subgroups, trend
 from respine.io import load_trial
+from respine.model import design as S
+from respine.model import results, selection
+from respine.model.selection import Filters
 from respine.ui import access
 
 T = TypeVar("T")
@@ -94,23 +97,23 @@ def _cached(max_entries: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
 
 
 @_cached(max_entries=512)
-def _analyze_cached(source: str, sel: analysis.Selection, _trial: S.Trial) -> analysis.AnalysisResult:
-    return analysis.analyze(_trial, sel)
+def _analyze_cached(source: str, sel: selection.Selection, _trial: S.Trial) -> results.AnalysisResult:
+    return compare.analyze(_trial, sel)
 
 
 @_cached(max_entries=512)
-def _over_time_cached(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
-    return analysis.over_time(_trial, sel)
+def _over_time_cached(source: str, sel: selection.Selection, _trial: S.Trial) -> pd.DataFrame:
+    return trend.over_time(_trial, sel)
 
 
-def values_at_visit(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
+def values_at_visit(source: str, sel: selection.Selection, _trial: S.Trial) -> pd.DataFrame:
     return _values_at_visit(
         source, sel.normalised(_trial.endpoint(sel.endpoint).kind).with_(method=None, covariates=()), _trial
     )
 
 
 @_cached(max_entries=256)
-def _values_at_visit(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
+def _values_at_visit(source: str, sel: selection.Selection, _trial: S.Trial) -> pd.DataFrame:
     data = derive.endpoint_data(
         _trial, sel.endpoint, sel.population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi
     )
@@ -119,7 +122,7 @@ def _values_at_visit(source: str, sel: analysis.Selection, _trial: S.Trial) -> p
 
 @_cached(max_entries=64)
 def subject_counts(
-    source: str, population: str, filters: derive.Filters, _trial: S.Trial
+    source: str, population: str, filters: Filters, _trial: S.Trial
 ) -> tuple[int, int, int]:
     """(subjects after filters, subjects in population, randomised)."""
     kept, in_pop, subjects = _selected_subjects(_trial, population, filters)
@@ -127,7 +130,7 @@ def subject_counts(
 
 
 def _selected_subjects(
-    trial: S.Trial, population: str, filters: derive.Filters
+    trial: S.Trial, population: str, filters: Filters
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(subjects after population and filters, subjects in population, all randomised)."""
     in_pop = derive.population_subjects(trial, population)
@@ -135,7 +138,7 @@ def _selected_subjects(
 
 
 @_cached(max_entries=64)
-def arm_counts(source: str, population: str, filters: derive.Filters, _trial: S.Trial) -> dict[str, int]:
+def arm_counts(source: str, population: str, filters: Filters, _trial: S.Trial) -> dict[str, int]:
     """Subjects per arm after the population and filters (every arm, zero included)."""
     kept = _selected_subjects(_trial, population, filters)[0]
     counts = kept[S.ARM].astype(str).value_counts()
@@ -168,28 +171,28 @@ def covariate_range(source: str, column: str, _trial: S.Trial) -> tuple[float, f
 
 @_cached(max_entries=64)
 def _baseline_table_cached(
-    source: str, population: str, filters: derive.Filters, _trial: S.Trial
+    source: str, population: str, filters: Filters, _trial: S.Trial
 ) -> tuple[pd.DataFrame, list[str]]:
     """(table, notes)."""
-    from respine.baseline import baseline_notes
-    from respine.baseline import baseline_table as build
+    from respine.analyses.baseline import baseline_notes
+    from respine.analyses.baseline import baseline_table as build
 
     return build(_trial, population, filters), baseline_notes(_trial, population, filters)
 
 
 @_cached(max_entries=16)
 def _participant_flow_cached(source: str, endpoint: str, _trial: S.Trial) -> pd.DataFrame:
-    from respine.flow import participant_flow as build
+    from respine.analyses.flow import participant_flow as build
 
     return build(_trial, endpoint)
 
 
 @_cached(max_entries=64)
 def _safety_tables_cached(
-    source: str, population: str, filters: derive.Filters, serious_only: bool, _trial: S.Trial
+    source: str, population: str, filters: Filters, serious_only: bool, _trial: S.Trial
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(overview, by organ class and term, immune response)."""
-    from respine import safety
+    from respine.analyses import safety
 
     return (
         safety.ae_overview(_trial, population, filters),
@@ -199,27 +202,27 @@ def _safety_tables_cached(
 
 
 def _registry() -> dict:
-    from respine import analysis as A
-    from respine import subgroups, views
+    pass
+    pass
 
     return {
         "subgroups": subgroups.subgroup_analysis,
-        "cumulative": views.cumulative_distribution,
-        "sweep": views.threshold_sweep,
-        "trajectories": views.trajectories,
-        "waterfall": views.waterfall,
-        "structure": views.structure_vs_symptoms,
-        "completion": views.completion,
-        "patterns": views.missing_patterns,
-        "paper": views.paper_check,
-        "over_time_adjusted": A.over_time_adjusted,
-        "sensitivity": views.sensitivity,
-        "tipping": views.tipping,
-        "bayes": views.bayes_reading,
-        "multiplicity": views.multiplicity_over_visits,
-        "gee": views.gee_over_visits,
-        "over_time_mmrm": A.over_time_mmrm,
-        "multiplicity_endpoints": views.multiplicity_over_endpoints,
+        "cumulative": individual.cumulative_distribution,
+        "sweep": individual.threshold_sweep,
+        "trajectories": individual.trajectories,
+        "waterfall": individual.waterfall,
+        "structure": individual.structure_vs_symptoms,
+        "completion": missing.completion,
+        "patterns": missing.missing_patterns,
+        "paper": published.paper_check,
+        "over_time_adjusted": trend.over_time_adjusted,
+        "sensitivity": robustness.sensitivity,
+        "tipping": robustness.tipping,
+        "bayes": robustness.bayes_reading,
+        "multiplicity": robustness.multiplicity_over_visits,
+        "gee": robustness.gee_over_visits,
+        "over_time_mmrm": trend.over_time_mmrm,
+        "multiplicity_endpoints": robustness.multiplicity_over_endpoints,
     }
 
 
@@ -233,23 +236,23 @@ def _compute_cached(source: str, name: str, args: tuple, _trial: S.Trial) -> obj
 # code that reproduces it (the cached bodies do not run on a cache hit, so recording is here).
 CALLS = "_page_calls"
 REGISTRY_PATHS = {
-    "subgroups": "respine.subgroups.subgroup_analysis",
-    "cumulative": "respine.views.cumulative_distribution",
-    "sweep": "respine.views.threshold_sweep",
-    "trajectories": "respine.views.trajectories",
-    "waterfall": "respine.views.waterfall",
-    "structure": "respine.views.structure_vs_symptoms",
-    "completion": "respine.views.completion",
-    "patterns": "respine.views.missing_patterns",
-    "paper": "respine.views.paper_check",
-    "over_time_adjusted": "respine.analysis.over_time_adjusted",
-    "sensitivity": "respine.views.sensitivity",
-    "tipping": "respine.views.tipping",
-    "bayes": "respine.views.bayes_reading",
-    "multiplicity": "respine.views.multiplicity_over_visits",
-    "gee": "respine.views.gee_over_visits",
-    "over_time_mmrm": "respine.analysis.over_time_mmrm",
-    "multiplicity_endpoints": "respine.views.multiplicity_over_endpoints",
+    "subgroups": "respine.analyses.subgroups.subgroup_analysis",
+    "cumulative": "respine.analyses.individual.cumulative_distribution",
+    "sweep": "respine.analyses.individual.threshold_sweep",
+    "trajectories": "respine.analyses.individual.trajectories",
+    "waterfall": "respine.analyses.individual.waterfall",
+    "structure": "respine.analyses.individual.structure_vs_symptoms",
+    "completion": "respine.analyses.missing.completion",
+    "patterns": "respine.analyses.missing.missing_patterns",
+    "paper": "respine.analyses.published.paper_check",
+    "over_time_adjusted": "respine.analyses.trend.over_time_adjusted",
+    "sensitivity": "respine.analyses.robustness.sensitivity",
+    "tipping": "respine.analyses.robustness.tipping",
+    "bayes": "respine.analyses.robustness.bayes_reading",
+    "multiplicity": "respine.analyses.robustness.multiplicity_over_visits",
+    "gee": "respine.analyses.robustness.gee_over_visits",
+    "over_time_mmrm": "respine.analyses.trend.over_time_mmrm",
+    "multiplicity_endpoints": "respine.analyses.robustness.multiplicity_over_endpoints",
 }
 
 
@@ -259,37 +262,37 @@ def _record(function: str, args: tuple) -> None:
         calls.append((function, args))
 
 
-def analyze(source: str, sel: analysis.Selection, _trial: S.Trial) -> analysis.AnalysisResult:
+def analyze(source: str, sel: selection.Selection, _trial: S.Trial) -> results.AnalysisResult:
     sel = sel.normalised(_trial.endpoint(sel.endpoint).kind)
-    _record("respine.analysis.analyze", (sel,))
+    _record("respine.analyses.compare.analyze", (sel,))
     return _analyze_cached(source, sel, _trial)
 
 
-def over_time(source: str, sel: analysis.Selection, _trial: S.Trial) -> pd.DataFrame:
+def over_time(source: str, sel: selection.Selection, _trial: S.Trial) -> pd.DataFrame:
     sel = sel.for_trend(_trial.endpoint(sel.endpoint).kind)
-    _record("respine.analysis.over_time", (sel,))
+    _record("respine.analyses.trend.over_time", (sel,))
     return _over_time_cached(source, sel, _trial)
 
 
 def primary_check(source: str, _trial: S.Trial) -> pd.DataFrame:
-    _record("respine.published.primary_check", ())
+    _record("respine.analyses.published.primary_check", ())
     return _primary_check_cached(source, _trial)
 
 
 def population_counts(source: str, _trial: S.Trial) -> pd.DataFrame:
-    _record("respine.published.population_counts", ())
+    _record("respine.analyses.published.population_counts", ())
     return _population_counts_cached(source, _trial)
 
 
 def baseline_table(
-    source: str, population: str, filters: derive.Filters, _trial: S.Trial
+    source: str, population: str, filters: Filters, _trial: S.Trial
 ) -> tuple[pd.DataFrame, list[str]]:
-    _record("respine.baseline.baseline_table", (population, filters))
+    _record("respine.analyses.baseline.baseline_table", (population, filters))
     return _baseline_table_cached(source, population, filters, _trial)
 
 
 def participant_flow(source: str, endpoint: str, _trial: S.Trial) -> pd.DataFrame:
-    _record("respine.flow.participant_flow", (endpoint,))
+    _record("respine.analyses.flow.participant_flow", (endpoint,))
     return _participant_flow_cached(source, endpoint, _trial)
 
 
@@ -300,12 +303,12 @@ def compute(source: str, name: str, args: tuple, _trial: S.Trial) -> object:
 
 
 def safety_tables(
-    source: str, population: str, filters: derive.Filters, serious_only: bool, _trial: S.Trial
+    source: str, population: str, filters: Filters, serious_only: bool, _trial: S.Trial
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(overview, by organ class and term, immune response)."""
-    _record("respine.safety.ae_overview", (population, filters))
-    _record("respine.safety.ae_by_term", (population, filters, serious_only))
-    _record("respine.safety.immune_response", (population, filters))
+    _record("respine.analyses.safety.ae_overview", (population, filters))
+    _record("respine.analyses.safety.ae_by_term", (population, filters, serious_only))
+    _record("respine.analyses.safety.immune_response", (population, filters))
     return _safety_tables_cached(source, population, filters, serious_only, _trial)
 
 

@@ -2,7 +2,7 @@
 
 A loaded data set lives in this session's state only; another session never sees it. A load
 that fails leaves the previous data active. Uploads are parsed from memory (see
-:mod:`respine.files`) and never stored.
+:mod:`respine.io.files`) and never stored.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from respine import schema as S
-from respine.files import DataFile
-from respine.io import Problem, default_data_path, load_files
-from respine.mapping import ColumnMapping
+from respine.errors import Problem
+from respine.io import default_data_path, load_files
+from respine.io.files import DataFile
+from respine.io.mapping import ColumnMapping
+from respine.model import design as S
 from respine.ui import cache, state
 
 LOADED = "loaded_trial"
@@ -90,7 +91,7 @@ def load_folder(relative: str) -> None:
     if root not in (target, *target.parents):
         _report([Problem("error", relative, f"Only folders inside {root} can be opened.")], False, relative)
         return
-    from respine.files import folder_files
+    from respine.io.files import folder_files
 
     try:
         available = folder_files(target)
@@ -148,7 +149,7 @@ def on_folder_clicked() -> None:
 
 def mapping_draft() -> tuple[str, list[str], ColumnMapping] | None:
     """For a single uploaded table that was not recognised: its name, columns and a guessed mapping."""
-    from respine.files import TABLE_SUFFIXES, read_table
+    from respine.io.files import TABLE_SUFFIXES, read_table
 
     files = [
         f for f in (st.session_state.get(UPLOAD_KEY) or []) if Path(f.name).suffix.lower() in TABLE_SUFFIXES
@@ -161,7 +162,7 @@ def mapping_draft() -> tuple[str, list[str], ColumnMapping] | None:
     if cached and cached[0] == key:
         return cached[1]
     from respine.errors import DataError
-    from respine.mapping import guess_mapping
+    from respine.io.mapping import guess_mapping
 
     try:
         frame = read_table(DataFile(f.name, data=f.getvalue()))

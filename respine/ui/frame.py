@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from respine import derive, fmt, privacy
-from respine import schema as S
+from respine import derive
 from respine.errors import RespineError
+from respine.model import design as S
+from respine.model.selection import SubgroupFilter
+from respine.present import fmt, privacy
 from respine.ui import access, cache, state
 
 MAX_FILTERS = 6
@@ -97,7 +99,7 @@ def _filters(trial: S.Trial) -> None:
 
 def _drawable_filters(
     trial: S.Trial, covariates: dict[str, S.Covariate]
-) -> tuple[derive.SubgroupFilter, ...]:
+) -> tuple[SubgroupFilter, ...]:
     """The view's filters as the widgets can show them: a link's levels that are not in the data
     are dropped (all levels if none is left) and its ranges clamped to the data's, with a note.
 
@@ -117,7 +119,7 @@ def _drawable_filters(
             clamped = (min(max(want_lo, lo), hi), max(min(want_hi, hi), lo))
             if clamped != (want_lo, want_hi):
                 _note(f"{cov_labels[col]}: the link's range was limited to the data ({lo:g} to {hi:g}).")
-            out.append(derive.SubgroupFilter(col, (), float(min(clamped)), float(max(clamped))))
+            out.append(SubgroupFilter(col, (), float(min(clamped)), float(max(clamped))))
         else:
             levels = cache.covariate_levels(trial.source, col, trial)
             # A filter from a link keeps its levels, even none; one added in the sidebar starts full.
@@ -130,7 +132,7 @@ def _drawable_filters(
                     f"{', '.join(levels)}.{fallback}"
                 )
                 chosen = chosen or list(levels)
-            out.append(derive.SubgroupFilter(col, tuple(chosen)))
+            out.append(SubgroupFilter(col, tuple(chosen)))
     drawable = tuple(out)
     if drawable != view.filters:
         state.update(filters=drawable)
@@ -151,23 +153,23 @@ def _columns_changed(trial: S.Trial) -> None:
             filters.append(kept[col])
         elif col in covariates and covariates[col].kind == "continuous":
             lo, hi = cache.covariate_range(trial.source, col, trial)
-            filters.append(derive.SubgroupFilter(col, (), float(lo), float(hi)))
+            filters.append(SubgroupFilter(col, (), float(lo), float(hi)))
         elif col in covariates:
             levels = cache.covariate_levels(trial.source, col, trial)
-            filters.append(derive.SubgroupFilter(col, tuple(levels)))
+            filters.append(SubgroupFilter(col, tuple(levels)))
     state.update(filters=tuple(filters))
 
 
 def _levels_changed(column: str, key: str) -> None:
-    _replace_filter(derive.SubgroupFilter(column, tuple(st.session_state.get(key) or ())))
+    _replace_filter(SubgroupFilter(column, tuple(st.session_state.get(key) or ())))
 
 
 def _range_changed(column: str, key: str) -> None:
     low, high = st.session_state[key]
-    _replace_filter(derive.SubgroupFilter(column, (), float(low), float(high)))
+    _replace_filter(SubgroupFilter(column, (), float(low), float(high)))
 
 
-def _replace_filter(new: derive.SubgroupFilter) -> None:
+def _replace_filter(new: SubgroupFilter) -> None:
     """The filter on ``new.column`` becomes ``new`` (none if the column was removed meanwhile)."""
     state.update(filters=tuple(new if f.column == new.column else f for f in state.view().filters))
 

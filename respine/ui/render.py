@@ -9,9 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from respine import export, fmt, privacy
-from respine import schema as S
 from respine.errors import AnalysisError, RespineError
+from respine.model import design as S
+from respine.present import export, fmt, privacy
 from respine.ui import access
 
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from respine import report
-from respine import schema as S
+from respine.model import design as S
+from respine.present import report
 from respine.ui import render, state
 
 ITEMS = "report_items"

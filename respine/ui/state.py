@@ -22,10 +22,12 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from respine import analysis, derive, urlstate
-from respine import schema as S
-from respine.fmt import md_escape
-from respine.rules import ResponderRule
+from respine import derive, urlstate
+from respine.analyses import availability, compare
+from respine.model import design as S
+from respine.model.rules import ResponderRule
+from respine.model.selection import Selection
+from respine.present.fmt import md_escape
 
 VIEW = "view"
 URL_NOTES = "url_notes"
@@ -33,7 +35,7 @@ URL_NOTES = "url_notes"
 
 def options_for(trial: S.Trial) -> urlstate.Options:
     d = trial.design
-    endpoints = tuple(analysis.available_endpoints(trial))
+    endpoints = tuple(availability.available_endpoints(trial))
     default = urlstate.ViewState(
         endpoint="VAS" if "VAS" in endpoints else endpoints[0],
         visit=d.primary.visit if d.primary else d.visits[-1].number,
@@ -44,8 +46,8 @@ def options_for(trial: S.Trial) -> urlstate.Options:
         visits=tuple(v.number for v in d.visits),
         populations=tuple(p.id for p in d.populations),
         measures=tuple(derive.MEASURES),
-        methods=tuple(analysis.CONTINUOUS_METHODS),
-        binary_methods=tuple(analysis.BINARY_METHODS),
+        methods=tuple(compare.CONTINUOUS_METHODS),
+        binary_methods=tuple(compare.BINARY_METHODS),
         filter_columns=derive.covariate_columns(trial),
         default=default,
         arms=d.arms,
@@ -283,8 +285,8 @@ def _copy_option(name: str, key: str, default: Any, multi: bool) -> None:
         _set_option(name, f"{value:g}" if isinstance(value, float) else str(value))
 
 
-def selection(trial: S.Trial, **overrides: Any) -> analysis.Selection:
-    """The analysis :class:`~respine.analysis.Selection` the current view asks for, with the values
+def selection(trial: S.Trial, **overrides: Any) -> Selection:
+    """The analysis :class:`~respine.model.selection.Selection` the current view asks for, with the values
     the page actually shows (see :func:`bound`) and any explicit ``overrides``."""
     v = replace(
         view(), **{k: val for k, val in st.session_state.get(EFFECTIVE, {}).items() if k in _VIEW_FIELDS}
@@ -292,7 +294,7 @@ def selection(trial: S.Trial, **overrides: Any) -> analysis.Selection:
     endpoint = overrides.get("endpoint", v.endpoint)
     binary = trial.endpoint(endpoint).kind == "binary"
     method = (v.binary_method if binary else v.method) or None
-    sel = analysis.Selection(
+    sel = Selection(
         endpoint=v.endpoint,
         visit=v.visit,
         population=v.population or None,

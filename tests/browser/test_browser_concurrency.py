@@ -38,8 +38,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from respine import derive
-from respine.baseline import baseline_table
+from respine.analyses.baseline import baseline_table
 from respine.io import load_trial
+from respine.model.selection import SubgroupFilter
 from respine.urlstate import ViewState, encode
 from tests.browser.conftest import CHROMIUM_ARGS, VIEWPORT, serve_app
 
@@ -177,7 +178,7 @@ class Expected:
     exploring: str  # Load data page
 
 
-def expected_view(trial, filters: tuple[derive.SubgroupFilter, ...]) -> Expected:
+def expected_view(trial, filters: tuple[SubgroupFilter, ...]) -> Expected:
     kept = derive.filter_subjects(trial, POPULATION, filters)
     in_pop = derive.population_subjects(trial, POPULATION)
     groups = derive.arm_order(trial)
@@ -363,7 +364,7 @@ class Session:
                     await page.wait_for_timeout(150)
                 await self.idle()
 
-    async def settled_filters(self) -> tuple[derive.SubgroupFilter, ...]:
+    async def settled_filters(self) -> tuple[SubgroupFilter, ...]:
         """The filters the sidebar set, once the URL has stopped changing (a slider moved with the
         keyboard sends its value a moment after the last key)."""
         last, same_since = None, time.monotonic()
@@ -377,7 +378,7 @@ class Session:
                 break
             await self.page.wait_for_timeout(500)
         query = parse_qs(urlsplit(last or "").query)
-        return tuple(derive.SubgroupFilter.parse(x) for x in query.get("filter", []))
+        return tuple(SubgroupFilter.parse(x) for x in query.get("filter", []))
 
     async def step(self, links: list[str]) -> str:
         """One step, chosen at random: quick page switches, a change and its undo, a reload."""

@@ -343,7 +343,7 @@ def test_html_in_an_uploaded_file_is_shown_as_text(page: Page, browser, tmp_path
 
 # An arm label with the tags plotly itself interprets (bold, a link): the app escapes every label
 # it puts in Markdown so that "a label can never become a link, emphasis or a formula"
-# (respine.fmt.md_escape); a chart must not make one either.
+# (respine.present.fmt.md_escape); a chart must not make one either.
 MARKUP_ARM = "<b>Placebo</b> <a href='https://example.org/phish'>click here</a>"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from respine.fmt import WORD_JOINER
+from respine.present.fmt import WORD_JOINER
 from tests.browser.conftest import free_port, page_factory, serve_app
 from tests.browser.test_browser import CHART, UPDATE_TIMEOUT_MS, wait_idle
 from tests.browser.test_browser_flows import go, healthy, open_plain, report_opened_offline

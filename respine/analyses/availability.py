@@ -1,0 +1,46 @@
+"""What the loaded trial can analyse: endpoints with data, and the visits each has data at."""
+
+from __future__ import annotations
+
+from respine.memo import per_trial
+from respine.model import design as S
+
+
+def visits_with_data(trial: S.Trial, endpoint: str) -> list[float]:
+    """Visit numbers at which an endpoint has any data (derived ones: post-baseline visits)."""
+    return list(_visits_with_data(trial, endpoint))
+
+
+@per_trial(maxsize=256)
+def _visits_with_data(trial: S.Trial, endpoint: str) -> tuple[float, ...]:
+    ep = trial.endpoint(endpoint)
+    m = trial.measurements
+    sources = ep.derived_from or (ep.id,)
+    months = sorted(set(m.loc[m[S.ENDPOINT].isin(sources), S.VISIT_MONTH].unique()))
+    if ep.is_derived:
+        base = min(v.number for v in trial.design.visits)
+        months = [v for v in months if v != base]
+    return tuple(float(v) for v in months)
+
+
+def available_endpoints(trial: S.Trial) -> list[str]:
+    """Endpoint ids of the study that have data (derived ones need their sources)."""
+    return list(_available_endpoints(trial))
+
+
+@per_trial(maxsize=16)
+def _available_endpoints(trial: S.Trial) -> tuple[str, ...]:
+    have = set(trial.measurements[S.ENDPOINT].unique())
+    out = []
+    for ep_id in trial.design.endpoints or sorted(have):
+        ep = trial.endpoint(ep_id)
+        if (ep.is_derived and all(d in have for d in ep.derived_from)) or ep_id in have:
+            out.append(ep_id)
+    return tuple(out)
+
+
+def post_baseline_visits(trial: S.Trial, endpoint: str) -> list[float]:
+    """Visits after baseline at which an endpoint has data."""
+    base = min(v.number for v in trial.design.visits)
+    return [v for v in visits_with_data(trial, endpoint) if v != base]
+

@@ -1,0 +1,103 @@
+"""The MMRM of a selection: the long frame of post-baseline records and the cached fit, with the
+covariance structures and degrees-of-freedom methods the app offers.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from respine import derive, stats
+from respine.errors import AnalysisError, SelectionError
+from respine.memo import per_trial
+from respine.model import design as S
+from respine.model.selection import Selection
+
+# The covariance structures and denominator degrees of freedom the app offers, with their labels.
+COVARIANCES = {"us": "unstructured", "cs": "compound symmetry", "ar1": "AR(1)", "toep": "Toeplitz"}
+DF_METHODS = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger"}
+
+def _mmrm_frame(trial: S.Trial, sel: Selection) -> tuple[pd.DataFrame, str]:
+    data = derive.endpoint_data(trial, sel.endpoint, sel.population, sel.filters)
+    base_visit = min(v.number for v in trial.design.visits)
+    data = data[data[S.VISIT_MONTH] != base_visit]
+    column = {"aval": S.VALUE, "chg": derive.CHG, "pchg": derive.PCHG}[sel.measure]
+    if sel.covariates:
+        data = data.merge(derive.subject_table(trial).drop(columns=[S.ARM]), on=S.SUBJECT_ID, how="left")
+        for cov in trial.design.covariates:
+            if cov.kind == "categorical" and cov.column in sel.covariates:
+                data[cov.column] = derive.as_levels(data[cov.column]).where(data[cov.column].notna())
+    return data, column
+
+
+@per_trial(maxsize=64)
+def mmrm_fit(trial: S.Trial, sel: Selection):
+    """The MMRM of the selected endpoint over all post-baseline visits (one fit serves every visit).
+
+    Model: measure ~ arm * visit + baseline * visit + covariates, REML, with the selection's
+    covariance structure and degrees-of-freedom method; see :func:`respine.stats.mmrm.fit_mmrm`.
+    """
+    from respine.stats.mmrm import fit_mmrm
+
+    if trial.endpoint(sel.endpoint).kind != "continuous":
+        raise AnalysisError(
+            "An MMRM needs a continuous endpoint; for responders use the GEE on the Robustness page."
+        )
+    if sel.covariance not in COVARIANCES:
+        raise SelectionError(
+            f"Unknown covariance '{sel.covariance}'. Choose one of: {', '.join(COVARIANCES)}."
+        )
+    if sel.df_method not in DF_METHODS:
+        raise SelectionError(
+            f"Unknown degrees-of-freedom method '{sel.df_method}'. Choose one of: {', '.join(DF_METHODS)}."
+        )
+    data, column = _mmrm_frame(trial, sel)
+    reference = sel.reference or trial.design.reference_arm
+    return fit_mmrm(
+        data,
+        response=column,
+        baseline=derive.BASE,
+        covariates=sel.covariates,
+        reference=reference,
+        covariance=sel.covariance,
+        df_method=sel.df_method,
+        arm_order=tuple(derive.arm_order(trial)),
+    )
+
+
+def _mmrm_at_visit(
+    fit, visit: float, visit_label: str
+) -> tuple[tuple[stats.Contrast, ...], tuple, list[str]]:
+    contrasts = fit.contrasts[fit.contrasts["visit"] == visit]
+    if contrasts.empty:
+        raise AnalysisError(
+            f"The MMRM models post-baseline visits only; choose a visit after baseline, not {visit_label}."
+        )
+    test = f"MMRM ({COVARIANCES[fit.covariance]}, {DF_METHODS.get(fit.df_method, fit.df_method)} df)"
+    out = tuple(
+        stats.Contrast(
+            r.arm,
+            r.reference,
+            "mean_difference",
+            float(r.estimate),
+            float(r.se),
+            float(r.ci_low),
+            float(r.ci_high),
+            float(r.p_value),
+            test,
+            df=float(r.df),
+        )
+        for r in contrasts.itertuples()
+    )
+    lsm = fit.lsmeans[fit.lsmeans["visit"] == visit]
+    lsmeans = tuple(
+        {
+            "arm": r.arm,
+            "lsmean": float(r.estimate),
+            "se": float(r.se),
+            "ci_low": float(r.ci_low),
+            "ci_high": float(r.ci_high),
+        }
+        for r in lsm.itertuples()
+    )
+    return out, lsmeans, list(fit.notes)
+

@@ -1,0 +1,158 @@
+"""Subgroup analyses: the treatment effect within each level of a subject covariate, with one
+treatment-by-subgroup interaction test per covariate. Exploratory by nature: a forest plot of
+many subgroups will show some "effects" by chance alone.
+
+References
+----------
+.. [1] Wang R, Lagakos SW, Ware JH, Hunter DJ, Drazen JM. Statistics in medicine: reporting of
+   subgroup analyses in clinical trials. N Engl J Med 2007;357:2189-2194.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pandas as pd
+
+from respine import derive, stats
+from respine.errors import AnalysisError
+from respine.model import design as S
+from respine.model.selection import Selection
+from respine.stats.models import interaction_f_test, interaction_lr_test
+
+MIN_PER_CELL = 2
+
+
+def cut_levels(values: pd.Series, cutpoints: tuple[float, ...] | None = None,
+               unit: str = "") -> pd.Series:
+    """Cut a numeric covariate into labelled groups: at its median, or at the given cut-points.
+
+    Groups are closed on the right: with cut-point c, "≤ c" and "> c".
+    """
+    x = pd.to_numeric(values, errors="coerce")
+    cuts = sorted(set(cutpoints)) if cutpoints else [float(x.median())]
+    edges = [-math.inf, *cuts, math.inf]
+    u = f" {unit}" if unit else ""
+    labels = []
+    for lo, hi in itertools.pairwise(edges):
+        if lo == -math.inf:
+            labels.append(f"≤ {hi:g}{u}")
+        elif hi == math.inf:
+            labels.append(f"> {lo:g}{u}")
+        else:
+            labels.append(f"{lo:g}-{hi:g}{u}")
+    return pd.cut(x, edges, labels=labels, right=True).astype(object).where(x.notna(), None)
+
+
+def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...],
+                      cutpoints: tuple[tuple[str, tuple[float, ...]], ...] = (),
+                      binary_measure: str = "risk_difference") -> pd.DataFrame:
+    """Treatment effect (first treatment arm vs reference) overall and in each subgroup level.
+
+    Continuous endpoints: difference in mean change (Welch CI). Binary endpoints: risk
+    difference (Newcombe CI) or odds ratio (Woolf CI). Continuous covariates are cut at the
+    median unless ``cutpoints`` gives cut-points for them.
+
+    Returns
+    -------
+    DataFrame
+        One row per subgroup level (first row "Overall"): variable, level, n per arm
+        (``n <arm>``), estimate, ci_low, ci_high, p_interaction (on the first row of each
+        variable), note.
+    """
+    ep = trial.endpoint(sel.endpoint)
+    design = trial.design
+    treat, ref = design.treatment_arms[0], design.reference_arm
+    data = derive.endpoint_data(trial, ep.id, sel.population, sel.filters, sel.rule, sel.mcid_vas,
+                                sel.mcid_odi)
+    at = data[(data[S.VISIT_MONTH] == sel.visit) & data[S.ARM].isin([treat, ref])]
+    column = S.VALUE if ep.kind == "binary" else {"aval": S.VALUE, "chg": derive.CHG,
+                                                  "pchg": derive.PCHG}[sel.measure]
+    at = at.dropna(subset=[column])
+    if at.empty:
+        raise AnalysisError(f"{ep.label} has no data at {design.visit_label(sel.visit)} in this "
+                            "selection.")
+    covariates = derive.subject_table(trial).set_index(S.SUBJECT_ID)
+    cuts = dict(cutpoints)
+    kinds = {c.column: c for c in design.covariates}
+    measure = "mean_difference" if ep.kind == "continuous" else binary_measure
+
+    def effect(part: pd.DataFrame) -> tuple[dict[str, int], float, float, float, str]:
+        x, y = part.loc[part[S.ARM] == treat, column], part.loc[part[S.ARM] == ref, column]
+        counts = {treat: int(x.size), ref: int(y.size)}
+        if min(x.size, y.size) < MIN_PER_CELL:
+            return counts, math.nan, math.nan, math.nan, f"fewer than {MIN_PER_CELL} subjects in an arm"
+        try:
+            if ep.kind == "continuous":
+                c = stats.welch_t(x, y, treat, ref)
+            else:
+                k1, k2 = int((x == 1).sum()), int((y == 1).sum())
+                rd, _, odds = stats.compare_binary(k1, x.size, k2, y.size, treat, ref, "fisher")
+                c = rd if binary_measure == "risk_difference" else odds
+        except AnalysisError as exc:
+            return counts, math.nan, math.nan, math.nan, str(exc).split(".")[0]
+        return counts, c.estimate, c.ci_low, c.ci_high, "; ".join(c.notes[1:]) if c.notes else ""
+
+    rows = []
+    counts, est, lo, hi, note = effect(at)
+    rows.append({"variable": "Overall", "level": "All subjects", **{f"n {a}": n for a, n in counts.items()},
+                 "estimate": est, "ci_low": lo, "ci_high": hi, "p_interaction": math.nan,
+                 "measure": measure, "note": note})
+    derive.check_covariates(trial, variables, "Subgroup")
+    for var in variables:
+        raw = covariates[var].reindex(at[S.SUBJECT_ID].to_numpy())
+        label = kinds[var].label if var in kinds else var
+        if var in kinds and kinds[var].kind == "continuous":
+            groups = cut_levels(raw, cuts.get(var), kinds[var].unit)
+        else:
+            groups = derive.as_levels(raw).where(raw.notna(), None)
+        part_all = at.assign(_group=groups.to_numpy()).dropna(subset=["_group"])
+        y = part_all[column].to_numpy(float)
+        arm01 = (part_all[S.ARM] == treat).to_numpy(float)
+        level = part_all["_group"].astype(str).to_numpy()
+        p_int = (interaction_lr_test(y, arm01, level) if ep.kind == "binary"
+                 else interaction_f_test(y, arm01, level))
+        continuous = var in kinds and kinds[var].kind == "continuous"
+        order = sorted(set(level), key=_cut_order if continuous else derive.natural_key)
+        for i, lev in enumerate(order):
+            counts, est, lo, hi, note = effect(part_all[part_all["_group"].astype(str) == lev])
+            rows.append({"variable": label, "level": lev, **{f"n {a}": n for a, n in counts.items()},
+                         "estimate": est, "ci_low": lo, "ci_high": hi,
+                         "p_interaction": p_int if i == 0 else math.nan, "measure": measure,
+                         "note": note})
+    out = pd.DataFrame(rows)
+    # One family: the interaction tests of the chosen covariates (Holm; Benjamini-Hochberg).
+    from respine.stats.multiplicity import adjust_p
+
+    has_p = out["p_interaction"].notna()
+    for method in ("holm", "bh"):
+        out[f"p_interaction_{method}"] = math.nan
+        if has_p.any():
+            out.loc[has_p, f"p_interaction_{method}"] = adjust_p(out.loc[has_p, "p_interaction"], method)
+    return out
+
+
+
+def _cut_order(label: str) -> tuple[int, float]:
+    if label.startswith("≤"):
+        return (0, 0.0)
+    if label.startswith(">"):
+        return (2, 0.0)
+    return (1, float(label.split("-")[0]))
+
+
+def parse_cutpoints(text: str) -> tuple[float, ...]:
+    """Cut-points typed by a person: numbers separated by commas or spaces ("40, 50")."""
+    from respine.errors import SelectionError
+
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+    try:
+        values = tuple(sorted({float(p) for p in parts}))
+    except ValueError as exc:
+        raise SelectionError(f"Cut-points '{text}' must be numbers separated by commas, "
+                             "e.g. 40, 50.") from exc
+    if any(not math.isfinite(v) for v in values):
+        raise SelectionError(f"Cut-points '{text}' must be finite numbers.")
+    return values
+

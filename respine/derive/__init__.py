@@ -1,0 +1,43 @@
+"""Derivation: subjects of a population after filters, and endpoint values at a visit
+(baseline, change, percent change, responders). Trial in, tidy frames out."""
+
+
+from respine.derive.measures import (
+    BASE,
+    CHG,
+    MEASURES,
+    PCHG,
+    endpoint_data,
+    resolve_visit,
+)
+from respine.derive.subjects import (
+    apply_filters,
+    arm_order,
+    as_levels,
+    check_covariates,
+    covariate_columns,
+    filter_subjects,
+    natural_key,
+    population_subjects,
+    select_subjects,
+    subject_table,
+)
+
+__all__ = [
+    "BASE",
+    "CHG",
+    "MEASURES",
+    "PCHG",
+    "apply_filters",
+    "arm_order",
+    "as_levels",
+    "check_covariates",
+    "covariate_columns",
+    "endpoint_data",
+    "filter_subjects",
+    "natural_key",
+    "population_subjects",
+    "resolve_visit",
+    "select_subjects",
+    "subject_table",
+]

@@ -1,0 +1,139 @@
+"""Endpoint values at a visit: baseline, change and percent change from baseline, responders, and
+the visit a label or number names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from respine.derive.subjects import select_subjects
+from respine.errors import SelectionError
+from respine.memo import per_trial
+from respine.model import design as S
+from respine.model.rules import (
+    MCID_ODI_POINTS,
+    MCID_VAS_MM,
+    PRIMARY_RULE,
+    ResponderRule,
+    mcid_achieved,
+    responder,
+)
+from respine.model.selection import Filters
+
+BASE = "base"
+CHG = "chg"
+PCHG = "pchg"
+MEASURES = {"chg": "Change from baseline", "pchg": "Percent change from baseline", "aval": "Observed value"}
+
+
+def resolve_visit(trial: S.Trial, visit: str | float | int) -> float:
+    """Turn a visit label ("Month 12") or number ("12", 12) into the visit number."""
+    visits = trial.design.visits
+    text = str(visit).strip()
+    for v in visits:
+        if v.label.lower() == text.lower():
+            return v.number
+    try:
+        number = float(text)
+    except ValueError:
+        number = None
+    if number is not None and any(v.number == number for v in visits):
+        return number
+    known = ", ".join(f"{v.label} ({v.number:g})" for v in visits)
+    raise SelectionError(f"Unknown visit '{visit}'. Choose one of: {known}.")
+
+
+def _wide(m: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    sel = m[m[S.ENDPOINT] == endpoint]
+    return sel.pivot(index=S.SUBJECT_ID, columns=S.VISIT_MONTH, values=S.VALUE)
+
+
+def endpoint_data(
+    trial: S.Trial,
+    endpoint: str,
+    population: str | None = None,
+    filters: Filters = (),
+    rule: ResponderRule = PRIMARY_RULE,
+    mcid_vas: float = MCID_VAS_MM,
+    mcid_odi: float = MCID_ODI_POINTS,
+) -> pd.DataFrame:
+    """Long frame of one endpoint for the selected subjects (a copy: callers may change it).
+
+    Derivations are cached per trial; arguments an endpoint does not use (the responder rule for
+    anything but RESP, the MCID thresholds for anything but MCID_*) do not split the cache.
+    """
+    if endpoint != "RESP":
+        rule = PRIMARY_RULE
+    if endpoint != "MCID_VAS":
+        mcid_vas = MCID_VAS_MM
+    if endpoint != "MCID_ODI":
+        mcid_odi = MCID_ODI_POINTS
+    return _endpoint_data(trial, endpoint, population, filters, rule, mcid_vas, mcid_odi).copy()
+
+
+@per_trial(maxsize=64)
+def _endpoint_data(
+    trial: S.Trial,
+    endpoint: str,
+    population: str | None,
+    filters: Filters,
+    rule: ResponderRule,
+    mcid_vas: float,
+    mcid_odi: float,
+) -> pd.DataFrame:
+    """Long frame of one endpoint for the selected subjects.
+
+    Columns: subject_id, arm, visit_month, visit, value and, for continuous endpoints, base,
+    chg (value - base) and pchg (100 * chg / base; NaN where base is 0). Derived binary
+    endpoints (RESP, MCID_*) have one row per subject and post-baseline visit with a determinable
+    status.
+    """
+    ep = trial.endpoint(endpoint)
+    subjects = select_subjects(trial, population, filters)
+    arm = subjects.set_index(S.SUBJECT_ID)[S.ARM]
+    m = trial.measurements[trial.measurements[S.SUBJECT_ID].isin(subjects[S.SUBJECT_ID])]
+    base_visit = min(v.number for v in trial.design.visits)
+    available = set(trial.measurements[S.ENDPOINT].unique())
+    if ep.is_derived:
+        missing = [d for d in ep.derived_from if d not in available]
+        if missing:
+            raise SelectionError(
+                f"Endpoint {endpoint} is derived from {missing}, which the data do not have."
+            )
+        if endpoint == "RESP":
+            vas, odi = _wide(m, "VAS"), _wide(m, "ODI")
+            idx = vas.index.union(odi.index)
+            vas, odi = vas.reindex(idx), odi.reindex(idx)
+            months = [c for c in vas.columns.union(odi.columns) if c != base_visit]
+            vas, odi = vas.reindex(columns=[base_visit, *months]), odi.reindex(columns=[base_visit, *months])
+            values = {
+                mo: responder(vas[base_visit], vas[mo], odi[base_visit], odi[mo], rule) for mo in months
+            }
+        else:
+            src = ep.derived_from[0]
+            w = _wide(m, src)
+            threshold = mcid_vas if src == "VAS" else mcid_odi
+            idx = w.index
+            months = [c for c in w.columns if c != base_visit]
+            values = {mo: mcid_achieved(w.get(base_visit), w[mo], threshold) for mo in months}
+        frame = pd.DataFrame(values, index=idx).rename_axis(S.SUBJECT_ID).reset_index()
+        long = frame.melt(id_vars=S.SUBJECT_ID, var_name=S.VISIT_MONTH, value_name=S.VALUE)
+        long = long.dropna(subset=[S.VALUE])
+    else:
+        if endpoint not in available:
+            raise SelectionError(
+                f"Endpoint '{endpoint}' has no data. Available: {', '.join(sorted(available))}."
+            )
+        long = m[m[S.ENDPOINT] == endpoint][[S.SUBJECT_ID, S.VISIT_MONTH, S.VALUE]].copy()
+        if ep.kind == "continuous":
+            base = long[long[S.VISIT_MONTH] == base_visit].set_index(S.SUBJECT_ID)[S.VALUE]
+            long[BASE] = long[S.SUBJECT_ID].map(base)
+            long[CHG] = long[S.VALUE] - long[BASE]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                long[PCHG] = np.where(long[BASE] != 0, 100.0 * long[CHG] / long[BASE], np.nan)
+    long[S.VISIT_MONTH] = long[S.VISIT_MONTH].astype(float)
+    long[S.ARM] = long[S.SUBJECT_ID].map(arm)
+    long[S.VISIT] = long[S.VISIT_MONTH].map(trial.design.visit_label)
+    return long.sort_values([S.SUBJECT_ID, S.VISIT_MONTH]).reset_index(drop=True)
+

@@ -1,0 +1,371 @@
+"""Non-standard tables: a column mapping turns any long or wide table into a trial.
+
+A mapping says which column is the subject id, the arm, the visit, and either the endpoint and
+value columns (long format) or a list of endpoint columns (wide format). It is saved as a small
+``mapping.toml`` beside the table, so the command line and a hosted deployment read it and
+nobody maps twice::
+
+    [mapping]
+    table = "trial.csv"
+    subject = "patient"
+    arm = "group"
+    visit = "visit"             # labels; numbers in them ("Week 4") give the order
+    visit_number = ""           # optional numeric column for the order
+    endpoint = "param"          # long format ...
+    value = "result"
+    endpoints = []              # ... or wide format: one column per endpoint
+    populations = ["itt"]       # Y/N flag columns
+    covariates = ["sex", "age"]
+    reference = "Placebo"
+    study = "My study"
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+import pandas as pd
+
+from respine.errors import DataError
+from respine.io.files import TABLE_SUFFIXES, DataFile, read_table, text_of
+from respine.model import design as S
+
+ROLES = ("subject", "arm", "visit", "visit_number", "endpoint", "value")
+GUESSES = {
+    "subject": ("usubjid", "subject_id", "subject", "subjid", "patient", "patient_id", "id", "pid"),
+    "arm": ("arm", "trt01p", "trtp", "treatment", "group", "trt", "randomisation", "randomization"),
+    "visit": ("avisit", "visit", "visit_label", "timepoint", "time", "week", "month"),
+    "visit_number": ("avisitn", "visitnum", "visit_number", "visit_month", "week_number"),
+    "endpoint": ("paramcd", "endpoint", "parameter", "param", "test", "measure"),
+    "value": ("aval", "value", "result", "score", "response"),
+}
+REFERENCE_NAME = re.compile(r"placebo|sham|vehicle|control", re.IGNORECASE)
+MAX_REPORTED = 20
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which column plays which role. Empty strings mean "not used"."""
+
+    table: str = ""
+    subject: str = ""
+    arm: str = ""
+    visit: str = ""
+    visit_number: str = ""
+    endpoint: str = ""
+    value: str = ""
+    endpoints: tuple[str, ...] = ()
+    populations: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ()
+    reference: str = ""
+    study: str = "Study"
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> ColumnMapping:
+        body = doc.get("mapping", doc)
+        known = {f.name for f in fields(cls)} - {"notes"}
+        unknown = sorted(set(body) - known)
+        if unknown:
+            raise DataError(f"Mapping keys {unknown} are not known; use {sorted(known)}.")
+        values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in body.items()}
+        return cls(**values)
+
+    def to_toml(self) -> str:
+        lines = ["# Column mapping for the RESPINE results explorer (respine.io.mapping).", "[mapping]"]
+        for key, value in asdict(self).items():
+            if key == "notes":
+                continue
+            if isinstance(value, tuple | list):
+                lines.append(f"{key} = {json.dumps(list(value))}")
+            else:
+                lines.append(f"{key} = {json.dumps(value)}")
+        return "\n".join(lines) + "\n"
+
+
+def read_mapping(file: DataFile) -> ColumnMapping:
+    """Read ``mapping.toml`` or ``mapping.json``."""
+    text, _ = text_of(file)
+    try:
+        doc = json.loads(text) if file.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise DataError(
+            f"{file.name} cannot be read ({exc}); compare it with the example in respine/mapping.py."
+        ) from exc
+    return ColumnMapping.from_dict(doc)
+
+
+def guess_mapping(frame: pd.DataFrame, table: str) -> ColumnMapping:
+    """A first mapping from column names, for the person to check and correct."""
+    lower = {str(c).lower(): str(c) for c in frame.columns}
+    chosen: dict[str, str] = {}
+    for role, names in GUESSES.items():
+        for name in names:
+            if name in lower and lower[name] not in chosen.values():
+                chosen[role] = lower[name]
+                break
+    flags = tuple(
+        c
+        for c in map(str, frame.columns)
+        if c.lower().endswith(("fl", "_flag", "flag"))
+        and set(frame[c].dropna().astype(str).str.upper()) <= {"Y", "N", "1", "0", "YES", "NO"}
+    )
+    reference = ""
+    if "arm" in chosen:
+        arms = [str(a) for a in pd.unique(frame[chosen["arm"]].dropna())]
+        reference = next((a for a in arms if REFERENCE_NAME.search(a)), "")
+    return ColumnMapping(table=table, populations=flags, reference=reference, **chosen)
+
+
+def _visit_numbers(labels: pd.Series) -> dict[str, float]:
+    """Order visits by the number in their label ("Week 4" -> 4; "Baseline"/"Screening" -> 0),
+    else by first appearance."""
+    out: dict[str, float] = {}
+    for i, label in enumerate(pd.unique(labels.dropna().astype(str))):
+        m = re.search(r"-?\d+(\.\d+)?", label)
+        if m:
+            out[label] = float(m.group())
+        elif re.search(r"baseline|screen|day 0|pre", label, re.IGNORECASE):
+            out[label] = 0.0
+        else:
+            out[label] = 1000.0 + i
+    return out
+
+
+def load_mapped(
+    available: dict[str, DataFile], mapping: ColumnMapping | dict, source: str
+) -> tuple[S.Trial | None, list]:
+    """Build a trial from one table and a mapping; every problem is listed, none raised."""
+    from respine.errors import Problem
+
+    if isinstance(mapping, dict):
+        try:
+            mapping = ColumnMapping.from_dict(mapping)
+        except DataError as exc:
+            return None, [Problem("error", "mapping", str(exc))]
+    tables = [f for f in available.values() if f.suffix in TABLE_SUFFIXES]
+    file = (
+        available.get(mapping.table.lower()) if mapping.table else (tables[0] if len(tables) == 1 else None)
+    )
+    if file is None:
+        return None, [
+            Problem(
+                "error",
+                mapping.table or "mapping",
+                "The mapping does not name a table that "
+                f"was given; tables: {', '.join(f.name for f in tables) or 'none'}.",
+            )
+        ]
+    notes: list[str] = []
+    try:
+        frame = read_table(file, notes)
+    except DataError as exc:
+        return None, [Problem("error", file.name, str(exc))]
+    problems: list = [Problem("warning", file.name, n) for n in notes]
+    name = file.name
+    if frame.empty:
+        return None, [*problems, Problem("error", name, "The table has a header but no rows.")]
+    columns = set(map(str, frame.columns))
+    frame.columns = [str(c) for c in frame.columns]
+    for role in ("subject", "arm", "visit"):
+        col = getattr(mapping, role)
+        if not col:
+            problems.append(Problem("error", name, f"No column is mapped to the {role}; choose one."))
+        elif col not in columns:
+            problems.append(
+                Problem(
+                    "error", name, f"Column '{col}' (mapped to the {role}) is not in the table.", column=col
+                )
+            )
+    wide = bool(mapping.endpoints)
+    if not wide:
+        for role in ("endpoint", "value"):
+            col = getattr(mapping, role)
+            if not col:
+                problems.append(
+                    Problem(
+                        "error",
+                        name,
+                        f"No column is mapped to the {role}; map one, or list "
+                        "endpoint columns for a wide table.",
+                    )
+                )
+            elif col not in columns:
+                problems.append(
+                    Problem(
+                        "error",
+                        name,
+                        f"Column '{col}' (mapped to the {role}) is not in the table.",
+                        column=col,
+                    )
+                )
+    for col in (
+        *mapping.endpoints,
+        *mapping.populations,
+        *mapping.covariates,
+        *([mapping.visit_number] if mapping.visit_number else []),
+    ):
+        if col not in columns:
+            problems.append(
+                Problem(
+                    "error", name, f"Column '{col}' named in the mapping is not in the table.", column=col
+                )
+            )
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+
+    data = frame.copy()
+    data[mapping.subject] = data[mapping.subject].astype(object)
+    blank_id = data[mapping.subject].isna() | data[mapping.subject].astype(str).str.strip().eq("")
+    if blank_id.any():
+        problems.append(
+            Problem(
+                "warning",
+                name,
+                f"{int(blank_id.sum())} rows have no subject id and are ignored.",
+                row=int(data.index[blank_id][0]) + 2,
+                column=mapping.subject,
+            )
+        )
+        data = data[~blank_id]
+    data[mapping.subject] = data[mapping.subject].astype(str).str.strip()
+    arm_per_subject = data.groupby(mapping.subject)[mapping.arm].nunique(dropna=True)
+    conflicting = arm_per_subject[arm_per_subject > 1]
+    if not conflicting.empty:
+        problems.append(
+            Problem(
+                "error",
+                name,
+                f"{len(conflicting)} subjects have more than one arm (e.g. "
+                f"{conflicting.index[0]}); each subject must have one arm.",
+                column=mapping.arm,
+            )
+        )
+    arms = [str(a) for a in pd.unique(data[mapping.arm].dropna())]
+    if len(arms) < 2:
+        problems.append(
+            Problem(
+                "error",
+                name,
+                f"Only {len(arms)} arm ({', '.join(arms) or 'none'}) in column "
+                f"'{mapping.arm}'; a comparison needs two or more.",
+                column=mapping.arm,
+            )
+        )
+    if mapping.reference and mapping.reference not in arms:
+        problems.append(
+            Problem(
+                "error",
+                name,
+                f"Reference arm '{mapping.reference}' is not in column "
+                f"'{mapping.arm}' (arms: {', '.join(arms)}).",
+                column=mapping.arm,
+            )
+        )
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+
+    if wide:
+        long = data.melt(
+            id_vars=[c for c in data.columns if c not in mapping.endpoints],
+            value_vars=list(mapping.endpoints),
+            var_name="__endpoint",
+            value_name="__value",
+        )
+        ep_col, value_col = "__endpoint", "__value"
+    else:
+        long, ep_col, value_col = data, mapping.endpoint, mapping.value
+    values = pd.to_numeric(long[value_col], errors="coerce")
+    text = values.isna() & long[value_col].notna() & long[value_col].astype(str).str.strip().ne("")
+    if text.any():
+        first = int(long.index[text][0]) + 2 if not wide else None
+        problems.append(
+            Problem(
+                "warning",
+                name,
+                f"{int(text.sum())} values are not numbers (e.g. "
+                f"'{long.loc[text, value_col].iloc[0]}') and are ignored.",
+                row=first,
+                column=value_col if not wide else None,
+            )
+        )
+    if mapping.visit_number:
+        numbers = pd.to_numeric(long[mapping.visit_number], errors="coerce")
+        order = dict(zip(long[mapping.visit].astype(str), numbers, strict=True))
+    else:
+        order = _visit_numbers(long[mapping.visit])
+    labels = long[mapping.visit].astype(str)
+    m = pd.DataFrame(
+        {
+            S.SUBJECT_ID: long[mapping.subject].to_numpy(),
+            S.ENDPOINT: long[ep_col].astype(str).to_numpy(),
+            S.VISIT: labels.to_numpy(),
+            S.VISIT_MONTH: labels.map(order).astype(float).to_numpy(),
+            S.VALUE: values.to_numpy(),
+        }
+    )
+    m = m[m[S.VALUE].notna() & m[S.VISIT_MONTH].notna()]
+    dups = m.duplicated([S.SUBJECT_ID, S.ENDPOINT, S.VISIT_MONTH])
+    if dups.any():
+        problems.append(
+            Problem(
+                "warning",
+                name,
+                f"{int(dups.sum())} duplicate records (same subject, endpoint "
+                "and visit); the first of each is kept.",
+            )
+        )
+        m = m[~dups]
+    if m.empty:
+        return None, [*problems, Problem("error", name, "No numeric value is left to analyse.")]
+
+    firsts = data.drop_duplicates(mapping.subject).set_index(mapping.subject)
+    subjects = pd.DataFrame({S.SUBJECT_ID: firsts.index.astype(str), S.ARM: firsts[mapping.arm].astype(str)})
+    subjects = subjects[firsts[mapping.arm].notna().to_numpy()].reset_index(drop=True)
+    pops = []
+    for col in mapping.populations:
+        key = f"pop_{re.sub(r'[^a-z0-9]+', '_', col.lower())}"
+        flag = firsts[col].astype(str).str.upper().isin(["Y", "1", "1.0", "YES", "TRUE"])
+        subjects[key] = np.where(flag.reindex(subjects[S.SUBJECT_ID]).to_numpy(), "Y", "N")
+        pops.append(S.Population(col.upper(), col, key, f"{col} = Y"))
+    subjects["pop_all"] = "Y"
+    pops.append(S.Population("ALL", "All subjects", "pop_all", "Every subject in the table"))
+    covs = []
+    for col in mapping.covariates:
+        subjects[col] = firsts[col].reindex(subjects[S.SUBJECT_ID]).to_numpy()
+        numeric = pd.api.types.is_numeric_dtype(firsts[col]) and firsts[col].nunique() > 8
+        covs.append(S.Covariate(col, col, "continuous" if numeric else "categorical"))
+    visits = m.drop_duplicates(S.VISIT_MONTH).sort_values(S.VISIT_MONTH)
+    arm_order = sorted(arms, key=lambda a: (not REFERENCE_NAME.search(a), a))[::-1]
+    reference = mapping.reference or next((a for a in arms if REFERENCE_NAME.search(a)), arm_order[-1])
+    arm_order = [*(a for a in arm_order if a != reference), reference]
+    design = S.StudyDesign(
+        id=mapping.study or "Study",
+        title=mapping.study or "Study",
+        arms=tuple(arm_order),
+        reference_arm=reference,
+        visits=tuple(
+            S.Visit(float(n), str(lab)) for n, lab in zip(visits[S.VISIT_MONTH], visits[S.VISIT], strict=True)
+        ),
+        endpoints=tuple(sorted(m[S.ENDPOINT].unique())),
+        populations=tuple(pops),
+        default_population=pops[0].id,
+        covariates=tuple(covs),
+        primary=None,
+        synthetic=False,
+        description=f"{len(subjects)} subjects from {name}, mapped by column.",
+    )
+    ae = pd.DataFrame(columns=list(S.AE_COLUMNS))
+    trial = S.Trial(
+        design=design,
+        subjects=subjects,
+        measurements=m.reset_index(drop=True),
+        adverse_events=ae,
+        source=source,
+    )
+    return trial, problems
+

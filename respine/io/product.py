@@ -1,0 +1,406 @@
+"""Reading and writing trials in the product's own layout.
+
+A trial folder holds ``study.toml`` (design), ``subjects.csv``, ``measurements.csv`` and
+``adverse_events.csv``; ``data/README.md`` is their dictionary. :func:`validate_folder` lists
+every problem at once; :func:`load_trial` refuses to load when any of them is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from respine.errors import DataError, Problem
+from respine.io.files import MAX_UPLOAD_BYTES, TABLE_SUFFIXES, DataFile, folder_files, read_table, text_of
+from respine.model import design as S
+
+if TYPE_CHECKING:
+    from respine.io.mapping import ColumnMapping
+
+STUDY_FILE = "study.toml"
+SUBJECTS_FILE = "subjects.csv"
+MEASUREMENTS_FILE = "measurements.csv"
+AE_FILE = "adverse_events.csv"
+DATA_ENV = "RESPINE_DATA"
+REPO_DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def default_data_path() -> Path:
+    """The data folder used when none is given: ``$RESPINE_DATA`` or the shipped ``data/``."""
+    return Path(os.environ.get(DATA_ENV) or REPO_DATA)
+
+
+def _read_product_table(
+    available: dict[str, DataFile], name: str, problems: list[Problem]
+) -> pd.DataFrame | None:
+    file = available.get(name)
+    if file is None:
+        problems.append(
+            Problem(
+                "error",
+                name,
+                "File not found. A trial in the product's layout needs "
+                "study.toml, subjects.csv, measurements.csv and adverse_events.csv.",
+            )
+        )
+        return None
+    notes: list[str] = []
+    try:
+        frame = read_table(file, notes)
+    except DataError as exc:
+        problems.append(Problem("error", name, str(exc)))
+        return None
+    problems.extend(Problem("warning", name, n) for n in notes)
+    return frame
+
+
+def _design_from_toml(doc: dict) -> S.StudyDesign:
+    study = doc.get("study", {})
+    arms = doc.get("arms", {})
+    visits = tuple(S.Visit(float(v["number"]), str(v["label"])) for v in doc.get("visits", []))
+    pops = tuple(
+        S.Population(p["id"], p.get("label", p["id"]), p["column"], p.get("description", ""))
+        for p in doc.get("populations", [])
+    )
+    default_pop = next(
+        (p["id"] for p in doc.get("populations", []) if p.get("default")), pops[0].id if pops else ""
+    )
+    covs = tuple(
+        S.Covariate(c["column"], c.get("label", c["column"]), c.get("kind", "categorical"), c.get("unit", ""))
+        for c in doc.get("covariates", [])
+    )
+    prim = doc.get("primary")
+    primary = None
+    if prim:
+        primary = S.PrimaryAnalysis(
+            prim["endpoint"],
+            float(prim["visit"]),
+            prim["population"],
+            prim["method"],
+            prim.get("missing", "complete_case"),
+            {k: float(v) for k, v in prim.get("published", {}).items()},
+        )
+    return S.StudyDesign(
+        id=str(study.get("id", "STUDY")),
+        title=str(study.get("title", "")),
+        arms=tuple(arms.get("order", [])),
+        reference_arm=str(arms.get("reference", "")),
+        visits=visits,
+        endpoints=tuple(doc.get("endpoints", {}).get("ids", [])),
+        populations=pops,
+        default_population=default_pop,
+        covariates=covs,
+        primary=primary,
+        synthetic=bool(study.get("synthetic", False)),
+        citation=str(study.get("citation", "")),
+        registration=str(study.get("registration", "")),
+        description=str(study.get("description", "")),
+        generator=dict(doc.get("generator", {})),
+    )
+
+
+def _check_design(design: S.StudyDesign, problems: list[Problem]) -> None:
+    f = STUDY_FILE
+    if len(design.arms) < 2:
+        problems.append(Problem("error", f, "[arms] order must list at least two arms."))
+    if design.reference_arm not in design.arms:
+        problems.append(
+            Problem(
+                "error",
+                f,
+                f"[arms] reference '{design.reference_arm}' is not one of the arms {list(design.arms)}.",
+            )
+        )
+    if not design.visits:
+        problems.append(Problem("error", f, "No [[visits]] entries: list each visit's number and label."))
+    if not design.populations:
+        problems.append(
+            Problem(
+                "error", f, "No [[populations]] entries: list at least one population with its flag column."
+            )
+        )
+
+
+def _check_tables(
+    design: S.StudyDesign,
+    subjects: pd.DataFrame,
+    measurements: pd.DataFrame,
+    ae: pd.DataFrame | None,
+    problems: list[Problem],
+) -> None:
+    for col in S.SUBJECT_REQUIRED:
+        if col not in subjects.columns:
+            problems.append(Problem("error", SUBJECTS_FILE, "Required column is missing.", column=col))
+    for col in S.MEASUREMENT_REQUIRED:
+        if col not in measurements.columns:
+            problems.append(Problem("error", MEASUREMENTS_FILE, "Required column is missing.", column=col))
+    if any(p.severity == "error" for p in problems):
+        return
+    dup = subjects[S.SUBJECT_ID].duplicated(keep="first")
+    for i in subjects.index[dup][:20]:
+        problems.append(
+            Problem(
+                "error",
+                SUBJECTS_FILE,
+                f"Subject '{subjects.at[i, S.SUBJECT_ID]}' appears more than once; keep one row per subject.",
+                row=int(i) + 2,
+                column=S.SUBJECT_ID,
+            )
+        )
+    if subjects[S.SUBJECT_ID].isna().any():
+        problems.append(Problem("error", SUBJECTS_FILE, "Some subject ids are empty.", column=S.SUBJECT_ID))
+    unknown_arms = sorted(set(subjects[S.ARM].dropna().astype(str)) - set(design.arms))
+    if unknown_arms:
+        problems.append(
+            Problem(
+                "error",
+                SUBJECTS_FILE,
+                f"Arms {unknown_arms} are not declared in study.toml [arms] order {list(design.arms)}.",
+                column=S.ARM,
+            )
+        )
+    present = set(subjects[S.ARM].dropna().astype(str))
+    if len(present) < 2:
+        problems.append(
+            Problem(
+                "error",
+                SUBJECTS_FILE,
+                "Fewer than two arms have subjects; a comparison needs at least two.",
+                column=S.ARM,
+            )
+        )
+    for pop in design.populations:
+        if pop.column not in subjects.columns:
+            problems.append(
+                Problem(
+                    "error",
+                    SUBJECTS_FILE,
+                    f"Flag column for population '{pop.id}' is missing (values Y/N).",
+                    column=pop.column,
+                )
+            )
+    orphans = ~measurements[S.SUBJECT_ID].isin(subjects[S.SUBJECT_ID])
+    if orphans.any():
+        problems.append(
+            Problem(
+                "warning",
+                MEASUREMENTS_FILE,
+                f"{int(orphans.sum())} rows belong to subjects not in subjects.csv; they are ignored.",
+                column=S.SUBJECT_ID,
+            )
+        )
+    values = pd.to_numeric(measurements[S.VALUE], errors="coerce")
+    bad = values.isna() & measurements[S.VALUE].notna()
+    if bad.any():
+        first = int(measurements.index[bad][0]) + 2
+        problems.append(
+            Problem(
+                "error",
+                MEASUREMENTS_FILE,
+                f"{int(bad.sum())} values are not numbers (first at this row).",
+                row=first,
+                column=S.VALUE,
+            )
+        )
+    known_visits = {v.number for v in design.visits}
+    months = pd.to_numeric(measurements[S.VISIT_MONTH], errors="coerce")
+    unknown = ~months.isin(known_visits)
+    if unknown.any():
+        problems.append(
+            Problem(
+                "warning",
+                MEASUREMENTS_FILE,
+                f"{int(unknown.sum())} rows have visit "
+                "numbers not listed in study.toml [[visits]]; they are ignored.",
+                column=S.VISIT_MONTH,
+            )
+        )
+    key = [S.SUBJECT_ID, S.ENDPOINT, S.VISIT_MONTH]
+    dups = measurements.duplicated(key, keep="first")
+    if dups.any():
+        problems.append(
+            Problem(
+                "warning",
+                MEASUREMENTS_FILE,
+                f"{int(dups.sum())} duplicate records (same subject, endpoint and visit); the first is kept.",
+            )
+        )
+    from respine.model.endpoints import REGISTRY
+
+    for ep_id, lo_hi in ((e.id, e.value_range) for e in REGISTRY.values() if e.value_range):
+        sel = measurements[S.ENDPOINT] == ep_id
+        out = sel & ((values < lo_hi[0]) | (values > lo_hi[1]))
+        if out.any():
+            problems.append(
+                Problem(
+                    "warning",
+                    MEASUREMENTS_FILE,
+                    f"{int(out.sum())} {ep_id} values lie outside {lo_hi[0]:g}-{lo_hi[1]:g}; check units.",
+                    row=int(measurements.index[out][0]) + 2,
+                    column=S.VALUE,
+                )
+            )
+    if ae is not None:
+        missing = [c for c in S.AE_COLUMNS if c not in ae.columns]
+        if missing:
+            problems.append(Problem("error", AE_FILE, f"Columns {missing} are missing."))
+
+
+def validate_folder(path: str | os.PathLike) -> list[Problem]:
+    """List every problem of a trial folder (product layout, CDISC ADaM or a mapped table)."""
+    try:
+        available = folder_files(Path(path))
+    except DataError as exc:
+        return [Problem("error", str(path), str(exc))]
+    return load_files(available, str(path))[1]
+
+
+def load_files(
+    available: dict[str, DataFile],
+    source: str,
+    mapping: ColumnMapping | dict | None = None,
+    reference: str | None = None,
+) -> tuple[S.Trial | None, list[Problem]]:
+    """Recognise the layout of a set of files and load it; never raises for bad input.
+
+    Layouts, in this order: the product's own (``study.toml``), CDISC ADaM (an ``adsl``
+    dataset), or any table with a column mapping (``mapping`` or a ``mapping.toml``/``.json``
+    among the files; see :mod:`respine.io.mapping`).
+
+    Returns
+    -------
+    (trial or None, problems)
+        ``None`` when any problem is an error.
+    """
+    from respine.io import adam
+    from respine.io import mapping as mapping_module
+
+    if not available:
+        return None, [
+            Problem(
+                "error",
+                "(no file)",
+                "No data file was given. Upload study.toml with the "
+                "CSV files, ADaM datasets (adsl and others), or a table with a mapping.",
+            )
+        ]
+    total = sum(f.size for f in available.values())
+    if total > MAX_UPLOAD_BYTES:
+        return None, [
+            Problem(
+                "error",
+                "(all files)",
+                f"The files add up to {total / 2**20:.0f} MB, over the "
+                f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB limit. Remove datasets the explorer does not "
+                "need (laboratory or vital-sign data, for instance).",
+            )
+        ]
+    if STUDY_FILE in available:
+        return _read_product(available, source)
+    if adam.is_adam(available):
+        try:
+            return adam.load_adam(available, reference=reference, source=source), []
+        except DataError as exc:
+            return None, [Problem("error", "ADaM", str(exc))]
+    doc = mapping
+    for name in ("mapping.toml", "mapping.json"):
+        if doc is None and name in available:
+            try:
+                doc = mapping_module.read_mapping(available[name])
+            except DataError as exc:
+                return None, [Problem("error", name, str(exc))]
+    if doc is not None:
+        return mapping_module.load_mapped(available, doc, source)
+    tables = [f.name for f in available.values() if f.suffix in TABLE_SUFFIXES]
+    return None, [
+        Problem(
+            "error",
+            ", ".join(tables) or "(files)",
+            "The layout was not recognised: there is "
+            "no study.toml, no ADaM adsl dataset and no column mapping. Map the columns "
+            "(subject, arm, visit, endpoint, value) on the Data page, or add study.toml.",
+        )
+    ]
+
+
+def _read_product(available: dict[str, DataFile], source: str) -> tuple[S.Trial | None, list[Problem]]:
+    problems: list[Problem] = []
+    design = None
+    try:
+        text, _ = text_of(available[STUDY_FILE])
+        design = _design_from_toml(tomllib.loads(text))
+        _check_design(design, problems)
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        problems.append(
+            Problem("error", STUDY_FILE, f"Cannot be read ({exc}); compare it with data/study.toml.")
+        )
+    subjects = _read_product_table(available, SUBJECTS_FILE, problems)
+    measurements = _read_product_table(available, MEASUREMENTS_FILE, problems)
+    ae = _read_product_table(available, AE_FILE, problems) if AE_FILE in available else None
+    if design is None or subjects is None or measurements is None:
+        return None, problems
+    _check_tables(design, subjects, measurements, ae, problems)
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return _normalise(design, subjects, measurements, ae, source), problems
+
+
+def _normalise(
+    design: S.StudyDesign,
+    subjects: pd.DataFrame,
+    measurements: pd.DataFrame,
+    ae: pd.DataFrame | None,
+    source: str,
+) -> S.Trial:
+    subjects = subjects.copy()
+    subjects[S.SUBJECT_ID] = subjects[S.SUBJECT_ID].astype(str)
+    subjects[S.ARM] = subjects[S.ARM].astype(str)
+    subjects = subjects.drop_duplicates(S.SUBJECT_ID).reset_index(drop=True)
+    # numpy dtypes in the core: nullable extension arrays are slower and surprise statsmodels.
+    for col in subjects.columns:
+        if pd.api.types.is_numeric_dtype(subjects[col]):
+            subjects[col] = subjects[col].astype(float)
+        else:
+            subjects[col] = subjects[col].astype(object).where(subjects[col].notna(), None)
+    m = measurements.copy()
+    m[S.SUBJECT_ID] = m[S.SUBJECT_ID].astype(str)
+    m[S.ENDPOINT] = m[S.ENDPOINT].astype(str)
+    m[S.VISIT_MONTH] = pd.to_numeric(m[S.VISIT_MONTH], errors="coerce").astype(float)
+    m[S.VALUE] = pd.to_numeric(m[S.VALUE], errors="coerce").astype(float)
+    known = {v.number for v in design.visits}
+    m = m[m[S.VISIT_MONTH].isin(known) & m[S.SUBJECT_ID].isin(subjects[S.SUBJECT_ID])]
+    m = m.drop_duplicates([S.SUBJECT_ID, S.ENDPOINT, S.VISIT_MONTH]).reset_index(drop=True)
+    m[S.VISIT] = m[S.VISIT_MONTH].map(design.visit_label)
+    if ae is None:
+        ae = pd.DataFrame(columns=list(S.AE_COLUMNS))
+    ae = ae.copy()
+    ae[S.SUBJECT_ID] = ae[S.SUBJECT_ID].astype(str)
+    return S.Trial(design=design, subjects=subjects, measurements=m, adverse_events=ae, source=source)
+
+
+def load_trial(path: str | os.PathLike | None = None) -> S.Trial:
+    """Load a trial folder: the product's layout, a CDISC ADaM study, or a mapped table.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Folder with study.toml and the CSV files, a CDISC ADaM folder (ADSL, BDS datasets,
+        ADAE; see :mod:`respine.io.adam`), or a table with ``mapping.toml``; default
+        :func:`default_data_path`.
+
+    Raises
+    ------
+    DataError
+        When validation finds errors; the message lists each one.
+    """
+    folder = Path(path) if path is not None else default_data_path()
+    trial, problems = load_files(folder_files(folder), str(folder))
+    if trial is None:
+        errors = [str(p) for p in problems if p.severity == "error"]
+        raise DataError(f"The data in {folder} cannot be loaded:\n" + "\n".join(errors))
+    return trial
+

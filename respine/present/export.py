@@ -1,0 +1,112 @@
+"""Exports: tables as CSV and Excel with spreadsheet formulas neutralised, and the Python code
+that reproduces an analysis.
+
+A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
+formula by spreadsheet programs (CSV injection, OWASP); such text cells get a leading
+apostrophe. Numbers are left alone (a negative number is data, not a formula).
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from respine.model.selection import Selection
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        try:
+            float(value.replace("−", "-"))
+            return value  # a signed number written as text is data, not a formula
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    for col in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col].map(neutralise)
+    return out
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    return safe_frame(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+def to_excel_bytes(frame: pd.DataFrame, sheet: str = "Table") -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        safe_frame(frame).to_excel(writer, index=False, sheet_name=sheet[:31])
+    return buffer.getvalue()
+
+
+def analysis_code(sel: Selection, data_path: str | None) -> str:
+    """Python that reproduces an analysis with the public API, from the same data."""
+    where = repr(data_path) if data_path else ""
+    return (
+        "from respine import ResponderRule, Selection, SubgroupFilter, analyze, load_trial\n\n"
+        f"trial = load_trial({where})\n"
+        f"selection = {sel!r}\n"
+        "result = analyze(trial, selection)\n"
+        "print(result.to_dict())\n"
+    )
+
+
+def page_code(calls: list[tuple[str, tuple]], data_path: str | None) -> str:
+    """Python that reruns every core call a page made, in order, from the same data."""
+    modules = sorted({fn.rsplit(".", 1)[0] for fn, _ in calls})
+    lines = ["import " + m for m in modules]
+    lines += ["", "from respine import ResponderRule, Selection, SubgroupFilter, load_trial", "",
+              f"trial = load_trial({repr(data_path) if data_path else ''})"]
+    for i, (fn, args) in enumerate(calls, start=1):
+        rendered = ", ".join(["trial", *(repr(a) for a in args)])
+        lines.append(f"result_{i} = {fn}({rendered})")
+    return "\n".join(lines) + "\n"
+
+
+# Publication size: 180 mm wide at 300 dpi is about 2100 px; SVG is vector and scales freely.
+PUBLICATION = {"png": dict(width=1050, height=600, scale=2), "svg": dict(width=1050, height=600, scale=1)}
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+
+def image_renderer() -> str | None:
+    """The Chromium that renders static images (kaleido needs one), or None."""
+    import os
+    import shutil
+
+    for path in (os.environ.get("RESPINE_CHROMIUM"), os.environ.get("BROWSER_PATH"), *CHROMIUM_CANDIDATES,
+                 shutil.which("chromium"), shutil.which("google-chrome")):
+        if path and os.path.exists(path):
+            return path
+    return None
+
+
+def figure_image(fig: object, fmt: str) -> bytes:
+    """A figure as PNG (2100 x 1200 px) or SVG at publication size, rendered by kaleido in Chromium.
+
+    Raises
+    ------
+    ExportError
+        When no Chromium is installed (Debian: ``apt-get install chromium``).
+    """
+    import os
+
+    import plotly.io as pio
+
+    from respine.errors import RespineError
+
+    browser = image_renderer()
+    if browser is None:
+        raise RespineError("PNG and SVG export needs Chromium; install it (Debian: apt-get install "
+                           "chromium).")
+    os.environ.setdefault("BROWSER_PATH", browser)
+    return pio.to_image(fig, format=fmt, **PUBLICATION[fmt])
+

@@ -1,0 +1,662 @@
+"""Figure factories: each takes results and returns a plotly Figure (no Streamlit here).
+
+One arm-colour mapping, from the Okabe-Ito palette (distinguishable with the common forms of
+colour-vision deficiency), is used by every figure, so an arm has the same colour on every page.
+
+References
+----------
+.. [1] Okabe M, Ito K. Color Universal Design (CUD): how to make figures and presentations that
+   are friendly to colorblind people. 2008. https://jfly.uni-koeln.de/color/
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from respine.model.results import AnalysisResult
+from respine.present import fmt, privacy
+
+# Every text from the data (arm, visit, subgroup and subject labels, titles) goes through _t, so
+# that plotly's HTML subset in labels (<b>, <a href>) is shown literally, never drawn.
+_t = fmt.plot_text
+
+
+def _tpl(text: object) -> str:
+    """Data text inside a hovertemplate: escaped as :func:`_t`, and ``%{`` broken by a word joiner
+    so that a label such as ``%{y}`` is shown, not filled in with a value."""
+    return _t(text).replace("%{", "%" + fmt.WORD_JOINER + "{")
+
+# Okabe-Ito: blue, vermillion, bluish green, reddish purple, sky blue, orange.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00")
+REFERENCE_COLOUR = "#6E6E6E"  # grey for the control arm, so treatment arms stand out
+FONT = dict(family="Source Sans Pro, Arial, sans-serif", size=13)
+
+
+def arm_colours(arms: Sequence[str], reference: str | None = None) -> dict[str, str]:
+    """Stable colour for each arm: treatment arms in order from the palette, reference grey."""
+    colours: dict[str, str] = {}
+    i = 0
+    for arm in arms:
+        if arm == reference:
+            colours[arm] = REFERENCE_COLOUR
+        else:
+            colours[arm] = PALETTE[i % len(PALETTE)]
+            i += 1
+    return colours
+
+
+GRID = "#EBEBEB"
+
+
+def _base_layout(title: str = "", y_title: str = "", x_title: str = "") -> dict:
+    return dict(
+        title=dict(text=_t(title), x=0, xanchor="left"),
+        font=FONT,
+        template="none",
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        margin=dict(l=60, r=20, t=60, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1, xanchor="right"),
+        hovermode="closest",
+        height=420,
+        yaxis=dict(
+            title=dict(text=_t(y_title)),
+            zeroline=True,
+            zerolinecolor="#BBBBBB",
+            gridcolor=GRID,
+            linecolor="#BBBBBB",
+        ),
+        xaxis=dict(title=dict(text=_t(x_title)), gridcolor=GRID, linecolor="#BBBBBB"),
+    )
+
+
+def _new(title: str = "", y_title: str = "", x_title: str = "", **layout: object) -> go.Figure:
+    """A figure whose layout is set once, at creation (updating the layout of a figure that
+    already has traces is several times slower), with explicit white styling instead of
+    template="plotly_white", whose validation alone cost about 30 ms per figure."""
+    base = _base_layout(title, y_title, x_title)
+    for key, value in layout.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return go.Figure(layout=base)
+
+
+def _by_arm(frame: pd.DataFrame, colours: dict[str, str]) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """(arm, colour, that arm's rows) for every arm with rows, in the colour mapping's order."""
+    for arm, colour in colours.items():
+        rows = frame[frame["arm"] == arm]
+        if not rows.empty:
+            yield arm, colour, rows
+
+
+def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.Figure:
+    """Set the titles of a figure made by :func:`_new` (cheap: three properties)."""
+    fig.layout.title.text = _t(title)
+    fig.layout.yaxis.title.text = _t(y_title)
+    fig.layout.xaxis.title.text = _t(x_title)
+    return fig
+
+
+def _suppressed(fig: go.Figure, dropped: int, k: int) -> go.Figure:
+    """Say on the figure that cells were left out under the small-cell rule."""
+    if dropped:
+        fig.add_annotation(
+            text=f"{dropped} value(s) describing fewer than {k} subjects not shown (aggregate-only mode)",
+            xref="paper", yref="paper", x=1.0, y=1.0, xanchor="right", yanchor="bottom",
+            showarrow=False, font=dict(size=11, color="#555555"),
+        )
+    return fig
+
+
+def over_time_figure(
+    frame: pd.DataFrame,
+    colours: dict[str, str],
+    title: str,
+    y_title: str,
+    percent: bool = False,
+    min_cell: int = 0,
+) -> go.Figure:
+    """Mean (or rate) with 95% CI by arm across visits; hover shows n and CI.
+
+    Arms are dodged slightly along the x axis so their error bars do not overlap. Points that
+    describe fewer than ``min_cell`` subjects (n, or responders) are not drawn.
+    """
+    fig = _new()
+    small = [
+        a or b for a, b in zip(privacy.small_rows(frame, ("n", "responders"), min_cell),
+                               privacy.small_split_rows(frame, [("responders", "n")], min_cell), strict=True)
+    ]
+    dropped = sum(small)
+    frame = frame[[not f for f in small]] if dropped else frame
+    arms = [a for a in colours if a in set(frame["arm"])]
+    visits = sorted(frame["visit_month"].unique())
+    labels = frame.drop_duplicates("visit_month").set_index("visit_month")["visit"]
+    step = 0.08 * (max(visits) - min(visits) if len(visits) > 1 else 1) / max(len(arms), 1)
+    scale = 100.0 if percent else 1.0
+    for i, arm in enumerate(arms):
+        d = frame[frame["arm"] == arm].sort_values("visit_month")
+        x = d["visit_month"] + (i - (len(arms) - 1) / 2) * step
+        y = d["estimate"] * scale
+        hover = [
+            f"<b>{_t(arm)}</b><br>{_t(v)}<br>n = {int(n)}<br>"
+            f"{fmt.num(e * scale)}{'%' if percent else ''} "
+            f"[95% CI {fmt.num(lo * scale)} to {fmt.num(hi * scale)}]"
+            for v, n, e, lo, hi in zip(
+                d["visit"], d["n"], d["estimate"], d["ci_low"], d["ci_high"], strict=True
+            )
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines+markers",
+                name=_t(arm),
+                line=dict(color=colours[arm], width=2.5),
+                marker=dict(size=8, symbol=["circle", "square", "diamond", "triangle-up"][i % 4]),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(d["ci_high"] - d["estimate"]) * scale,
+                    arrayminus=(d["estimate"] - d["ci_low"]) * scale,
+                    thickness=1.5,
+                    width=4,
+                ),
+                hovertext=hover,
+                hoverinfo="text",
+                customdata=d["n"],
+            )
+        )
+    fig.update_xaxes(tickmode="array", tickvals=visits, ticktext=[_t(labels[v]) for v in visits])
+    return _suppressed(_layout(fig, title, y_title + (" (%)" if percent else "")), dropped, min_cell)
+
+
+def rate_figure(result: AnalysisResult, colours: dict[str, str], min_cell: int = 0) -> go.Figure:
+    """Responder rates by arm with Wilson 95% CIs at one visit; hover shows k/n and CI.
+
+    An arm with fewer than ``min_cell`` subjects, responders or non-responders is not drawn.
+    """
+    fig = _new()
+    k = min_cell
+    shown = [
+        s for s in result.arms if not (privacy.is_small(s.n, k) or privacy.split_small(s.responders, s.n, k))
+    ]
+    for s in shown:
+        fig.add_trace(
+            go.Bar(
+                x=[_t(s.arm)],
+                y=[100 * s.rate],
+                name=_t(s.arm),
+                marker_color=colours.get(s.arm, PALETTE[0]),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=[100 * (s.ci_high - s.rate)],
+                    arrayminus=[100 * (s.rate - s.ci_low)],
+                    thickness=1.5,
+                    width=8,
+                ),
+                text=[fmt.pct(s.rate)],
+                textposition="inside",
+                hovertext=[
+                    f"<b>{_t(s.arm)}</b><br>{fmt.n_pct(s.responders, s.n)}<br>"
+                    f"95% CI {fmt.pct(s.ci_low)} to {fmt.pct(s.ci_high)}"
+                ],
+                hoverinfo="text",
+            )
+        )
+    fig.update_yaxes(range=[0, 100])
+    fig.update_layout(showlegend=False, bargap=0.5)
+    fig = _layout(fig, f"{result.endpoint_label} at {result.visit_label}", "Responders (%)")
+    return _suppressed(fig, len(result.arms) - len(shown), min_cell)
+
+
+def distribution_figure(
+    values: pd.DataFrame, column: str, colours: dict[str, str], title: str, y_title: str
+) -> go.Figure:
+    """Box plot with every subject's value as a point, by arm, at one visit."""
+    fig = _new()
+    for arm, colour, d in _by_arm(values, colours):
+        fig.add_trace(
+            go.Box(
+                y=d[column],
+                name=f"{_t(arm)} (n={len(d)})",
+                marker_color=colour,
+                boxpoints="all",
+                jitter=0.4,
+                pointpos=0,
+                boxmean=True,
+                hovertext=d["subject_id"].map(_t),
+                hoverinfo="y+text",
+            )
+        )
+    fig.update_layout(showlegend=False)
+    return _layout(fig, title, y_title)
+
+
+def _interval_trace(
+    frame: pd.DataFrame, scale: float, y: object, hover: list[str], marker: dict
+) -> go.Scatter:
+    """Estimates with horizontal 95% CI bars (forest plots and lists of analyses)."""
+    return go.Scatter(
+        x=frame["estimate"] * scale,
+        y=y,
+        mode="markers",
+        marker=marker,
+        error_x=dict(
+            type="data",
+            symmetric=False,
+            array=(frame["ci_high"] - frame["estimate"]) * scale,
+            arrayminus=(frame["estimate"] - frame["ci_low"]) * scale,
+            thickness=1.5,
+            width=0,
+            color="#444444",
+        ),
+        hovertext=hover,
+        hoverinfo="text",
+        showlegend=False,
+    )
+
+
+def forest_figure(
+    frame: pd.DataFrame, treat: str, reference: str, title: str, min_cell: int = 0
+) -> go.Figure:
+    """Forest plot: one row per subgroup level, effect with 95% CI, null line, n per arm on hover.
+
+    Odds ratios use a log axis. Rows with no estimate (too few subjects) are shown without a
+    point, and their reason is in the hover text; so are rows with an arm of fewer than
+    ``min_cell`` subjects (aggregate-only mode), whose estimate is suppressed.
+    """
+    measure = frame["measure"].iloc[0]
+    n_columns = [c for c in frame.columns if c.startswith("n ")]
+    small = privacy.small_rows(frame, n_columns, min_cell)
+    if any(small):
+        frame = frame.copy()
+        frame.loc[small, ["estimate", "ci_low", "ci_high"]] = float("nan")
+        for c in n_columns:
+            frame[c] = [privacy.count_cell(n, min_cell) for n in frame[c]]
+    ratio = measure == "odds_ratio"
+    scale = 100.0 if measure == "risk_difference" else 1.0
+    labels = [
+        _t(f"{v}: {lev}") if v != "Overall" else "Overall"
+        for v, lev in zip(frame["variable"], frame["level"], strict=True)
+    ]
+    y = list(range(len(frame)))[::-1]
+    n_cols = [c for c in frame.columns if c.startswith("n ")]
+    hover = []
+    for (_, r), lab in zip(frame.iterrows(), labels, strict=True):
+        ns = ", ".join(f"{_t(c[2:])} n={r[c]}" for c in n_cols)
+        est = fmt.contrast_estimate(measure, r["estimate"], r["ci_low"], r["ci_high"])
+        p_int = r["p_interaction"]
+        p = "" if pd.isna(p_int) else f"<br>interaction p = {fmt.p_value(p_int)}"
+        note = f"<br>{_t(r['note'])}" if r["note"] else ""
+        hover.append(f"<b>{lab}</b><br>{ns}<br>{fmt.contrast_label(measure)}: {est}{p}{note}")
+    colours = [PALETTE[0] if v != "Overall" else "#000000" for v in frame["variable"]]
+    marker = dict(
+        symbol=["diamond" if v == "Overall" else "square" for v in frame["variable"]],
+        size=[13 if v == "Overall" else 9 for v in frame["variable"]],
+        color=colours,
+    )
+    fig = go.Figure(_interval_trace(frame, scale, y, hover, marker))
+    fig.add_vline(x=1.0 if ratio else 0.0, line=dict(color="#888888", dash="dash"))
+    fig.update_yaxes(tickmode="array", tickvals=y, ticktext=labels, showgrid=False)
+    if ratio:
+        fig.update_xaxes(type="log")
+    unit = " (percentage points)" if measure == "risk_difference" else ""
+    x_title = f"{fmt.contrast_label(measure)}{unit}: favours {reference} ← → favours {treat}"
+    _layout(fig, title, "", x_title)
+    fig.update_layout(height=max(320, 26 * len(frame) + 140))
+    return _suppressed(fig, sum(small), min_cell)
+
+
+def cumulative_figure(
+    frame: pd.DataFrame, colours: dict[str, str], title: str, x_title: str, thresholds: dict[str, float]
+) -> go.Figure:
+    """Share of each arm improving at least x, with vertical lines at the named thresholds."""
+    fig = _new()
+    for arm, colour, d in _by_arm(frame, colours):
+        # "vh": at x_i the share is P(improvement >= x_i); just above x_i it drops to the next.
+        fig.add_trace(
+            go.Scatter(
+                x=d["improvement"],
+                y=100 * d["share"],
+                mode="lines",
+                name=f"{_t(arm)} (n={d['n'].iloc[0]})",
+                line=dict(color=colour, shape="vh", width=2.5),
+                hovertemplate=f"<b>{_tpl(arm)}</b><br>improvement ≥ %{{x:g}}: %{{y:.1f}}%<extra></extra>",
+            )
+        )
+    for label, value in thresholds.items():
+        fig.add_vline(
+            x=value,
+            line=dict(color="#888888", dash="dot"),
+            annotation_text=_t(label),
+            annotation_position="top",
+        )
+    fig.update_yaxes(range=[0, 102])
+    return _layout(fig, title, "Subjects improving at least this much (%)", x_title)
+
+
+def sweep_figure(
+    frame: pd.DataFrame, treat: str, reference: str, title: str, x_title: str, min_cell: int = 0
+) -> go.Figure:
+    """Risk difference (95% CI band) as the responder threshold sweeps.
+
+    Thresholds at which an arm has 1 to ``min_cell`` - 1 responders or non-responders are not drawn.
+    """
+    fig = _new()
+    responders = [c for c in frame.columns if c.startswith("responders ")]
+    small = privacy.small_rows(frame, responders, min_cell)
+    if min_cell > 0:  # the rest of each arm (non-responders), from the count and the rate
+        for c in responders:
+            rate = frame.get(c.replace("responders ", "rate ", 1))
+            if rate is None:
+                continue
+            rest = [r * (1 - p) / p if p and p > 0 else None for r, p in zip(frame[c], rate, strict=True)]
+            small = [a or privacy.is_small(None if x is None else round(x), min_cell)
+                     for a, x in zip(small, rest, strict=True)]
+    dropped = sum(small)
+    frame = frame[[not f for f in small]] if dropped else frame
+    fig.add_trace(
+        go.Scatter(
+            x=frame["threshold"],
+            y=100 * frame["rd_high"],
+            mode="lines",
+            line=dict(width=0),
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=frame["threshold"],
+            y=100 * frame["rd_low"],
+            mode="lines",
+            fill="tonexty",
+            fillcolor="rgba(0,114,178,0.15)",
+            line=dict(width=0),
+            name="95% CI",
+            hoverinfo="skip",
+        )
+    )
+    hover = [
+        f"threshold {t:g}<br>{_t(treat)} {fmt.pct(a)} vs {_t(reference)} {fmt.pct(b)}<br>"
+        f"difference {fmt.contrast_estimate('risk_difference', d, lo, hi)}"
+        for t, a, b, d, lo, hi in zip(
+            frame["threshold"],
+            frame[f"rate {treat}"],
+            frame[f"rate {reference}"],
+            frame["rd"],
+            frame["rd_low"],
+            frame["rd_high"],
+            strict=True,
+        )
+    ]
+    fig.add_trace(
+        go.Scatter(
+            x=frame["threshold"],
+            y=100 * frame["rd"],
+            mode="lines+markers",
+            line=dict(color=PALETTE[0], width=2.5),
+            name="Risk difference",
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
+    fig.add_hline(y=0, line=dict(color="#888888", dash="dash"))
+    fig = _layout(fig, title, f"Responders, {treat} minus {reference} (percentage points)", x_title)
+    return _suppressed(fig, dropped, min_cell)
+
+
+def spaghetti_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, y_title: str) -> go.Figure:
+    """One thin line per subject, coloured by arm (one legend entry per arm)."""
+    fig = _new()
+    for arm, colour, d in _by_arm(frame.sort_values(["subject_id", "visit_month"]), colours):
+        # One trace per arm with gaps between subjects keeps the figure light at any size.
+        xs, ys, text = [], [], []
+        for sid, part in d.groupby("subject_id", sort=False):
+            xs += [*part["visit_month"].tolist(), None]
+            ys += [*part["y"].tolist(), None]
+            text += [_t(sid)] * len(part) + [None]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines+markers",
+                name=_t(arm),
+                text=text,
+                line=dict(color=colour, width=1),
+                marker=dict(size=3),
+                opacity=0.45,
+                hovertemplate="%{text}<br>%{y:.1f}<extra>" + _tpl(arm) + "</extra>",
+            )
+        )
+    visits = sorted(frame["visit_month"].unique())
+    labels = frame.drop_duplicates("visit_month").set_index("visit_month")["visit"]
+    fig.update_xaxes(tickmode="array", tickvals=visits, ticktext=[_t(labels[v]) for v in visits])
+    return _layout(fig, title, y_title)
+
+
+def waterfall_figure(frame: pd.DataFrame, colours: dict[str, str], title: str) -> go.Figure:
+    """Percent change per subject, sorted, side by side per arm."""
+    fig = _new()
+    offset = 0
+    for arm, colour, d in _by_arm(frame, colours):
+        fig.add_trace(
+            go.Bar(
+                x=d["rank"] + offset,
+                y=d["pchg"],
+                name=f"{_t(arm)} (n={len(d)})",
+                marker_color=colour,
+                hovertext=d["subject_id"].map(_t),
+                hovertemplate="%{hovertext}<br>%{y:.1f}%<extra>" + _tpl(arm) + "</extra>",
+            )
+        )
+        offset += len(d) + 3
+    fig.update_xaxes(showticklabels=False)
+    fig.update_layout(bargap=0.1)
+    return _layout(fig, title, "Percent change from baseline (%)", "Subjects, sorted within arm")
+
+
+def scatter_figure(
+    points: pd.DataFrame, x: str, y: str, colours: dict[str, str], title: str, x_title: str, y_title: str
+) -> go.Figure:
+    """Per-subject scatter coloured by arm."""
+    fig = _new()
+    for arm, colour, d in _by_arm(points, colours):
+        fig.add_trace(
+            go.Scatter(
+                x=d[x],
+                y=d[y],
+                mode="markers",
+                name=f"{_t(arm)} (n={len(d)})",
+                marker=dict(color=colour, size=8, opacity=0.75),
+                text=d["subject_id"].map(_t),
+                hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra>" + _tpl(arm) + "</extra>",
+            )
+        )
+    return _layout(fig, title, y_title, x_title)
+
+
+def completion_figure(
+    frame: pd.DataFrame, colours: dict[str, str], title: str, min_cell: int = 0,
+    hidden: Sequence[bool] | None = None,
+) -> go.Figure:
+    """Share of each arm with a value at each visit. In aggregate-only mode (``min_cell`` > 0) a
+    bar is left out when it, or the rest of its arm, describes 1 to ``min_cell`` - 1 subjects,
+    and where ``hidden`` (one flag per row, from the suppressed table) says its count is hidden:
+    a percentage of a known total gives the count away."""
+    fig = _new()
+    rest = privacy.small_split_rows(frame, [("observed", "expected")], min_cell)
+    small = [a or b for a, b in zip(privacy.small_rows(frame, ("observed",), min_cell), rest, strict=True)]
+    if min_cell > 0 and hidden is not None:
+        small = [a or bool(b) for a, b in zip(small, hidden, strict=True)]
+    dropped = sum(small)
+    frame = frame[[not f for f in small]] if dropped else frame
+    for arm, colour, d in _by_arm(frame, colours):
+        fig.add_trace(
+            go.Bar(
+                x=d["visit"].map(_t),
+                y=d["pct"],
+                name=_t(arm),
+                marker_color=colour,
+                text=[f"{o}/{e}" for o, e in zip(d["observed"], d["expected"], strict=True)],
+                textposition="outside",
+                hovertemplate="%{x}: %{text} (%{y:.1f}%)<extra>" + _tpl(arm) + "</extra>",
+            )
+        )
+    fig.update_yaxes(range=[0, 112])
+    fig.update_layout(barmode="group")
+    return _suppressed(_layout(fig, title, "Subjects with a value (%)"), dropped, min_cell)
+
+
+def estimates_figure(frame: pd.DataFrame, measure: str, title: str, label_column: str = "label") -> go.Figure:
+    """Point estimates with 95% CIs, one row per analysis (e.g. missing-data strategies)."""
+    d = frame.dropna(subset=["estimate"]).iloc[::-1]
+    scale = 100.0 if measure == "risk_difference" else 1.0
+    hover = [
+        f"<b>{_t(lab)}</b><br>{fmt.contrast_estimate(measure, e, lo, hi)}<br>p = {fmt.p_value(p)}"
+        for lab, e, lo, hi, p in zip(
+            d[label_column], d["estimate"], d["ci_low"], d["ci_high"], d["p_value"], strict=True
+        )
+    ]
+    marker = dict(size=10, color=PALETTE[0])
+    fig = go.Figure(_interval_trace(d, scale, d[label_column].map(_t), hover, marker))
+    fig.add_vline(x=0.0, line=dict(color="#888888", dash="dash"))
+    unit = " (percentage points)" if measure == "risk_difference" else ""
+    _layout(fig, title, "", f"{fmt.contrast_label(measure)}{unit}")
+    fig.update_layout(height=max(300, 50 * len(d) + 140))
+    return fig
+
+
+MAX_TIPPING_CELLS = 26
+
+
+def _evenly(values: Sequence[float], most: int) -> list[float]:
+    """At most ``most`` values spread evenly over ``values`` (first and last always kept)."""
+    values = list(values)
+    if len(values) <= most:
+        return values
+    step = (len(values) - 1) / (most - 1)
+    return [values[round(i * step)] for i in range(most)]
+
+
+def tipping_figure(table: pd.DataFrame, arm: str, reference: str, title: str) -> go.Figure:
+    """Binary tipping point: p-value for every count of responders among the missing of each arm;
+    cells where the conclusion changes are marked. With many missing subjects the heatmap shows at
+    most 26 evenly spaced counts per axis (the table keeps every cell)."""
+    rows = _evenly(sorted(table["responders_missing_reference"].unique()), MAX_TIPPING_CELLS)
+    cols = _evenly(sorted(table["responders_missing_arm"].unique()), MAX_TIPPING_CELLS)
+    table = table[
+        table["responders_missing_reference"].isin(rows) & table["responders_missing_arm"].isin(cols)
+    ]
+    grid = table.pivot(
+        index="responders_missing_reference", columns="responders_missing_arm", values="p_value"
+    )
+    change = table.pivot(
+        index="responders_missing_reference", columns="responders_missing_arm", values="changes_conclusion"
+    )
+    text = [
+        [("✱ " if change.iloc[i, j] else "") + fmt.p_value(grid.iloc[i, j]) for j in range(grid.shape[1])]
+        for i in range(grid.shape[0])
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=grid.columns,
+            y=grid.index,
+            text=text,
+            texttemplate="%{text}",
+            colorscale=[[0, "#D55E00"], [0.05, "#E69F00"], [0.2, "#F0E442"], [1, "#F7F7F7"]],
+            zmin=0,
+            zmax=1,
+            colorbar=dict(title="p"),
+            hovertemplate=f"responders among {_tpl(arm)}'s missing: %{{x}}<br>"
+            f"among {_tpl(reference)}'s missing: %{{y}}<br>p = %{{z:.3f}}<extra></extra>",
+        )
+    )
+    _layout(
+        fig,
+        title,
+        f"Responders among {reference}'s missing subjects",
+        f"Responders among {arm}'s missing subjects",
+    )
+    return fig
+
+
+def delta_figure(table: pd.DataFrame, title: str, x_title: str) -> go.Figure:
+    """Continuous tipping point: estimate (95% CI) as the missing values are shifted by delta."""
+    fig = _new()
+    fig.add_trace(
+        go.Scatter(
+            x=table["delta"],
+            y=table["ci_high"],
+            mode="lines",
+            line=dict(width=0),
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=table["delta"],
+            y=table["ci_low"],
+            mode="lines",
+            fill="tonexty",
+            fillcolor="rgba(0,114,178,0.15)",
+            line=dict(width=0),
+            name="95% CI",
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=table["delta"],
+            y=table["estimate"],
+            mode="lines+markers",
+            name="Estimate",
+            line=dict(color=PALETTE[0], width=2.5),
+            text=[fmt.p_value(p) for p in table["p_value"]],
+            hovertemplate="delta %{x:g}<br>estimate %{y:.2f}<br>p = %{text}<extra></extra>",
+        )
+    )
+    fig.add_hline(y=0, line=dict(color="#888888", dash="dash"))
+    return _layout(fig, title, "Difference in means", x_title)
+
+
+def posterior_figure(results: list, threshold: float, title: str) -> go.Figure:
+    """Posterior density of the risk difference under each prior, with the benefit threshold."""
+    colours = {"sceptical": "#6E6E6E", "neutral": PALETTE[0], "enthusiastic": PALETTE[1]}
+    fig = _new()
+    for r in results:
+        fig.add_trace(
+            go.Scatter(
+                x=100 * r.grid,
+                y=r.density / 100,
+                mode="lines",
+                name=f"{r.prior_label}",
+                line=dict(color=colours.get(r.prior, PALETTE[2]), width=2.5),
+                hovertemplate=(
+                    f"<b>{r.prior_label}</b><br>P(benefit) = {fmt.pct(r.p_positive)}<br>"
+                    f"P(> {100 * threshold:g} points) = {fmt.pct(r.p_threshold)}<extra></extra>"
+                ),
+            )
+        )
+    fig.add_vline(
+        x=0,
+        line=dict(color="#888888", dash="dash"),
+        annotation_text="no difference",
+        annotation_position="top left",
+    )
+    fig.add_vline(
+        x=100 * threshold,
+        line=dict(color="#009E73", dash="dot"),
+        annotation_text="clinically relevant",
+        annotation_position="top right",
+    )
+    return _layout(fig, title, "Posterior density", "Risk difference (percentage points)")
+

@@ -1,0 +1,568 @@
+"""Tables as specs applied to data (the rtables idea: the layout is declared before the data).
+
+A :class:`TableSpec` is a tuple of columns, each a header and a function from one result row to a
+display string. The same built table is shown on the page, downloaded as CSV and snapshot-tested.
+
+Every builder takes ``min_cell`` (k of :mod:`respine.present.privacy`): cells that describe fewer than k
+subjects are suppressed; 0, the default, shows everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from respine.analyses import baseline, flow
+from respine.model.results import AnalysisResult, BinarySummary
+from respine.present import fmt, privacy
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    cell: Callable[[object], str]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    columns: tuple[Column, ...]
+
+    def build(self, rows: Iterable[object]) -> pd.DataFrame:
+        return pd.DataFrame(
+            [{c.header: c.cell(r) for c in self.columns} for r in rows],
+            columns=[c.header for c in self.columns],
+        )
+
+
+CONTINUOUS_ARMS = TableSpec(
+    (
+        Column("Arm", lambda s: s.arm),
+        Column("n", lambda s: str(s.n)),
+        Column("Mean (SD)", lambda s: fmt.mean_sd(s.mean, s.sd)),
+        Column("95% CI of mean", lambda s: f"{fmt.num(s.ci_low)} to {fmt.num(s.ci_high)}"),
+        Column("Median (IQR)", lambda s: fmt.median_iqr(s.median, s.q1, s.q3)),
+        Column("Range", lambda s: f"{fmt.num(s.minimum)} to {fmt.num(s.maximum)}"),
+    )
+)
+
+BINARY_ARMS = TableSpec(
+    (
+        Column("Arm", lambda s: s.arm),
+        Column("Responders / n", lambda s: fmt.n_pct(s.responders, s.n)),
+        Column("Rate", lambda s: fmt.pct(s.rate)),
+        Column("95% CI (Wilson)", lambda s: f"{fmt.pct(s.ci_low)} to {fmt.pct(s.ci_high)}"),
+    )
+)
+
+CONTRASTS = TableSpec(
+    (
+        Column("Comparison", lambda c: f"{c.arm} vs {c.reference}"),
+        Column("Measure", lambda c: fmt.contrast_label(c.measure)),
+        Column(
+            "Estimate [95% CI]", lambda c: fmt.contrast_estimate(c.measure, c.estimate, c.ci_low, c.ci_high)
+        ),
+        Column("p-value", lambda c: fmt.p_value(c.p_value)),
+        Column("Test", lambda c: c.test),
+    )
+)
+
+OVER_TIME_CONTINUOUS = TableSpec(
+    (
+        Column("Visit", lambda r: r["visit"]),
+        Column("Arm", lambda r: r["arm"]),
+        Column("n", lambda r: str(int(r["n"]))),
+        Column("Mean [95% CI]", lambda r: fmt.est_ci(r["estimate"], r["ci_low"], r["ci_high"])),
+        Column("SD", lambda r: fmt.num(r["sd"])),
+        Column("Median", lambda r: fmt.num(r["median"])),
+    )
+)
+
+OVER_TIME_BINARY = TableSpec(
+    (
+        Column("Visit", lambda r: r["visit"]),
+        Column("Arm", lambda r: r["arm"]),
+        Column("Responders / n", lambda r: fmt.n_pct(int(r["responders"]), int(r["n"]))),
+        Column(
+            "Rate [95% CI]",
+            lambda r: f"{fmt.pct(r['estimate'])} [{fmt.pct(r['ci_low'])}, {fmt.pct(r['ci_high'])}]",
+        ),
+    )
+)
+
+
+def arm_suppressed(s: object, k: int) -> bool:
+    """An arm summary describes too few subjects: its n, its responders or its non-responders
+    are below k."""
+    return privacy.is_small(s.n, k) or (
+        isinstance(s, BinarySummary) and privacy.split_small(s.responders, s.n, k)
+    )
+
+
+def arm_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
+    """Per-arm summary at the visit; adds LS means when the analysis has them."""
+    first = result.arms[0] if result.arms else None
+    binary = isinstance(first, BinarySummary)
+    spec = BINARY_ARMS if binary else CONTINUOUS_ARMS
+    table = spec.build(result.arms)
+    if result.lsmeans:
+        lsm = {d["arm"]: d for d in result.lsmeans}
+        table["LS mean [95% CI]"] = [
+            fmt.est_ci(lsm[a]["lsmean"], lsm[a]["ci_low"], lsm[a]["ci_high"]) if a in lsm else fmt.DASH
+            for a in table["Arm"]
+        ]
+    k = min_cell
+    if binary:
+        counts = {
+            "Responders / n": [privacy.count_of_cell(s.responders, s.n, k, fmt.n_pct) for s in result.arms]
+        }
+    else:
+        counts = {"n": [privacy.count_cell(s.n, k) for s in result.arms]}
+        if k > 0:  # order statistics: no range, quantiles only with k subjects on each side
+            table["Median (IQR)"] = [median_iqr_cell(s.median, s.q1, s.q3, s.n, k) for s in result.arms]
+            table["Range"] = privacy.SUPPRESSED
+    return privacy.mask_rows(table, [arm_suppressed(s, k) for s in result.arms], ("Arm",), counts)
+
+
+def median_iqr_cell(median: float, q1: float, q3: float, n: int, k: int) -> str:
+    """'median (Q1 to Q3)' under :func:`privacy.quantile_allowed`: the quartiles need k subjects
+    on each side (n >= 4k), the median too (n >= 2k); what may not be shown reads 'suppressed'."""
+    if privacy.quantile_allowed(0.25, n, k):
+        return fmt.median_iqr(median, q1, q3)
+    if privacy.quantile_allowed(0.5, n, k):
+        return fmt.median_iqr_withheld(median, privacy.SUPPRESSED)
+    return privacy.SUPPRESSED
+
+
+def median_cell(median: float, n: int, k: int) -> str:
+    """A median alone, shown only with k subjects on each side of it (n >= 2k)."""
+    return fmt.num(median) if privacy.quantile_allowed(0.5, n, k) else privacy.SUPPRESSED
+
+
+def primary_metrics(result: AnalysisResult, min_cell: int = 0) -> list[tuple[str, str, str]]:
+    """(label, value, help) of the headline metrics of a binary result: each arm's responder rate,
+    then the first contrast's p-value; all suppressed when an arm describes fewer than ``min_cell``
+    subjects (the p-value would let the small arm be worked back)."""
+    hidden = [arm_suppressed(s, min_cell) for s in result.arms]
+    metrics = [
+        (f"{s.arm} responders", privacy.SUPPRESSED, f"Fewer than {min_cell} subjects.")
+        if small
+        else (f"{s.arm} responders", f"{100 * s.rate:.0f}%", f"{s.responders} of {s.n}")
+        for s, small in zip(result.arms, hidden, strict=True)
+    ]
+    rd = result.contrasts[0]
+    metrics.append(("p-value", privacy.SUPPRESSED if any(hidden) else f"{rd.p_value:.2f}", rd.test))
+    return metrics
+
+
+def contrast_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
+    """Contrasts; one that involves an arm with a suppressed summary is suppressed too."""
+    table = CONTRASTS.build(result.contrasts)
+    small = {s.arm for s in result.arms if arm_suppressed(s, min_cell)}
+    flags = [c.arm in small or c.reference in small for c in result.contrasts]
+    return privacy.mask_rows(table, flags, ("Comparison", "Measure", "Test"))
+
+
+def over_time_table(frame: pd.DataFrame, kind: str, min_cell: int = 0) -> pd.DataFrame:
+    spec = OVER_TIME_BINARY if kind == "binary" else OVER_TIME_CONTINUOUS
+    table = spec.build(r for _, r in frame.iterrows())
+    k = min_cell
+    if kind == "binary":
+        counts = {
+            "Responders / n": [
+                privacy.count_of_cell(c, n, k, fmt.n_pct)
+                for c, n in zip(frame["responders"], frame["n"], strict=True)
+            ]
+        }
+    else:
+        counts = {"n": [privacy.count_cell(n, k) for n in frame["n"]]}
+        if k > 0:
+            table["Median"] = [median_cell(m, n, k) for m, n in zip(frame["median"], frame["n"], strict=True)]
+    small = [
+        a or b for a, b in zip(privacy.small_rows(frame, TREND_COUNTS, k),
+                               privacy.small_split_rows(frame, [("responders", "n")], k), strict=True)
+    ]
+    return privacy.mask_rows(table, small, ("Visit", "Arm"), counts)
+
+
+TREND_COUNTS = ("n", "responders")  # count columns of an over-time frame (by arm and visit)
+
+
+def baseline_display(
+    frame: pd.DataFrame, groups: list[str], summary: str = "mean", min_cell: int = 0
+) -> pd.DataFrame:
+    """Baseline table for display: mean (SD) or median (IQR) for continuous rows, n (%) for levels.
+
+    With ``min_cell`` k > 0: counts of 1 to k-1 read ``<k``, and counts that would let one be
+    worked back from the Overall column or the arm totals read ``suppressed``
+    (:func:`privacy.secondary_suppression` over :func:`baseline.count_cells`), with their
+    percentage or statistic; medians and quartiles follow :func:`privacy.quantile_allowed`; the
+    SMD of a variable with a hidden cell is hidden."""
+    k = min_cell
+    status: dict = {}
+    if k > 0 and not frame.empty:
+        counts, lines, prefer = baseline.count_cells(frame, groups)
+        status = privacy.secondary_suppression(counts, lines, k, prefer)
+    columns = [*groups, "Overall"]
+    hidden_variables = {frame["variable"].iat[i] for i, _ in status}
+    out = []
+    for i, (_, r) in enumerate(frame.iterrows()):
+        row = {"Characteristic": r["variable"] if not r["level"] else f"{r['variable']}: {r['level']}"}
+        for g in columns:
+            hidden = status.get((i, g))
+            if r["kind"] == "continuous":
+                n = int(r[f"{g}|n"])
+                if hidden:
+                    cell = privacy.SUPPRESSED
+                elif summary == "mean":
+                    cell = fmt.mean_sd(r[f"{g}|mean"], r[f"{g}|sd"])
+                elif k > 0:
+                    cell = median_iqr_cell(r[f"{g}|median"], r[f"{g}|q1"], r[f"{g}|q3"], n, k)
+                else:
+                    cell = fmt.median_iqr(r[f"{g}|median"], r[f"{g}|q1"], r[f"{g}|q3"])
+                row[g] = f"{cell} [n={privacy.hidden_count(n, hidden, k)}]"
+            elif hidden:
+                row[g] = privacy.hidden_count(r[f"{g}|count"], hidden, k)
+            else:
+                row[g] = f"{int(r[f'{g}|count'])} ({fmt.num(r[f'{g}|pct'])}%)"
+        # the SMD of a variable with a hidden cell would let the cell be worked back
+        row["SMD"] = privacy.SUPPRESSED if r["variable"] in hidden_variables else fmt.num(r["smd"], 2)
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def counts_display(
+    frame: pd.DataFrame,
+    arms: list[str],
+    label_column: str,
+    header: str,
+    with_rd: bool = True,
+    min_cell: int = 0,
+) -> pd.DataFrame:
+    """Subject counts per arm as 'k/n (x%)', plus risk difference [95% CI] and p where present."""
+    out = []
+    for _, r in frame.iterrows():
+        row = {header: r[label_column]}
+        suppressed = False
+        for a in arms:
+            count, n = int(r[f"{a}|count"]), int(r[f"{a}|n"])
+            suppressed = suppressed or privacy.split_small(count, n, min_cell)
+            row[a] = privacy.count_of_cell(count, n, min_cell, fmt.n_pct)
+        if with_rd and "rd" in r:
+            row["Risk difference [95% CI]"] = (
+                privacy.SUPPRESSED
+                if suppressed
+                else fmt.contrast_estimate("risk_difference", r["rd"], r["rd_low"], r["rd_high"])
+            )
+            row["p (Fisher)"] = privacy.SUPPRESSED if suppressed else fmt.p_value(r["p_value"])
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def subgroup_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
+    n_cols = [c for c in frame.columns if c.startswith("n ")]
+    small = privacy.small_rows(frame, n_cols, min_cell)
+    out = []
+    for (_, r), suppressed in zip(frame.iterrows(), small, strict=True):
+        row = {"Subgroup": r["variable"] if r["variable"] == "Overall" else f"{r['variable']}: {r['level']}"}
+        for c in n_cols:
+            row[c] = privacy.count_cell(int(r[c]), min_cell)
+        row[fmt.contrast_label(r["measure"]) + " [95% CI]"] = (
+            privacy.SUPPRESSED
+            if suppressed
+            else fmt.contrast_estimate(r["measure"], r["estimate"], r["ci_low"], r["ci_high"])
+        )
+        # interaction tests use every level of the covariate, so they stay
+        row["Interaction p"] = "" if pd.isna(r["p_interaction"]) else fmt.p_value(r["p_interaction"])
+        row["Interaction p (Holm)"] = (
+            "" if pd.isna(r["p_interaction_holm"]) else fmt.p_value(r["p_interaction_holm"])
+        )
+        row["Note"] = r["note"]
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def sweep_display(
+    frame: pd.DataFrame, treat: str, reference: str, unit: str, min_cell: int = 0
+) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            f"Improvement at least ({unit})": [f"{t:g}" for t in frame["threshold"]],
+            treat: [fmt.pct(x) for x in frame[f"rate {treat}"]],
+            reference: [fmt.pct(x) for x in frame[f"rate {reference}"]],
+            "Risk difference [95% CI]": [
+                fmt.contrast_estimate("risk_difference", d, lo, hi)
+                for d, lo, hi in zip(frame["rd"], frame["rd_low"], frame["rd_high"], strict=True)
+            ],
+        }
+    )
+    # a rate of 1 to k-1 responders at a threshold is suppressed
+    responders = [c for c in frame.columns if c.startswith("responders ")]
+    small = privacy.small_rows(frame, responders, min_cell)
+    return privacy.mask_rows(table, small, (f"Improvement at least ({unit})",))
+
+
+def correlation_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "Arm": frame["arm"],
+            "n": [privacy.count_cell(n, min_cell) for n in frame["n"]],
+            "Spearman rho": [fmt.num(x, 2) for x in frame["rho"]],
+            "p-value": [fmt.p_value(x) for x in frame["p_value"]],
+        }
+    )
+    small = [privacy.is_small(n, min_cell) for n in frame["n"]]
+    return privacy.mask_rows(table, small, ("Arm", "n"))
+
+
+def completion_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
+    """Subjects with a value at each visit, 'observed/expected (x%)'. The subjects without one
+    are a count too: fewer than ``min_cell`` of them read '>expected-k/expected'."""
+    cells = [
+        privacy.count_of_cell(o, e, min_cell, fmt.n_pct, complement=True)
+        for o, e in zip(frame["observed"], frame["expected"], strict=True)
+    ]
+    return pd.DataFrame({"Visit": frame["visit"], "Arm": frame["arm"], "With a value": cells})
+
+
+def count_hidden(table: pd.DataFrame, column: str) -> list[bool]:
+    """Rows of a display table whose count in ``column`` is not shown as a plain 'n/N (x%)'
+    (suppressed, '<k', '>m/N'): a figure of the same rows must not show them either."""
+    return [not (isinstance(v, str) and v.endswith("%)") and "/" in v) for v in table[column]]
+
+
+def missing_display(
+    completion: pd.DataFrame, patterns: pd.DataFrame, count_columns: list[str], min_cell: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two tables of the Missing data page, suppressed together: completion by visit
+    (:func:`completion_display`) and the patterns of missingness (:func:`counts_frame_display`).
+
+    The tables are linked: at each visit the patterns with a value add up to the completion
+    count, those without one to the rest of the arm. So the subjects with and without a value
+    at each visit are cells of one system with the patterns (:func:`privacy.secondary_suppression`),
+    and a completion count hidden to protect a pattern reads 'suppressed/expected'. A completion
+    count whose rest is under k reads '>expected-k/expected', one under k '<k/expected'.
+
+    Parameters
+    ----------
+    completion
+        :func:`respine.analyses.missing.completion` (arm, visit_month, visit, observed, expected).
+    patterns
+        :func:`respine.analyses.missing.missing_patterns` of the same population and endpoint.
+    count_columns
+        The arms and "Total" of ``patterns``.
+    min_cell
+        Suppression threshold k; 0 shows every count.
+    """
+    if min_cell <= 0:
+        return completion_display(completion), counts_frame_display(patterns, count_columns)
+    k = min_cell
+    arms = [c for c in count_columns if c != "Total"]
+    counts: dict = {(i, c): int(patterns[c].iat[i]) for c in count_columns for i in range(len(patterns))}
+    lines: list[privacy.Line] = [([(i, a) for a in arms], (i, "Total")) for i in range(len(patterns))]
+    lines += [([(i, c) for i in range(len(patterns))], None) for c in count_columns]
+    first = str(patterns.columns[0])
+    marks = [str(p).split(" ") for p in patterns[first]]
+    months = list(dict.fromkeys(completion["visit_month"]))
+    for j in range(len(completion)):
+        observed, expected = int(completion["observed"].iat[j]), int(completion["expected"].iat[j])
+        counts[("observed", j)], counts[("missing", j)] = observed, expected - observed
+        lines.append(([("observed", j), ("missing", j)], None))
+        arm, v = completion["arm"].iat[j], months.index(completion["visit_month"].iat[j])
+        if arm in arms and len(months) == (len(marks[0]) if marks else 0):
+            for mark, cell in (("X", ("observed", j)), (".", ("missing", j))):
+                lines.append(([(i, arm) for i in range(len(marks)) if marks[i][v] == mark], cell))
+    prefer = {(i, "Total") for i in range(len(patterns))}
+    status = privacy.secondary_suppression(counts, lines, k, prefer)
+    shown_patterns = patterns.copy()
+    for c in count_columns:
+        shown_patterns[c] = pd.Series(
+            [privacy.hidden_count(counts[(i, c)], status.get((i, c)), k) for i in range(len(patterns))],
+            index=patterns.index,
+            dtype=object,
+        )
+    cells = []
+    for j in range(len(completion)):
+        observed, expected = counts[("observed", j)], int(completion["expected"].iat[j])
+        hidden, rest = status.get(("observed", j)), status.get(("missing", j))
+        if privacy.is_small(expected, k) or hidden == privacy.PRIMARY:
+            cells.append(privacy.count_of_cell(observed, expected, k, fmt.n_pct))
+        elif rest == privacy.PRIMARY:
+            cells.append(f">{expected - k}/{expected}")
+        elif hidden:
+            cells.append(f"{privacy.SUPPRESSED}/{expected}")
+        else:
+            cells.append(fmt.n_pct(observed, expected))
+    shown_completion = pd.DataFrame(
+        {"Visit": completion["visit"], "Arm": completion["arm"], "With a value": cells}
+    )
+    return shown_completion, shown_patterns
+
+
+def counts_frame_display(
+    frame: pd.DataFrame,
+    count_columns: list[str],
+    min_cell: int = 0,
+    lines: list[privacy.Line] | None = None,
+) -> pd.DataFrame:
+    """A table of subject counts (missing-data patterns, participant flow, population counts)
+    with small counts as <k and the counts that would give them away as 'suppressed'.
+
+    Cells are ``(row position, column)``. ``lines`` are the sums the table publishes (see
+    :func:`privacy.secondary_suppression`); by default :func:`count_lines` reads them from the
+    table's layout. Without suppression (``min_cell`` 0) the counts stay numbers, for the CSV
+    and Excel files."""
+    if min_cell <= 0:
+        return frame
+    counts = {(i, c): int(frame[c].iat[i]) for c in count_columns for i in range(len(frame))}
+    if lines is None:
+        lines = count_lines(frame, count_columns, min_cell)
+    prefer = {(i, "Total") for i in range(len(frame))} if "Total" in count_columns else set()
+    status = privacy.secondary_suppression(counts, lines, min_cell, prefer)
+    out = frame.copy()
+    for c in count_columns:
+        out[c] = pd.Series(
+            [privacy.hidden_count(counts[(i, c)], status.get((i, c)), min_cell) for i in range(len(frame))],
+            index=frame.index,
+            dtype=object,
+        )
+    return out
+
+
+def count_lines(frame: pd.DataFrame, count_columns: list[str], min_cell: int = 0) -> list[privacy.Line]:
+    """The sums a table of counts publishes, read from its layout.
+
+    Every row whose arms add up to its ``Total``; the participant flow's allocation and
+    withdrawal rows (:func:`flow.flow_lines`); and for missing-data patterns (first column
+    ``pattern (...)``), every column (it adds up to the arm's N), and at each visit the patterns
+    with a value and those without one, when the completion table beside it shows how many had
+    a value (:func:`completion_display`; the Total column when every arm's number is shown).
+    """
+    rows = range(len(frame))
+    arms = [c for c in count_columns if c != "Total"]
+    lines: list[privacy.Line] = []
+    if "Total" in count_columns and arms:
+        lines += [([(i, a) for a in arms], (i, "Total")) for i in rows]
+    if {"stage", "detail"} <= set(frame.columns):
+        lines += flow.flow_lines(frame, count_columns)
+    first = str(frame.columns[0]) if len(frame.columns) else ""
+    if first.startswith("pattern ("):
+        marks = [str(p).split(" ") for p in frame[first]]
+        visits = range(len(marks[0]) if marks else 0)
+        k = min_cell
+        for c in count_columns:
+            lines.append(([(i, c) for i in rows], None))
+        for v in visits:
+            with_value = [i for i in rows if marks[i][v] == "X"]
+            n = {a: sum(int(frame[a].iat[i]) for i in rows) for a in arms}
+            observed = {a: sum(int(frame[a].iat[i]) for i in with_value) for a in arms}
+            published = {a: privacy.count_shown(observed[a], n[a], k, complement=True) for a in arms}
+            published["Total"] = all(published.values())
+            for c in count_columns:
+                if published[c]:
+                    for mark in ("X", "."):
+                        lines.append(([(i, c) for i in rows if marks[i][v] == mark], None))
+    return lines
+
+
+def check_display(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.rename(columns={"item": "Item", "published": "Published", "recomputed": "Recomputed"})
+    out["Result"] = ["✓ matches" if m else "✗ differs" for m in frame["matches"]]
+    return out.drop(columns=["matches"])
+
+
+def sensitivity_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
+    """One row per missing-data approach; the numbers of imputed subjects follow the small-cell rule."""
+    measure = "risk_difference" if frame["estimate_arm"].dropna().between(0, 1).all() else "mean_difference"
+    out = []
+    for _, r in frame.iterrows():
+        est = r["estimate_arm"]
+        per_arm = (
+            (fmt.pct(r["estimate_arm"]), fmt.pct(r["estimate_reference"]))
+            if measure == "risk_difference"
+            else (fmt.num(r["estimate_arm"]), fmt.num(r["estimate_reference"]))
+        )
+        out.append(
+            {
+                "Analysis": r["label"],
+                str(r["arm"]): f"{per_arm[0]} (n={int(r['n_arm'])}, "
+                f"{privacy.count_cell(r['imputed_arm'], min_cell)} imputed)"
+                if not pd.isna(est)
+                else fmt.DASH,
+                str(
+                    r["reference"]
+                ): f"{per_arm[1]} (n={int(r['n_reference'])}, "
+                f"{privacy.count_cell(r['imputed_reference'], min_cell)} imputed)"
+                if not pd.isna(est)
+                else fmt.DASH,
+                "Difference [95% CI]": fmt.contrast_estimate(
+                    measure, r["estimate"], r["ci_low"], r["ci_high"]
+                )
+                if not pd.isna(r["estimate"])
+                else fmt.DASH,
+                "p-value": fmt.p_value(r["p_value"]),
+                "Note": r["notes"],
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def bayes_display(results: list) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Prior": r.prior_label,
+                "Posterior mean [95% CrI]": fmt.contrast_estimate(
+                    "risk_difference", r.mean, r.ci_low, r.ci_high
+                ),
+                "P(any benefit)": fmt.pct(r.p_positive),
+                f"P(benefit > {100 * r.threshold:g} points)": fmt.pct(r.p_threshold),
+                "Prior, in words": r.prior_description,
+            }
+            for r in results
+        ]
+    )
+
+
+SMALL_ROW_COUNTS = ("n_min", "count_min")  # subjects a row of a family of comparisons describes
+
+
+def multiplicity_display(frame: pd.DataFrame, first: str = "Visit", min_cell: int = 0) -> pd.DataFrame:
+    """A family of comparisons with adjusted p-values; a row describing fewer than ``min_cell``
+    subjects (smallest arm, or fewest responders) is suppressed, its label kept."""
+    table = pd.DataFrame(
+        {
+            first: frame[frame.columns[0]],  # the family: visits or endpoints
+            "Estimate [95% CI]": [
+                fmt.contrast_estimate(m, e, lo, hi)
+                for m, e, lo, hi in zip(
+                    frame["measure"], frame["estimate"], frame["ci_low"], frame["ci_high"], strict=True
+                )
+            ],
+            "p (raw)": [fmt.p_value(p) for p in frame["p_value"]],
+            "p (Holm)": [fmt.p_value(p) for p in frame["p_holm"]],
+            "p (Hochberg)": [fmt.p_value(p) for p in frame["p_hochberg"]],
+            "p (Benjamini-Hochberg, FDR)": [fmt.p_value(p) for p in frame["p_bh"]],
+        }
+    )
+    return privacy.mask_rows(table, privacy.small_rows(frame, SMALL_ROW_COUNTS, min_cell), (first,))
+
+
+def gee_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
+    """Odds ratios by visit from the GEE; a visit with an arm of fewer than ``min_cell`` subjects
+    or responders is suppressed."""
+    table = pd.DataFrame(
+        {
+            "Visit": frame["visit"],
+            "Comparison": frame["arm"] + " vs " + frame["reference"],
+            "Odds ratio [95% CI]": [
+                fmt.est_ci(e, lo, hi, 2)
+                for e, lo, hi in zip(frame["estimate"], frame["ci_low"], frame["ci_high"], strict=True)
+            ],
+            "p-value": [fmt.p_value(p) for p in frame["p_value"]],
+        }
+    )
+    small = privacy.small_rows(frame, SMALL_ROW_COUNTS, min_cell)
+    return privacy.mask_rows(table, small, ("Visit", "Comparison"))
+
