@@ -15,6 +15,7 @@ from respine import derive, stats
 from respine.analyses.repeated import _mmrm_at_visit, mmrm_fit
 from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
+from respine.model.endpoints import Responder
 from respine.model.results import AnalysisResult
 from respine.model.selection import Selection
 
@@ -238,7 +239,10 @@ def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
             f"population (complete cases) {how}, with {ref} as reference."
         )
     if result.kind == "binary":
-        rule = f" Responders were defined as {sel.rule.describe()}." if result.endpoint == "RESP" else ""
+        derivation = trial.endpoint(result.endpoint).derivation
+        rule = (f" Responders were defined as "
+                f"{sel.rule.describe(*derivation.sources, trial.endpoint(derivation.sources[0]).unit)}."
+                if isinstance(derivation, Responder) else "")
         return (
             f"{result.endpoint_label} at {result.visit_label} was compared between arms in the "
             f"{pop} population using subjects with an assessment (complete cases).{rule} "

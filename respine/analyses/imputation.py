@@ -15,9 +15,10 @@ missing values in a different way, then analyses the completed data:
                           regression within each arm, pooled with Rubin's rules
 ========================  =================================================================
 
-For the composite responder endpoint (RESP) and the MCID endpoints the imputations are made on
-the measured VAS and ODI values and the status is derived again from the completed values, so
-the responder rule is applied exactly as for observed subjects.
+For a derived endpoint (a responder rule or an MCID, declared in its registry entry) the
+imputations are made on the measured source values and the status is derived again from the
+completed values by the same declared derivation, so the rule is applied exactly as for observed
+subjects.
 
 :func:`tipping_point` shows how extreme the missing outcomes would have to be to change the
 conclusion: every possible number of responders among the missing subjects of each arm (binary
@@ -40,14 +41,13 @@ from scipy import stats as sps
 from respine import derive, stats
 from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
-from respine.model.endpoints import Endpoint
+from respine.model.endpoints import Endpoint, Responder
 from respine.model.rules import (
     MCID_ODI_POINTS,
     MCID_VAS_MM,
     PRIMARY_RULE,
     ResponderRule,
-    mcid_achieved,
-    responder,
+    evaluate,
 )
 from respine.model.selection import Filters
 from respine.stats.proportions import _wilson, _yates_p
@@ -183,19 +183,18 @@ class _Prepared:
         return " and ".join(self.sources)
 
 
-def _outcome_function(ep: Endpoint, measure: str, rule: ResponderRule, mcid_vas: float,
+def _outcome_function(trial: S.Trial, ep: Endpoint, measure: str, rule: ResponderRule, mcid_vas: float,
                       mcid_odi: float) -> tuple[tuple[str, ...], Callable]:
-    if ep.id == "RESP":
-        def resp(base: dict[str, np.ndarray], value: dict[str, np.ndarray]) -> np.ndarray:
-            return responder(base["VAS"], value["VAS"], base["ODI"], value["ODI"], rule)
-        return ("VAS", "ODI"), resp
-    if ep.is_derived:
-        src = ep.derived_from[0]
-        threshold = mcid_vas if src == "VAS" else mcid_odi
+    if ep.derivation is not None:
+        # The status is derived from the (completed) source values by the endpoint's declared
+        # derivation, exactly as derive.endpoint_data derives it from observed values.
+        derivation = ep.derivation
+        params = {"rule": rule, "mcid_vas": mcid_vas, "mcid_odi": mcid_odi}
+        directions = {src: trial.endpoint(src).lower_is_better for src in derivation.sources}
 
-        def mcid(base: dict[str, np.ndarray], value: dict[str, np.ndarray]) -> np.ndarray:
-            return mcid_achieved(base[src], value[src], threshold)
-        return (src,), mcid
+        def derived(base: dict[str, np.ndarray], value: dict[str, np.ndarray]) -> np.ndarray:
+            return evaluate(derivation, base, value, params, directions)
+        return derivation.sources, derived
     if ep.kind == "continuous":
         def cont(base: dict[str, np.ndarray], value: dict[str, np.ndarray]) -> np.ndarray:
             b, v = base[ep.id], value[ep.id]
@@ -244,7 +243,7 @@ def _prepare(trial: S.Trial, endpoint: str, visit: float | str, population: str 
     column = MEASURE_COLUMNS[measure] if ep.kind == "continuous" else S.VALUE
     observed = at.set_index(S.SUBJECT_ID)[column] if not at.empty else pd.Series(dtype=float)
     outcome = pd.Series(ids).map(observed).to_numpy(dtype=float)
-    sources, fn = _outcome_function(ep, measure, rule, mcid_vas, mcid_odi)
+    sources, fn = _outcome_function(trial, ep, measure, rule, mcid_vas, mcid_odi)
     m = trial.measurements
     m = m[m[S.SUBJECT_ID].isin(ids) & m[S.ENDPOINT].isin(sources)]
     base, at_visit, earlier = {}, {}, {}
@@ -379,7 +378,7 @@ def _carry_forward(prep: _Prepared, strategy: str) -> SensitivityResult:
                "value, i.e. no change from baseline (baseline observation carried forward)")
     if prep.endpoint.is_derived:
         how += "; the status was then derived from the completed values"
-        if strategy == "bocf" and prep.endpoint.id == "RESP":
+        if strategy == "bocf" and isinstance(prep.endpoint.derivation, Responder):
             how += " (no change from baseline: non-responder)"
     methods = f"{_head(prep)}: {how}; {_analysis_words(prep)}."
     return _single_result(prep, strategy, outcome, imputed, notes, methods)

@@ -16,8 +16,8 @@ from respine.model.rules import (
     MCID_VAS_MM,
     PRIMARY_RULE,
     ResponderRule,
-    mcid_achieved,
-    responder,
+    default_parameters,
+    evaluate,
 )
 from respine.model.selection import Filters
 
@@ -60,16 +60,15 @@ def endpoint_data(
 ) -> pd.DataFrame:
     """Long frame of one endpoint for the selected subjects (a copy: callers may change it).
 
-    Derivations are cached per trial; arguments an endpoint does not use (the responder rule for
-    anything but RESP, the MCID thresholds for anything but MCID_*) do not split the cache.
+    Derivations are cached per trial; arguments an endpoint's declared derivation does not read
+    (the responder rule for anything but a responder endpoint, an MCID threshold for anything
+    but the MCID endpoint that names it) do not split the cache.
     """
-    if endpoint != "RESP":
-        rule = PRIMARY_RULE
-    if endpoint != "MCID_VAS":
-        mcid_vas = MCID_VAS_MM
-    if endpoint != "MCID_ODI":
-        mcid_odi = MCID_ODI_POINTS
-    return _endpoint_data(trial, endpoint, population, filters, rule, mcid_vas, mcid_odi).copy()
+    given = {"rule": rule, "mcid_vas": mcid_vas, "mcid_odi": mcid_odi}
+    used = trial.endpoint(endpoint).parameters
+    p = {k: (v if k in used else default_parameters()[k]) for k, v in given.items()}
+    return _endpoint_data(trial, endpoint, population, filters,
+                          p["rule"], p["mcid_vas"], p["mcid_odi"]).copy()
 
 
 @per_trial(maxsize=64)
@@ -86,7 +85,7 @@ def _endpoint_data(
 
     Columns: subject_id, arm, visit_month, visit, value and, for continuous endpoints, base,
     chg (value - base) and pchg (100 * chg / base; NaN where base is 0). Derived binary
-    endpoints (RESP, MCID_*) have one row per subject and post-baseline visit with a determinable
+    endpoints (responder rules, MCID) have one row per subject and post-baseline visit with a determinable
     status.
     """
     ep = trial.endpoint(endpoint)
@@ -101,22 +100,21 @@ def _endpoint_data(
             raise SelectionError(
                 f"Endpoint {endpoint} is derived from {missing}, which the data do not have."
             )
-        if endpoint == "RESP":
-            vas, odi = _wide(m, "VAS"), _wide(m, "ODI")
-            idx = vas.index.union(odi.index)
-            vas, odi = vas.reindex(idx), odi.reindex(idx)
-            months = [c for c in vas.columns.union(odi.columns) if c != base_visit]
-            vas, odi = vas.reindex(columns=[base_visit, *months]), odi.reindex(columns=[base_visit, *months])
-            values = {
-                mo: responder(vas[base_visit], vas[mo], odi[base_visit], odi[mo], rule) for mo in months
-            }
-        else:
-            src = ep.derived_from[0]
-            w = _wide(m, src)
-            threshold = mcid_vas if src == "VAS" else mcid_odi
-            idx = w.index
-            months = [c for c in w.columns if c != base_visit]
-            values = {mo: mcid_achieved(w.get(base_visit), w[mo], threshold) for mo in months}
+        sources = ep.derived_from
+        wide = {src: _wide(m, src) for src in sources}
+        idx = wide[sources[0]].index
+        columns = wide[sources[0]].columns
+        for w in wide.values():
+            idx, columns = idx.union(w.index), columns.union(w.columns)
+        months = [c for c in columns if c != base_visit]
+        wide = {src: w.reindex(index=idx, columns=[base_visit, *months]) for src, w in wide.items()}
+        params = {"rule": rule, "mcid_vas": mcid_vas, "mcid_odi": mcid_odi}
+        directions = {src: trial.endpoint(src).lower_is_better for src in sources}
+        base = {src: w[base_visit] for src, w in wide.items()}
+        values = {
+            mo: evaluate(ep.derivation, base, {src: w[mo] for src, w in wide.items()}, params, directions)
+            for mo in months
+        }
         frame = pd.DataFrame(values, index=idx).rename_axis(S.SUBJECT_ID).reset_index()
         long = frame.melt(id_vars=S.SUBJECT_ID, var_name=S.VISIT_MONTH, value_name=S.VALUE)
         long = long.dropna(subset=[S.VALUE])

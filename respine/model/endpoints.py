@@ -1,16 +1,91 @@
 """The endpoint registry: one entry per endpoint, read by the core, the CLI and every page.
 
-Adding an endpoint is one :class:`Endpoint` entry here; no page code changes. Measured endpoints
-are read from the measurements table; derived endpoints (responder rules, MCID) are computed by
-:mod:`respine.derive` from the measured ones.
+Adding an endpoint is one :class:`Endpoint` entry; no page code changes. Measured endpoints
+are read from the measurements table. A derived endpoint carries its :attr:`Endpoint.derivation`
+(a :class:`Responder` rule over two measured endpoints, or an :class:`Mcid` threshold on one),
+and :mod:`respine.derive` and the imputation analyses compute it from that declaration: no code
+outside a study's description names a derived endpoint.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 Kind = Literal["continuous", "binary"]
+
+# The view parameters a derivation may read (their URL keys and CLI flags are declared with the
+# selection): the responder rule's thresholds and joins travel together as ``rule``; each MCID
+# threshold is one number.
+RULE_PARAMETER = "rule"
+MCID_PARAMETERS = ("mcid_vas", "mcid_odi")
+
+
+@dataclass(frozen=True)
+class Responder:
+    """A composite responder rule over two measured endpoints.
+
+    The rule's thresholds are the view's responder rule (``vas_pct``, ``vas_mm``, ``vas_join``
+    for the first component, ``odi_pct`` for the second, ``join`` between them; see
+    :class:`respine.model.rules.ResponderRule`); the parameter names are those of the primary
+    RESPINE rule and stay so that links keep working, but which endpoints they read is declared
+    here.
+
+    Parameters
+    ----------
+    first : str
+        The endpoint the rule's first criterion (``vas_*`` thresholds) reads.
+    second : str
+        The endpoint the rule's second criterion (``odi_*`` thresholds) reads.
+    """
+
+    first: str
+    second: str
+    kind: ClassVar[str] = "responder"
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.first, self.second)
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The view parameters this derivation reads."""
+        return (RULE_PARAMETER,)
+
+
+@dataclass(frozen=True)
+class Mcid:
+    """Improvement from baseline of at least a minimal clinically important difference.
+
+    Parameters
+    ----------
+    source : str
+        The measured endpoint whose improvement is tested.
+    threshold : {"mcid_vas", "mcid_odi"}
+        The view parameter that holds the threshold (in the source's unit).
+    """
+
+    source: str
+    threshold: str
+    kind: ClassVar[str] = "mcid"
+
+    def __post_init__(self) -> None:
+        if self.threshold not in MCID_PARAMETERS:
+            raise ValueError(f"An MCID threshold is one of the view parameters {', '.join(MCID_PARAMETERS)}; "
+                             f"got '{self.threshold}'.")
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source,)
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The view parameters this derivation reads."""
+        return (self.threshold,)
+
+
+Derivation = Responder | Mcid
+DERIVATION_PARAMETERS: tuple[str, ...] = (RULE_PARAMETER, *MCID_PARAMETERS)
 
 
 @dataclass(frozen=True)
@@ -29,8 +104,8 @@ class Endpoint:
         Continuous endpoints are compared by mean change; binary ones by rates.
     lower_is_better : bool or None
         Direction of benefit; ``None`` where direction is not meaningful (e.g. antibodies).
-    derived_from : tuple of str
-        Measured endpoints a derived endpoint is computed from; empty for measured endpoints.
+    derivation : Responder or Mcid or None
+        How a derived endpoint is computed from measured ones; ``None`` for measured endpoints.
     value_range : tuple of float or None
         Plausible range of the raw value, used to validate data.
     description : str
@@ -42,40 +117,50 @@ class Endpoint:
     unit: str
     kind: Kind
     lower_is_better: bool | None
-    derived_from: tuple[str, ...] = ()
+    derivation: Derivation | None = None
     value_range: tuple[float, float] | None = None
     description: str = ""
 
     @property
+    def derived_from(self) -> tuple[str, ...]:
+        """Measured endpoints a derived endpoint is computed from; empty for measured ones."""
+        return self.derivation.sources if self.derivation is not None else ()
+
+    @property
     def is_derived(self) -> bool:
-        return bool(self.derived_from)
+        return self.derivation is not None
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The view parameters (of :data:`DERIVATION_PARAMETERS`) this endpoint's values depend on."""
+        return self.derivation.parameters if self.derivation is not None else ()
 
 
 REGISTRY: dict[str, Endpoint] = {
     e.id: e
     for e in (
-        Endpoint("VAS", "Low back pain VAS", "mm", "continuous", True, (), (0, 100),
+        Endpoint("VAS", "Low back pain VAS", "mm", "continuous", True, None, (0, 100),
                  "Visual analogue scale of low back pain, 0 (no pain) to 100 mm."),
-        Endpoint("ODI", "Oswestry Disability Index", "%", "continuous", True, (), (0, 100),
+        Endpoint("ODI", "Oswestry Disability Index", "%", "continuous", True, None, (0, 100),
                  "Oswestry Disability Index, 0 (no disability) to 100%."),
         Endpoint("SF36PCS", "SF-36 physical component summary", "points", "continuous", False,
-                 (), (0, 100), "Norm-based SF-36 physical summary (population mean 50, SD 10)."),
+                 None, (0, 100), "Norm-based SF-36 physical summary (population mean 50, SD 10)."),
         Endpoint("SF36MCS", "SF-36 mental component summary", "points", "continuous", False,
-                 (), (0, 100), "Norm-based SF-36 mental summary (population mean 50, SD 10)."),
-        Endpoint("MRIT2", "MRI T2 disc fluid content", "ms", "continuous", False, (), (0, 300),
+                 None, (0, 100), "Norm-based SF-36 mental summary (population mean 50, SD 10)."),
+        Endpoint("MRIT2", "MRI T2 disc fluid content", "ms", "continuous", False, None, (0, 300),
                  "Quantitative T2 relaxation time of the treated disc (structural co-primary)."),
-        Endpoint("RESP", "Responder (primary rule)", "", "binary", False, ("VAS", "ODI"), (0, 1),
+        Endpoint("RESP", "Responder (primary rule)", "", "binary", False, Responder("VAS", "ODI"), (0, 1),
                  "VAS improvement of >=20% and >=20 mm, or ODI improvement of >=20%, "
                  "from baseline (thresholds adjustable)."),
-        Endpoint("MCID_VAS", "MCID achieved, VAS", "", "binary", False, ("VAS",), (0, 1),
+        Endpoint("MCID_VAS", "MCID achieved, VAS", "", "binary", False, Mcid("VAS", "mcid_vas"), (0, 1),
                  "VAS improvement of at least the MCID (default 15 mm; Ostelo et al. 2008)."),
-        Endpoint("MCID_ODI", "MCID achieved, ODI", "", "binary", False, ("ODI",), (0, 1),
+        Endpoint("MCID_ODI", "MCID achieved, ODI", "", "binary", False, Mcid("ODI", "mcid_odi"), (0, 1),
                  "ODI improvement of at least the MCID (default 10 points; Ostelo et al. 2008)."),
-        Endpoint("HLA1", "Anti-HLA class I antibodies", "", "binary", None, (), (0, 1),
+        Endpoint("HLA1", "Anti-HLA class I antibodies", "", "binary", None, None, (0, 1),
                  "Anti-HLA class I antibodies detected (1) or not (0)."),
-        Endpoint("HLA2", "Anti-HLA class II antibodies", "", "binary", None, (), (0, 1),
+        Endpoint("HLA2", "Anti-HLA class II antibodies", "", "binary", None, None, (0, 1),
                  "Anti-HLA class II antibodies detected (1) or not (0)."),
-        Endpoint("DSA", "Donor-specific antibodies", "", "binary", None, (), (0, 1),
+        Endpoint("DSA", "Donor-specific antibodies", "", "binary", None, None, (0, 1),
                  "Antibodies against the donor's HLA detected (1) or not (0)."),
     )
 }

@@ -8,10 +8,13 @@ rule is one of the first questions readers ask.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+
+from respine.model.endpoints import Derivation, Mcid, Responder
 
 Join = Literal["AND", "OR"]
 
@@ -48,9 +51,12 @@ class ResponderRule:
     odi_points: float = 0.0
     join: Join = "OR"
 
-    def describe(self) -> str:
-        vas = f"VAS improvement >= {self.vas_pct:g}% {self.vas_join} >= {self.vas_mm:g} mm"
-        odi = f"ODI improvement >= {self.odi_pct:g}%"
+    def describe(self, first: str = "VAS", second: str = "ODI", first_unit: str = "mm") -> str:
+        """The rule in words; ``first`` and ``second`` name the endpoints its two criteria read
+        (a study's :class:`~respine.model.endpoints.Responder` declaration), ``first_unit`` the
+        unit of the first criterion's absolute threshold."""
+        vas = f"{first} improvement >= {self.vas_pct:g}% {self.vas_join} >= {self.vas_mm:g} {first_unit}"
+        odi = f"{second} improvement >= {self.odi_pct:g}%"
         if self.odi_points > 0:
             odi += f" and >= {self.odi_points:g} points"
         return f"({vas}) {self.join} ({odi})"
@@ -98,19 +104,25 @@ def responder(
     odi_base: np.ndarray,
     odi: np.ndarray,
     rule: ResponderRule = PRIMARY_RULE,
+    *,
+    first_lower_is_better: bool = True,
+    second_lower_is_better: bool = True,
 ) -> np.ndarray:
     """Evaluate a responder rule elementwise.
 
     Returns 1.0 (responder), 0.0 (non-responder) or NaN (cannot be determined from the values
     present; for example, VAS missing, ODI criterion not met and the join is OR).
 
-    Improvement is baseline minus follow-up (both scales: lower is better). Relative
-    improvement is undefined for a zero baseline and then counts as not met.
+    Improvement is baseline minus follow-up on a lower-is-better scale (VAS and ODI) and
+    follow-up minus baseline on a higher-is-better one (``first_lower_is_better`` and
+    ``second_lower_is_better`` say which; the ``vas_*`` thresholds apply to the first scale, the
+    ``odi_*`` ones to the second). Relative improvement is undefined for a zero baseline and then
+    counts as not met.
     """
     vas_base, vas = np.asarray(vas_base, float), np.asarray(vas, float)
     odi_base, odi = np.asarray(odi_base, float), np.asarray(odi, float)
-    vas_imp = vas_base - vas
-    odi_imp = odi_base - odi
+    vas_imp = _improvement(vas_base, vas, first_lower_is_better)
+    odi_imp = _improvement(odi_base, odi, second_lower_is_better)
     with np.errstate(divide="ignore", invalid="ignore"):
         vas_rel = _relative(vas_imp, vas_base)
         odi_rel = _relative(odi_imp, odi_base)
@@ -121,8 +133,16 @@ def responder(
     return _combine(vas_ok, odi_ok, rule.join)
 
 
-def mcid_achieved(base: np.ndarray, value: np.ndarray, threshold: float) -> np.ndarray:
-    """1.0 where the improvement (baseline minus value) reaches ``threshold``; NaN if missing.
+def _improvement(base: np.ndarray, value: np.ndarray, lower_is_better: bool) -> np.ndarray:
+    return base - value if lower_is_better else value - base
+
+
+def mcid_achieved(base: np.ndarray, value: np.ndarray, threshold: float, *,
+                  lower_is_better: bool = True) -> np.ndarray:
+    """1.0 where the improvement reaches ``threshold``; NaN if missing.
+
+    The improvement is baseline minus value on a lower-is-better scale, value minus baseline
+    otherwise.
 
     References
     ----------
@@ -130,5 +150,50 @@ def mcid_achieved(base: np.ndarray, value: np.ndarray, threshold: float) -> np.n
        functional status in low back pain: towards international consensus regarding minimal
        important change. Spine 2008;33(1):90-94. (VAS 15 mm of 100; ODI 10 points.)
     """
-    return _criterion(np.asarray(base, float) - np.asarray(value, float), threshold)
+    return _criterion(_improvement(np.asarray(base, float), np.asarray(value, float), lower_is_better),
+                      threshold)
+
+
+def default_parameters() -> dict[str, object]:
+    """The derivation parameters of the default view: the primary rule and the MCID defaults."""
+    return {"rule": PRIMARY_RULE, "mcid_vas": MCID_VAS_MM, "mcid_odi": MCID_ODI_POINTS}
+
+
+def evaluate(
+    derivation: Derivation,
+    base: Mapping[str, np.ndarray],
+    value: Mapping[str, np.ndarray],
+    parameters: Mapping[str, object],
+    lower_is_better: Mapping[str, bool | None],
+) -> np.ndarray:
+    """Evaluate a declared derivation elementwise: 1.0, 0.0 or NaN (undetermined).
+
+    Parameters
+    ----------
+    derivation : Responder or Mcid
+        The endpoint's declared derivation.
+    base, value : mapping of str to ndarray
+        Baseline and follow-up values of each source endpoint, aligned by subject.
+    parameters : mapping
+        View parameters by name: ``rule`` (a :class:`ResponderRule`) and the MCID thresholds
+        (``mcid_vas``, ``mcid_odi``); only those the derivation declares are read.
+    lower_is_better : mapping of str to bool or None
+        Direction of each source endpoint; ``None`` counts as lower is better (improvement is a
+        fall), the convention of the pain and disability scales the rules were written for.
+    """
+    def lower(endpoint: str) -> bool:
+        return lower_is_better.get(endpoint) is not False
+
+    if isinstance(derivation, Responder):
+        rule = parameters["rule"]
+        if not isinstance(rule, ResponderRule):
+            raise TypeError("The responder derivation needs a ResponderRule as parameter 'rule'.")
+        a, b = derivation.first, derivation.second
+        return responder(base[a], value[a], base[b], value[b], rule,
+                         first_lower_is_better=lower(a), second_lower_is_better=lower(b))
+    if isinstance(derivation, Mcid):
+        threshold = float(parameters[derivation.threshold])  # type: ignore[arg-type]
+        src = derivation.source
+        return mcid_achieved(base[src], value[src], threshold, lower_is_better=lower(src))
+    raise TypeError(f"Unknown derivation {derivation!r}.")
 

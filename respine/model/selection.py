@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from respine.errors import SelectionError
+from respine.model.endpoints import DERIVATION_PARAMETERS, Endpoint
 from respine.model.rules import (
     MCID_ODI_POINTS,
     MCID_VAS_MM,
@@ -76,23 +77,30 @@ class Selection:
     def with_(self, **changes: object) -> Selection:
         return replace(self, **changes)
 
-    def for_trend(self, kind: str) -> Selection:
+    def for_trend(self, kind: str | Endpoint) -> Selection:
         """The selection a course over visits depends on: neither the visit nor the comparison
         method (one cache entry and one figure serve every visit and method)."""
         return self.normalised(kind).with_(visit=0.0, method=None, covariates=())
 
-    def normalised(self, kind: str) -> Selection:
+    def normalised(self, kind: str | Endpoint) -> Selection:
         """The same selection with the fields this analysis does not use set to their defaults,
         so that equal analyses share one cache entry (e.g. an MCID rate does not depend on the
-        responder rule; a t-test does not depend on the MMRM covariance)."""
+        responder rule; a t-test does not depend on the MMRM covariance).
+
+        ``kind`` is the endpoint's entry (its declared derivation says which of the responder
+        rule and MCID thresholds it reads) or only its kind; a continuous endpoint reads none, a
+        binary one given by kind alone keeps them all (it may be derived).
+        """
         d = Selection()
         changes: dict[str, object] = {}
-        if self.endpoint != "RESP":
-            changes["rule"] = d.rule
-        if self.endpoint != "MCID_VAS":
-            changes["mcid_vas"] = d.mcid_vas
-        if self.endpoint != "MCID_ODI":
-            changes["mcid_odi"] = d.mcid_odi
+        if isinstance(kind, Endpoint):
+            used: tuple[str, ...] = kind.parameters
+            kind = kind.kind
+        else:
+            used = DERIVATION_PARAMETERS if kind == "binary" else ()
+        for name in DERIVATION_PARAMETERS:
+            if name not in used:
+                changes[name] = getattr(d, name)
         if kind == "binary":
             changes["measure"] = "aval"
         if self.method not in ("ancova", "mmrm", "cmh", "logistic"):
