@@ -8,11 +8,9 @@ import streamlit as st
 
 from respine.errors import RespineError
 from respine.present.fmt import md_escape
-from respine.ui import access, data, frame, render, report, state
+from respine.ui import access, data, frame, pages, render, report, state
 
 LOG = logging.getLogger("respine.app")
-# Pages that show no results of the selected subjects (so no small-selection check applies).
-UNFILTERED_PAGES = ("data", "report", "settings")
 
 st.set_page_config(page_title="RESPINE results explorer", page_icon=":material/monitoring:", layout="wide")
 # Before anything else: a hosted app shows nothing (no page, data or download) until the login or
@@ -32,69 +30,31 @@ state.init_view(trial)
 state.begin_run()
 st.session_state["trial"] = trial
 
-pages = {
-    "Results": [
-        st.Page("app_pages/overview.py", title="Study overview", icon=":material/home:", default=True),
-        st.Page(
-            "app_pages/explorer.py",
-            title="Endpoint explorer",
-            icon=":material/show_chart:",
-            url_path="explorer",
-        ),
-        st.Page(
-            "app_pages/responders.py", title="Responders", icon=":material/task_alt:", url_path="responders"
-        ),
-        st.Page(
-            "app_pages/profile.py",
-            title="Responder profile",
-            icon=":material/stacked_line_chart:",
-            url_path="profile",
-        ),
-        st.Page(
-            "app_pages/subgroups.py", title="Subgroups", icon=":material/account_tree:", url_path="subgroups"
-        ),
-        st.Page(
-            "app_pages/trajectories.py",
-            title="Over time",
-            icon=":material/timeline:",
-            url_path="trajectories",
-        ),
-        st.Page("app_pages/mri.py", title="MRI", icon=":material/radiology:", url_path="mri"),
-        st.Page(
-            "app_pages/robustness.py", title="Robustness", icon=":material/verified:", url_path="robustness"
-        ),
-    ],
-    "Trial": [
-        st.Page(
-            "app_pages/baseline.py", title="Baseline", icon=":material/table_chart:", url_path="baseline"
-        ),
-        st.Page("app_pages/flow.py", title="Participant flow", icon=":material/device_hub:", url_path="flow"),
-        st.Page(
-            "app_pages/safety.py", title="Safety", icon=":material/health_and_safety:", url_path="safety"
-        ),
-        st.Page("app_pages/missing.py", title="Missing data", icon=":material/grid_off:", url_path="missing"),
-        st.Page(
-            "app_pages/paper.py", title="Reproduce the paper", icon=":material/fact_check:", url_path="paper"
-        ),
-    ],
-    "Data and report": [
-        st.Page("app_pages/data.py", title="Load data", icon=":material/upload_file:", url_path="data"),
-        st.Page("app_pages/report.py", title="Report", icon=":material/summarize:", url_path="report"),
-        st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
-    ],
+# The navigation is built from the one page registry (respine/ui/pages.py).
+navigation = {
+    section: [
+        st.Page(p.file, title=p.title, icon=p.icon, default=True)
+        if p.default
+        else st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url_path)
+        for p in group
+    ]
+    for section, group in pages.sections().items()
 }
-page = st.navigation(pages, expanded=True)
+page = st.navigation(navigation, expanded=True)
 deep_link = access.requested_page()  # a link opened before signing in lands on its page now
 if deep_link and deep_link != page.url_path:
-    target = next((p for group in pages.values() for p in group if p.url_path == deep_link), None)
+    target = next((p for group in navigation.values() for p in group if p.url_path == deep_link), None)
     if target is not None:
         st.switch_page(target)
 access.sidebar_account(access_config)
 frame.sidebar(trial)
 render.synthetic_banner(trial)
 render.start_page()
+# Pages that show no results of the selected subjects have no small-selection check.
+spec = pages.by_url_path(page.url_path)
+shows_selection = spec is None or spec.selection
 try:
-    if page.url_path in UNFILTERED_PAGES or frame.disclosure_allows(trial):
+    if not shows_selection or frame.disclosure_allows(trial):
         page.run()
         render.page_code(trial)
 except Exception:  # a bug must not show a traceback: say so plainly, log the details for us
@@ -105,7 +65,7 @@ except Exception:  # a bug must not show a traceback: say so plainly, log the de
         icon=":material/bug_report:",
     )
 state.sync_url(trial)
-if page.url_path not in UNFILTERED_PAGES:
+if shows_selection:
     st.sidebar.button(
         "Add this view to the report",
         on_click=report.add_current_view,

@@ -149,7 +149,20 @@ def test_new_pages_explain_an_empty_subgroup():
 
 
 def test_pages_registered():
-    assert PAGES[0] == "app_pages/overview.py"
+    """The page registry is the app's page list: every script in app_pages/ is registered once,
+    every registered script exists, url paths are unique, and the default page is the overview."""
+    from respine.ui import pages
+
+    files = sorted(f"app_pages/{p.name}" for p in (pages.ROOT / "app_pages").glob("*.py"))
+    registered = [p.file for p in pages.PAGES]
+    assert sorted(registered) == files
+    assert len(set(registered)) == len(registered)
+    paths = [p.url_path for p in pages.PAGES]
+    assert len(set(paths)) == len(paths)
+    assert [p.file for p in pages.PAGES if p.default] == [PAGES[0]]
+    assert all(pages.by_url_path(p.url_path) is p and pages.by_file(p.file) is p for p in pages.PAGES)
+    # the pages that show no results of the selection (no small-selection check, no report entry)
+    assert {p.url_path for p in pages.PAGES if not p.selection} == {"data", "report", "settings"}
 
 
 # ---------------------------------------------------------------- subgroups

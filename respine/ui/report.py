@@ -8,7 +8,7 @@ import streamlit as st
 
 from respine.model import design as S
 from respine.present import report
-from respine.ui import render, state
+from respine.ui import pages, render, state
 
 ITEMS = "report_items"
 
@@ -26,10 +26,9 @@ def current_link(page_path: str) -> str:
         base = (st.context.url or "").split("?")[0].rstrip("/")
     except AttributeError:  # older Streamlit without st.context.url
         base = ""
-    for suffix in ("/explorer", "/responders", "/profile", "/subgroups", "/trajectories", "/mri", "/baseline",
-                   "/flow", "/safety", "/missing", "/paper", "/data", "/report", "/robustness"):
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
+    for page in pages.PAGES:  # the address may be of any registered page: strip its path
+        if page.url_path and base.endswith(page.path):
+            base = base[: -len(page.path)]
     query = urlencode({k: st.query_params.get_all(k) for k in st.query_params}, doseq=True)
     path = f"{base}/{page_path}".rstrip("/")
     return f"{path}?{query}" if query else path
