@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +61,78 @@ def test_pages_are_thin(page):
     assert not imported & {"pandas", "numpy", "scipy", "statsmodels"}, imported
     text = page.read_text(encoding="utf-8")
     assert "st.cache_data" not in text and "st.cache_resource" not in text
+
+
+def _layers():
+    """scripts/layers.py, the import-contract checker that scripts/test.sh runs."""
+    spec = importlib.util.spec_from_file_location("layers", REPO / "scripts" / "layers.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["layers"] = module  # dataclasses resolve their annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_tree_keeps_the_declared_layer_order():
+    assert [str(v) for v in _layers().check(REPO)] == []
+
+
+def _copy_of_the_tree(tmp_path: Path) -> Path:
+    for top in ("respine", "app_pages"):
+        shutil.copytree(REPO / top, tmp_path / top, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "app.py", tmp_path / "app.py")
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("planted", "code", "target"),
+    [
+        # an import inside a function counts: stats never sees a Trial's files
+        ("respine/stats/means.py", "def _late():\n    from respine.io import product\n", "io"),
+        # a relative import, resolved to the module it loads
+        ("respine/stats/means.py", "def _late():\n    from ..derive import measures\n", "derive"),
+        # a type-only import is still an upward dependency
+        ("respine/model/design.py",
+         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from respine.analyses import compare\n",
+         "analyses"),
+        # the generator never uses the analysis that checks it
+        ("respine/synth.py", "import respine.analyses.compare\n", "analyses"),
+        # the core never imports the package's curated API (it imports the defining module)
+        ("respine/analyses/trend.py", "from respine import Selection\n", "respine"),
+        # siblings are independent
+        ("respine/io/files.py", "from respine import derive\n", "derive"),
+    ],
+)
+def test_the_checker_catches_a_planted_violation(tmp_path, planted, code, target):
+    layers = _layers()
+    root = _copy_of_the_tree(tmp_path)
+    with (root / planted).open("a", encoding="utf-8") as f:
+        f.write("\n\n" + code)
+    found = [(v.path, v.source, v.target) for v in layers.check(root)]
+    assert found == [(planted, layers.box_of(_dotted(planted), layers.Contract.read(root)), target)]
+
+
+def _dotted(path: str) -> str:
+    return ".".join(Path(path).with_suffix("").parts).removesuffix(".__init__")
+
+
+def test_a_stale_exemption_is_reported(tmp_path):
+    layers = _layers()
+    root = _copy_of_the_tree(tmp_path)
+    with (root / "pyproject.toml").open("a", encoding="utf-8") as f:
+        f.write('\n[[tool.respine.layers.exempt]]\nsource = "respine.stats.means"\n'
+                'target = "respine.io.product"\nreason = "planted"\n')
+    stale = [(v.source, v.target) for v in layers.check(root)]
+    assert stale == [("respine.stats.means", "respine.io.product")]
+
+
+def test_the_command_fails_on_a_violation(tmp_path):
+    root = _copy_of_the_tree(tmp_path)
+    with (root / "respine" / "model" / "rules.py").open("a", encoding="utf-8") as f:
+        f.write("\n\nfrom respine import stats\n")
+    run = subprocess.run([sys.executable, str(REPO / "scripts" / "layers.py"), str(root)],
+                         capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "respine/model/rules.py" in run.stderr and "model may not import stats" in run.stderr
+    ok = subprocess.run([sys.executable, str(REPO / "scripts" / "layers.py")], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from respine import stats
-
 
 @dataclass(frozen=True)
 class ContinuousSummary:
@@ -80,8 +78,8 @@ class AnalysisResult:
     method: str
     method_label: str
     population: str
-    arms: tuple[stats.ContinuousSummary | stats.BinarySummary, ...]
-    contrasts: tuple[stats.Contrast, ...]
+    arms: tuple[ContinuousSummary | BinarySummary, ...]
+    contrasts: tuple[Contrast, ...]
     n_total: int
     lsmeans: tuple[dict[str, float | str], ...] = ()
     filters: tuple[str, ...] = ()
