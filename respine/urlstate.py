@@ -1,77 +1,33 @@
 """The URL codec: the whole view as short query parameters, and back.
 
-:func:`encode` writes only values that differ from the defaults, so links stay short.
-:func:`decode` never raises: an unknown or invalid value falls back to its default and adds a
-note the app shows, so an absurd link still opens a working view.
+Derived from the declarations of :mod:`respine.model.params`: every declared parameter is one
+query key, written and read by the codec of its kind. :func:`encode` writes only values that
+differ from the defaults, so links stay short. :func:`decode` never raises: an unknown or
+invalid value falls back to its default and adds a note the app shows, so an absurd link still
+opens a working view. Page options travel as ``o_<name>`` keys that each page validates.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Mapping
+from typing import Any
 
+from respine.model.params import PARAMS, Options, Param, ViewState, with_values
 from respine.model.selection import SubgroupFilter
 
+__all__ = ["BOUNDS", "KEYS", "MAX_PARAM_LENGTH", "OPTION_PREFIX", "Options", "ViewState", "decode", "encode"]
+
 MAX_PARAM_LENGTH = 500
-
-
-@dataclass(frozen=True)
-class ViewState:
-    """Every choice a person can make, across pages."""
-
-    endpoint: str = "VAS"
-    visit: float = 12.0
-    population: str = ""
-    measure: str = "chg"
-    method: str = ""
-    filters: tuple[SubgroupFilter, ...] = ()
-    vas_pct: float = 20.0
-    vas_mm: float = 20.0
-    vas_join: str = "AND"
-    odi_pct: float = 20.0
-    join: str = "OR"
-    mcid_vas: float = 15.0
-    mcid_odi: float = 10.0
-    covariates: tuple[str, ...] = ()
-    covariance: str = "us"
-    df_method: str = "satterthwaite"
-    lsmeans_weights: str = "observed"
-    reference: str = ""
-    binary_method: str = ""
-    # Page options (subgroup variables, scales, toggles, ...) as sorted (name, text) pairs; each page
-    # validates its own when it draws them (see respine.ui.state.option).
-    options: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Options:
-    """What the loaded trial allows; decode checks values against it."""
-
-    endpoints: tuple[str, ...]
-    visits: tuple[float, ...]
-    populations: tuple[str, ...]
-    measures: tuple[str, ...]
-    methods: tuple[str, ...]
-    filter_columns: tuple[str, ...]
-    default: ViewState = field(default_factory=ViewState)
-    arms: tuple[str, ...] = ()
-    binary_methods: tuple[str, ...] = ()
-
-
-KEYS = {  # ViewState field -> query parameter
-    "endpoint": "ep", "visit": "visit", "population": "pop", "measure": "measure",
-    "method": "method", "filters": "filter", "vas_pct": "vas_pct", "vas_mm": "vas_mm",
-    "vas_join": "vas_join", "odi_pct": "odi_pct", "join": "join", "mcid_vas": "mcid_vas",
-    "mcid_odi": "mcid_odi", "covariates": "cov", "covariance": "covstruct", "df_method": "df",
-    "lsmeans_weights": "lsw", "reference": "ref", "binary_method": "bmethod",
-}
+MAX_FILTERS = 10
+KEYS = {p.name: p.url for p in PARAMS}  # ViewState field -> query parameter
+BOUNDS = {p.name: p.bounds for p in PARAMS if p.bounds is not None}
 OPTION_PREFIX = "o_"
 OPTION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_OPTIONS = 30
-BOUNDS = {"vas_pct": (0, 100), "vas_mm": (0, 100), "odi_pct": (0, 100), "mcid_vas": (0, 100),
-          "mcid_odi": (0, 100)}
+
+Query = Mapping[str, str | list[str]]
 
 
 def _encode_filter(f: SubgroupFilter) -> str:
@@ -82,33 +38,71 @@ def _encode_filter(f: SubgroupFilter) -> str:
     return f"{f.column}={lo}..{hi}"
 
 
+_ENCODE: dict[str, Callable[[Any], str | list[str]]] = {
+    "choice": str,
+    "number": lambda v: f"{v:g}",
+    "visit": lambda v: f"{v:g}",
+    "names": ",".join,
+    "filters": lambda v: [_encode_filter(x) for x in v],
+}
+
+
 def encode(state: ViewState, default: ViewState | None = None) -> dict[str, str | list[str]]:
     """Query parameters for a view; fields equal to the default are left out."""
     default = default or ViewState()
     out: dict[str, str | list[str]] = {}
     for name, text in state.options:
         out[OPTION_PREFIX + name] = text
-    for f in fields(ViewState):
-        if f.name == "options":
-            continue
-        value, base = getattr(state, f.name), getattr(default, f.name)
-        if value == base:
-            continue
-        key = KEYS[f.name]
-        if f.name == "filters":
-            out[key] = [_encode_filter(x) for x in value]
-        elif f.name == "covariates":
-            out[key] = ",".join(value)
-        elif isinstance(value, float):
-            out[key] = f"{value:g}"
-        else:
-            out[key] = str(value)
+    for p in PARAMS:
+        value = getattr(state, p.name)
+        if value != getattr(default, p.name):
+            out[p.url] = _ENCODE[p.kind](value)
     return out
 
 
-def decode(params: Mapping[str, str | list[str]], options: Options) -> tuple[ViewState, list[str]]:
+class _NotUsable(Exception):
+    """A link value that cannot be used; the message is the note shown."""
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def _choice(p: Param, text: str, options: Options) -> Any:
+    allowed = p.allowed(options) or ()
+    if text not in allowed:
+        raise _NotUsable(f"'{text}' is not a valid {p.name.replace('_', ' ')} here; showing "
+                         f"'{getattr(options.default, p.name) or 'the default'}' instead.")
+    return text
+
+
+def _visit(p: Param, text: str, options: Options) -> float:
+    number = _number(text)
+    if number not in (p.allowed(options) or ()):  # NaN is in no list
+        raise _NotUsable(f"{p.label} '{text}' does not exist in this study; showing the default "
+                         f"{p.label.lower()}.")
+    return number
+
+
+def _bounded(p: Param, text: str, options: Options) -> float:
+    lo, hi = p.bounds or (-math.inf, math.inf)
+    number = _number(text)
+    if not lo <= number <= hi:  # NaN fails both comparisons
+        raise _NotUsable(f"'{text}' is not a valid {p.name.replace('_', ' ')} (allowed {lo:g}-{hi:g}); "
+                         "the default is used.")
+    return number
+
+
+_DECODE_ONE: dict[str, Callable[[Param, str, Options], Any]] = {
+    "choice": _choice, "visit": _visit, "number": _bounded,
+}
+
+
+def decode(params: Query, options: Options) -> tuple[ViewState, list[str]]:
     """A view from query parameters, with a note for every value that was not usable."""
-    state = options.default
     notes: list[str] = []
     known = set(KEYS.values())
     page_options: dict[str, str] = {}
@@ -125,92 +119,62 @@ def decode(params: Mapping[str, str | list[str]], options: Options) -> tuple[Vie
             page_options[key[len(OPTION_PREFIX):]] = text
         elif key not in known:
             notes.append(f"Link parameter '{key[:40]}' is not known and was ignored.")
+
+    values: dict[str, Any] = {}
     if page_options:
-        state = replace(state, options=tuple(sorted(page_options.items())))
-
-    def first(key: str) -> str | None:
-        raw = params.get(key)
-        if raw is None:
-            return None
-        text = raw[0] if isinstance(raw, list | tuple) else raw
-        text = str(text)
-        if len(text) > MAX_PARAM_LENGTH:
-            notes.append(f"Link parameter '{key}' is too long and was ignored.")
-            return None
-        return text
-
-    def choose(name: str, allowed: tuple[str, ...]) -> None:
-        nonlocal state
-        text = first(KEYS[name])
-        if text is None:
-            return
-        if text in allowed:
-            state = replace(state, **{name: text})
-        else:
-            notes.append(f"'{text}' is not a valid {name.replace('_', ' ')} here; showing "
-                         f"'{getattr(state, name) or 'the default'}' instead.")
-
-    choose("endpoint", options.endpoints)
-    choose("population", options.populations)
-    choose("measure", options.measures)
-    choose("method", options.methods)
-    choose("binary_method", options.binary_methods)
-    choose("vas_join", ("AND", "OR"))
-    choose("covariance", ("us", "cs", "ar1", "toep"))
-    choose("df_method", ("satterthwaite", "kenward-roger"))
-    choose("lsmeans_weights", ("observed", "equal"))
-    choose("reference", options.arms)
-    choose("join", ("AND", "OR"))
-
-    text = first(KEYS["visit"])
-    if text is not None:
-        try:
-            number = float(text)
-        except ValueError:
-            number = math.nan
-        if number in options.visits:
-            state = replace(state, visit=number)
-        else:
-            notes.append(f"Visit '{text}' does not exist in this study; showing the default visit.")
-
-    for name, (lo, hi) in BOUNDS.items():
-        text = first(KEYS[name])
-        if text is None:
+        values["options"] = tuple(sorted(page_options.items()))
+    for p in PARAMS:  # declaration order: the order of the notes
+        given = params.get(p.url)
+        if given is None:
             continue
-        try:
-            number = float(text)
-        except ValueError:
-            number = math.nan
-        if lo <= number <= hi:  # NaN fails both comparisons
-            state = replace(state, **{name: number})
+        if p.kind == "filters":
+            if given:
+                values[p.name] = _filters(p, given, options, notes)
+            continue
+        text = str(given[0] if isinstance(given, list | tuple) else given)
+        if len(text) > MAX_PARAM_LENGTH:
+            notes.append(f"Link parameter '{p.url}' is too long and was ignored.")
+        elif p.kind == "names":
+            values[p.name] = _names(p, text, options, notes)
         else:
-            notes.append(f"'{text}' is not a valid {name.replace('_', ' ')} (allowed {lo}-{hi}); "
-                         "the default is used.")
-
-    text = first(KEYS["covariates"])
-    if text is not None:
-        chosen = tuple(c for c in text.split(",") if c)
-        bad = [c for c in chosen if c not in options.filter_columns]
-        if bad:
-            notes.append(f"Covariates {bad} are not declared subject covariates of this study; ignored.")
-        state = replace(state, covariates=tuple(c for c in chosen if c in options.filter_columns))
-
-    raw_filters = params.get(KEYS["filters"])
-    if raw_filters:
-        items = [raw_filters] if isinstance(raw_filters, str) else list(raw_filters)
-        parsed = []
-        for item in items[:10]:
             try:
-                f = SubgroupFilter.parse(str(item)[:MAX_PARAM_LENGTH])
-            except ValueError as exc:
-                notes.append(f"Filter '{item}' was ignored: {exc}")
-                continue
-            if f.column not in options.filter_columns:
-                notes.append(
-                    f"Filter column '{f.column}' is not a declared subject covariate of this study; the "
-                    "filter was ignored."
-                )
-                continue
-            parsed.append(f)
-        state = replace(state, filters=tuple(parsed))
-    return state, notes
+                values[p.name] = _DECODE_ONE[p.kind](p, text, options)
+            except _NotUsable as exc:
+                notes.append(str(exc))
+    return with_values(options.default, values), notes
+
+
+def _names(p: Param, text: str, options: Options, notes: list[str]) -> tuple[str, ...]:
+    """The usable names of a comma-separated list (the others are dropped with one note)."""
+    allowed = p.allowed(options) or ()
+    chosen = tuple(c for c in text.split(",") if c)
+    bad = [c for c in chosen if c not in allowed]
+    if bad:
+        notes.append(f"{p.label} {bad} are not declared subject covariates of this study; ignored.")
+    return tuple(c for c in chosen if c in allowed)
+
+
+def _filters(p: Param, raw: str | list[str], options: Options,
+             notes: list[str]) -> tuple[SubgroupFilter, ...]:
+    """The usable filters among the link's first :data:`MAX_FILTERS` (the others with a note each)."""
+    allowed = p.allowed(options) or ()
+    items = [raw] if isinstance(raw, str) else list(raw)
+    parsed = []
+    for item in items[:MAX_FILTERS]:
+        try:
+            f = SubgroupFilter.parse(str(item)[:MAX_PARAM_LENGTH])
+        except ValueError as exc:
+            notes.append(f"Filter '{item}' was ignored: {exc}")
+            continue
+        if f.column not in allowed:
+            notes.append(
+                f"Filter column '{f.column}' is not a declared subject covariate of this study; the "
+                "filter was ignored."
+            )
+            continue
+        parsed.append(f)
+    return tuple(parsed)
+
+
+KINDS_READ = frozenset({*_DECODE_ONE, "names", "filters"})
+"""Kinds :func:`decode` reads (a test checks every declared kind is among them and :data:`_ENCODE`)."""

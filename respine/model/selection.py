@@ -5,6 +5,7 @@ method of one analysis (:class:`Selection`), and one subgroup filter (:class:`Su
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from respine.errors import SelectionError
 from respine.model.endpoints import DERIVATION_PARAMETERS, Endpoint
@@ -74,7 +75,8 @@ class Selection:
     df_method: str = "satterthwaite"
     lsmeans_weights: str = "observed"
 
-    def with_(self, **changes: object) -> Selection:
+    def with_(self, **changes: Any) -> Selection:
+        """The same selection with ``changes`` (field names; a wrong name raises ``TypeError``)."""
         return replace(self, **changes)
 
     def for_trend(self, kind: str | Endpoint) -> Selection:
@@ -92,7 +94,7 @@ class Selection:
         binary one given by kind alone keeps them all (it may be derived).
         """
         d = Selection()
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         if isinstance(kind, Endpoint):
             used: tuple[str, ...] = kind.parameters
             kind = kind.kind
