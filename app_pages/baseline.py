@@ -2,16 +2,15 @@
 
 import streamlit as st
 
-from respine import derive
+from respine.analyses import registry
 from respine.present import tables
 from respine.present.fmt import md_escape as md
-from respine.ui import access, cache, render, state
+from respine.ui import cache, controls, render
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
-design = trial.design
-view = state.view()
-groups = derive.arm_order(trial)
-k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
+ctx = page_context()
+trial, design, view, k = ctx.trial, ctx.design, ctx.view, ctx.k
+groups = ctx.arms
 
 st.title("Baseline characteristics")
 st.markdown(
@@ -22,18 +21,12 @@ st.markdown(
     "baseline difference is due to chance (CONSORT 2010, item 15). |SMD| > 0.1 is often "
     "read as a notable imbalance."
 )
-summary = state.option(
-    "baseline_summary",
-    st.radio,
-    "Continuous variables as",
-    default=(["mean", "median"])[0],
-    choices=["mean", "median"],
-    horizontal=True,
-    format_func={"mean": "mean (SD)", "median": "median (IQR)"}.get,
+summary = controls.choice(
+    "baseline_summary", "Continuous variables as", {"mean": "mean (SD)", "median": "median (IQR)"}
 )
 with render.explained():
-    frame, notes = cache.baseline_table(trial.source, view.population, view.filters, trial)
-    for note in notes:
+    frame = cache.run(registry.baseline_table, trial, view.population, view.filters)
+    for note in cache.run(registry.baseline_notes, trial, view.population, view.filters):
         st.warning(md(note), icon=":material/info:")
     render.table(
         tables.baseline_display(frame, groups, summary, k), "baseline_characteristics", "baseline"

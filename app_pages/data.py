@@ -6,8 +6,9 @@ from respine.io.files import MAX_UPLOAD_BYTES, TABLE_SUFFIXES
 from respine.io.mapping import ColumnMapping
 from respine.present.fmt import md_escape as md
 from respine.ui import data, render
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
+trial = page_context().trial
 design = trial.design
 
 st.title("Load data")

@@ -3,45 +3,29 @@
 import streamlit as st
 
 from respine import derive
-from respine.analyses import availability, compare, repeated
+from respine.analyses import registry, repeated
 from respine.present import figures, tables
 from respine.present.fmt import md_escape as md
-from respine.ui import access, cache, render, state
+from respine.ui import cache, controls, render, state
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
-design = trial.design
-colours = figures.arm_colours(design.arms, design.reference_arm)
-k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
+ctx = page_context()
+trial, design, colours, k = ctx.trial, ctx.design, ctx.colours, ctx.k
 
 st.title("Endpoint explorer")
-endpoints = availability.available_endpoints(trial)
 c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
 with c1:
-    endpoint = state.bound(
-        "endpoint", st.selectbox, "Endpoint", options=endpoints, format_func=lambda e: trial.endpoint(e).label
-    )
-ep = trial.endpoint(endpoint)
+    endpoint = controls.endpoint(ctx, controls.endpoints(ctx))
+ep = ctx.endpoint(endpoint)
 with c2:
-    visits = availability.visits_with_data(trial, endpoint)
-    state.bound(
-        "visit", st.selectbox, "Visit for the comparison", options=visits, format_func=design.visit_label
-    )
+    controls.visit(ctx, endpoint, "Visit for the comparison")
 with c3:
     if ep.kind == "continuous":
-        state.bound(
-            "measure", st.selectbox, "Measure", options=list(derive.MEASURES), format_func=derive.MEASURES.get
-        )
+        controls.measure()
     else:
         st.caption("Binary endpoint: rates of subjects with a positive status.")
 with c4:
-    methods = compare.methods_for(ep.kind)
-    method = state.bound(
-        "binary_method" if ep.kind == "binary" else "method",
-        st.selectbox,
-        "Method",
-        options=list(methods),
-        format_func=methods.get,
-    )
+    method = controls.method(ep.kind)
 
 ADJUSTED = {"ancova", "cmh", "logistic", "mmrm"}
 if method == "ancova":
@@ -84,28 +68,23 @@ if sel.method not in ADJUSTED:
     sel = sel.with_(covariates=())
 unit = f" ({ep.unit})" if ep.unit else ""
 with render.explained():
-    trend = cache.over_time(trial.source, sel, trial)
+    trend = cache.run(registry.over_time, trial, sel)
     if ep.kind == "continuous":
         y_title = f"{derive.MEASURES[sel.measure]}{'' if sel.measure == 'pchg' else unit}"
         if sel.measure == "pchg":
             y_title += " (%)"
         fig = cache.figure(
-            (
-                trial.source,
-                "trend",
-                sel.for_trend(ep.kind),
-                y_title,
-            ),
-            lambda: figures.over_time_figure(
-                trend, colours, f"{ep.label}: mean (95% CI) by arm", y_title, min_cell=k
-            ),
+            figures.over_time_figure, trend, colours, f"{ep.label}: mean (95% CI) by arm", y_title, min_cell=k
         )
     else:
         fig = cache.figure(
-            (trial.source, "trend", sel.for_trend(ep.kind)),
-            lambda: figures.over_time_figure(
-                trend, colours, f"{ep.label}: rate (95% CI) by arm", "Subjects", percent=True, min_cell=k
-            ),
+            figures.over_time_figure,
+            trend,
+            colours,
+            f"{ep.label}: rate (95% CI) by arm",
+            "Subjects",
+            percent=True,
+            min_cell=k,
         )
     render.figure(fig, "trend")
     with st.expander("Values by visit"):
@@ -113,7 +92,7 @@ with render.explained():
 
 st.subheader(f"Comparison at {md(design.visit_label(sel.visit))}")
 with render.explained():
-    result = cache.analyze(trial.source, sel, trial)
+    result = cache.run(registry.analyze, trial, sel)
     left, right = st.columns([3, 2])
     with left:
         render.table(tables.arm_table(result, k), f"{endpoint}_arms", "arms")
@@ -123,18 +102,14 @@ with render.explained():
     with right:
         if ep.kind == "continuous" and render.individual("Distribution of values"):
             column = {"aval": "value", "chg": derive.CHG, "pchg": derive.PCHG}[result.measure]
-            values = cache.values_at_visit(trial.source, sel, trial)
             fig = cache.figure(
-                (trial.source, "distribution", sel),
-                lambda: figures.distribution_figure(
-                    values.dropna(subset=[column]),
-                    column,
-                    colours,
-                    f"{derive.MEASURES[result.measure]} at {result.visit_label}",
-                    ep.label + unit,
-                ),
+                figures.distribution_figure,
+                cache.values_at_visit(trial, sel),
+                column,
+                colours,
+                f"{derive.MEASURES[result.measure]} at {result.visit_label}",
+                ep.label + unit,
             )
             render.figure(fig, "distribution")
         elif ep.kind == "binary":
-            fig = cache.figure((trial.source, "rates", sel), lambda: figures.rate_figure(result, colours, k))
-            render.figure(fig, "rates")
+            render.figure(cache.figure(figures.rate_figure, result, colours, k), "rates")

@@ -2,41 +2,30 @@
 
 import streamlit as st
 
-from respine.analyses import availability
+from respine.analyses import registry
 from respine.present import figures, tables
-from respine.ui import access, cache, render, state
+from respine.ui import cache, controls, render
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
-design = trial.design
-colours = figures.arm_colours(design.arms, design.reference_arm)
-view = state.view()
-k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
+ctx = page_context()
+trial, design, colours, view, k = ctx.trial, ctx.design, ctx.colours, ctx.view, ctx.k
 
 st.title("Missing data")
-measured = [e for e in availability.available_endpoints(trial) if not trial.endpoint(e).is_derived]
-endpoint = state.option(
-    "missing_endpoint",
-    st.selectbox,
-    "Endpoint",
-    default=(measured)[0],
-    choices=measured,
-    format_func=lambda e: trial.endpoint(e).label,
-)
+measured = controls.endpoints(ctx, lambda e: not e.is_derived)
+endpoint = controls.endpoint_option(ctx, "missing_endpoint", measured)
 with render.explained():
-    frame = cache.compute(trial.source, "completion", (view.population, endpoint), trial)
-    patterns = cache.compute(trial.source, "patterns", (view.population, endpoint), trial)
+    frame = cache.run(registry.completion, trial, view.population, endpoint)
+    patterns = cache.run(registry.missing_patterns, trial, view.population, endpoint)
     # The two tables are suppressed together: the patterns add up to the completion counts.
     completion_table, patterns_table = tables.missing_display(frame, patterns, [*design.arms, "Total"], k)
     render.figure(
         cache.figure(
-            (trial.source, "completion", view.population, endpoint),
-            lambda: figures.completion_figure(
-                frame,
-                colours,
-                f"{trial.endpoint(endpoint).label}: completion by visit, {view.population}",
-                min_cell=k,
-                hidden=tables.count_hidden(completion_table, "With a value"),
-            ),
+            figures.completion_figure,
+            frame,
+            colours,
+            f"{trial.endpoint(endpoint).label}: completion by visit, {view.population}",
+            min_cell=k,
+            hidden=tables.count_hidden(completion_table, "With a value"),
         ),
         "completion",
     )

@@ -2,15 +2,13 @@
 
 import streamlit as st
 
-from respine.analyses import availability
+from respine.analyses import availability, registry
 from respine.present import figures, tables
-from respine.present.fmt import md_escape as md
-from respine.ui import access, cache, render, state
+from respine.ui import cache, controls, render, state
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
-design = trial.design
-colours = figures.arm_colours(design.arms, design.reference_arm)
-k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
+ctx = page_context()
+trial, design, colours, k = ctx.trial, ctx.design, ctx.colours, ctx.k
 
 st.title("MRI: disc fluid content")
 st.markdown(
@@ -26,24 +24,18 @@ else:
     for col, measure in ((c1, "aval"), (c2, "chg")):
         with col, render.explained():
             sel = state.selection(trial, endpoint="MRIT2", visit=visit, measure=measure, method="welch")
-            result = cache.analyze(trial.source, sel, trial)
-            values = cache.values_at_visit(trial.source, sel, trial)
-            column = "value" if measure == "aval" else "chg"
+            result = cache.run(registry.analyze, trial, sel)
             if render.individual("Values of each subject"):
                 render.figure(
                     cache.figure(
-                        (trial.source, f"mri_{measure}", sel, measure),
-                        lambda values=values, column=column, result=result, measure=measure: (
-                            figures.distribution_figure(
-                                values.dropna(subset=[column]),
-                                column,
-                                colours,
-                                f"T2 at {result.visit_label}"
-                                if measure == "aval"
-                                else f"Change in T2, baseline to {result.visit_label}",
-                                "ms",
-                            )
-                        ),
+                        figures.distribution_figure,
+                        cache.values_at_visit(trial, sel),
+                        "value" if measure == "aval" else "chg",
+                        colours,
+                        f"T2 at {result.visit_label}"
+                        if measure == "aval"
+                        else f"Change in T2, baseline to {result.visit_label}",
+                        "ms",
                     ),
                     f"mri_{measure}",
                 )
@@ -53,32 +45,22 @@ else:
             )
 
     st.subheader("Structure and symptoms")
-    clinical = state.option(
-        "mri_clinical",
-        st.radio,
-        "Clinical change",
-        default=(["VAS", "ODI"])[0],
-        choices=["VAS", "ODI"],
-        horizontal=True,
-        format_func=lambda e: md(trial.endpoint(e).label),  # radio options are Markdown
-    )
+    clinical = controls.endpoint_option(ctx, "mri_clinical", ["VAS", "ODI"], "Clinical change", st.radio)
     with render.explained():
         sel = state.selection(trial, endpoint="MRIT2", visit=visit)
-        points, correlations = cache.compute(trial.source, "structure", (sel, clinical), trial)
+        points, correlations = cache.run(registry.structure, trial, sel, clinical)
         ce = trial.endpoint(clinical)
         if render.individual("Scatter plot of subjects"):
             render.figure(
                 cache.figure(
-                    (trial.source, "mri_scatter", sel, clinical),
-                    lambda: figures.scatter_figure(
-                        points,
-                        "MRIT2",
-                        clinical,
-                        colours,
-                        f"Change in T2 vs change in {ce.label}, {design.visit_label(visit)}",
-                        "Change in T2 (ms)",
-                        f"Change in {ce.label} ({ce.unit})",
-                    ),
+                    figures.scatter_figure,
+                    points,
+                    "MRIT2",
+                    clinical,
+                    colours,
+                    f"Change in T2 vs change in {ce.label}, {design.visit_label(visit)}",
+                    "Change in T2 (ms)",
+                    f"Change in {ce.label} ({ce.unit})",
                 ),
                 "mri_scatter",
             )

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from respine.analyses import published
+from respine.analyses import published, registry
 from respine.present import figures, tables
 from respine.present.fmt import md_escape as md
-from respine.ui import access, cache, render
+from respine.ui import cache, render
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
-design = trial.design
-k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
+ctx = page_context()
+trial, design, k = ctx.trial, ctx.design, ctx.k
 
 st.title(f"{md(design.id)}: study overview")
 st.markdown(md(design.description))
@@ -19,7 +19,7 @@ arms_col, visits_col = st.columns(2)
 with arms_col:
     st.subheader("Populations")
     render.table(
-        tables.counts_frame_display(cache.population_counts(trial.source, trial), [*design.arms, "Total"], k),
+        tables.counts_frame_display(cache.run(registry.population_counts, trial), [*design.arms, "Total"], k),
         "populations",
         "populations",
     )
@@ -38,7 +38,7 @@ if design.primary is None:
 else:
     with render.explained():
         sel = published.primary_selection(trial)
-        result = cache.analyze(trial.source, sel, trial)
+        result = cache.run(registry.analyze, trial, sel)
         st.markdown(
             f"**{md(result.endpoint_label)} at {md(result.visit_label)}**, {md(result.population)} "
             "population, complete cases. Primary outcome not reached."
@@ -48,13 +48,9 @@ else:
             col.metric(md(label), value, help=md(help_text))
         chart_col, table_col = st.columns([2, 3])
         with chart_col:
-            colours = figures.arm_colours(design.arms, design.reference_arm)
-            render.figure(
-                cache.figure((trial.source, "rates", sel), lambda: figures.rate_figure(result, colours, k)),
-                "primary_rates",
-            )
+            render.figure(cache.figure(figures.rate_figure, result, ctx.colours, k), "primary_rates")
         with table_col:
             st.markdown("**Published vs recomputed from the loaded data**")
-            render.table(cache.primary_check(trial.source, trial), "primary_check", "primary_check")
+            render.table(cache.run(registry.primary_check, trial), "primary_check", "primary_check")
             render.table(tables.contrast_table(result, k), "primary_contrasts", "primary_contrasts")
             render.methods(result.methods_text)

@@ -2,11 +2,13 @@
 
 import streamlit as st
 
+from respine.analyses import registry
 from respine.present import tables
 from respine.present.fmt import md_escape as md
 from respine.ui import cache, render
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
+trial = page_context().trial
 
 st.title("Reproduce the paper")
 st.markdown(
@@ -16,7 +18,7 @@ st.markdown(
     "check to run."
 )
 with render.explained():
-    check = cache.compute(trial.source, "paper", (), trial)
+    check = cache.run(registry.paper_check, trial)
     if check.empty:
         st.info("The study description lists no published figures ([primary.published] in study.toml).")
     else:

@@ -2,17 +2,14 @@
 
 import streamlit as st
 
-from respine.analyses import availability, individual
+from respine.analyses import availability, individual, registry
 from respine.present import figures, tables
-from respine.present.fmt import md_escape as md
-from respine.ui import access, cache, render, state
+from respine.ui import cache, controls, render, state
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
-design = trial.design
-treat, ref = design.treatment_arms[0], design.reference_arm
-colours = figures.arm_colours(design.arms, design.reference_arm)
-view = state.view()
-k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
+ctx = page_context()
+trial, design, colours, view, k = ctx.trial, ctx.design, ctx.colours, ctx.view, ctx.k
+treat, ref = ctx.treat, ctx.ref
 SCALES = [e for e in ("VAS", "ODI") if e in availability.available_endpoints(trial)]
 
 st.title("Responder profile")
@@ -23,31 +20,18 @@ st.markdown(
 )
 c1, c2, c3 = st.columns(3)
 with c1:
-    endpoint = state.option(
-        "profile_endpoint",
-        st.radio,
-        "Scale",
-        default=SCALES[0],
-        choices=SCALES,
-        horizontal=True,
-        format_func=lambda e: md(trial.endpoint(e).label),  # radio options are Markdown
-    )
+    endpoint = controls.endpoint_option(ctx, "profile_endpoint", SCALES, "Scale", st.radio)
 with c2:
     relative = (
-        state.option(
+        controls.choice(
             "profile_scale",
-            st.radio,
             "Improvement as",
-            default=(["absolute", "relative"])[0],
-            choices=["absolute", "relative"],
-            horizontal=True,
-            format_func={"absolute": "points (mm / %)", "relative": "% of baseline"}.get,
+            {"absolute": "points (mm / %)", "relative": "% of baseline"},
         )
         == "relative"
     )
 with c3:
-    visits = availability.post_baseline_visits(trial, endpoint)
-    state.bound("visit", st.selectbox, "Visit", options=visits, format_func=design.visit_label)
+    controls.visit(ctx, endpoint, post_baseline=True)
 
 ep = trial.endpoint(endpoint)
 unit = "%" if relative else ep.unit
@@ -59,34 +43,30 @@ else:
         {"responder": view.vas_mm, "MCID": view.mcid_vas} if endpoint == "VAS" else {"MCID": view.mcid_odi}
     )
 with render.explained():
-    cdf = cache.compute(trial.source, "cumulative", (sel, endpoint, relative), trial)
+    cdf = cache.run(registry.cumulative, trial, sel, endpoint, relative)
     if render.individual("Cumulative distribution (one step per subject)"):
         render.figure(
             cache.figure(
-                (trial.source, "cdf", sel, endpoint, relative, tuple(lines.items())),
-                lambda: figures.cumulative_figure(
-                    cdf,
-                    colours,
-                    f"{ep.label}: improvement at {design.visit_label(sel.visit)}",
-                    f"Improvement ({unit})",
-                    lines,
-                ),
+                figures.cumulative_figure,
+                cdf,
+                colours,
+                f"{ep.label}: improvement at {design.visit_label(sel.visit)}",
+                f"Improvement ({unit})",
+                lines,
             ),
             "cdf",
         )
     thresholds = individual.sweep_thresholds(cdf, relative)
-    sweep = cache.compute(trial.source, "sweep", (sel, endpoint, thresholds, relative), trial)
+    sweep = cache.run(registry.sweep, trial, sel, endpoint, thresholds, relative)
     render.figure(
         cache.figure(
-            (trial.source, "sweep", sel, endpoint, relative),
-            lambda: figures.sweep_figure(
-                sweep,
-                treat,
-                ref,
-                "Difference in responders across thresholds",
-                f"Responder threshold: improvement at least ({unit})",
-                min_cell=k,
-            ),
+            figures.sweep_figure,
+            sweep,
+            treat,
+            ref,
+            "Difference in responders across thresholds",
+            f"Responder threshold: improvement at least ({unit})",
+            min_cell=k,
         ),
         "sweep",
     )

@@ -4,8 +4,9 @@ import streamlit as st
 
 from respine.present.fmt import md_escape as md
 from respine.ui import report
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
+trial = page_context().trial
 
 st.title("Report")
 items = report.items()

@@ -2,16 +2,15 @@
 
 import streamlit as st
 
-from respine.analyses import availability, compare
+from respine.analyses import compare, registry
 from respine.model.rules import PRIMARY_RULE
 from respine.present import figures, tables
 from respine.present.fmt import md_escape as md
-from respine.ui import access, cache, render, state
+from respine.ui import cache, controls, render, state
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
-design = trial.design
-colours = figures.arm_colours(design.arms, design.reference_arm)
-k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
+ctx = page_context()
+trial, colours, k = ctx.trial, ctx.colours, ctx.k
 
 
 def reset_rule() -> None:
@@ -68,10 +67,8 @@ with odi_col:
     )
     state.bound("join", st.radio, "Combine VAS and ODI criteria with", options=["OR", "AND"], horizontal=True)
 with rule_col:
-    visits = availability.visits_with_data(trial, "RESP")
-    state.bound("visit", st.selectbox, "Visit", options=visits, format_func=design.visit_label)
-    methods = compare.BINARY_METHODS
-    state.bound("binary_method", st.selectbox, "Test", options=list(methods), format_func=methods.get)
+    controls.visit(ctx, "RESP")
+    controls.method("binary", "Test", compare.BINARY_METHODS)
     st.button("Reset to the primary rule", on_click=reset_rule, icon=":material/restart_alt:")
 
 sel = state.selection(trial, endpoint="RESP", measure="aval")
@@ -84,13 +81,10 @@ else:
     )
 
 with render.explained():
-    result = cache.analyze(trial.source, sel, trial)
+    result = cache.run(registry.analyze, trial, sel)
     chart_col, table_col = st.columns([2, 3])
     with chart_col:
-        render.figure(
-            cache.figure((trial.source, "rates", sel), lambda: figures.rate_figure(result, colours, k)),
-            "responder_rates",
-        )
+        render.figure(cache.figure(figures.rate_figure, result, colours, k), "responder_rates")
     with table_col:
         render.table(tables.arm_table(result, k), "responders_arms", "resp_arms")
         render.table(tables.contrast_table(result, k), "responders_comparison", "resp_contrasts")
@@ -98,13 +92,16 @@ with render.explained():
         render.methods(result.methods_text)
 
 with render.explained():
-    trend = cache.over_time(trial.source, sel, trial)
+    trend = cache.run(registry.over_time, trial, sel)
     render.figure(
         cache.figure(
-            (trial.source, "responder_trend", sel.for_trend("binary")),
-            lambda: figures.over_time_figure(
-                trend, colours, "Responders by visit (95% CI)", "Responders", percent=True, min_cell=k
-            ),
+            figures.over_time_figure,
+            trend,
+            colours,
+            "Responders by visit (95% CI)",
+            "Responders",
+            percent=True,
+            min_cell=k,
         ),
         "responder_trend",
     )
@@ -118,7 +115,7 @@ with m2:
     state.bound("mcid_odi", st.number_input, "ODI MCID (points)", min_value=0.0, max_value=100.0, step=1.0)
 for endpoint, col in zip(("MCID_VAS", "MCID_ODI"), st.columns(2), strict=True):
     with col, render.explained():
-        mcid = cache.analyze(trial.source, state.selection(trial, endpoint=endpoint, measure="aval"), trial)
+        mcid = cache.run(registry.analyze, trial, state.selection(trial, endpoint=endpoint, measure="aval"))
         st.markdown(f"**{md(mcid.endpoint_label)}, {md(mcid.visit_label)}**")
         render.table(tables.arm_table(mcid, k), endpoint.lower(), f"{endpoint}_arms")
         render.table(tables.contrast_table(mcid, k).iloc[:1], f"{endpoint.lower()}_rd", f"{endpoint}_rd")

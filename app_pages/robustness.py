@@ -2,15 +2,15 @@
 
 import streamlit as st
 
-from respine.analyses import availability
+from respine.analyses import availability, registry
 from respine.present import figures, tables
 from respine.present.fmt import md_escape as md
-from respine.ui import access, cache, render, state
+from respine.ui import cache, controls, render, state
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
-design = trial.design
-treat, ref = design.treatment_arms[0], design.reference_arm
-k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
+ctx = page_context()
+trial, design, k = ctx.trial, ctx.design, ctx.k
+treat, ref = ctx.treat, ctx.ref
 
 st.title("Robustness")
 st.markdown(
@@ -26,18 +26,10 @@ with c1:
         if e in availability.available_endpoints(trial)
     ]
     endpoints = endpoints or availability.available_endpoints(trial)
-    endpoint = state.bound(
-        "endpoint", st.selectbox, "Endpoint", options=endpoints, format_func=lambda e: trial.endpoint(e).label
-    )
+    endpoint = controls.endpoint(ctx, endpoints)
 ep = trial.endpoint(endpoint)
 with c2:
-    state.bound(
-        "visit",
-        st.selectbox,
-        "Visit",
-        options=availability.post_baseline_visits(trial, endpoint),
-        format_func=design.visit_label,
-    )
+    controls.visit(ctx, endpoint, post_baseline=True)
 binary = ep.kind == "binary"
 sel = state.selection(
     trial,
@@ -50,13 +42,10 @@ visit = design.visit_label(sel.visit)
 
 st.subheader("Missing data")
 with render.explained():
-    sens = cache.compute(trial.source, "sensitivity", (sel, 50, 2024), trial)
+    sens = cache.run(registry.sensitivity, trial, sel)
     measure = "risk_difference" if binary else "mean_difference"
     render.figure(
-        cache.figure(
-            (trial.source, "sens_fig", sel),
-            lambda: figures.estimates_figure(sens, measure, f"{ep.label} at {visit}: {treat} vs {ref}"),
-        ),
+        cache.figure(figures.estimates_figure, sens, measure, f"{ep.label} at {visit}: {treat} vs {ref}"),
         "sens_fig",
     )
     render.table(tables.sensitivity_display(sens, k), f"sensitivity_{endpoint}", "sensitivity")
@@ -64,32 +53,23 @@ with render.explained():
 
 st.subheader("Tipping point")
 with render.explained():
-    grid, summary = cache.compute(trial.source, "tipping", (sel, 50, 2024), trial)
+    grid, summary = cache.run(registry.tipping, trial, sel)
     if binary:
-        render.figure(
-            cache.figure(
-                (trial.source, "tipping", sel, binary),
-                lambda: figures.tipping_figure(
-                    grid,
-                    treat,
-                    ref,
-                    "p-value for every outcome of the missing subjects (✱ = conclusion changes)",
-                ),
-            ),
-            "tipping",
+        fig = cache.figure(
+            figures.tipping_figure,
+            grid,
+            treat,
+            ref,
+            "p-value for every outcome of the missing subjects (✱ = conclusion changes)",
         )
     else:
-        render.figure(
-            cache.figure(
-                (trial.source, "tipping", sel, binary),
-                lambda: figures.delta_figure(
-                    grid,
-                    "Missing values of the treatment arm shifted by delta",
-                    f"delta ({ep.unit or 'units'})",
-                ),
-            ),
-            "tipping",
+        fig = cache.figure(
+            figures.delta_figure,
+            grid,
+            "Missing values of the treatment arm shifted by delta",
+            f"delta ({ep.unit or 'units'})",
         )
+    render.figure(fig, "tipping")
     st.markdown(f"**{md(summary)}**")
 
 if binary:
@@ -103,13 +83,13 @@ if binary:
         max_value=30,
     )
     with render.explained():
-        posts = cache.compute(trial.source, "bayes", (sel, relevant / 100), trial)
+        posts = cache.run(registry.bayes, trial, sel, threshold=relevant / 100)
         render.figure(
             cache.figure(
-                (trial.source, "posterior", sel, relevant),
-                lambda: figures.posterior_figure(
-                    posts, relevant / 100, f"Posterior of the difference in responders, {visit}"
-                ),
+                figures.posterior_figure,
+                posts,
+                relevant / 100,
+                f"Posterior of the difference in responders, {visit}",
             ),
             "posterior",
         )
@@ -123,19 +103,10 @@ if binary:
 
 st.subheader("Multiplicity")
 families = {"visits": f"{md(ep.label)} at every visit", "endpoints": f"every endpoint at {md(visit)}"}
-family = state.option(
-    "mult_family",
-    st.radio,
-    "Family of tests",
-    default=(["visits", "endpoints"])[0],
-    choices=["visits", "endpoints"],
-    horizontal=True,
-    format_func=families.get,  # radio options are Markdown: the labels are escaped
-)
+family = controls.choice("mult_family", "Family of tests", families)  # labels escaped above
 with render.explained():
-    mult = cache.compute(
-        trial.source, "multiplicity" if family == "visits" else "multiplicity_endpoints", (sel,), trial
-    )
+    over = registry.multiplicity if family == "visits" else registry.multiplicity_endpoints
+    mult = cache.run(over, trial, sel)
     render.table(
         tables.multiplicity_display(mult, "Visit" if family == "visits" else "Endpoint", k),
         f"multiplicity_{family}",
@@ -149,16 +120,9 @@ with render.explained():
 
 if binary:
     st.subheader("All visits in one model: GEE")
-    corr = state.option(
-        "gee_corr",
-        st.radio,
-        "Working correlation",
-        default=(["exchangeable", "unstructured"])[0],
-        choices=["exchangeable", "unstructured"],
-        horizontal=True,
-    )
+    corr = controls.choice("gee_corr", "Working correlation", ["exchangeable", "unstructured"])
     with render.explained():
-        gee = cache.compute(trial.source, "gee", (sel, corr), trial)
+        gee = cache.run(registry.gee, trial, sel, correlation=corr)
         render.table(tables.gee_display(gee, k), f"gee_{endpoint}", "gee")
         render.methods(
             f"Logistic generalised estimating equations over all post-baseline visits with arm × "

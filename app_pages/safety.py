@@ -2,15 +2,14 @@
 
 import streamlit as st
 
-from respine import derive
+from respine.analyses import registry
 from respine.present import tables
 from respine.present.fmt import md_escape as md
-from respine.ui import access, cache, render, state
+from respine.ui import cache, render, state
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
-arms = derive.arm_order(trial)
-view = state.view()
-k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
+ctx = page_context()
+trial, arms, view, k = ctx.trial, ctx.arms, ctx.view, ctx.k
 
 st.title("Safety")
 st.markdown(
@@ -22,9 +21,9 @@ serious_only = state.option(
     "safety_serious", st.toggle, "Serious events only (organ class table)", default=False
 )
 with render.explained():
-    overview, by_term, immune = cache.safety_tables(
-        trial.source, view.population, view.filters, serious_only, trial
-    )
+    overview = cache.run(registry.ae_overview, trial, view.population, view.filters)
+    by_term = cache.run(registry.ae_by_term, trial, view.population, view.filters, serious_only)
+    immune = cache.run(registry.immune_response, trial, view.population, view.filters)
     st.subheader("Overview")
     render.table(
         tables.counts_display(overview, arms, "category", "Category", min_cell=k),

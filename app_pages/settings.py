@@ -5,8 +5,9 @@ import streamlit as st
 from respine import __version__
 from respine.present.fmt import md_escape as md
 from respine.ui import access, data
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
+trial = page_context().trial
 
 st.title("Settings")
 

@@ -2,17 +2,17 @@
 
 import streamlit as st
 
-from respine.analyses import availability
+from respine.analyses import registry
 from respine.analyses.subgroups import parse_cutpoints
 from respine.errors import SelectionError
 from respine.present import figures, tables
 from respine.present.fmt import md_escape as md
-from respine.ui import access, cache, render, state
+from respine.ui import cache, controls, render, state
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
-design = trial.design
-treat, ref = design.treatment_arms[0], design.reference_arm
-k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
+ctx = page_context()
+trial, design, k = ctx.trial, ctx.design, ctx.k
+treat, ref = ctx.treat, ctx.ref
 
 st.title("Subgroups")
 st.warning(
@@ -23,33 +23,17 @@ st.warning(
 )
 c1, c2, c3 = st.columns([3, 2, 2])
 with c1:
-    endpoints = [
-        e
-        for e in availability.available_endpoints(trial)
-        if trial.endpoint(e).kind == "continuous" or trial.endpoint(e).is_derived
-    ]
-    endpoint = state.bound(
-        "endpoint", st.selectbox, "Endpoint", options=endpoints, format_func=lambda e: trial.endpoint(e).label
-    )
+    endpoints = controls.endpoints(ctx, lambda e: e.kind == "continuous" or e.is_derived)
+    endpoint = controls.endpoint(ctx, endpoints)
 ep = trial.endpoint(endpoint)
 with c2:
-    state.bound(
-        "visit",
-        st.selectbox,
-        "Visit",
-        options=availability.visits_with_data(trial, endpoint),
-        format_func=design.visit_label,
-    )
+    controls.visit(ctx, endpoint)
 with c3:
     if ep.kind == "binary":
-        measure = state.option(
+        measure = controls.choice(
             "subgroup_measure",
-            st.radio,
             "Effect measure",
-            default=(["risk_difference", "odds_ratio"])[0],
-            choices=["risk_difference", "odds_ratio"],
-            horizontal=True,
-            format_func={"risk_difference": "Risk difference", "odds_ratio": "Odds ratio"}.get,
+            {"risk_difference": "Risk difference", "odds_ratio": "Odds ratio"},
         )
     else:
         measure = "risk_difference"
@@ -89,15 +73,9 @@ if continuous:
 
 sel = state.selection(trial, endpoint=endpoint, measure="chg" if ep.kind == "continuous" else "aval")
 with render.explained():
-    frame = cache.compute(trial.source, "subgroups", (sel, tuple(chosen), tuple(cutpoints), measure), trial)
+    frame = cache.run(registry.subgroup_analysis, trial, sel, tuple(chosen), tuple(cutpoints), measure)
     title = f"{ep.label} at {design.visit_label(sel.visit)}: {treat} vs {ref} by subgroup"
-    render.figure(
-        cache.figure(
-            (trial.source, "forest", sel, tuple(chosen), tuple(cutpoints), measure),
-            lambda: figures.forest_figure(frame, treat, ref, title, k),
-        ),
-        "forest",
-    )
+    render.figure(cache.figure(figures.forest_figure, frame, treat, ref, title, k), "forest")
     render.table(tables.subgroup_display(frame, k), f"subgroups_{endpoint}", "subgroups")
     st.caption(
         "Interaction p: likelihood-ratio test of arm × subgroup in a logistic model (binary "

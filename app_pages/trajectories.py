@@ -3,41 +3,25 @@
 import streamlit as st
 
 from respine import derive
-from respine.analyses import availability
+from respine.analyses import registry
 from respine.present import figures, tables
-from respine.ui import access, cache, render, state
+from respine.ui import cache, controls, render, state
+from respine.ui.context import page_context
 
-trial = st.session_state["trial"]
-design = trial.design
-colours = figures.arm_colours(design.arms, design.reference_arm)
-k = access.min_cell()  # small-cell threshold of aggregate-only mode (0: show every cell)
+ctx = page_context()
+trial, design, colours, k = ctx.trial, ctx.design, ctx.colours, ctx.k
 
 st.title("Over time")
 c1, c2, c3 = st.columns([3, 2, 2])
 with c1:
-    continuous = [
-        e for e in availability.available_endpoints(trial) if trial.endpoint(e).kind == "continuous"
-    ]
-    endpoint = state.bound(
-        "endpoint",
-        st.selectbox,
-        "Endpoint",
-        options=continuous,
-        format_func=lambda e: trial.endpoint(e).label,
-    )
+    endpoint = controls.endpoint(ctx, controls.endpoints(ctx, lambda e: e.kind == "continuous"))
 with c2:
-    state.bound(
-        "measure", st.selectbox, "Measure", options=list(derive.MEASURES), format_func=derive.MEASURES.get
-    )
+    controls.measure()
 with c3:
-    mode = state.option(
+    mode = controls.choice(
         "traj_mode",
-        st.radio,
         "Means",
-        default=(["observed", "model", "mmrm"])[0],
-        choices=["observed", "model", "mmrm"],
-        horizontal=True,
-        format_func={"observed": "observed", "model": "ANCOVA per visit", "mmrm": "MMRM (all visits)"}.get,
+        {"observed": "observed", "model": "ANCOVA per visit", "mmrm": "MMRM (all visits)"},
     )
 ep = trial.endpoint(endpoint)
 sel = state.selection(trial, endpoint=endpoint)
@@ -46,20 +30,16 @@ label = derive.MEASURES[sel.measure] + (
 )
 with render.explained():
     if mode == "model":
-        trend = cache.compute(trial.source, "over_time_adjusted", (sel,), trial)
+        trend = cache.run(registry.over_time_adjusted, trial, sel)
         title = f"{ep.label}: LS mean (95% CI), ANCOVA on baseline at each visit"
     elif mode == "mmrm":
-        trend = cache.compute(trial.source, "over_time_mmrm", (sel,), trial)
+        trend = cache.run(registry.over_time_mmrm, trial, sel)
         title = f"{ep.label}: LS mean (95% CI), MMRM ({sel.covariance}, {sel.df_method} df)"
     else:
-        trend = cache.over_time(trial.source, sel, trial)
+        trend = cache.run(registry.over_time, trial, sel)
         title = f"{ep.label}: mean (95% CI) by arm"
     render.figure(
-        cache.figure(
-            (trial.source, "traj_means", sel, mode, title, label),
-            lambda: figures.over_time_figure(trend, colours, title, label, min_cell=k),
-        ),
-        "traj_means",
+        cache.figure(figures.over_time_figure, trend, colours, title, label, min_cell=k), "traj_means"
     )
     with st.expander("Values by visit"):
         render.table(
@@ -68,13 +48,10 @@ with render.explained():
 
 if render.individual("Individual trajectories"):
     with render.explained():
-        lines, total = cache.compute(trial.source, "trajectories", (sel,), trial)
+        lines, total = cache.run(registry.trajectories, trial, sel)
         shown = lines["subject_id"].nunique()
         render.figure(
-            cache.figure(
-                (trial.source, "spaghetti", sel, label),
-                lambda: figures.spaghetti_figure(lines, colours, f"{ep.label}: each subject", label),
-            ),
+            cache.figure(figures.spaghetti_figure, lines, colours, f"{ep.label}: each subject", label),
             "spaghetti",
         )
         if shown < total:
@@ -82,21 +59,16 @@ if render.individual("Individual trajectories"):
 
 st.subheader("Waterfall")
 if render.individual("Waterfall (one bar per subject)"):
-    visits = availability.post_baseline_visits(trial, endpoint)
-    state.bound(
-        "visit", st.selectbox, "Visit for the waterfall", options=visits, format_func=design.visit_label
-    )
+    controls.visit(ctx, endpoint, "Visit for the waterfall", post_baseline=True)
     sel = state.selection(trial, endpoint=endpoint)
     with render.explained():
-        bars = cache.compute(trial.source, "waterfall", (sel,), trial)
+        bars = cache.run(registry.waterfall, trial, sel)
         render.figure(
             cache.figure(
-                (trial.source, "waterfall", sel),
-                lambda: figures.waterfall_figure(
-                    bars,
-                    colours,
-                    f"{ep.label}: percent change from baseline at {design.visit_label(sel.visit)}",
-                ),
+                figures.waterfall_figure,
+                bars,
+                colours,
+                f"{ep.label}: percent change from baseline at {design.visit_label(sel.visit)}",
             ),
             "waterfall",
         )

@@ -9,6 +9,7 @@ apostrophe. Numbers are left alone (a negative number is data, not a formula).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 
@@ -60,15 +61,31 @@ def analysis_code(sel: Selection, data_path: str | None) -> str:
     )
 
 
-def page_code(calls: list[tuple[str, tuple]], data_path: str | None) -> str:
-    """Python that reruns every core call a page made, in order, from the same data."""
-    modules = sorted({fn.rsplit(".", 1)[0] for fn, _ in calls})
+def page_code(calls: Sequence[tuple[Callable[..., object], Sequence[tuple[str, object]]]],
+              data_path: str | None) -> str:
+    """Python that reruns every core call a page made, in order, from the same data.
+
+    Parameters
+    ----------
+    calls : sequence of (function, arguments)
+        Each core function the page called (its dotted path is read from ``__module__`` and
+        ``__qualname__``) with its arguments after the trial, by name.
+    data_path : str, optional
+        Where the data were loaded from; the shipped data when None.
+
+    Returns
+    -------
+    str
+        A script that imports the public API, loads the trial and assigns ``result_1``, ... .
+    """
+    paths = [(f"{fn.__module__}.{fn.__qualname__}", args) for fn, args in calls]
+    modules = sorted({path.rsplit(".", 1)[0] for path, _ in paths})
     lines = ["import " + m for m in modules]
     lines += ["", "from respine import ResponderRule, Selection, SubgroupFilter, load_trial", "",
               f"trial = load_trial({repr(data_path) if data_path else ''})"]
-    for i, (fn, args) in enumerate(calls, start=1):
-        rendered = ", ".join(["trial", *(repr(a) for a in args)])
-        lines.append(f"result_{i} = {fn}({rendered})")
+    for i, (path, args) in enumerate(paths, start=1):
+        rendered = ", ".join(["trial", *(f"{name}={value!r}" for name, value in args)])
+        lines.append(f"result_{i} = {path}({rendered})")
     return "\n".join(lines) + "\n"
 
 

@@ -1,7 +1,14 @@
-"""Cached wrappers around the core. Arguments are hashable; the trial itself is keyed by source.
+"""Cached wrappers around the core, derived from the analysis registry.
+
+A page asks for a registered analysis (:mod:`respine.analyses.registry`) and gets its result,
+typed as the analysis declares: ``cache.run(registry.sensitivity, trial, sel)`` returns a
+DataFrame. A figure of results is ``cache.figure(figures.estimates_figure, sens, measure, title)``:
+its key is derived from the inputs of the analyses that produced the results it draws (their
+normalised Selection and options), the factory's name and its other arguments. No page builds
+a cache key.
 
 The shipped (or configured) trial is one shared, read-only object (``cache_resource``); its
-analyses are cached per (trial source, selection) with ``cache_data``, so a warm interaction
+analyses are cached per (trial source, inputs) with ``cache_data``, so a warm interaction
 recomputes nothing it has seen before in any session.
 
 A trial a reader uploaded is theirs alone: its results are cached in that session's state (see
@@ -22,10 +29,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from respine import derive
-from respine.analyses import compare, individual, missing, published, robustness, subgroups, trend
+from respine.analyses import registry
 from respine.io import load_trial
 from respine.model import design as S
-from respine.model import results, selection
+from respine.model import selection
 from respine.model.selection import Filters
 from respine.ui import access
 
@@ -96,30 +103,6 @@ def _cached(max_entries: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
     return decorate
 
 
-@_cached(max_entries=512)
-def _analyze_cached(source: str, sel: selection.Selection, _trial: S.Trial) -> results.AnalysisResult:
-    return compare.analyze(_trial, sel)
-
-
-@_cached(max_entries=512)
-def _over_time_cached(source: str, sel: selection.Selection, _trial: S.Trial) -> pd.DataFrame:
-    return trend.over_time(_trial, sel)
-
-
-def values_at_visit(source: str, sel: selection.Selection, _trial: S.Trial) -> pd.DataFrame:
-    return _values_at_visit(
-        source, sel.normalised(_trial.endpoint(sel.endpoint).kind).with_(method=None, covariates=()), _trial
-    )
-
-
-@_cached(max_entries=256)
-def _values_at_visit(source: str, sel: selection.Selection, _trial: S.Trial) -> pd.DataFrame:
-    data = derive.endpoint_data(
-        _trial, sel.endpoint, sel.population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi
-    )
-    return data[data[S.VISIT_MONTH] == sel.visit].reset_index(drop=True)
-
-
 @_cached(max_entries=64)
 def subject_counts(
     source: str, population: str, filters: Filters, _trial: S.Trial
@@ -145,16 +128,6 @@ def arm_counts(source: str, population: str, filters: Filters, _trial: S.Trial) 
     return {arm: int(counts.get(arm, 0)) for arm in _trial.design.arms}
 
 
-@_cached(max_entries=16)
-def _primary_check_cached(source: str, _trial: S.Trial) -> pd.DataFrame:
-    return published.primary_check(_trial)
-
-
-@_cached(max_entries=16)
-def _population_counts_cached(source: str, _trial: S.Trial) -> pd.DataFrame:
-    return published.population_counts(_trial)
-
-
 @_cached(max_entries=64)
 def covariate_levels(source: str, column: str, _trial: S.Trial) -> tuple[str, ...]:
     """Sorted levels of a categorical covariate (numbers in numeric order)."""
@@ -168,148 +141,126 @@ def covariate_range(source: str, column: str, _trial: S.Trial) -> tuple[float, f
     return (float(col.min()), float(col.max()))
 
 
-
-@_cached(max_entries=64)
-def _baseline_table_cached(
-    source: str, population: str, filters: Filters, _trial: S.Trial
-) -> tuple[pd.DataFrame, list[str]]:
-    """(table, notes)."""
-    from respine.analyses.baseline import baseline_notes
-    from respine.analyses.baseline import baseline_table as build
-
-    return build(_trial, population, filters), baseline_notes(_trial, population, filters)
+# ------------------------------------------------------------------ registered analyses
 
 
-@_cached(max_entries=16)
-def _participant_flow_cached(source: str, endpoint: str, _trial: S.Trial) -> pd.DataFrame:
-    from respine.analyses.flow import participant_flow as build
+def _cached_analysis(analysis: registry.Analysis[T]) -> Callable[..., T]:
+    """One cache per registered analysis, sized by its ``keep`` hint."""
 
-    return build(_trial, endpoint)
+    def compute(source: str, inputs: registry.Inputs, _trial: S.Trial) -> T:
+        return analysis.run(_trial, inputs)
 
-
-@_cached(max_entries=64)
-def _safety_tables_cached(
-    source: str, population: str, filters: Filters, serious_only: bool, _trial: S.Trial
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(overview, by organ class and term, immune response)."""
-    from respine.analyses import safety
-
-    return (
-        safety.ae_overview(_trial, population, filters),
-        safety.ae_by_term(_trial, population, filters, serious_only),
-        safety.immune_response(_trial, population, filters),
-    )
+    # Streamlit keys a function's cache by its qualified name and source: one name per analysis
+    # gives each its own cache (and its own size) although they share this code.
+    compute.__qualname__ = f"run.{analysis.name}"
+    return _cached(max_entries=analysis.keep)(compute)
 
 
-def _registry() -> dict:
-    pass
-    pass
-
-    return {
-        "subgroups": subgroups.subgroup_analysis,
-        "cumulative": individual.cumulative_distribution,
-        "sweep": individual.threshold_sweep,
-        "trajectories": individual.trajectories,
-        "waterfall": individual.waterfall,
-        "structure": individual.structure_vs_symptoms,
-        "completion": missing.completion,
-        "patterns": missing.missing_patterns,
-        "paper": published.paper_check,
-        "over_time_adjusted": trend.over_time_adjusted,
-        "sensitivity": robustness.sensitivity,
-        "tipping": robustness.tipping,
-        "bayes": robustness.bayes_reading,
-        "multiplicity": robustness.multiplicity_over_visits,
-        "gee": robustness.gee_over_visits,
-        "over_time_mmrm": trend.over_time_mmrm,
-        "multiplicity_endpoints": robustness.multiplicity_over_endpoints,
-    }
+_RUNNERS: dict[str, Callable[..., Any]] = {}
 
 
-@_cached(max_entries=512)
-def _compute_cached(source: str, name: str, args: tuple, _trial: S.Trial) -> object:
-    """Cached call of a named core view function with hashable arguments: ``fn(trial, *args)``."""
-    return _registry()[name](_trial, *args)
+def _runner(analysis: registry.Analysis[T]) -> Callable[..., T]:
+    runner = _RUNNERS.get(analysis.name)
+    if runner is None:
+        runner = _RUNNERS[analysis.name] = _cached_analysis(analysis)
+    return runner
 
 
-# Public wrappers: each records the core call it stands for, so the page can show the Python
-# code that reproduces it (the cached bodies do not run on a cache hit, so recording is here).
+# What a page computed, in order, so it can show the Python code that reproduces it (recorded
+# here, not in the cached bodies, which do not run on a cache hit); and the results handed out
+# in this page run, by object id, with the inputs that made them (for figure keys).
 CALLS = "_page_calls"
-REGISTRY_PATHS = {
-    "subgroups": "respine.analyses.subgroups.subgroup_analysis",
-    "cumulative": "respine.analyses.individual.cumulative_distribution",
-    "sweep": "respine.analyses.individual.threshold_sweep",
-    "trajectories": "respine.analyses.individual.trajectories",
-    "waterfall": "respine.analyses.individual.waterfall",
-    "structure": "respine.analyses.individual.structure_vs_symptoms",
-    "completion": "respine.analyses.missing.completion",
-    "patterns": "respine.analyses.missing.missing_patterns",
-    "paper": "respine.analyses.published.paper_check",
-    "over_time_adjusted": "respine.analyses.trend.over_time_adjusted",
-    "sensitivity": "respine.analyses.robustness.sensitivity",
-    "tipping": "respine.analyses.robustness.tipping",
-    "bayes": "respine.analyses.robustness.bayes_reading",
-    "multiplicity": "respine.analyses.robustness.multiplicity_over_visits",
-    "gee": "respine.analyses.robustness.gee_over_visits",
-    "over_time_mmrm": "respine.analyses.trend.over_time_mmrm",
-    "multiplicity_endpoints": "respine.analyses.robustness.multiplicity_over_endpoints",
-}
+ISSUED = "_page_results"
 
 
-def _record(function: str, args: tuple) -> None:
+def begin_page() -> None:
+    """Called by the frame before a page runs: forget the last page's calls and results."""
+    st.session_state[CALLS] = []
+    st.session_state[ISSUED] = {}
+
+
+def _issue(value: Any, key: tuple) -> None:
+    issued = st.session_state.setdefault(ISSUED, {})
+    issued[id(value)] = (key, value)  # the value is held, so its id is not reused in this run
+    if isinstance(value, tuple):  # a page unpacks (grid, summary): each part keeps its origin
+        for i, part in enumerate(value):
+            if not isinstance(part, str | int | float):  # interned scalars have shared ids
+                issued[id(part)] = ((*key, i), part)
+
+
+def run(analysis: registry.Analysis[T], trial: S.Trial, *args: Any, **options: Any) -> T:
+    """The result of a registered analysis on ``trial``, cached; typed by the analysis.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        An entry of :mod:`respine.analyses.registry`.
+    trial : Trial
+        The page's trial (its source keys the cache; uploaded data stay in the session).
+    *args, **options
+        As for the analysis' function after the trial; options not given take their defaults.
+
+    Returns
+    -------
+    The analysis' result (a copy: a caller may change it).
+    """
+    inputs = analysis.inputs(trial, *args, **options)
     calls = st.session_state.setdefault(CALLS, [])
-    if (function, args) not in calls:
-        calls.append((function, args))
+    call = (analysis.fn, inputs)
+    if call not in calls:
+        calls.append(call)
+    value = _runner(analysis)(trial.source, inputs, trial)
+    _issue(value, (trial.source, analysis.name, inputs))
+    return value
 
 
-def analyze(source: str, sel: selection.Selection, _trial: S.Trial) -> results.AnalysisResult:
-    sel = sel.normalised(_trial.endpoint(sel.endpoint).kind)
-    _record("respine.analyses.compare.analyze", (sel,))
-    return _analyze_cached(source, sel, _trial)
+def values_at_visit(trial: S.Trial, sel: selection.Selection) -> pd.DataFrame:
+    """Each subject's values at the selection's visit, for the rows with a value of its measure
+    (what a distribution plot draws). A helper of the UI, not shown in the page's code."""
+    sel = sel.normalised(trial.endpoint(sel.endpoint)).with_(method=None, covariates=())
+    value = _values_at_visit(trial.source, sel, trial)
+    _issue(value, (trial.source, "values_at_visit", sel))
+    return value
 
 
-def over_time(source: str, sel: selection.Selection, _trial: S.Trial) -> pd.DataFrame:
-    sel = sel.for_trend(_trial.endpoint(sel.endpoint).kind)
-    _record("respine.analyses.trend.over_time", (sel,))
-    return _over_time_cached(source, sel, _trial)
+@_cached(max_entries=256)
+def _values_at_visit(source: str, sel: selection.Selection, _trial: S.Trial) -> pd.DataFrame:
+    data = derive.endpoint_data(
+        _trial, sel.endpoint, sel.population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi
+    )
+    data = data[data[S.VISIT_MONTH] == sel.visit]
+    column = {"aval": S.VALUE, "chg": derive.CHG, "pchg": derive.PCHG}[sel.measure]
+    return data.dropna(subset=[column]).reset_index(drop=True)
 
 
-def primary_check(source: str, _trial: S.Trial) -> pd.DataFrame:
-    _record("respine.analyses.published.primary_check", ())
-    return _primary_check_cached(source, _trial)
+# ------------------------------------------------------------------ figures
 
 
-def population_counts(source: str, _trial: S.Trial) -> pd.DataFrame:
-    _record("respine.analyses.published.population_counts", ())
-    return _population_counts_cached(source, _trial)
-
-
-def baseline_table(
-    source: str, population: str, filters: Filters, _trial: S.Trial
-) -> tuple[pd.DataFrame, list[str]]:
-    _record("respine.analyses.baseline.baseline_table", (population, filters))
-    return _baseline_table_cached(source, population, filters, _trial)
-
-
-def participant_flow(source: str, endpoint: str, _trial: S.Trial) -> pd.DataFrame:
-    _record("respine.analyses.flow.participant_flow", (endpoint,))
-    return _participant_flow_cached(source, endpoint, _trial)
-
-
-def compute(source: str, name: str, args: tuple, _trial: S.Trial) -> object:
-    """Cached call of a named core view function with hashable arguments: ``fn(trial, *args)``."""
-    _record(REGISTRY_PATHS[name], args)
-    return _compute_cached(source, name, args, _trial)
-
-
-def safety_tables(
-    source: str, population: str, filters: Filters, serious_only: bool, _trial: S.Trial
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(overview, by organ class and term, immune response)."""
-    _record("respine.analyses.safety.ae_overview", (population, filters))
-    _record("respine.analyses.safety.ae_by_term", (population, filters, serious_only))
-    _record("respine.analyses.safety.immune_response", (population, filters))
-    return _safety_tables_cached(source, population, filters, serious_only, _trial)
+def _freeze(value: Any, issued: dict[int, tuple]) -> Any:
+    """A hashable stand-in for a figure argument: a result this page run got from :func:`run`
+    stands for the inputs that made it; other data by their content."""
+    hit = issued.get(id(value))
+    if hit is not None and hit[1] is value:
+        return ("result", hit[0])
+    if isinstance(value, str | int | float | bool | type(None)):
+        return value
+    if isinstance(value, tuple | list):
+        return (type(value).__name__, tuple(_freeze(v, issued) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _freeze(v, issued)) for k, v in value.items()))
+    if isinstance(value, pd.DataFrame | pd.Series):
+        # data a page derived itself (rare): keyed by content, so a stale figure is impossible
+        frame = value.to_frame() if isinstance(value, pd.Series) else value
+        return ("frame", tuple(map(str, frame.columns)), frame.shape,
+                int(pd.util.hash_pandas_object(frame, index=True).sum()))
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(
+            f"cache.figure cannot key an argument of type {type(value).__name__}: pass a result of "
+            "cache.run, plain values, or build the value inside the figure factory"
+        ) from None
+    return value
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
@@ -317,17 +268,30 @@ def _figure_cached(key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
     return _build()
 
 
-def _figure_of(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
-    # key[0] is the source by convention of the pages; a figure of uploaded data stays in the session
-    if key and isinstance(key[0], str) and is_shared(key[0]):
+def figure(factory: Callable[..., go.Figure], /, *args: Any, **kwargs: Any) -> go.Figure:
+    """``factory(*args, **kwargs)``, built once per key and shared read-only across reruns and
+    sessions (building a figure is most of a rerun's cost).
+
+    The key is derived, never written by a page: the factory's dotted name; each result argument
+    as the source, analysis and normalised inputs that produced it; every other argument by
+    value; and the session's small-cell threshold, so a figure suppressed for an aggregate-only
+    session is never shown to a full-detail one, nor the reverse. Figures of uploaded data stay in
+    the session that uploaded them.
+    """
+    issued = st.session_state.get(ISSUED, {})
+    trial = st.session_state.get("trial")
+    source = getattr(trial, "source", "")
+    key = (
+        source,
+        f"{factory.__module__}.{factory.__qualname__}",
+        _freeze(args, issued),
+        _freeze(kwargs, issued),
+        ("min_cell", access.min_cell()),
+    )
+
+    def build() -> go.Figure:
+        return factory(*args, **kwargs)
+
+    if is_shared(source):
         return _figure_cached(key, build)
     return _session_memo("figure", lambda *_: build(), (key, None), copy_result=False)
-
-
-def figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
-    """A figure built once per ``key`` (everything it depends on: source, selection, titles) and
-    shared read-only across reruns and sessions; building a figure is most of a rerun's cost.
-
-    The session's small-cell threshold is part of the key, so a figure suppressed for an
-    aggregate-only session is never shown to a full-detail one, nor the reverse."""
-    return _figure_of((*key, ("min_cell", access.min_cell())), build)

@@ -12,7 +12,7 @@ import streamlit as st
 from respine.errors import AnalysisError, RespineError
 from respine.model import design as S
 from respine.present import export, fmt, privacy
-from respine.ui import access
+from respine.ui import access, cache
 
 
 @contextmanager
@@ -34,12 +34,12 @@ def start_page() -> None:
     """Called by the frame before a page runs: what the page shows, and the core calls behind it,
     are recorded (for the report and for the code panel)."""
     st.session_state[BLOCKS] = []
-    st.session_state["_page_calls"] = []
+    cache.begin_page()
 
 
 def page_code(trial: S.Trial) -> None:
     """The Python that reproduces everything the page computed, under the page."""
-    calls = st.session_state.get("_page_calls", [])
+    calls = st.session_state.get(cache.CALLS, [])
     if not calls:
         return
     path = None if trial.source.startswith(("upload", "folder:")) else trial.source

@@ -1,0 +1,96 @@
+"""The pickers pages share, built once: endpoint, visit, measure, method, and page options.
+
+Each keeps the widget label and key the pages had (links and tests rely on them): bound pickers
+go through :func:`respine.ui.state.bound` (the view's fields, in the link by name), page options
+through :func:`respine.ui.state.option` (``o_<name>`` in the link).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import streamlit as st
+
+from respine import derive
+from respine.analyses import availability, compare
+from respine.model.endpoints import Endpoint
+from respine.present.fmt import md_escape
+from respine.ui import state
+from respine.ui.context import PageContext
+
+
+def endpoints(ctx: PageContext, keep: Callable[[Endpoint], bool] | None = None) -> list[str]:
+    """Endpoints with data in the trial, in declared order; only those ``keep`` accepts."""
+    available = availability.available_endpoints(ctx.trial)
+    return [e for e in available if keep is None or keep(ctx.endpoint(e))]
+
+
+def endpoint(ctx: PageContext, options: Sequence[str], label: str = "Endpoint") -> str:
+    """The view's endpoint, among ``options``."""
+    return state.bound("endpoint", st.selectbox, label, options=list(options), format_func=ctx.label)
+
+
+def visit(ctx: PageContext, endpoint_id: str, label: str = "Visit", post_baseline: bool = False) -> float:
+    """The view's visit, among the visits with data of ``endpoint_id`` (after baseline only with
+    ``post_baseline``)."""
+    visits = (availability.post_baseline_visits if post_baseline else availability.visits_with_data)(
+        ctx.trial, endpoint_id
+    )
+    return state.bound("visit", st.selectbox, label, options=visits, format_func=ctx.visit_label)
+
+
+def measure() -> str:
+    """The view's measure of a continuous endpoint (change, percent change, observed value)."""
+    return state.bound(
+        "measure", st.selectbox, "Measure", options=list(derive.MEASURES), format_func=derive.MEASURES.get
+    )
+
+
+def method(kind: str, label: str = "Method", methods: Mapping[str, str] | None = None) -> str:
+    """The view's comparison method for an endpoint of ``kind`` (binary methods are a field of
+    their own, so a choice for one kind survives a visit to the other)."""
+    methods = compare.methods_for(kind) if methods is None else methods
+    return state.bound(
+        "binary_method" if kind == "binary" else "method",
+        st.selectbox,
+        label,
+        options=list(methods),
+        format_func=methods.get,
+    )
+
+
+def choice(
+    name: str,
+    label: str,
+    choices: Sequence[Any] | Mapping[Any, str],
+    widget: Callable[..., Any] = st.radio,
+    **kwargs: Any,
+) -> Any:
+    """A page option among ``choices`` (the first is the default). A mapping gives each choice
+    its label (radio labels are Markdown: a label holding data text must come escaped)."""
+    options = list(choices)
+    if isinstance(choices, Mapping):
+        labels = dict(choices)
+        kwargs["format_func"] = labels.get
+    if widget is st.radio:
+        kwargs.setdefault("horizontal", True)
+    return state.option(name, widget, label, default=options[0], choices=options, **kwargs)
+
+
+def endpoint_option(
+    ctx: PageContext,
+    name: str,
+    options: Sequence[str],
+    label: str = "Endpoint",
+    widget: Callable[..., Any] = st.selectbox,
+    **kwargs: Any,
+) -> str:
+    """A page's own endpoint picker (not the view's endpoint), first option by default."""
+    if widget is st.radio:  # radio options are Markdown: data labels are escaped
+        kwargs.setdefault("horizontal", True)
+        kwargs["format_func"] = lambda e: md_escape(ctx.label(e))
+    else:
+        kwargs["format_func"] = ctx.label
+    options = list(options)
+    return state.option(name, widget, label, default=options[0], choices=options, **kwargs)
