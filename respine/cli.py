@@ -10,13 +10,15 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any, NoReturn, TypedDict
 
 from respine import derive
 from respine.analyses import robustness
 from respine.analyses.compare import analyze
 from respine.errors import RespineError
 from respine.io import load_trial, validate_folder
-from respine.model.rules import ResponderRule
+from respine.model import design as S
+from respine.model.params import PARAMS, Param, ViewState, to_selection, with_values
 from respine.model.selection import Selection, SubgroupFilter
 from respine.present import tables
 
@@ -26,7 +28,7 @@ EXIT_INTERNAL = 70  # EX_SOFTWARE
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, not argparse's usage dump
+    def error(self, message: str) -> NoReturn:  # one line, not argparse's usage dump
         self.exit(EXIT_USAGE, f"respine: {message} (see 'respine {self.prog.split()[-1]} --help')\n")
 
 
@@ -48,45 +50,115 @@ def _nan_to_none(obj: object) -> object:
     return obj
 
 
+# --- view parameters as command-line options (declared in respine.model.params) ---------------
+
+# Catalogues of allowed values known before a trial is loaded, which argparse then enforces. The
+# others (endpoints, populations, arms, methods, covariates) are checked by the core against the
+# loaded trial, with a message that lists what the trial offers.
+CLI_CHOICES: dict[str, tuple[str, ...]] = {"measures": tuple(sorted(derive.MEASURES))}
+ROBUSTNESS_PARAMS = ("endpoint", "visit", "population", "filters")
+
+
+class _Argument(TypedDict, total=False):
+    """The keywords of ``add_argument`` a declaration sets (so mypy checks them against argparse)."""
+
+    help: str | None
+    required: bool
+    action: str
+    default: Any
+    metavar: str
+    type: type[float]
+    choices: list[str]
+
+
+def _cli_kwargs(p: Param, required: bool, default: object) -> _Argument:
+    kwargs: _Argument = {"help": p.help or None}
+    if required:
+        kwargs["required"] = True
+    if p.kind == "filters":
+        kwargs.update({"action": "append", "default": [], "metavar": "COL=VALUE"})
+        return kwargs
+    if p.kind == "number":
+        kwargs["type"] = float
+    elif p.kind == "choice":
+        allowed = p.choices if isinstance(p.choices, tuple) else CLI_CHOICES.get(p.choices or "")
+        if allowed is not None:
+            kwargs["choices"] = list(allowed)
+    if not required:
+        # "" means "the study's default" and () "none": no value on the command line either.
+        kwargs["default"] = None if default in ("", ()) else default
+    return kwargs
+
+
+def add_view_options(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None, *,
+                     required: tuple[str, ...] = (), defaults: dict[str, object] | None = None) -> None:
+    """Add the command-line options of declared view parameters to ``parser``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The sub-command's parser.
+    names : tuple of str, optional
+        The :class:`~respine.model.params.ViewState` fields to offer (default: every parameter
+        with a flag).
+    required : tuple of str
+        Fields whose flag must be given.
+    defaults : dict, optional
+        Defaults of this command that differ from the view's.
+    """
+    defaults = defaults or {}
+    seen: set[str] = set()
+    for p in PARAMS:
+        if p.cli is None or p.cli in seen or (names is not None and p.name not in names):
+            continue
+        seen.add(p.cli)  # a flag shared by two parameters (--method) is added once
+        kwargs = _cli_kwargs(p, p.name in required, defaults.get(p.name, p.default))
+        if p.name in defaults:
+            kwargs["help"] = f"{p.help} (default {defaults[p.name]})"
+        parser.add_argument(p.cli, **kwargs)
+
+
+def _from_cli(p: Param, raw: Any, trial: S.Trial) -> object:
+    """The view's value of ``p`` from the text (or, for ``--filter``, the list of texts) given."""
+    if p.kind == "visit":
+        return derive.resolve_visit(trial, str(raw))
+    if p.kind == "names":
+        return tuple(c.strip() for c in str(raw).split(",") if c.strip())
+    if p.kind == "filters":
+        return tuple(SubgroupFilter.parse(str(f)) for f in raw)
+    return raw  # argparse gave a number its float type; a choice is text
+
+
+def view_from_args(args: argparse.Namespace, trial: S.Trial) -> ViewState:
+    """The view the command line asks for: each declared parameter from its flag (if the command
+    has it and it was given), the view's default otherwise."""
+    values: dict[str, object] = {}
+    for p in PARAMS:
+        raw = getattr(args, p.dest, None) if p.dest else None
+        if raw is not None:
+            values[p.name] = _from_cli(p, raw, trial)
+    return with_values(ViewState(), values)
+
+
+def selection_from_args(args: argparse.Namespace, trial: S.Trial) -> Selection:
+    """The analysis :class:`Selection` of a command line, derived as the app derives it."""
+    view = view_from_args(args, trial)
+    return to_selection(view, trial.endpoint(view.endpoint).kind)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="respine", description="RESPINE results explorer: analyses from the command line.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     a = sub.add_parser("analyze", help="compare arms for one endpoint at one visit")
-    a.add_argument("--endpoint", required=True, help="endpoint id, e.g. RESP, VAS, ODI")
-    a.add_argument("--visit", required=True, help='visit label ("Month 12") or number (12)')
     a.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
-    a.add_argument("--method", help="continuous: welch|ancova|mmrm|mann_whitney; "
-                   "binary: chisq_yates|chisq|fisher|cmh|logistic")
-    a.add_argument("--covariance", default="us", choices=["us", "cs", "ar1", "toep"],
-                   help="MMRM within-subject covariance (default unstructured)")
-    a.add_argument("--df", default="satterthwaite", choices=["satterthwaite", "kenward-roger"],
-                   help="MMRM degrees of freedom")
-    a.add_argument("--lsmeans-weights", default="observed", choices=["observed", "equal"],
-                   help="ANCOVA LS means: observed proportions or equal weights of covariate levels")
-    a.add_argument("--measure", choices=sorted(derive.MEASURES), default="chg",
-                   help="continuous endpoints: chg (default), pchg or aval")
-    a.add_argument("--population", help="population id, e.g. MITT, PP, SAFETY, RANDOMISED")
-    a.add_argument("--covariates", default="", help="extra ANCOVA covariates, comma-separated")
-    a.add_argument("--reference", help="reference arm (default: the study's)")
-    a.add_argument("--filter", action="append", default=[], metavar="COL=VALUE",
-                   help="subgroup filter: COL=A, COL=A|B or COL=LOW..HIGH (repeatable)")
-    a.add_argument("--vas-pct", type=float, default=20.0, help="responder: VAS relative threshold (%%)")
-    a.add_argument("--vas-mm", type=float, default=20.0, help="responder: VAS absolute threshold (mm)")
-    a.add_argument("--vas-join", choices=["AND", "OR"], default="AND")
-    a.add_argument("--odi-pct", type=float, default=20.0, help="responder: ODI relative threshold (%%)")
-    a.add_argument("--join", choices=["AND", "OR"], default="OR", help="responder: VAS vs ODI join")
-    a.add_argument("--mcid-vas", type=float, default=15.0, help="MCID for VAS (mm)")
-    a.add_argument("--mcid-odi", type=float, default=10.0, help="MCID for ODI (points)")
+    add_view_options(a, required=("endpoint", "visit"))
     a.add_argument("--format", choices=["json", "text"], default="text")
 
     r = sub.add_parser("robustness", help="missing-data strategies, tipping point, Bayesian reading, "
                        "multiplicity and GEE for one endpoint at one visit")
-    r.add_argument("--endpoint", default="RESP", help="endpoint id (default RESP)")
-    r.add_argument("--visit", required=True, help='visit label ("Month 12") or number (12)')
     r.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
-    r.add_argument("--population", help="population id")
-    r.add_argument("--filter", action="append", default=[], metavar="COL=VALUE")
+    add_view_options(r, ROBUSTNESS_PARAMS, required=("visit",), defaults={"endpoint": "RESP"})
     r.add_argument("--imputations", type=int, default=50, help="multiple imputations (default 50)")
     r.add_argument("--seed", type=int, default=2024, help="seed of the multiple imputation")
     r.add_argument("--threshold", type=float, default=0.10,
@@ -110,17 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _analyze(args: argparse.Namespace) -> int:
     trial = load_trial(args.data)
-    visit = derive.resolve_visit(trial, args.visit)
-    sel = Selection(
-        endpoint=args.endpoint, visit=visit, population=args.population, measure=args.measure,
-        method=args.method,
-        filters=tuple(SubgroupFilter.parse(f) for f in args.filter),
-        rule=ResponderRule(args.vas_pct, args.vas_mm, args.vas_join, args.odi_pct, 0.0, args.join),
-        mcid_vas=args.mcid_vas, mcid_odi=args.mcid_odi,
-        covariates=tuple(c.strip() for c in args.covariates.split(",") if c.strip()),
-        reference=args.reference, covariance=args.covariance, df_method=args.df,
-        lsmeans_weights=args.lsmeans_weights)
-    result = analyze(trial, sel)
+    result = analyze(trial, selection_from_args(args, trial))
     if args.format == "json":
         print(json.dumps(_nan_to_none(result.to_dict()), indent=2, default=_json_default))
         return 0
@@ -137,13 +199,9 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _robustness(args: argparse.Namespace) -> int:
-    pass
-
     trial = load_trial(args.data)
     binary = trial.endpoint(args.endpoint).kind == "binary"
-    sel = Selection(endpoint=args.endpoint, visit=derive.resolve_visit(trial, args.visit),
-                    population=args.population, measure="aval" if binary else "chg",
-                    filters=tuple(SubgroupFilter.parse(f) for f in args.filter))
+    sel = selection_from_args(args, trial).with_(measure="aval" if binary else "chg")
     sens = robustness.sensitivity(trial, sel, args.imputations, args.seed)
     grid, summary = robustness.tipping(trial, sel, args.imputations, args.seed)
     mult = robustness.multiplicity_over_visits(trial, sel)
@@ -171,7 +229,8 @@ def _robustness(args: argparse.Namespace) -> int:
     print(f"\nTipping point: {summary}")
     if binary:
         print()
-        bayes = tables.bayes_display(robustness.bayes_reading(trial, sel, args.threshold))
+        bayes = tables.bayes_display(robustness.bayes_reading(trial, sel, args.threshold),
+                                     trial.endpoint(args.endpoint))
         print(bayes.drop(columns=["Prior, in words"]).to_string(index=False))
     print()
     print(tables.multiplicity_display(mult).to_string(index=False))
