@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from respine.ui import pages
+
 try:
     from playwright.sync_api import Locator, Page, expect
 except ImportError:  # the `browser` fixture then skips, or fails under CI, with the reason
@@ -30,11 +32,11 @@ ALERT = '[data-testid="stAlert"]'
 CHART = '[data-testid="stPlotlyChart"]'
 DATAFRAME = '[data-testid="stMain"] [data-testid="stDataFrame"]'
 
-PAGES = {
-    "/": "RESPINE: study overview",
-    "/explorer": "Endpoint explorer",
-    "/responders": "Responders",
-}
+# The pages this tier opens (their addresses come from the page registry), with the heading each
+# draws; a page renamed or dropped from the registry fails here, not silently.
+HEADINGS = {"": "RESPINE: study overview", "explorer": "Endpoint explorer", "responders": "Responders"}
+PAGES = {p.path: HEADINGS[p.url_path] for p in pages.PAGES if p.url_path in HEADINGS}
+assert len(PAGES) == len(HEADINGS), f"not registered: {set(HEADINGS) - {p.url_path for p in pages.PAGES}}"
 
 
 def open_app(page: Page, path: str) -> Page:
