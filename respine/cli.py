@@ -18,6 +18,7 @@ from respine.analyses.compare import analyze
 from respine.errors import RespineError
 from respine.io import load_trial, validate_folder
 from respine.model import design as S
+from respine.model.labels import endpoint_label, rule_modified
 from respine.model.params import PARAMS, Param, ViewState, to_selection, with_values
 from respine.model.selection import Selection, SubgroupFilter
 from respine.present import tables
@@ -205,8 +206,10 @@ def _robustness(args: argparse.Namespace) -> int:
     sens = robustness.sensitivity(trial, sel, args.imputations, args.seed)
     grid, summary = robustness.tipping(trial, sel, args.imputations, args.seed)
     mult = robustness.multiplicity_over_visits(trial, sel)
+    ep = trial.endpoint(args.endpoint)
     out: dict[str, object] = {
-        "endpoint": args.endpoint, "visit": trial.design.visit_label(sel.visit),
+        "endpoint": args.endpoint, "endpoint_label": endpoint_label(ep, sel.rule, trial.endpoint),
+        "rule_modified": rule_modified(ep, sel.rule), "visit": trial.design.visit_label(sel.visit),
         "population": sel.population or trial.design.default_population,
         "sensitivity": sens.drop(columns=["methods_text"]).to_dict("records"),
         "tipping_point": {"summary": summary, "cells": len(grid),
@@ -223,7 +226,7 @@ def _robustness(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(_nan_to_none(out), indent=2, default=_json_default))
         return 0
-    print(f"Robustness of {trial.endpoint(args.endpoint).label}, {out['visit']}"
+    print(f"Robustness of {out['endpoint_label']}, {out['visit']}"
           + (" [SYNTHETIC DATA]" if trial.synthetic else ""))
     print(tables.sensitivity_display(sens).drop(columns=["Note"]).to_string(index=False))
     print(f"\nTipping point: {summary}")

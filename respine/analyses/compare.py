@@ -16,6 +16,7 @@ from respine.analyses.repeated import _mmrm_at_visit, mmrm_fit
 from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
 from respine.model.endpoints import Responder
+from respine.model.labels import endpoint_label, rule_modified
 from respine.model.results import AnalysisResult
 from respine.model.selection import Selection
 
@@ -170,7 +171,7 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
         )
     result = AnalysisResult(
         endpoint=ep.id,
-        endpoint_label=ep.label,
+        endpoint_label=endpoint_label(ep, sel.rule, trial.endpoint),
         kind=ep.kind,
         visit=sel.visit,
         visit_label=visit_label,
@@ -186,6 +187,8 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
         notes=tuple(notes),
         source=trial.source,
         synthetic=trial.synthetic,
+        # Says in the JSON output whether the responder rule differs from the study's primary rule.
+        extra={"rule_modified": rule_modified(ep, sel.rule)},
     )
     return replace(result, methods_text=methods_text(result, sel, trial))
 

@@ -42,6 +42,7 @@ from respine import derive, stats
 from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
 from respine.model.endpoints import Endpoint, Responder
+from respine.model.labels import endpoint_label
 from respine.model.rules import (
     MCID_ODI_POINTS,
     MCID_VAS_MM,
@@ -314,7 +315,8 @@ def _analysis_words(prep: _Prepared) -> str:
 
 
 def _head(prep: _Prepared) -> str:
-    return f"{prep.endpoint.label} at {prep.visit_label}, {prep.population_label} population"
+    label = endpoint_label(prep.endpoint, prep.rule)  # named after the rule the view uses
+    return f"{label} at {prep.visit_label}, {prep.population_label} population"
 
 
 def _complete_case(prep: _Prepared) -> SensitivityResult:

@@ -12,6 +12,7 @@ from respine.analyses.availability import visits_with_data
 from respine.analyses.compare import analyze
 from respine.errors import AnalysisError
 from respine.model import design as S
+from respine.model.labels import endpoint_label
 from respine.model.selection import Selection
 
 # ---------------------------------------------------------------- robustness of a result
@@ -163,7 +164,7 @@ def multiplicity_over_endpoints(trial: S.Trial, sel: Selection) -> pd.DataFrame:
 
     family = [
         (
-            trial.endpoint(e).label,
+            endpoint_label(trial.endpoint(e), sel.rule, trial.endpoint),
             sel.with_(
                 endpoint=e,
                 method=None,

@@ -16,8 +16,10 @@ from collections.abc import Iterator, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from respine.model.endpoints import Endpoint
 from respine.model.results import AnalysisResult
 from respine.present import fmt, privacy
+from respine.present import labels as wording
 
 # Every text from the data (arm, visit, subgroup and subject labels, titles) goes through _t, so
 # that plotly's HTML subset in labels (<b>, <a href>) is shown literally, never drawn.
@@ -263,15 +265,20 @@ def _interval_trace(
 
 
 def forest_figure(
-    frame: pd.DataFrame, treat: str, reference: str, title: str, min_cell: int = 0
+    frame: pd.DataFrame, treat: str, reference: str, title: str, min_cell: int = 0,
+    endpoint: Endpoint | None = None, measure: str = "chg",
 ) -> go.Figure:
     """Forest plot: one row per subgroup level, effect with 95% CI, null line, n per arm on hover.
 
     Odds ratios use a log axis. Rows with no estimate (too few subjects) are shown without a
     point, and their reason is in the hover text; so are rows with an arm of fewer than
     ``min_cell`` subjects (aggregate-only mode), whose estimate is suppressed.
+
+    The x axis says which side favours which arm, from ``endpoint``'s direction of benefit and
+    ``measure`` (its change, value or percent change); without an endpoint, or for one whose
+    direction is unknown, it names the contrast only.
     """
-    measure = frame["measure"].iloc[0]
+    contrast = frame["measure"].iloc[0]
     n_columns = [c for c in frame.columns if c.startswith("n ")]
     small = privacy.small_rows(frame, n_columns, min_cell)
     if any(small):
@@ -279,22 +286,22 @@ def forest_figure(
         frame.loc[small, ["estimate", "ci_low", "ci_high"]] = float("nan")
         for c in n_columns:
             frame[c] = [privacy.count_cell(n, min_cell) for n in frame[c]]
-    ratio = measure == "odds_ratio"
-    scale = 100.0 if measure == "risk_difference" else 1.0
-    labels = [
+    ratio = contrast in wording.RATIOS
+    scale = 100.0 if contrast == "risk_difference" else 1.0
+    row_labels = [
         _t(f"{v}: {lev}") if v != "Overall" else "Overall"
         for v, lev in zip(frame["variable"], frame["level"], strict=True)
     ]
     y = list(range(len(frame)))[::-1]
     n_cols = [c for c in frame.columns if c.startswith("n ")]
     hover = []
-    for (_, r), lab in zip(frame.iterrows(), labels, strict=True):
+    for (_, r), lab in zip(frame.iterrows(), row_labels, strict=True):
         ns = ", ".join(f"{_t(c[2:])} n={r[c]}" for c in n_cols)
-        est = fmt.contrast_estimate(measure, r["estimate"], r["ci_low"], r["ci_high"])
+        est = fmt.contrast_estimate(contrast, r["estimate"], r["ci_low"], r["ci_high"])
         p_int = r["p_interaction"]
         p = "" if pd.isna(p_int) else f"<br>interaction p = {fmt.p_value(p_int)}"
         note = f"<br>{_t(r['note'])}" if r["note"] else ""
-        hover.append(f"<b>{lab}</b><br>{ns}<br>{fmt.contrast_label(measure)}: {est}{p}{note}")
+        hover.append(f"<b>{lab}</b><br>{ns}<br>{fmt.contrast_label(contrast)}: {est}{p}{note}")
     colours = [PALETTE[0] if v != "Overall" else "#000000" for v in frame["variable"]]
     marker = dict(
         symbol=["diamond" if v == "Overall" else "square" for v in frame["variable"]],
@@ -303,12 +310,10 @@ def forest_figure(
     )
     fig = go.Figure(_interval_trace(frame, scale, y, hover, marker))
     fig.add_vline(x=1.0 if ratio else 0.0, line=dict(color="#888888", dash="dash"))
-    fig.update_yaxes(tickmode="array", tickvals=y, ticktext=labels, showgrid=False)
+    fig.update_yaxes(tickmode="array", tickvals=y, ticktext=row_labels, showgrid=False)
     if ratio:
         fig.update_xaxes(type="log")
-    unit = " (percentage points)" if measure == "risk_difference" else ""
-    x_title = f"{fmt.contrast_label(measure)}{unit}: favours {reference} ← → favours {treat}"
-    _layout(fig, title, "", x_title)
+    _layout(fig, title, "", wording.contrast_axis_title(contrast, endpoint, treat, reference, measure))
     fig.update_layout(height=max(320, 26 * len(frame) + 140))
     return _suppressed(fig, sum(small), min_cell)
 
@@ -514,8 +519,14 @@ def completion_figure(
     return _suppressed(_layout(fig, title, "Subjects with a value (%)"), dropped, min_cell)
 
 
-def estimates_figure(frame: pd.DataFrame, measure: str, title: str, label_column: str = "label") -> go.Figure:
-    """Point estimates with 95% CIs, one row per analysis (e.g. missing-data strategies)."""
+def estimates_figure(frame: pd.DataFrame, measure: str, title: str, label_column: str = "label",
+                     endpoint: Endpoint | None = None, arm: str = "", reference: str = "",
+                     endpoint_measure: str = "chg") -> go.Figure:
+    """Point estimates with 95% CIs, one row per analysis (e.g. missing-data strategies).
+
+    ``measure`` is the contrast (``mean_difference``, ``risk_difference``, ...). Given the
+    ``endpoint``, the two ``arm``/``reference`` of the contrast and the endpoint's measure, the
+    x axis also says which side favours which arm (nothing when the direction is unknown)."""
     d = frame.dropna(subset=["estimate"]).iloc[::-1]
     scale = 100.0 if measure == "risk_difference" else 1.0
     hover = [
@@ -527,8 +538,8 @@ def estimates_figure(frame: pd.DataFrame, measure: str, title: str, label_column
     marker = dict(size=10, color=PALETTE[0])
     fig = go.Figure(_interval_trace(d, scale, d[label_column].map(_t), hover, marker))
     fig.add_vline(x=0.0, line=dict(color="#888888", dash="dash"))
-    unit = " (percentage points)" if measure == "risk_difference" else ""
-    _layout(fig, title, "", f"{fmt.contrast_label(measure)}{unit}")
+    sides = endpoint if arm and reference else None
+    _layout(fig, title, "", wording.contrast_axis_title(measure, sides, arm, reference, endpoint_measure))
     fig.update_layout(height=max(300, 50 * len(d) + 140))
     return fig
 
@@ -588,8 +599,12 @@ def tipping_figure(table: pd.DataFrame, arm: str, reference: str, title: str) ->
     return fig
 
 
-def delta_figure(table: pd.DataFrame, title: str, x_title: str) -> go.Figure:
-    """Continuous tipping point: estimate (95% CI) as the missing values are shifted by delta."""
+def delta_figure(table: pd.DataFrame, title: str, x_title: str, endpoint: Endpoint | None = None,
+                 arm: str = "", reference: str = "", endpoint_measure: str = "chg") -> go.Figure:
+    """Continuous tipping point: estimate (95% CI) as the missing values are shifted by delta.
+
+    Given the ``endpoint`` and the arms of the contrast, the y axis also says which side favours
+    which arm (nothing when the direction is unknown)."""
     fig = _new()
     fig.add_trace(
         go.Scatter(
@@ -625,12 +640,21 @@ def delta_figure(table: pd.DataFrame, title: str, x_title: str) -> go.Figure:
         )
     )
     fig.add_hline(y=0, line=dict(color="#888888", dash="dash"))
-    return _layout(fig, title, "Difference in means", x_title)
+    sides = endpoint if arm and reference else None
+    y_title = wording.contrast_axis_title("mean_difference", sides, arm, reference, endpoint_measure)
+    return _layout(fig, title, y_title, x_title)
 
 
-def posterior_figure(results: list, threshold: float, title: str) -> go.Figure:
-    """Posterior density of the risk difference under each prior, with the benefit threshold."""
+def posterior_figure(results: list, threshold: float, title: str, endpoint: Endpoint | None = None,
+                     arm: str = "", reference: str = "") -> go.Figure:
+    """Posterior density of the risk difference under each prior, with the threshold of a
+    clinically relevant difference.
+
+    The hover's "P(benefit)" and the x axis's direction come from ``endpoint`` (a responder:
+    more is better); without an endpoint, or for one whose direction is unknown, the figure
+    speaks of a difference only ("P(difference > 0)")."""
     colours = {"sceptical": "#6E6E6E", "neutral": PALETTE[0], "enthusiastic": PALETTE[1]}
+    above_zero, above_threshold = wording.benefit_headers(endpoint, 100 * threshold)
     fig = _new()
     for r in results:
         fig.add_trace(
@@ -641,8 +665,8 @@ def posterior_figure(results: list, threshold: float, title: str) -> go.Figure:
                 name=f"{r.prior_label}",
                 line=dict(color=colours.get(r.prior, PALETTE[2]), width=2.5),
                 hovertemplate=(
-                    f"<b>{r.prior_label}</b><br>P(benefit) = {fmt.pct(r.p_positive)}<br>"
-                    f"P(> {100 * threshold:g} points) = {fmt.pct(r.p_threshold)}<extra></extra>"
+                    f"<b>{r.prior_label}</b><br>{above_zero} = {fmt.pct(r.p_positive)}<br>"
+                    f"{above_threshold} = {fmt.pct(r.p_threshold)}<extra></extra>"
                 ),
             )
         )
@@ -655,8 +679,11 @@ def posterior_figure(results: list, threshold: float, title: str) -> go.Figure:
     fig.add_vline(
         x=100 * threshold,
         line=dict(color="#009E73", dash="dot"),
-        annotation_text="clinically relevant",
+        annotation_text="clinically relevant" if endpoint is not None and endpoint.lower_is_better is not None
+        else f"{100 * threshold:g} points",
         annotation_position="top right",
     )
-    return _layout(fig, title, "Posterior density", "Risk difference (percentage points)")
+    sides = endpoint if arm and reference else None
+    return _layout(fig, title, "Posterior density",
+                   wording.contrast_axis_title("risk_difference", sides, arm, reference, "aval"))
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from respine.analyses import availability, compare, trend
 from respine.model import selection
+from respine.model.labels import endpoint_label
 
 if TYPE_CHECKING:
     from respine.model.design import Trial
@@ -161,12 +162,14 @@ def static_report(trial: Trial) -> list[ReportItem]:
             result = compare.analyze(trial, sel)
             course = trend.over_time(trial, sel)
         except RespineError as exc:
-            items.append(ReportItem(ep.label, "", (("text", str(exc)),)))
+            items.append(ReportItem(endpoint_label(ep, sel.rule, trial.endpoint), "", (("text", str(exc)),)))
             continue
+        # The result's label names the responder rule it was computed under (never "primary"
+        # for another rule); every title of the section uses it.
         y_title = "Change from baseline" if ep.kind == "continuous" else "Subjects"
-        fig = figures.over_time_figure(course, colours, f"{ep.label} by visit", y_title,
+        fig = figures.over_time_figure(course, colours, f"{result.endpoint_label} by visit", y_title,
                                        percent=ep.kind == "binary")
-        items.append(ReportItem(f"{ep.label}, {result.visit_label}", "", (
+        items.append(ReportItem(f"{result.endpoint_label}, {result.visit_label}", "", (
             ("figure", fig.to_json()), ("table", f"{endpoint}_arms", tables.arm_table(result)),
             ("table", f"{endpoint}_contrasts", tables.contrast_table(result)),
             ("text", result.methods_text))))

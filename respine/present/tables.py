@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from respine.analyses import baseline, flow
+from respine.model.endpoints import Endpoint
 from respine.model.results import AnalysisResult, BinarySummary
 from respine.present import fmt, privacy
+from respine.present import labels as wording
 
 
 @dataclass(frozen=True)
@@ -508,21 +510,25 @@ def sensitivity_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def bayes_display(results: list) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "Prior": r.prior_label,
-                "Posterior mean [95% CrI]": fmt.contrast_estimate(
-                    "risk_difference", r.mean, r.ci_low, r.ci_high
-                ),
-                "P(any benefit)": fmt.pct(r.p_positive),
-                f"P(benefit > {100 * r.threshold:g} points)": fmt.pct(r.p_threshold),
-                "Prior, in words": r.prior_description,
-            }
-            for r in results
-        ]
-    )
+def bayes_display(results: list, endpoint: Endpoint | None = None) -> pd.DataFrame:
+    """The Bayesian reading of a risk difference (arm minus reference), one row per prior.
+
+    The headers of the two posterior probabilities speak of benefit (or harm) only when the
+    ``endpoint``'s direction says which arm a positive difference favours; without an endpoint,
+    or for one whose direction is unknown, they speak of a difference
+    (:func:`respine.present.labels.benefit_headers`).
+    """
+    rows = []
+    for r in results:
+        above_zero, above_threshold = wording.benefit_headers(endpoint, 100 * r.threshold)
+        rows.append({
+            "Prior": r.prior_label,
+            "Posterior mean [95% CrI]": fmt.contrast_estimate("risk_difference", r.mean, r.ci_low, r.ci_high),
+            above_zero: fmt.pct(r.p_positive),
+            above_threshold: fmt.pct(r.p_threshold),
+            "Prior, in words": r.prior_description,
+        })
+    return pd.DataFrame(rows)
 
 
 SMALL_ROW_COUNTS = ("n_min", "count_min")  # subjects a row of a family of comparisons describes
