@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from respine.io.product import endpoint_toml
+from respine.model.endpoints import Endpoint, Mcid, Responder
 from respine.model.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, mcid_achieved, responder
 
 ARMS = ("BM-MSC", "Sham")
@@ -441,6 +443,7 @@ title = "RESPINE: intradiscal allogeneic BM-MSC vs sham for chronic low back pai
 synthetic = true
 citation = """Pers Y-M, Soler-Rich R, Vadala G, et al. Ann Rheum Dis 2024;83(11):1572-1583. \\
 doi:10.1136/ard-2024-225771"""
+short_citation = "Pers et al., Ann Rheum Dis 2024"
 registration = "ClinicalTrials.gov NCT03737461; EudraCT 2017-002092-25"
 description = """Prospective, multicentre, randomised 1:1, double-blind, sham-controlled phase 2/3 \\
 trial of one intradiscal injection of 20 million allogeneic bone-marrow mesenchymal stromal cells \\
@@ -453,6 +456,11 @@ reference = "Sham"
 {visits}
 [endpoints]
 ids = ["VAS", "ODI", "SF36PCS", "SF36MCS", "MRIT2", "RESP", "MCID_VAS", "MCID_ODI", "HLA1", "HLA2", "DSA"]
+
+{endpoints}[groups]
+{groups}
+[subgroups]
+default = {subgroups}
 
 [[populations]]
 id = "MITT"
@@ -486,6 +494,7 @@ visit = 12
 population = "MITT"
 method = "chisq_yates"
 missing = "complete_case"
+conclusion = "Primary outcome not reached."
 
 [primary.published]
 "rate BM-MSC" = 0.74
@@ -493,6 +502,18 @@ missing = "complete_case"
 "randomised BM-MSC" = 58
 "randomised Sham" = 56
 p_value = 0.77
+
+[published]
+serious_related_events = 0
+
+[[published.no_difference]]
+item = "Secondary outcomes differing between arms"
+population = "MITT"
+alpha = 0.05
+continuous_method = "welch"
+binary_method = "fisher"
+comparisons = [
+{comparisons}]
 
 [generator]
 seed = {seed}
@@ -511,16 +532,68 @@ COVARIATES = (
     ("baseline_vas", "Baseline VAS", "continuous", "mm"),
     ("baseline_odi", "Baseline ODI", "continuous", "%"),
 )
+# Covariates that are an endpoint's baseline value (the subject table derives them).
+BASELINE_COVARIATES = {"baseline_vas": "VAS", "baseline_odi": "ODI"}
+
+# RESPINE's own endpoints, declared in its study description (the standard instruments VAS, ODI
+# and SF-36 come from the library of known instruments in respine.model.endpoints).
+STUDY_ENDPOINTS = (
+    Endpoint("MRIT2", "MRI T2 disc fluid content", "ms", "continuous", False, None, (0, 300),
+             "Quantitative T2 relaxation time of the treated disc (structural co-primary)."),
+    Endpoint("RESP", "Responder (primary rule)", "", "binary", False, Responder("VAS", "ODI"), (0, 1),
+             "VAS improvement of >=20% and >=20 mm, or ODI improvement of >=20%, "
+             "from baseline (thresholds adjustable)."),
+    Endpoint("MCID_VAS", "MCID achieved, VAS", "", "binary", False, Mcid("VAS", "mcid_vas"), (0, 1),
+             "VAS improvement of at least the MCID (default 15 mm; Ostelo et al. 2008)."),
+    Endpoint("MCID_ODI", "MCID achieved, ODI", "", "binary", False, Mcid("ODI", "mcid_odi"), (0, 1),
+             "ODI improvement of at least the MCID (default 10 points; Ostelo et al. 2008)."),
+    Endpoint("HLA1", "Anti-HLA class I antibodies", "", "binary", None, None, (0, 1),
+             "Anti-HLA class I antibodies detected (1) or not (0)."),
+    Endpoint("HLA2", "Anti-HLA class II antibodies", "", "binary", None, None, (0, 1),
+             "Anti-HLA class II antibodies detected (1) or not (0)."),
+    Endpoint("DSA", "Donor-specific antibodies", "", "binary", None, None, (0, 1),
+             "Antibodies against the donor's HLA detected (1) or not (0)."),
+)
+GROUPS = {
+    "baseline": ("VAS", "ODI", "SF36PCS", "SF36MCS", "MRIT2"),
+    "immune_response": ("HLA1", "HLA2", "DSA"),
+    "efficacy": ("RESP", "VAS", "ODI", "SF36PCS", "SF36MCS"),
+    "symptoms": ("VAS", "ODI"),
+    "structural": ("MRIT2",),
+}
+# The subgroup page's default variables.
+SUBGROUP_DEFAULTS = ("sex", "age", "smoking", "country", "modic", "baseline_vas")
+# The paper's "no secondary outcome differs between arms": the comparisons secondary_p_values
+# keeps null, without the treatment-by-subgroup interactions (and without the primary RESP at
+# month 12). (endpoint, visits)
+SECONDARY_COMPARISONS = (
+    *((ep, VISITS[1:]) for ep in ("VAS", "ODI", "SF36PCS", "SF36MCS")),
+    ("MRIT2", (12,)),
+    ("RESP", tuple(v for v in VISITS[1:] if v != 12)),
+    ("MCID_VAS", VISITS[1:]), ("MCID_ODI", VISITS[1:]),
+    *((ep, (6,)) for ep in ("HLA1", "HLA2", "DSA")),
+)
+
+
+def _toml_list(items: tuple | list) -> str:
+    return "[" + ", ".join(f'"{i}"' if isinstance(i, str) else f"{i:g}" for i in items) + "]"
 
 
 def study_toml(twin: SyntheticTrial) -> str:
     """The study description of a twin, as TOML text."""
     visits = "".join(f'[[visits]]\nnumber = {m}\nlabel = "{VISIT_LABELS[m]}"\n\n' for m in VISITS)
     covs = "".join(f'[[covariates]]\ncolumn = "{c}"\nlabel = "{label}"\nkind = "{kind}"\n'
-                   f'unit = "{unit}"\n\n' for c, label, kind, unit in COVARIATES)
+                   f'unit = "{unit}"\n'
+                   + (f'endpoint = "{BASELINE_COVARIATES[c]}"\n' if c in BASELINE_COVARIATES else "")
+                   + "\n" for c, label, kind, unit in COVARIATES)
     sizes = "{ " + ", ".join(f'"{a}" = {n}' for a, n in twin.n_per_arm.items()) + " }"
-    return STUDY_TOML.format(visits=visits, covariates=covs, seed=twin.seed,
-                             attempt=twin.attempt, n_per_arm=sizes)
+    endpoints = "".join(endpoint_toml(e) + "\n" for e in STUDY_ENDPOINTS)
+    groups = "".join(f"{name} = {_toml_list(members)}\n" for name, members in GROUPS.items())
+    comparisons = "".join(f'  {{ endpoint = "{ep}", visits = {_toml_list(visits)} }},\n'
+                          for ep, visits in SECONDARY_COMPARISONS)
+    return STUDY_TOML.format(visits=visits, covariates=covs, seed=twin.seed, attempt=twin.attempt,
+                             n_per_arm=sizes, endpoints=endpoints, groups=groups,
+                             subgroups=_toml_list(SUBGROUP_DEFAULTS), comparisons=comparisons)
 
 
 def write_twin(twin: SyntheticTrial, out: str | Path) -> list[Path]:

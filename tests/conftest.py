@@ -18,6 +18,13 @@ def trial():
     return load_trial(REPO / "data")
 
 
+# The RESPINE responder rule as a study declares it (it is not in the library of instruments).
+RESP_DECLARATION = (
+    '[endpoints.RESP]\nlabel = "Responder (primary rule)"\nkind = "binary"\nlower_is_better = false\n'
+    'derive = { kind = "responder", components = ["VAS", "ODI"] }\n'
+)
+
+
 def write_tiny_trial(folder: Path, subjects: pd.DataFrame, measurements: pd.DataFrame) -> Path:
     """A minimal trial folder in the product layout, built from hand-checkable tables."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -28,7 +35,7 @@ def write_tiny_trial(folder: Path, subjects: pd.DataFrame, measurements: pd.Data
         '[arms]\norder = ["A", "B"]\nreference = "B"\n'
         '[[visits]]\nnumber = 0\nlabel = "Baseline"\n'
         '[[visits]]\nnumber = 12\nlabel = "Month 12"\n'
-        '[endpoints]\nids = ["VAS", "ODI", "RESP"]\n'
+        '[endpoints]\nids = ["VAS", "ODI", "RESP"]\n' + RESP_DECLARATION +
         '[[populations]]\nid = "ALL"\nlabel = "All"\ncolumn = "pop_all"\ndefault = true\n'
         '[[covariates]]\ncolumn = "sex"\nlabel = "Sex"\nkind = "categorical"\n',
         encoding="utf-8")

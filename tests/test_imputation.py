@@ -46,6 +46,7 @@ from respine.io import load_trial
 from respine.model import design as S
 from respine.model.selection import Selection, SubgroupFilter
 from respine.stats.rubin import rubin_pool
+from tests.conftest import RESP_DECLARATION
 
 REL = 1e-12
 
@@ -66,7 +67,7 @@ def _write_trial(folder: Path, subjects: pd.DataFrame, rows: list[tuple], visits
     (folder / "study.toml").write_text(
         '[study]\nid = "TINY"\ntitle = "Tiny"\nsynthetic = true\n'
         '[arms]\norder = ["A", "B"]\nreference = "B"\n' + visit_toml +
-        f'[endpoints]\nids = {endpoints}\n'
+        f'[endpoints]\nids = {endpoints}\n' + (RESP_DECLARATION if '"RESP"' in endpoints else '') +
         '[[populations]]\nid = "ALL"\nlabel = "All"\ncolumn = "pop_all"\ndefault = true\n'
         '[[covariates]]\ncolumn = "sex"\nlabel = "Sex"\nkind = "categorical"\n', encoding="utf-8")
     return folder

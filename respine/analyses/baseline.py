@@ -17,8 +17,6 @@ from respine.model.selection import Filters
 from respine.stats import summarise_continuous
 from respine.stats.balance import smd_categorical, smd_continuous
 
-BASELINE_ENDPOINTS = ("VAS", "ODI", "SF36PCS", "SF36MCS", "MRIT2")
-
 
 def baseline_table(trial: S.Trial, population: str | None = None,
                    filters: Filters = ()) -> pd.DataFrame:
@@ -34,7 +32,7 @@ def baseline_table(trial: S.Trial, population: str | None = None,
     m = trial.measurements
     base_visit = min(v.number for v in trial.design.visits)
     labels: dict[str, tuple[str, str]] = {}
-    for ep in BASELINE_ENDPOINTS:
+    for ep in trial.design.group("baseline"):  # declared by the study; none if undeclared
         sel = m[(m[S.ENDPOINT] == ep) & (m[S.VISIT_MONTH] == base_visit)]
         if not sel.empty:
             col = f"baseline_{ep.lower()}"

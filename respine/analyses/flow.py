@@ -13,13 +13,27 @@ def _flag(series: pd.Series) -> pd.Series:
     return series.astype(str).str.upper().isin(YES)
 
 
-def participant_flow(trial: S.Trial, endpoint: str = "VAS") -> pd.DataFrame:
+def default_flow_endpoint(trial: S.Trial) -> str:
+    """The endpoint whose assessments count follow-up by default: the primary endpoint, or the
+    first measured endpoint it is derived from; without a primary analysis the study's first
+    measured endpoint."""
+    d = trial.design
+    if d.primary is not None:
+        ep = trial.endpoint(d.primary.endpoint)
+        return ep.derived_from[0] if ep.is_derived else ep.id
+    measured = [e for e in d.endpoints if not trial.endpoint(e).is_derived]
+    present = [str(e) for e in trial.measurements[S.ENDPOINT].unique()]
+    return (measured or present or [""])[0]
+
+
+def participant_flow(trial: S.Trial, endpoint: str | None = None) -> pd.DataFrame:
     """Counts per arm for each stage of the CONSORT diagram.
 
     Rows: randomised; received the allocated procedure (or not, with reasons); assessed for
-    ``endpoint`` at each post-baseline visit; withdrew, by reason; analysed in each population.
-    Columns: stage, detail, one per arm, Total.
+    ``endpoint`` (default :func:`default_flow_endpoint`) at each post-baseline visit; withdrew,
+    by reason; analysed in each population. Columns: stage, detail, one per arm, Total.
     """
+    endpoint = endpoint or default_flow_endpoint(trial)
     s, d = trial.subjects, trial.design
     arms = [*d.treatment_arms, d.reference_arm]
     rows: list[dict[str, object]] = []

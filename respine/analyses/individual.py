@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from respine import derive, stats
-from respine.errors import AnalysisError
+from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
 from respine.model.selection import Selection
 
@@ -135,10 +135,13 @@ def waterfall(trial: S.Trial, sel: Selection) -> pd.DataFrame:
 
 
 def structure_vs_symptoms(
-    trial: S.Trial, sel: Selection, clinical: str = "VAS", structural: str = "MRIT2"
+    trial: S.Trial, sel: Selection, clinical: str | None = None, structural: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Change in the structural endpoint against change in a clinical one, per subject, and the
     Spearman correlation per arm and overall.
+
+    ``clinical`` and ``structural`` default to the first endpoint of the study's declared
+    ``symptoms`` and ``structural`` groups.
 
     Returns (points: subject_id, arm, structural, clinical; correlations: arm, n, rho, p).
 
@@ -147,6 +150,11 @@ def structure_vs_symptoms(
     .. [1] Spearman C. The proof and measurement of association between two things.
        Am J Psychol 1904;15:72-101.
     """
+    clinical = clinical or next(iter(trial.design.group("symptoms")), None)
+    structural = structural or next(iter(trial.design.group("structural")), None)
+    if clinical is None or structural is None:
+        raise SelectionError("Name a clinical and a structural endpoint: the study description declares "
+                             "no [groups] symptoms and structural to default to.")
     frames = []
     for ep in (structural, clinical):
         d = derive.endpoint_data(trial, ep, sel.population, sel.filters)

@@ -6,6 +6,7 @@ import pandas as pd
 
 from respine import derive
 from respine.analyses.compare import analyze
+from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
 from respine.model.results import AnalysisResult
 from respine.model.selection import Selection
@@ -13,45 +14,91 @@ from respine.present import fmt
 
 
 def paper_check(trial: S.Trial) -> pd.DataFrame:
-    """Every published fact beside the same fact recomputed from the loaded data.
+    """Every published fact the study description declares beside the same fact recomputed from
+    the loaded data.
 
-    Columns: item, published, recomputed, matches. On the synthetic twin every row matches; on
-    real data this is the first check a statistician runs.
+    The facts are the primary result (``[primary.published]``), the number of subjects with a
+    serious adverse event related to the product (``[published] serious_related_events``) and
+    any claim that no comparison of a list differs between arms (``[[published.no_difference]]``,
+    recomputed by :func:`no_difference_check`). A study that declares none of them gets an empty
+    table. Columns: item, published, recomputed, matches. On the synthetic twin every row
+    matches; on real data this is the first check a statistician runs.
     """
-    from respine.analyses.published import primary_check, primary_selection
-    from respine.synth import secondary_p_values
-
     rows = []
     if trial.design.primary is not None:
         result = analyze(trial, primary_selection(trial))
         rows.extend(primary_check(trial, result).to_dict("records"))
+    facts = trial.design.published
     ae = trial.adverse_events
-    if {"serious", "related_product"} <= set(ae.columns):
+    if facts.serious_related_events is not None and {"serious", "related_product"} <= set(ae.columns):
         both = ae[(ae["serious"].astype(str) == "Y") & (ae["related_product"].astype(str) == "Y")]
         n = both[S.SUBJECT_ID].nunique()
+        published = facts.serious_related_events
         rows.append(
             {
                 "item": "Serious adverse events related to the product",
-                "published": "none",
+                "published": "none" if published == 0 else f"{published} subjects",
                 "recomputed": f"{n} subjects",
-                "matches": n == 0,
+                "matches": n == published,
             }
         )
-    if trial.design.id == "RESPINE" and set(trial.design.arms) == {"BM-MSC", "Sham"}:
-        from respine.synth import SyntheticTrial
-
-        p_values = secondary_p_values(SyntheticTrial(trial.subjects, trial.measurements, ae, 0, 0, {}))
-        secondary = {k: v for k, v in p_values.items() if " by " not in k}
-        significant = sorted(k for k, v in secondary.items() if v < 0.05)
-        rows.append(
-            {
-                "item": f"Secondary outcomes differing between arms ({len(secondary)} comparisons)",
-                "published": "none",
-                "recomputed": ", ".join(significant) or "none (all p >= 0.05)",
-                "matches": not significant,
-            }
-        )
+    for claim in facts.no_difference:
+        rows.append(no_difference_check(trial, claim))
     return pd.DataFrame(rows, columns=["item", "published", "recomputed", "matches"])
+
+
+def no_difference_p_values(trial: S.Trial, claim: S.NoDifferenceClaim) -> dict[str, float]:
+    """The p-value of each comparison of a declared no-difference claim, by the core analysis.
+
+    Continuous endpoints: change from baseline by ``claim.continuous_method``; binary ones by
+    ``claim.binary_method``; first treatment arm against the reference, complete cases, in the
+    claim's population. A comparison the data cannot make (no such endpoint or visit) is left
+    out. Keys are "<endpoint> at <visit label>".
+    """
+    out: dict[str, float] = {}
+    available = set(trial.measurements[S.ENDPOINT].astype(str))
+    for endpoint, visit in claim.comparisons:
+        ep = trial.endpoint(endpoint)
+        if not set(ep.derived_from or (ep.id,)) <= available:
+            continue
+        method = claim.binary_method if ep.kind == "binary" else claim.continuous_method
+        sel = Selection(endpoint=endpoint, visit=visit, population=claim.population, method=method,
+                        measure="aval" if ep.kind == "binary" else "chg")
+        try:
+            result = analyze(trial, sel)
+        except (AnalysisError, SelectionError):
+            continue  # e.g. no subject with a value at that visit
+        if result.contrasts:
+            out[f"{endpoint} at {trial.design.visit_label(visit)}"] = result.contrasts[0].p_value
+    return out
+
+
+def no_difference_check(trial: S.Trial, claim: S.NoDifferenceClaim) -> dict[str, object]:
+    """One paper-check row: the comparisons of a no-difference claim with p < alpha, if any."""
+    p_values = no_difference_p_values(trial, claim)
+    significant = sorted(k for k, v in p_values.items() if v < claim.alpha)
+    return {
+        "item": f"{claim.item} ({len(p_values)} comparisons)",
+        "published": "none",
+        "recomputed": ", ".join(significant) or f"none (all p >= {claim.alpha:g})",
+        "matches": not significant,
+    }
+
+
+def conclusion(trial: S.Trial, result: AnalysisResult) -> str:
+    """The primary result in one sentence: the study's declared conclusion, or, when it declares
+    none, the test's own result at the two-sided 5% level (never a fixed verdict)."""
+    p = trial.design.primary
+    if p is not None and p.conclusion:
+        return p.conclusion
+    if not result.contrasts:
+        return ""
+    c = result.contrasts[0]
+    verdict = "differs" if c.p_value < 0.05 else "does not differ significantly"
+    shown = fmt.p_value(c.p_value)
+    p_text = f"p {shown}" if shown.startswith("<") else f"p = {shown}"
+    return (f"{c.arm} {verdict} from {c.reference} at the two-sided 5% level "
+            f"({p_text}, {result.method_label}).")
 
 
 def primary_selection(trial: S.Trial) -> Selection:

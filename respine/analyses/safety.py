@@ -101,12 +101,10 @@ def ae_by_term(trial: S.Trial, population: str | None = None, filters: Filters =
     return out.drop(columns=["category"])
 
 
-IMMUNE_ENDPOINTS = ("HLA1", "HLA2", "DSA")
-
-
 def immune_response(trial: S.Trial, population: str | None = None,
                     filters: Filters = ()) -> pd.DataFrame:
-    """Antibody status at each visit and new positives (negative at baseline, positive later).
+    """Antibody status at each visit and new positives (negative at baseline, positive later),
+    for the endpoints of the study's declared ``immune_response`` group (empty if undeclared).
 
     Columns: endpoint, visit, label (for display), then ``<arm>|count``, ``<arm>|n``,
     ``<arm>|pct``.
@@ -115,7 +113,7 @@ def immune_response(trial: S.Trial, population: str | None = None,
     arms = [*d.treatment_arms, d.reference_arm]
     available = set(trial.measurements[S.ENDPOINT])
     rows = []
-    for ep in IMMUNE_ENDPOINTS:
+    for ep in d.group("immune_response"):  # the study's declared antibody endpoints
         if ep not in available:
             continue
         data = derive.endpoint_data(trial, ep, population, filters)

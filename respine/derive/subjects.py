@@ -16,13 +16,34 @@ from respine.model import design as S
 from respine.model.selection import Filters
 
 
+def baseline_covariates(trial: S.Trial) -> dict[str, str]:
+    """Declared covariates that are an endpoint's baseline value: column -> endpoint id.
+
+    A covariate names its endpoint (``endpoint = "VAS"`` under ``[[covariates]]``); one that
+    does not, whose column is ``baseline_<id>`` (case-insensitive) for an endpoint of the data
+    and is not a subject-table column, is read the same way, as study files written before the
+    field existed expect.
+    """
+    measured = {str(e).lower(): str(e) for e in trial.measurements[S.ENDPOINT].unique()}
+    out = {}
+    for c in trial.design.covariates:
+        if c.endpoint:
+            out[c.column] = c.endpoint
+        elif c.column.startswith("baseline_") and c.column not in trial.subjects.columns:
+            ep = measured.get(c.column.removeprefix("baseline_").lower())
+            if ep is not None:
+                out[c.column] = ep
+    return out
+
+
 @per_trial(maxsize=8)
 def subject_table(trial: S.Trial) -> pd.DataFrame:
-    """Subjects plus baseline VAS and ODI (``baseline_vas``, ``baseline_odi``) as covariates."""
+    """Subjects plus the declared baseline-value covariates (e.g. ``baseline_vas``), each the
+    subject's value of its endpoint at the baseline visit (see :func:`baseline_covariates`)."""
     subjects = trial.subjects.copy()
     base_visit = min(v.number for v in trial.design.visits)
     m = trial.measurements
-    for ep, col in (("VAS", "baseline_vas"), ("ODI", "baseline_odi")):
+    for col, ep in baseline_covariates(trial).items():
         sel = m[(m[S.ENDPOINT] == ep) & (m[S.VISIT_MONTH] == base_visit)]
         if not sel.empty:
             subjects[col] = subjects[S.SUBJECT_ID].map(sel.set_index(S.SUBJECT_ID)[S.VALUE])

@@ -7,6 +7,7 @@ every problem at once; :func:`load_trial` refuses to load when any of them is an
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -17,6 +18,7 @@ import pandas as pd
 from respine.errors import DataError, Problem
 from respine.io.files import MAX_UPLOAD_BYTES, TABLE_SUFFIXES, DataFile, folder_files, read_table, text_of
 from respine.model import design as S
+from respine.model.endpoints import Endpoint, Mcid, Responder
 
 if TYPE_CHECKING:
     from respine.io.mapping import ColumnMapping
@@ -58,6 +60,80 @@ def _read_product_table(
     return frame
 
 
+def _endpoint_from_toml(endpoint_id: str, d: dict) -> Endpoint:
+    """One ``[endpoints.<ID>]`` table: label, unit, kind, lower_is_better (omit when direction
+    is not meaningful), range, description and, for a derived endpoint, ``derive`` (a
+    ``responder`` rule over two ``components``, or an ``mcid`` with its ``source`` and
+    ``threshold`` parameter)."""
+    spec = d.get("derive")
+    derivation: Responder | Mcid | None = None
+    if spec is not None:
+        how = spec.get("kind")
+        if how == "responder":
+            components = tuple(str(c) for c in spec.get("components", ()))
+            if len(components) != 2:
+                raise ValueError(f"endpoint {endpoint_id}: a responder rule reads two components, "
+                                 f"got {list(components)}")
+            derivation = Responder(*components)
+        elif how == "mcid":
+            derivation = Mcid(str(spec["source"]), str(spec["threshold"]))
+        else:
+            raise ValueError(f"endpoint {endpoint_id}: derive.kind must be 'responder' or 'mcid', "
+                             f"got {how!r}")
+    lower = d.get("lower_is_better")
+    rng = d.get("range")
+    kind = str(d.get("kind", "binary" if derivation is not None else "continuous"))
+    if kind not in ("continuous", "binary"):
+        raise ValueError(f"endpoint {endpoint_id}: kind must be 'continuous' or 'binary', got {kind!r}")
+    return Endpoint(
+        endpoint_id,
+        str(d.get("label", endpoint_id)),
+        str(d.get("unit", "")),
+        kind,  # type: ignore[arg-type]
+        None if lower is None else bool(lower),
+        derivation,
+        (float(rng[0]), float(rng[1])) if rng else None,
+        str(d.get("description", "")),
+    )
+
+
+def endpoint_toml(e: Endpoint) -> str:
+    """The ``[endpoints.<ID>]`` table of an endpoint's declaration, as TOML text (the inverse of
+    what :func:`load_trial` reads from study.toml)."""
+    def text(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+
+    lines = [f"[endpoints.{e.id}]", f"label = {text(e.label)}", f"unit = {text(e.unit)}",
+             f"kind = {text(e.kind)}"]
+    if e.lower_is_better is not None:
+        lines.append(f"lower_is_better = {str(e.lower_is_better).lower()}")
+    if e.value_range is not None:
+        lines.append(f"range = [{e.value_range[0]:g}, {e.value_range[1]:g}]")
+    if e.description:
+        lines.append(f"description = {text(e.description)}")
+    d = e.derivation
+    if isinstance(d, Responder):
+        lines.append(f'derive = {{ kind = "responder", components = [{text(d.first)}, {text(d.second)}] }}')
+    elif isinstance(d, Mcid):
+        lines.append(f'derive = {{ kind = "mcid", source = {text(d.source)}, '
+                     f'threshold = {text(d.threshold)} }}')
+    return "\n".join(lines) + "\n"
+
+
+def _published_from_toml(doc: dict) -> S.PublishedFacts:
+    pub = doc.get("published", {})
+    claims = []
+    for c in pub.get("no_difference", []):
+        comparisons = tuple((str(e["endpoint"]), float(v)) for e in c.get("comparisons", [])
+                            for v in e.get("visits", []))
+        claims.append(S.NoDifferenceClaim(
+            str(c.get("item", "Comparisons differing between arms")), comparisons,
+            c.get("population"), float(c.get("alpha", 0.05)),
+            str(c.get("continuous_method", "welch")), str(c.get("binary_method", "fisher"))))
+    serious = pub.get("serious_related_events")
+    return S.PublishedFacts(None if serious is None else int(serious), tuple(claims))
+
+
 def _design_from_toml(doc: dict) -> S.StudyDesign:
     study = doc.get("study", {})
     arms = doc.get("arms", {})
@@ -70,9 +146,12 @@ def _design_from_toml(doc: dict) -> S.StudyDesign:
         (p["id"] for p in doc.get("populations", []) if p.get("default")), pops[0].id if pops else ""
     )
     covs = tuple(
-        S.Covariate(c["column"], c.get("label", c["column"]), c.get("kind", "categorical"), c.get("unit", ""))
+        S.Covariate(c["column"], c.get("label", c["column"]), c.get("kind", "categorical"), c.get("unit", ""),
+                    str(c.get("endpoint", "")))
         for c in doc.get("covariates", [])
     )
+    endpoints = doc.get("endpoints", {})
+    declared = {str(k): _endpoint_from_toml(str(k), v) for k, v in endpoints.items() if isinstance(v, dict)}
     prim = doc.get("primary")
     primary = None
     if prim:
@@ -83,6 +162,7 @@ def _design_from_toml(doc: dict) -> S.StudyDesign:
             prim["method"],
             prim.get("missing", "complete_case"),
             {k: float(v) for k, v in prim.get("published", {}).items()},
+            str(prim.get("conclusion", "")),
         )
     return S.StudyDesign(
         id=str(study.get("id", "STUDY")),
@@ -90,7 +170,7 @@ def _design_from_toml(doc: dict) -> S.StudyDesign:
         arms=tuple(arms.get("order", [])),
         reference_arm=str(arms.get("reference", "")),
         visits=visits,
-        endpoints=tuple(doc.get("endpoints", {}).get("ids", [])),
+        endpoints=tuple(endpoints.get("ids", [])),
         populations=pops,
         default_population=default_pop,
         covariates=covs,
@@ -100,6 +180,11 @@ def _design_from_toml(doc: dict) -> S.StudyDesign:
         registration=str(study.get("registration", "")),
         description=str(study.get("description", "")),
         generator=dict(doc.get("generator", {})),
+        endpoint_info=declared,
+        groups={str(k): tuple(str(e) for e in v) for k, v in doc.get("groups", {}).items()},
+        subgroup_defaults=tuple(str(c) for c in doc.get("subgroups", {}).get("default", [])),
+        published=_published_from_toml(doc),
+        short_citation=str(study.get("short_citation", "")),
     )
 
 
@@ -123,6 +208,22 @@ def _check_design(design: S.StudyDesign, problems: list[Problem]) -> None:
                 "error", f, "No [[populations]] entries: list at least one population with its flag column."
             )
         )
+    listed = set(design.endpoints)
+    for e in design.endpoint_info.values():
+        missing = [src for src in e.derived_from if src not in listed]
+        if missing:
+            problems.append(Problem("error", f, f"[endpoints.{e.id}] is derived from {missing}, which "
+                                    "[endpoints] ids does not list."))
+    for name, members in design.groups.items():
+        unknown = [m for m in members if m not in listed]
+        if unknown:
+            problems.append(Problem("warning", f, f"[groups] {name} names endpoints {unknown} that "
+                                    "[endpoints] ids does not list; they are ignored."))
+    covariates = {c.column for c in design.covariates}
+    unknown = [c for c in design.subgroup_defaults if c not in covariates]
+    if unknown:
+        problems.append(Problem("warning", f, f"[subgroups] default names {unknown}, which are not "
+                                "declared [[covariates]]; they are ignored."))
 
 
 def _check_tables(
@@ -229,9 +330,13 @@ def _check_tables(
                 f"{int(dups.sum())} duplicate records (same subject, endpoint and visit); the first is kept.",
             )
         )
-    from respine.model.endpoints import REGISTRY
+    from respine.model.endpoints import endpoint_for
 
-    for ep_id, lo_hi in ((e.id, e.value_range) for e in REGISTRY.values() if e.value_range):
+    in_data = set(measurements[S.ENDPOINT].astype(str))
+    order = [*(e for e in design.endpoints if e in in_data), *sorted(in_data - set(design.endpoints))]
+    ranges = ((e.id, e.value_range) for e in (endpoint_for(i, design.endpoint_info) for i in order)
+              if e.value_range)
+    for ep_id, lo_hi in ranges:
         sel = measurements[S.ENDPOINT] == ep_id
         out = sel & ((values < lo_hi[0]) | (values > lo_hi[1]))
         if out.any():

@@ -51,17 +51,26 @@ class Visit:
 
 @dataclass(frozen=True)
 class Covariate:
-    """A subject covariate offered for filters and subgroups."""
+    """A subject covariate offered for filters and subgroups.
+
+    ``endpoint`` names a measured endpoint whose baseline value is the covariate (the subject
+    table gains the column from the measurements); "" for a column of the subject table.
+    """
 
     column: str
     label: str
     kind: str  # "categorical" or "continuous"
     unit: str = ""
+    endpoint: str = ""
 
 
 @dataclass(frozen=True)
 class PrimaryAnalysis:
-    """The documented primary analysis, which the overview page and the paper check reproduce."""
+    """The documented primary analysis, which the overview page and the paper check reproduce.
+
+    ``conclusion`` is the published conclusion in one sentence ("" when the study description
+    declares none; the overview then states the test's result instead).
+    """
 
     endpoint: str
     visit: float
@@ -69,6 +78,46 @@ class PrimaryAnalysis:
     method: str
     missing: str
     published: dict[str, float] = field(default_factory=dict)
+    conclusion: str = ""
+
+
+@dataclass(frozen=True)
+class NoDifferenceClaim:
+    """A published claim that none of a list of between-arm comparisons differs.
+
+    The paper check recomputes every comparison with the core analysis (``continuous_method``
+    on change from baseline, ``binary_method`` on rates) and lists those with p < ``alpha``.
+    """
+
+    item: str
+    comparisons: tuple[tuple[str, float], ...]  # (endpoint, visit number)
+    population: str | None = None
+    alpha: float = 0.05
+    continuous_method: str = "welch"
+    binary_method: str = "fisher"
+
+
+@dataclass(frozen=True)
+class PublishedFacts:
+    """Published facts beyond the primary result, which the paper page checks.
+
+    ``serious_related_events`` is the published number of subjects with a serious adverse
+    event related to the product (``None``: not declared, not checked).
+    """
+
+    serious_related_events: int | None = None
+    no_difference: tuple[NoDifferenceClaim, ...] = ()
+
+
+#: Endpoint groups a study may declare (``[groups]`` in study.toml) and what reads them. A group
+#: that is not declared is empty, and the section it feeds is not shown.
+ENDPOINT_GROUPS: dict[str, str] = {
+    "baseline": "endpoints whose baseline value the baseline table summarises",
+    "immune_response": "antibody endpoints of the immune-response section of the safety page",
+    "efficacy": "endpoints offered for the robustness analyses",
+    "symptoms": "clinical scales of the individual-profile and MRI pages",
+    "structural": "structural (imaging) endpoints of the MRI page",
+}
 
 
 @dataclass(frozen=True)
@@ -90,8 +139,19 @@ class StudyDesign:
     registration: str = ""
     description: str = ""
     generator: dict[str, object] = field(default_factory=dict)
-    # Endpoints of this study that the registry does not know (e.g. PARAMCDs of an ADaM study).
+    # Endpoints this study declares (its own, e.g. a responder rule, or PARAMCDs of an ADaM
+    # study); they take precedence over the library of known instruments.
     endpoint_info: dict[str, Endpoint] = field(default_factory=dict)
+    # Named endpoint groups (see ENDPOINT_GROUPS), default subgroup variables, published facts.
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    subgroup_defaults: tuple[str, ...] = ()
+    published: PublishedFacts = field(default_factory=PublishedFacts)
+    # A short citation of the published results ("Pers et al., Ann Rheum Dis 2024"), for banners.
+    short_citation: str = ""
+
+    def group(self, name: str) -> tuple[str, ...]:
+        """The endpoints of a declared group (see :data:`ENDPOINT_GROUPS`); empty if undeclared."""
+        return self.groups.get(name, ())
 
     def visit_label(self, number: float) -> str:
         for v in self.visits:
@@ -131,6 +191,16 @@ class Trial:
         return self.design.synthetic
 
     def endpoint(self, endpoint_id: str) -> Endpoint:
-        """The endpoint's registry entry, or this study's own description of it."""
+        """This study's own description of the endpoint, or the known instrument's entry."""
         return endpoint_for(endpoint_id, self.design.endpoint_info)
+
+    def derived_endpoints(self, kind: str) -> tuple[str, ...]:
+        """The study's endpoints whose declared derivation is of ``kind`` ("responder", "mcid"),
+        in the study's order."""
+        out = []
+        for e in self.design.endpoints:
+            derivation = self.endpoint(e).derivation
+            if derivation is not None and derivation.kind == kind:
+                out.append(e)
+        return tuple(out)
 

@@ -136,6 +136,12 @@ class Endpoint:
         return self.derivation.parameters if self.derivation is not None else ()
 
 
+#: The library of known instruments: standard, published scales whose label, unit, direction and
+#: range do not depend on the study (a pain VAS, the Oswestry Disability Index, the SF-36
+#: summaries). A study finds them by id without declaring them, and may override any of them in
+#: its description. A study's own endpoints (its responder rule, MCID endpoints, imaging or
+#: immunology measures) are declared in its study description (``[endpoints.<ID>]`` in
+#: study.toml), never here.
 REGISTRY: dict[str, Endpoint] = {
     e.id: e
     for e in (
@@ -147,21 +153,6 @@ REGISTRY: dict[str, Endpoint] = {
                  None, (0, 100), "Norm-based SF-36 physical summary (population mean 50, SD 10)."),
         Endpoint("SF36MCS", "SF-36 mental component summary", "points", "continuous", False,
                  None, (0, 100), "Norm-based SF-36 mental summary (population mean 50, SD 10)."),
-        Endpoint("MRIT2", "MRI T2 disc fluid content", "ms", "continuous", False, None, (0, 300),
-                 "Quantitative T2 relaxation time of the treated disc (structural co-primary)."),
-        Endpoint("RESP", "Responder (primary rule)", "", "binary", False, Responder("VAS", "ODI"), (0, 1),
-                 "VAS improvement of >=20% and >=20 mm, or ODI improvement of >=20%, "
-                 "from baseline (thresholds adjustable)."),
-        Endpoint("MCID_VAS", "MCID achieved, VAS", "", "binary", False, Mcid("VAS", "mcid_vas"), (0, 1),
-                 "VAS improvement of at least the MCID (default 15 mm; Ostelo et al. 2008)."),
-        Endpoint("MCID_ODI", "MCID achieved, ODI", "", "binary", False, Mcid("ODI", "mcid_odi"), (0, 1),
-                 "ODI improvement of at least the MCID (default 10 points; Ostelo et al. 2008)."),
-        Endpoint("HLA1", "Anti-HLA class I antibodies", "", "binary", None, None, (0, 1),
-                 "Anti-HLA class I antibodies detected (1) or not (0)."),
-        Endpoint("HLA2", "Anti-HLA class II antibodies", "", "binary", None, None, (0, 1),
-                 "Anti-HLA class II antibodies detected (1) or not (0)."),
-        Endpoint("DSA", "Donor-specific antibodies", "", "binary", None, None, (0, 1),
-                 "Antibodies against the donor's HLA detected (1) or not (0)."),
     )
 }
 
@@ -169,10 +160,11 @@ MEASURED_ENDPOINTS: tuple[str, ...] = tuple(k for k, e in REGISTRY.items() if no
 
 
 def endpoint_for(endpoint_id: str, extra: dict[str, Endpoint] | None = None) -> Endpoint:
-    """Look up an endpoint by id, in the registry or in a study's own endpoints.
+    """Look up an endpoint by id: in a study's own declarations (``extra``), then in the library
+    of known instruments.
 
     Unknown ids found only in a loaded data set get a generic continuous entry, so a study with
-    endpoints the registry does not know still works.
+    endpoints nobody declared still works.
     """
     if extra and endpoint_id in extra:
         return extra[endpoint_id]
