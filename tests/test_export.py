@@ -15,6 +15,7 @@ from respine.model.rules import ResponderRule
 from respine.model.selection import Selection, SubgroupFilter
 from respine.present import tables
 from respine.present.export import analysis_code, neutralise, safe_frame, to_csv_bytes, to_excel_bytes
+from respine.ui import pages
 from tests.test_app import open_page, widget
 
 
@@ -84,10 +85,14 @@ def test_page_code_matches_the_page():
 
 
 @pytest.mark.app
-@pytest.mark.parametrize("page", ["overview", "responders", "profile", "subgroups", "trajectories", "mri",
-                                  "baseline", "flow", "safety", "missing", "paper"])
+@pytest.mark.parametrize(
+    "page",
+    # every registered page that shows results; the explorer is checked above, and the robustness
+    # page's code reruns 50 imputations twice (minutes on a busy machine)
+    [p.file for p in pages.PAGES if p.selection and p.url_path not in ("explorer", "robustness")],
+)
 def test_every_page_code_runs(page):
-    at = open_page(f"app_pages/{page}.py")
+    at = open_page(page)
     namespace = _run_page_code(at)
     assert any(k.startswith("result_") for k in namespace), page
 
@@ -113,3 +118,87 @@ def analyze_primary():
     from respine.io import load_trial
 
     return analyze(load_trial(), Selection("RESP", 12.0))
+
+
+# ---------------------------------------------------------------- the analysis registry
+
+
+def test_every_registered_analysis_is_found_by_its_dotted_path():
+    """The page code names a function by the path the registry derives; that path must import."""
+    import importlib
+
+    from respine.analyses import registry
+
+    assert len(registry.REGISTRY) >= 25
+    for analysis in registry.REGISTRY.values():
+        module, _, name = analysis.path.rpartition(".")
+        assert getattr(importlib.import_module(module), name) is analysis.fn, analysis.path
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.register(analyze)
+
+
+def test_options_and_result_type_come_from_the_function():
+    from respine.analyses import registry
+    from respine.model.results import AnalysisResult
+
+    assert registry.sensitivity.options == {"n_imputations": 50, "seed": 2024}
+    assert registry.sensitivity.required == ("sel",)
+    assert registry.gee.options == {"correlation": "exchangeable"}
+    assert registry.analyze.result_type is AnalysisResult
+    assert registry.tipping.result_type == tuple[pd.DataFrame, str]
+
+
+def test_inputs_fill_defaults_and_normalise_the_selection(trial):
+    """Equal analyses have equal inputs (one cache entry, one figure); a different option does not."""
+    from respine.analyses import registry
+
+    welch = Selection("VAS", 12.0, method="welch")
+    # a t-test does not use covariates or the MMRM covariance: the same inputs
+    assert registry.analyze.inputs(trial, welch) == registry.analyze.inputs(
+        trial, welch.with_(covariates=("age",), covariance="ar1")
+    )
+    # a course over visits depends on neither the visit nor the method
+    assert registry.over_time.inputs(trial, welch) == registry.over_time.inputs(
+        trial, welch.with_(visit=6.0, method="ancova")
+    )
+    # as given: the sensitivity analyses keep the selection; options are named with defaults
+    sens = registry.sensitivity.inputs(trial, welch)
+    assert sens == (("sel", welch), ("n_imputations", 50), ("seed", 2024))
+    assert sens == registry.sensitivity.inputs(trial, welch, n_imputations=50, seed=2024)
+    assert sens != registry.sensitivity.inputs(trial, welch, seed=1)
+    with pytest.raises(TypeError):
+        registry.sensitivity.inputs(trial, welch, imputations=5)
+
+
+def test_page_code_of_registered_calls_runs_and_names_the_options(trial):
+    from respine.analyses import registry
+    from respine.present.export import page_code
+
+    sel = Selection("ODI", 6.0, population="PP", method="ancova", covariates=("age",))
+    calls = [
+        (registry.analyze.fn, registry.analyze.inputs(trial, sel)),
+        (registry.completion.fn, registry.completion.inputs(trial, "PP", "ODI")),
+        (registry.sensitivity.fn, registry.sensitivity.inputs(trial, sel)),
+    ]
+    code = page_code(calls, trial.source)
+    assert "respine.analyses.robustness.sensitivity(trial, sel=Selection(" in code
+    assert code.rstrip().endswith("n_imputations=50, seed=2024)")
+    namespace: dict = {}
+    exec(compile(code.replace("result_3 = ", "# result_3 = "), "page_code", "exec"), namespace)  # MI is slow
+    assert namespace["result_1"].to_dict() == registry.analyze(trial, sel).to_dict()
+    pd.testing.assert_frame_equal(namespace["result_2"], registry.completion(trial, "PP", "ODI"))
+
+
+def test_figure_keys_are_derived_from_the_results_they_draw():
+    """A result handed out by cache.run stands for the inputs that made it; other data are keyed by
+    content, so a figure can never be served for data it was not built from."""
+    from respine.ui.cache import _freeze
+
+    result = pd.DataFrame({"arm": ["A", "B"], "mean": [1.0, 2.0]})
+    issued = {id(result): (("src", "over_time", (("sel", Selection("VAS")),)), result)}
+    assert _freeze(result, issued) == ("result", issued[id(result)][0])
+    same, changed = result.copy(), result.assign(mean=[1.0, 3.0])
+    assert _freeze(same, issued) == _freeze(result.copy(), issued) != _freeze(changed, issued)
+    assert _freeze({"A": "#000"}, issued) == _freeze({"A": "#000"}, {})
+    with pytest.raises(TypeError, match="cannot key"):
+        _freeze(object.__new__(type("Opaque", (), {"__hash__": None})), issued)
