@@ -1,7 +1,9 @@
 """The view in session state, bound to widgets and mirrored in the URL.
 
-``st.session_state["view"]`` holds one :class:`~respine.urlstate.ViewState`, the single source of
-truth of what the reader chose. It is written in exactly two ways, never both in one run:
+``st.session_state["view"]`` holds one :class:`~respine.model.params.ViewState`, the single source
+of truth of what the reader chose (one field per declared view parameter, see
+:mod:`respine.model.params`; the analysis selection is derived from it by :func:`selection`).
+It is written in exactly two ways, never both in one run:
 
 - on a session's first run, from the URL (:func:`init_view`); the URL is never read again;
 - afterwards, only by widget change callbacks, which Streamlit runs before the script body.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -25,7 +27,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from respine import derive, urlstate
 from respine.analyses import availability, compare
 from respine.model import design as S
-from respine.model.rules import ResponderRule
+from respine.model import params
 from respine.model.selection import Selection
 from respine.present.fmt import md_escape
 
@@ -33,15 +35,16 @@ VIEW = "view"
 URL_NOTES = "url_notes"
 
 
-def options_for(trial: S.Trial) -> urlstate.Options:
+def options_for(trial: S.Trial) -> params.Options:
+    """The values of every :data:`~respine.model.params.Source` for ``trial``, and its default view."""
     d = trial.design
     endpoints = tuple(availability.available_endpoints(trial))
-    default = urlstate.ViewState(
+    default = params.ViewState(
         endpoint="VAS" if "VAS" in endpoints else endpoints[0],
         visit=d.primary.visit if d.primary else d.visits[-1].number,
         population=d.default_population,
     )
-    return urlstate.Options(
+    return params.Options(
         endpoints=endpoints,
         visits=tuple(v.number for v in d.visits),
         populations=tuple(p.id for p in d.populations),
@@ -54,6 +57,18 @@ def options_for(trial: S.Trial) -> urlstate.Options:
     )
 
 
+def choices(field: str, trial: S.Trial | None = None) -> tuple[Any, ...]:
+    """The values the view parameter ``field`` may take: its declared fixed list, or those its
+    declared source has for ``trial`` (needed then), e.g. ``state.bound("covariance", st.radio,
+    options=state.choices("covariance"))``."""
+    p = params.BY_NAME[field]
+    if isinstance(p.choices, tuple):
+        return p.choices
+    if trial is None:
+        raise ValueError(f"The choices of '{field}' come from the study ({p.choices}); pass the trial.")
+    return p.allowed(options_for(trial)) or ()
+
+
 def init_view(trial: S.Trial) -> None:
     """On a session's first run, build the view from the URL (with notes for bad values).
 
@@ -62,8 +77,8 @@ def init_view(trial: S.Trial) -> None:
     run the URL is written from the view and never read back."""
     if VIEW in st.session_state:
         return
-    params = {k: st.query_params.get_all(k) for k in st.query_params}
-    state, notes = urlstate.decode(params, options_for(trial))
+    query = {k: st.query_params.get_all(k) for k in st.query_params}
+    state, notes = urlstate.decode(query, options_for(trial))
     st.session_state[VIEW] = state
     st.session_state[URL_NOTES] = notes
 
@@ -76,7 +91,7 @@ def reset_view(trial: S.Trial) -> None:
         del st.session_state[key]
 
 
-def view() -> urlstate.ViewState:
+def view() -> params.ViewState:
     return st.session_state[VIEW]
 
 
@@ -162,9 +177,12 @@ def begin_run() -> None:
 
 
 def bound(
-    field: str, widget: Callable[..., Any], label: str, options: Sequence[Any] | None = None, **kwargs: Any
+    field: str, widget: Callable[..., Any], label: str | None = None, options: Sequence[Any] | None = None,
+    **kwargs: Any,
 ) -> Any:
     """Draw ``widget`` bound to the view's ``field``; return its value.
+
+    ``label`` defaults to the parameter's declared label (:mod:`respine.model.params`).
 
     The view is the reader's intent and the single source of truth: the widget's key is set from
     the view before the widget is drawn, and a change callback copies the widget's value back.
@@ -174,6 +192,8 @@ def bound(
     """
     key = f"w_{field}"
     current = getattr(view(), field)
+    if label is None:
+        label = params.BY_NAME[field].label
     if options is not None:
         options = list(options)
         # Streamlit gives a widget whose options change a new identity and resets it to its
@@ -197,9 +217,12 @@ def bound(
 _MISSING = object()
 
 
-def bound_multi(field: str, label: str, options: Sequence[str], **kwargs: Any) -> tuple[str, ...]:
-    """A multiselect bound to a tuple field of the view (values not among the options are dropped)."""
+def bound_multi(field: str, label: str | None, options: Sequence[str], **kwargs: Any) -> tuple[str, ...]:
+    """A multiselect bound to a tuple field of the view (values not among the options are dropped);
+    ``label`` None is the parameter's declared label."""
     key = f"w_{field}_{zlib.crc32(repr(list(options)).encode()):08x}"
+    if label is None:
+        label = params.BY_NAME[field].label
     current = [v for v in getattr(view(), field) if v in options]
     seed(key, current)
     st.multiselect(label, list(options), key=key, on_change=_copy_tuple_to_view, args=(field, key), **kwargs)
@@ -287,30 +310,13 @@ def _copy_option(name: str, key: str, default: Any, multi: bool) -> None:
 
 def selection(trial: S.Trial, **overrides: Any) -> Selection:
     """The analysis :class:`~respine.model.selection.Selection` the current view asks for, with the values
-    the page actually shows (see :func:`bound`) and any explicit ``overrides``."""
-    v = replace(
-        view(), **{k: val for k, val in st.session_state.get(EFFECTIVE, {}).items() if k in _VIEW_FIELDS}
-    )
+    the page actually shows (see :func:`bound`) and any explicit ``overrides``.
+
+    Built from the declarations (:func:`respine.model.params.to_selection`), for the kind of the
+    endpoint the analysis is about (an override's, else the view's): it picks the continuous or
+    the binary method."""
+    shown = {k: val for k, val in st.session_state.get(EFFECTIVE, {}).items() if k in params.BY_NAME}
+    v = params.with_values(view(), shown)
     endpoint = overrides.get("endpoint", v.endpoint)
-    binary = trial.endpoint(endpoint).kind == "binary"
-    method = (v.binary_method if binary else v.method) or None
-    sel = Selection(
-        endpoint=v.endpoint,
-        visit=v.visit,
-        population=v.population or None,
-        measure=v.measure,
-        method=method,
-        filters=v.filters,
-        rule=ResponderRule(v.vas_pct, v.vas_mm, v.vas_join, v.odi_pct, 0.0, v.join),
-        mcid_vas=v.mcid_vas,
-        mcid_odi=v.mcid_odi,
-        covariates=v.covariates,
-        covariance=v.covariance,
-        df_method=v.df_method,
-        lsmeans_weights=v.lsmeans_weights,
-        reference=v.reference or None,
-    )
+    sel = params.to_selection(v, trial.endpoint(endpoint).kind)
     return sel.with_(**overrides) if overrides else sel
-
-
-_VIEW_FIELDS = {f.name for f in fields(urlstate.ViewState)}
