@@ -1,7 +1,14 @@
-"""Shared fixtures: the shipped trial and small hand-made trials."""
+"""Shared fixtures (the shipped trial and small hand-made trials) and the test tiers.
+
+Every test carries exactly one tier marker (DESIGN.md section 5): a test without one is a unit
+test; a test with two is a collection error. A test outside the app and security tiers that
+starts the app under AppTest fails, so ``-m app`` is the whole app tier.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +17,48 @@ import pytest
 from respine.io import load_trial
 
 REPO = Path(__file__).resolve().parent.parent
+
+TIERS = ("unit", "reference", "app", "browser", "architecture", "security")
+APP_TIERS = {"app", "security"}  # the tiers that may run the app in-process (AppTest)
+
+
+def tier_of(item: pytest.Item) -> str:
+    """The one tier marker of a collected test (after :func:`pytest_collection_modifyitems`)."""
+    return next(m.name for m in item.iter_markers() if m.name in TIERS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark unmarked tests ``unit``; refuse a test with two tier markers."""
+    doubles = []
+    for item in items:
+        tiers = {m.name for m in item.iter_markers() if m.name in TIERS}
+        if not tiers:
+            item.add_marker(pytest.mark.unit)
+        elif len(tiers) > 1:
+            doubles.append(f"{item.nodeid}: {', '.join(sorted(tiers))}")
+    if doubles:
+        raise pytest.UsageError("a test belongs to exactly one tier; these carry several:\n  "
+                                + "\n  ".join(doubles))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Fail a test outside the app tiers that starts the app under AppTest (it is mis-marked)."""
+    app_test = getattr(sys.modules.get("streamlit.testing.v1"), "AppTest", None)
+    tier = tier_of(item)
+    if app_test is None or tier in APP_TIERS:
+        return (yield)
+    original = app_test.__init__
+
+    def refuse(self, *args, **kwargs):
+        raise pytest.fail.Exception(f"{item.nodeid} runs the app under AppTest but is marked "
+                                    f"{tier!r}: mark it pytest.mark.app")
+
+    app_test.__init__ = refuse
+    try:
+        return (yield)
+    finally:
+        app_test.__init__ = original
 
 
 @pytest.fixture(scope="session")

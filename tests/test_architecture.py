@@ -136,3 +136,27 @@ def test_the_command_fails_on_a_violation(tmp_path):
     assert "respine/model/rules.py" in run.stderr and "model may not import stats" in run.stderr
     ok = subprocess.run([sys.executable, str(REPO / "scripts" / "layers.py")], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
+
+
+def _pytest_in(tmp_path: Path, test_code: str) -> subprocess.CompletedProcess:
+    """Run pytest, with this suite's conftest and markers, on one planted test file."""
+    shutil.copy(REPO / "tests" / "conftest.py", tmp_path / "conftest.py")
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "test_planted.py").write_text(test_code, encoding="utf-8")
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+                          capture_output=True, text=True, cwd=tmp_path)
+
+
+def test_a_test_with_two_tiers_is_refused(tmp_path):
+    run = _pytest_in(tmp_path, "import pytest\n\npytestmark = pytest.mark.app\n\n\n"
+                               "@pytest.mark.reference\ndef test_two():\n    pass\n")
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.stdout + run.stderr
+    assert "test_two: app, reference" in run.stderr
+
+
+def test_an_unmarked_test_is_unit_and_may_not_start_the_app(tmp_path):
+    run = _pytest_in(tmp_path, "from streamlit.testing.v1 import AppTest\n\n\n"
+                               "def test_plain():\n    pass\n\n\n"
+                               "def test_runs_the_app():\n    AppTest.from_string('x = 1')\n")
+    assert "1 failed, 1 passed" in run.stdout, run.stdout
+    assert "runs the app under AppTest but is marked 'unit'" in run.stdout

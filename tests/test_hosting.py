@@ -172,6 +172,7 @@ def test_attempt_limiter_locks_after_the_limit_and_unlocks_after_the_window():
 # --- password gate in the app ------------------------------------------------------------------
 
 
+@pytest.mark.app
 def test_nothing_of_the_app_is_produced_before_the_password():
     at = app({"access": {"password": PASSWORD}}).run()
     assert_healthy(at)
@@ -180,6 +181,7 @@ def test_nothing_of_the_app_is_produced_before_the_password():
     assert at.text_input(key="access_password").label == "Password"
 
 
+@pytest.mark.app
 @pytest.mark.parametrize("page", ALL_PAGES)
 def test_no_page_opens_before_the_password(page):
     name = page.rsplit("/", 1)[-1].removesuffix(".py")
@@ -191,6 +193,7 @@ def test_no_page_opens_before_the_password(page):
     assert not shows_content(at) and at.text_input(key="access_password")
 
 
+@pytest.mark.app
 def test_wrong_passwords_are_rejected_then_limited_and_the_right_one_admits():
     at = app({"access": {"password": PASSWORD, "max_attempts": 3}}).run()
     log_in(at, "wrong password")
@@ -213,6 +216,7 @@ def test_wrong_passwords_are_rejected_then_limited_and_the_right_one_admits():
     assert fresh.text_input(key="access_password") and not len(fresh.dataframe) and not len(fresh.metric)
 
 
+@pytest.mark.app
 def test_broken_access_settings_fail_closed():
     at = app({"access": {"password": "short"}}).run()
     assert not shows_content(at)
@@ -222,6 +226,7 @@ def test_broken_access_settings_fail_closed():
 # --- OIDC login in the app ---------------------------------------------------------------------
 
 
+@pytest.mark.app
 def test_oidc_signed_out_sees_only_the_sign_in_button():
     at = app({"auth": OIDC}, user={"is_logged_in": False}).run()
     assert_healthy(at)
@@ -229,6 +234,7 @@ def test_oidc_signed_out_sees_only_the_sign_in_button():
     assert [b.label for b in at.button] == ["Sign in"]
 
 
+@pytest.mark.app
 def test_oidc_signed_in_sees_the_app_in_aggregate_only_mode():
     at = app({"auth": OIDC}, user={"is_logged_in": True, "email": "ana@uni.org", "name": "Ana"}).run()
     assert_healthy(at)
@@ -239,6 +245,7 @@ def test_oidc_signed_in_sees_the_app_in_aggregate_only_mode():
     assert "Sign-in (OpenID Connect)" in text and "Aggregate only" in text
 
 
+@pytest.mark.app
 def test_oidc_account_not_on_the_access_list_is_refused():
     secrets = {"auth": OIDC, "access": {"allowed_domains": ["chu-montpellier.fr"]}}
     at = app(secrets, user={"is_logged_in": True, "email": "eve@evil.org"}).run()
@@ -260,6 +267,7 @@ def infos(at: AppTest) -> str:
     return " ".join(i.value for i in at.info)
 
 
+@pytest.mark.app
 def test_aggregate_only_hides_individual_views():
     at = aggregate_app()
     at.switch_page("app_pages/trajectories.py").run()
@@ -275,6 +283,7 @@ def test_aggregate_only_hides_individual_views():
     assert "Scatter plot of subjects: hidden" in infos(at)
 
 
+@pytest.mark.app
 def test_full_detail_shows_the_same_views():
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
     at.switch_page("app_pages/trajectories.py").run()
@@ -282,6 +291,7 @@ def test_full_detail_shows_the_same_views():
     assert len(at.get("plotly_chart")) == 3
 
 
+@pytest.mark.app
 def test_aggregate_only_suppresses_small_cells_on_the_safety_page():
     at = aggregate_app()
     at.switch_page("app_pages/safety.py").run()
@@ -295,6 +305,7 @@ def test_aggregate_only_suppresses_small_cells_on_the_safety_page():
     assert any(privacy.note(5) == c.value for c in at.caption)
 
 
+@pytest.mark.app
 def test_aggregate_only_withholds_a_selection_with_a_small_arm():
     at = aggregate_app(filter="site=FR-04 Rennes")  # 7 BM-MSC, 1 Sham
     for page in ("app_pages/explorer.py", "app_pages/subgroups.py", "app_pages/baseline.py"):
@@ -307,6 +318,7 @@ def test_aggregate_only_withholds_a_selection_with_a_small_arm():
         assert "Selection withheld" in sidebar and not re.search(r"\b8\b|of 1\d\d subjects", sidebar), sidebar
 
 
+@pytest.mark.app
 def test_settings_page_says_open_and_previews_aggregate_only_mode():
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
     at.switch_page("app_pages/settings.py").run()
@@ -412,6 +424,7 @@ PAYLOAD = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 UNESCAPED_TAG = re.compile(r"(?<!\\)<(?:img|script|b)\b", re.IGNORECASE)
 
 
+@pytest.mark.app
 def test_html_in_a_data_set_and_its_folder_name_is_shown_as_text(tmp_path, monkeypatch):
     """A trial whose title, arm and site labels carry HTML and script, in a folder whose name is
     HTML: every page renders, and every Markdown text shows the tags escaped (as text)."""
@@ -518,6 +531,7 @@ def test_markup_in_labels_is_literal_in_every_figure_text():
     assert any("&lt;a href=" in t for t in texts)
 
 
+@pytest.mark.app
 def test_missing_data_page_suppresses_its_two_linked_tables_together(trial):
     """Patterns add up to the completion counts: built apart, the page let a reader of the <5
     markers recover the BM-MSC complete pattern and with it two hidden counts."""
