@@ -168,3 +168,40 @@ def test_the_app_offers_a_parameter_its_declared_choices(p, trial, options):
     else:
         with pytest.raises(ValueError, match="pass the trial"):
             state.choices(p.name)
+
+
+def test_the_rule_is_filled_by_its_declared_parameters():
+    from respine.model.params import filling
+
+    rule = filling("rule")
+    assert set(rule) == {"vas_pct", "vas_mm", "vas_join", "odi_pct", "join"}
+    defaults = ViewState()
+    moved = replace(defaults, vas_pct=50.0, join="AND", mcid_vas=3.0)
+    reset = replace(moved, **{n: getattr(defaults, n) for n in rule})
+    assert to_selection(reset, "binary").rule == ResponderRule() and reset.mcid_vas == 3.0
+
+
+def test_state_reset_puts_declared_defaults_back_and_forgets_the_widgets():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        from dataclasses import replace
+
+        import streamlit as st
+
+        from respine.model.params import ViewState, filling
+        from respine.ui import state
+
+        if "view" not in st.session_state:
+            st.session_state["view"] = replace(ViewState(), vas_pct=50.0, join="AND", mcid_vas=3.0)
+            st.session_state["w_vas_pct"] = 50.0
+            st.session_state["w_join_0badc0de"] = "AND"
+        else:
+            state.reset(*filling("rule"))
+
+    at = AppTest.from_function(script).run()
+    assert at.session_state["view"].vas_pct == 50.0
+    at.run()
+    view = at.session_state["view"]
+    assert (view.vas_pct, view.join, view.mcid_vas) == (20.0, "OR", 3.0)
+    assert "w_vas_pct" not in at.session_state and "w_join_0badc0de" not in at.session_state

@@ -233,6 +233,12 @@ PARAMS: tuple[Param, ...] = tuple(_param(f) for f in fields(ViewState) if META i
 BY_NAME: Mapping[str, Param] = {p.name: p for p in PARAMS}
 
 
+def filling(target: str) -> tuple[str, ...]:
+    """The parameters that fill the selection field ``target`` or its fields (``"rule"``: the
+    responder rule's thresholds and joins), e.g. for a "reset to the primary rule" button."""
+    return tuple(p.name for p in PARAMS if p.to == target or p.to.startswith(target + "."))
+
+
 @dataclass(frozen=True)
 class Options:
     """What the loaded trial allows (the values of every :data:`Source`); decode checks against it."""

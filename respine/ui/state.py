@@ -102,6 +102,15 @@ def update(**changes: Any) -> None:
         st.session_state[VIEW] = replace(view(), **changes)
 
 
+def reset(*fields: str) -> None:
+    """Set view parameters back to their declared defaults (from a button's callback), e.g.
+    ``state.reset(*params.filling("rule"))``, and forget their widgets' values."""
+    update(**{name: params.BY_NAME[name].default for name in fields})
+    for key in [k for k in st.session_state if any(str(k) == f"w_{n}" or str(k).startswith(f"w_{n}_")
+                                                   for n in fields)]:
+        del st.session_state[key]
+
+
 PAGE = "_run_page"
 PAGE_CHANGED = "_run_page_changed"
 
