@@ -181,6 +181,7 @@ def test_the_rule_is_filled_by_its_declared_parameters():
     assert to_selection(reset, "binary").rule == ResponderRule() and reset.mcid_vas == 3.0
 
 
+@pytest.mark.app
 def test_state_reset_puts_declared_defaults_back_and_forgets_the_widgets():
     from streamlit.testing.v1 import AppTest
 
