@@ -180,15 +180,15 @@ class ViewState:
     binary_method: str = choice("", url="bmethod", label="Test", choices="binary_methods", cli="--method",
                                 to="method", endpoints="binary", empty_is_none=True)
     # (noqa: ruff does not know that the Literal ``Join`` is immutable; the call returns a Field)
-    vas_join: Join = choice("AND", url="vas_join", label="Combine the VAS criteria with",  # noqa: RUF009
+    vas_join: Join = choice("AND", url="vas_join", label="Combine the two VAS criteria with",  # noqa: RUF009
                             choices=("AND", "OR"), cli="--vas-join", to="rule.vas_join")
-    covariance: str = choice("us", url="covstruct", label="Covariance structure",
+    covariance: str = choice("us", url="covstruct", label="Within-subject covariance",
                              choices=("us", "cs", "ar1", "toep"), cli="--covariance",
                              help="MMRM within-subject covariance (default unstructured)")
     df_method: str = choice("satterthwaite", url="df", label="Degrees of freedom",
                             choices=("satterthwaite", "kenward-roger"), cli="--df",
                             help="MMRM degrees of freedom")
-    lsmeans_weights: str = choice("observed", url="lsw", label="LS means weights",
+    lsmeans_weights: str = choice("observed", url="lsw", label="LS means weighting",
                                   choices=("observed", "equal"), cli="--lsmeans-weights",
                                   help="ANCOVA LS means: observed proportions or equal weights of covariate "
                                        "levels")
@@ -199,13 +199,13 @@ class ViewState:
                         cli="--join", help="responder: VAS vs ODI join", to="rule.join")
     visit: float = visit_number(12.0, url="visit", label="Visit", cli="--visit",
                          help='visit label ("Month 12") or number (12)')
-    vas_pct: float = number(PRIMARY_RULE.vas_pct, url="vas_pct", label="VAS improvement of at least (%)",
+    vas_pct: float = number(PRIMARY_RULE.vas_pct, url="vas_pct", label="VAS improvement at least (%)",
                             bounds=(0, 100), cli="--vas-pct", help="responder: VAS relative threshold (%%)",
                             to="rule.vas_pct")
-    vas_mm: float = number(PRIMARY_RULE.vas_mm, url="vas_mm", label="VAS improvement of at least (mm)",
+    vas_mm: float = number(PRIMARY_RULE.vas_mm, url="vas_mm", label="VAS improvement at least (mm)",
                            bounds=(0, 100), cli="--vas-mm", help="responder: VAS absolute threshold (mm)",
                            to="rule.vas_mm")
-    odi_pct: float = number(PRIMARY_RULE.odi_pct, url="odi_pct", label="ODI improvement of at least (%)",
+    odi_pct: float = number(PRIMARY_RULE.odi_pct, url="odi_pct", label="ODI improvement at least (%)",
                             bounds=(0, 100), cli="--odi-pct", help="responder: ODI relative threshold (%%)",
                             to="rule.odi_pct")
     mcid_vas: float = number(MCID_VAS_MM, url="mcid_vas", label="VAS MCID (mm)", bounds=(0, 100),
