@@ -4,6 +4,7 @@ import streamlit as st
 
 from respine import derive
 from respine.analyses import registry, repeated
+from respine.model.labels import endpoint_label
 from respine.present import figures, tables
 from respine.present.fmt import md_escape as md
 from respine.ui import cache, controls, render, state
@@ -67,6 +68,7 @@ sel = state.selection(trial)
 if sel.method not in ADJUSTED:
     sel = sel.with_(covariates=())
 unit = f" ({ep.unit})" if ep.unit else ""
+name = endpoint_label(ep, sel.rule, trial.endpoint)  # a modified responder rule is named as such
 with render.explained():
     trend = cache.run(registry.over_time, trial, sel)
     if ep.kind == "continuous":
@@ -74,14 +76,14 @@ with render.explained():
         if sel.measure == "pchg":
             y_title += " (%)"
         fig = cache.figure(
-            figures.over_time_figure, trend, colours, f"{ep.label}: mean (95% CI) by arm", y_title, min_cell=k
+            figures.over_time_figure, trend, colours, f"{name}: mean (95% CI) by arm", y_title, min_cell=k
         )
     else:
         fig = cache.figure(
             figures.over_time_figure,
             trend,
             colours,
-            f"{ep.label}: rate (95% CI) by arm",
+            f"{name}: rate (95% CI) by arm",
             "Subjects",
             percent=True,
             min_cell=k,

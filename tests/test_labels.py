@@ -289,3 +289,50 @@ def test_the_report_titles_use_the_result_label(trial):
     mcid = [i for i in items if i.title.startswith("MCID achieved, VAS")]
     title = json.loads(mcid[0].blocks[0][1])["layout"]["title"]["text"]
     assert title == "MCID achieved, VAS by visit"
+
+
+# --- the pages ------------------------------------------------------------------------------------
+
+
+def _page_texts(at) -> list[str]:
+    """Every text a page shows (headings, tables, figure titles and axes, captions, notes,
+    widget values and the options of its pickers)."""
+    from tests.test_links_compat import shown
+
+    out = [text for _, text in shown(at)]
+    for e in at.get("plotly_chart"):
+        out.append(e.proto.spec)  # the whole figure: titles, axis titles, hovers, annotations
+    out += [c.value for c in at.caption] + [m.value for m in at.markdown]
+    for box in at.selectbox:
+        out += [str(o) for o in box.options]
+    return out
+
+
+@pytest.mark.app
+@pytest.mark.parametrize("link", [
+    "/responders?vas_pct=30&visit=6",
+    "/explorer?ep=RESP&vas_pct=30&odi_pct=25",
+    "/subgroups?ep=RESP&vas_mm=30&o_subgroup_vars=sex",
+    "/robustness?ep=RESP&vas_pct=30&visit=6&o_mult_family=endpoints",
+])
+def test_no_page_calls_a_modified_rule_primary(link):
+    from tests.test_links_compat import failures, open_link
+
+    at = open_link(link)
+    assert not failures(at)
+    texts = _page_texts(at)
+    assert not [t for t in texts if "primary rule" in t.replace("\\", "")], link
+    assert any("modified rule" in t for t in texts), link
+
+
+@pytest.mark.app
+def test_the_subgroup_page_says_which_side_favours_the_treatment():
+    from tests.test_links_compat import open_link
+
+    vas = open_link("/subgroups?ep=VAS&o_subgroup_vars=sex")
+    spec = json.loads(vas.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["xaxis"]["title"]["text"] == "Difference in means: favours BM-MSC ← → favours Sham"
+    assert any("a negative difference favours BM" in c.value for c in vas.caption)
+    pcs = open_link("/subgroups?ep=SF36PCS&o_subgroup_vars=sex")
+    spec = json.loads(pcs.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["xaxis"]["title"]["text"] == "Difference in means: favours Sham ← → favours BM-MSC"

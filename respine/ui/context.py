@@ -10,6 +10,8 @@ import streamlit as st
 from respine import derive
 from respine.model import design as S
 from respine.model.endpoints import Endpoint
+from respine.model.labels import endpoint_label, responder_rule_applies
+from respine.model.params import to_selection
 from respine.present import figures
 from respine.ui import access, state
 from respine.urlstate import ViewState
@@ -62,8 +64,12 @@ class PageContext:
         return self.trial.endpoint(endpoint_id)
 
     def label(self, endpoint_id: str) -> str:
-        """An endpoint's label (a ``format_func`` for pickers)."""
-        return self.trial.endpoint(endpoint_id).label
+        """An endpoint's label (a ``format_func`` for pickers), named after the view's responder
+        rule: a rule the reader changed is never called primary."""
+        ep = self.trial.endpoint(endpoint_id)
+        if not responder_rule_applies(ep):
+            return ep.label
+        return endpoint_label(ep, to_selection(self.view, ep.kind).rule, self.trial.endpoint)
 
     def visit_label(self, visit: float) -> str:
         return self.design.visit_label(visit)
