@@ -15,15 +15,16 @@ st.markdown(
     "Co-primary structural endpoint: quantitative T2 of the treated disc, baseline to month "
     "12. Higher T2 means more water in the disc."
 )
-if "MRIT2" not in availability.available_endpoints(trial):
-    st.info("The loaded data have no MRIT2 measurements.")
+STRUCTURAL = next(iter(design.group("structural")), None)  # declared in the study description
+if STRUCTURAL is None or STRUCTURAL not in availability.available_endpoints(trial):
+    st.info("The loaded data have no structural (imaging) measurements declared by the study.")
 else:
-    visits = availability.post_baseline_visits(trial, "MRIT2")
+    visits = availability.post_baseline_visits(trial, STRUCTURAL)
     visit = visits[-1]
     c1, c2 = st.columns(2)
     for col, measure in ((c1, "aval"), (c2, "chg")):
         with col, render.explained():
-            sel = state.selection(trial, endpoint="MRIT2", visit=visit, measure=measure, method="welch")
+            sel = state.selection(trial, endpoint=STRUCTURAL, visit=visit, measure=measure, method="welch")
             result = cache.run(registry.analyze, trial, sel)
             if render.individual("Values of each subject"):
                 render.figure(
@@ -45,9 +46,10 @@ else:
             )
 
     st.subheader("Structure and symptoms")
-    clinical = controls.endpoint_option(ctx, "mri_clinical", ["VAS", "ODI"], "Clinical change", st.radio)
+    symptoms = list(design.group("symptoms"))
+    clinical = controls.endpoint_option(ctx, "mri_clinical", symptoms, "Clinical change", st.radio)
     with render.explained():
-        sel = state.selection(trial, endpoint="MRIT2", visit=visit)
+        sel = state.selection(trial, endpoint=STRUCTURAL, visit=visit)
         points, correlations = cache.run(registry.structure, trial, sel, clinical)
         ce = trial.endpoint(clinical)
         if render.individual("Scatter plot of subjects"):
@@ -55,7 +57,7 @@ else:
                 cache.figure(
                     figures.scatter_figure,
                     points,
-                    "MRIT2",
+                    STRUCTURAL,
                     clinical,
                     colours,
                     f"Change in T2 vs change in {ce.label}, {design.visit_label(visit)}",

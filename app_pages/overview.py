@@ -5,6 +5,7 @@ import streamlit as st
 from respine.analyses import published, registry
 from respine.present import figures, tables
 from respine.present.fmt import md_escape as md
+from respine.present.fmt import md_phrase
 from respine.ui import cache, render
 from respine.ui.context import page_context
 
@@ -41,7 +42,7 @@ else:
         result = cache.run(registry.analyze, trial, sel)
         st.markdown(
             f"**{md(result.endpoint_label)} at {md(result.visit_label)}**, {md(result.population)} "
-            "population, complete cases. Primary outcome not reached."
+            f"population, complete cases. {md_phrase(published.conclusion(trial, result))}"
         )
         metrics = tables.primary_metrics(result, k)
         for col, (label, value, help_text) in zip(st.columns(len(metrics)), metrics, strict=True):

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from respine import ResponderRule
 from respine.analyses import availability, individual, registry
 from respine.present import figures, tables
 from respine.ui import cache, controls, render, state
@@ -10,7 +11,7 @@ from respine.ui.context import page_context
 ctx = page_context()
 trial, design, colours, view, k = ctx.trial, ctx.design, ctx.colours, ctx.view, ctx.k
 treat, ref = ctx.treat, ctx.ref
-SCALES = [e for e in ("VAS", "ODI") if e in availability.available_endpoints(trial)]
+SCALES = [e for e in design.group("symptoms") if e in availability.available_endpoints(trial)]
 
 st.title("Responder profile")
 st.markdown(
@@ -36,12 +37,10 @@ with c3:
 ep = trial.endpoint(endpoint)
 unit = "%" if relative else ep.unit
 sel = state.selection(trial, endpoint=endpoint)
-if relative:
-    lines = {"responder": view.vas_pct if endpoint == "VAS" else view.odi_pct}
-else:
-    lines = (
-        {"responder": view.vas_mm, "MCID": view.mcid_vas} if endpoint == "VAS" else {"MCID": view.mcid_odi}
-    )
+lines = individual.threshold_lines(  # which thresholds a scale carries comes from the study's derivations
+    trial, endpoint, relative, ResponderRule(view.vas_pct, view.vas_mm, "AND", view.odi_pct),
+    {"mcid_vas": view.mcid_vas, "mcid_odi": view.mcid_odi},
+)
 with render.explained():
     cdf = cache.run(registry.cumulative, trial, sel, endpoint, relative)
     if render.individual("Cumulative distribution (one step per subject)"):

@@ -26,6 +26,12 @@ def reset_rule() -> None:
 
 
 st.title("Responders")
+# The study's responder and MCID endpoints are those its description declares with a derivation.
+RESPONDER = next(iter(trial.derived_endpoints("responder")), None)
+if RESPONDER is None:
+    st.info("The study description declares no responder endpoint (a derived endpoint with a "
+            "responder rule), so there is no responder analysis to show.", icon=":material/info:")
+    st.stop()
 st.markdown(
     "Primary rule (Pers et al. 2024): VAS improvement of at least 20% **and** at least "
     "20 mm, **or** ODI improvement of at least 20%, from baseline. Change the thresholds "
@@ -67,11 +73,11 @@ with odi_col:
     )
     state.bound("join", st.radio, "Combine VAS and ODI criteria with", options=["OR", "AND"], horizontal=True)
 with rule_col:
-    controls.visit(ctx, "RESP")
+    controls.visit(ctx, RESPONDER)
     controls.method("binary", "Test", compare.BINARY_METHODS)
     st.button("Reset to the primary rule", on_click=reset_rule, icon=":material/restart_alt:")
 
-sel = state.selection(trial, endpoint="RESP", measure="aval")
+sel = state.selection(trial, endpoint=RESPONDER, measure="aval")
 if sel.rule.is_primary:
     st.caption(f"Rule: {sel.rule.describe()} (the primary definition).")
 else:
@@ -113,7 +119,8 @@ with m1:
     state.bound("mcid_vas", st.number_input, "VAS MCID (mm)", min_value=0.0, max_value=100.0, step=1.0)
 with m2:
     state.bound("mcid_odi", st.number_input, "ODI MCID (points)", min_value=0.0, max_value=100.0, step=1.0)
-for endpoint, col in zip(("MCID_VAS", "MCID_ODI"), st.columns(2), strict=True):
+mcid_endpoints = trial.derived_endpoints("mcid")
+for endpoint, col in zip(mcid_endpoints, st.columns(max(len(mcid_endpoints), 1)), strict=False):
     with col, render.explained():
         mcid = cache.run(registry.analyze, trial, state.selection(trial, endpoint=endpoint, measure="aval"))
         st.markdown(f"**{md(mcid.endpoint_label)}, {md(mcid.visit_label)}**")

@@ -22,7 +22,7 @@ c1, c2 = st.columns([3, 2])
 with c1:
     endpoints = [
         e
-        for e in ("RESP", "VAS", "ODI", "SF36PCS", "SF36MCS")
+        for e in trial.design.group("efficacy")
         if e in availability.available_endpoints(trial)
     ]
     endpoints = endpoints or availability.available_endpoints(trial)

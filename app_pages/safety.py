@@ -5,6 +5,7 @@ import streamlit as st
 from respine.analyses import registry
 from respine.present import tables
 from respine.present.fmt import md_escape as md
+from respine.present.fmt import md_phrase
 from respine.ui import cache, render, state
 from respine.ui.context import page_context
 
@@ -39,16 +40,17 @@ with render.explained():
             "ae_by_term",
             "ae_by_term",
         )
-    st.subheader("Immune response to the allogeneic cells")
-    if immune.empty:
+    # Shown only for a study that declares its antibody endpoints (study.toml [groups]).
+    section = trial.design.sections.get("immune_response", {})
+    if trial.design.group("immune_response"):
+        st.subheader(md_phrase(section.get("title", "Immune response")))
+    if trial.design.group("immune_response") and immune.empty:
         st.info("The data have no antibody measurements.")
-    else:
+    elif trial.design.group("immune_response"):
         render.table(
             tables.counts_display(immune, arms, "label", "Antibody, visit", with_rd=False, min_cell=k),
             "immune_response",
             "immune",
         )
-        st.caption(
-            "HLA1/HLA2: anti-HLA class I/II antibodies; DSA: donor-specific antibodies. "
-            "'New' counts subjects negative at baseline and positive later."
-        )
+        note = f"{md_phrase(section['note'])} " if section.get("note") else ""
+        st.caption(f"{note}'New' counts subjects negative at baseline and positive later.")

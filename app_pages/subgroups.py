@@ -43,7 +43,7 @@ with c3:
         )
 
 covariates = {c.column: c for c in design.covariates if c.column != "site"}
-default = [c for c in ("sex", "age", "smoking", "country", "modic", "baseline_vas") if c in covariates]
+default = [c for c in design.subgroup_defaults if c in covariates]
 chosen = state.option(
     "subgroup_vars",
     st.multiselect,

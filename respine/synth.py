@@ -462,6 +462,10 @@ ids = ["VAS", "ODI", "SF36PCS", "SF36MCS", "MRIT2", "RESP", "MCID_VAS", "MCID_OD
 [subgroups]
 default = {subgroups}
 
+[sections.immune_response]
+title = "Immune response to the allogeneic cells"
+note = "HLA1/HLA2: anti-HLA class I/II antibodies; DSA: donor-specific antibodies."
+
 [[populations]]
 id = "MITT"
 label = "Modified intention to treat"

@@ -7,6 +7,7 @@ Each function returns a tidy DataFrame of unrounded numbers; :mod:`respine.prese
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,8 @@ from scipy import stats as sps
 from respine import derive, stats
 from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
+from respine.model.endpoints import Mcid, Responder
+from respine.model.rules import ResponderRule
 from respine.model.selection import Selection
 
 SPAGHETTI_MAX_SUBJECTS = 300
@@ -174,6 +177,35 @@ def structure_vs_symptoms(
         else:
             rows.append({"arm": arm, "n": len(part), "rho": math.nan, "p_value": math.nan})
     return points, pd.DataFrame(rows)
+
+
+def threshold_lines(
+    trial: S.Trial, endpoint: str, relative: bool, rule: ResponderRule, parameters: Mapping[str, float]
+) -> dict[str, float]:
+    """The thresholds the study's derived endpoints put on one scale, for a cumulative plot.
+
+    The responder rule's criterion on ``endpoint`` (first component: ``vas_pct`` or ``vas_mm``;
+    second: ``odi_pct``; absolute thresholds only for the first) as ``"responder"``, and the MCID
+    threshold of an MCID endpoint whose source is ``endpoint`` (absolute scale) as ``"MCID"``;
+    ``parameters`` holds the MCID view parameters by name (``mcid_vas``, ``mcid_odi``). Which
+    endpoints carry which threshold comes from the declared derivations, not from the id.
+    """
+    lines: dict[str, float] = {}
+    for e in trial.derived_endpoints("responder"):
+        d = trial.endpoint(e).derivation
+        if isinstance(d, Responder) and endpoint == d.first:
+            lines["responder"] = rule.vas_pct if relative else rule.vas_mm
+        elif isinstance(d, Responder) and endpoint == d.second and relative:
+            lines["responder"] = rule.odi_pct
+        if lines:
+            break
+    if not relative:
+        for e in trial.derived_endpoints("mcid"):
+            d = trial.endpoint(e).derivation
+            if isinstance(d, Mcid) and d.source == endpoint:
+                lines["MCID"] = float(parameters[d.threshold])
+                break
+    return lines
 
 
 def sweep_thresholds(cumulative: pd.DataFrame, relative: bool) -> tuple[float, ...]:

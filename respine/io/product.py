@@ -185,6 +185,7 @@ def _design_from_toml(doc: dict) -> S.StudyDesign:
         subgroup_defaults=tuple(str(c) for c in doc.get("subgroups", {}).get("default", [])),
         published=_published_from_toml(doc),
         short_citation=str(study.get("short_citation", "")),
+        sections={str(k): {str(a): str(b) for a, b in v.items()} for k, v in doc.get("sections", {}).items()},
     )
 
 

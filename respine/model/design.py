@@ -148,6 +148,8 @@ class StudyDesign:
     published: PublishedFacts = field(default_factory=PublishedFacts)
     # A short citation of the published results ("Pers et al., Ann Rheum Dis 2024"), for banners.
     short_citation: str = ""
+    # Words of a section fed by a group ([sections.<group>] title and note in study.toml).
+    sections: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def group(self, name: str) -> tuple[str, ...]:
         """The endpoints of a declared group (see :data:`ENDPOINT_GROUPS`); empty if undeclared."""

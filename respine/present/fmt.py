@@ -138,6 +138,24 @@ def md_escape(text: object) -> str:
     return _SETEXT.sub(r"\\=", value)
 
 
+# One line of words: letters and digits joined by spaces, commas, full stops, semicolons and
+# apostrophes, by a colon and spaces ("DSA: donor"), or by a single hyphen or slash ("BM-MSC",
+# "I/II"); an optional closing full stop.
+_PLAIN_PHRASE = re.compile(r"[^\W_]+(?:(?:[ ,.;']+|:[ ]+|-|/)[^\W_]+)*\.?")
+
+
+def md_phrase(text: object) -> str:
+    """Study text for the middle of a Markdown sentence: as written when Markdown and Streamlit
+    would show it unchanged anyway (a one-line phrase of words; a "." only starts a list at the
+    start of a line, and :func:`md_escape` would add nothing but backslashes), else
+    :func:`md_escape` of it. Keeps "Pers et al., Ann Rheum Dis 2024" readable in the page source
+    and in tests, and a crafted study text inert."""
+    value = str(text)
+    if _PLAIN_PHRASE.fullmatch(value) and md_escape(value).replace("\\", "") == value:
+        return value
+    return md_escape(value)
+
+
 def plot_text(text: object) -> str:
     """Text from a data set or a link, safe inside a plotly figure.
 

@@ -99,11 +99,23 @@ def methods(text: str) -> None:
 
 
 def synthetic_banner(trial: S.Trial) -> None:
+    """Warn that the data are synthetic, in the words of the study description: a study that
+    cites published results (``short_citation``) is a twin built to reproduce them; one that
+    cites none is only called synthetic."""
     if trial.synthetic:
-        st.warning("**Synthetic data.** These are not the RESPINE patients: this is a seeded "
-                   "synthetic twin built to reproduce the published results "
-                   "(Pers et al., Ann Rheum Dis 2024). Everything else in it is assumed; see "
-                   "data/README.md.", icon=":material/science:")
+        st.warning(synthetic_notice(trial.design), icon=":material/science:")
+
+
+def synthetic_notice(design: S.StudyDesign) -> str:
+    """The synthetic-data banner's text (Markdown), from the study description's id and short
+    citation."""
+    if design.short_citation:
+        return (f"**Synthetic data.** These are not the {fmt.md_phrase(design.id)} patients: this is a "
+                "seeded synthetic twin built to reproduce the published results "
+                f"({fmt.md_phrase(design.short_citation)}). Everything else in it is assumed; see "
+                "data/README.md.")
+    return (f"**Synthetic data.** These are not real patients of {fmt.md_phrase(design.id)}: the "
+            "study description marks the data as synthetic.")
 
 
 def notes(messages: list[str] | tuple[str, ...]) -> None:
