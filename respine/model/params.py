@@ -122,8 +122,10 @@ T = TypeVar("T")
 def _declare(kind: Kind, default: T, *, url: str, label: str, cli: str | None = None, help: str = "",
              choices: tuple[str, ...] | Source | None = None, bounds: tuple[float, float] | None = None,
              to: str | None = None, endpoints: EndpointKind = "any", empty_is_none: bool = False) -> T:
-    spec = {"kind": kind, "url": url, "label": label, "cli": cli, "help": help, "choices": choices,
-            "bounds": bounds, "to": to, "endpoints": endpoints, "empty_is_none": empty_is_none}
+    # The name is the field's, and ``to`` defaults to it: both filled in by _param.
+    spec = Param(name="", kind=kind, default=default, url=url, label=label, cli=cli, help=help,
+                 choices=choices, bounds=bounds, to=to or "", endpoints=endpoints,
+                 empty_is_none=empty_is_none)
     # A dataclass field whose metadata holds the declaration; typed as its default so that
     # mypy checks the field's annotation against the default.
     out: Any = field(default=default, metadata={META: spec})
@@ -223,8 +225,8 @@ class ViewState:
 
 
 def _param(f: Field[Any]) -> Param:
-    spec = dict(f.metadata[META])
-    return Param(name=f.name, default=f.default, **{**spec, "to": spec["to"] or f.name})
+    spec: Param = f.metadata[META]
+    return replace(spec, name=f.name, to=spec.to or f.name)
 
 
 PARAMS: tuple[Param, ...] = tuple(_param(f) for f in fields(ViewState) if META in f.metadata)
