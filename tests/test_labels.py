@@ -336,3 +336,22 @@ def test_the_subgroup_page_says_which_side_favours_the_treatment():
     pcs = open_link("/subgroups?ep=SF36PCS&o_subgroup_vars=sex")
     spec = json.loads(pcs.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["xaxis"]["title"]["text"] == "Difference in means: favours Sham ← → favours BM-MSC"
+
+
+@pytest.mark.parametrize(("lower_is_better", "favoured"), [(False, "BM-MSC"), (True, "Sham"), (None, "")])
+def test_tipping_point_names_the_favoured_arm_from_the_declared_direction(trial, lower_is_better, favoured):
+    """At alpha 0.20 three cells of the RESP tipping grid are significant with more BM-MSC
+    responders (tests/test_imputation.py). Declared as a good event they favour BM-MSC; declared
+    as a bad one, Sham; with no declared direction, no arm."""
+    from dataclasses import replace
+
+    from respine.analyses.imputation import tipping_point
+
+    info = dict(trial.design.endpoint_info)
+    info["RESP"] = replace(trial.endpoint("RESP"), lower_is_better=lower_is_better)
+    turned = replace(trial, design=replace(trial.design, endpoint_info=info))
+    table = tipping_point(turned, "RESP", 12.0, "MITT", alpha=0.20)
+    significant = table[table["significant"]]
+    assert len(significant) == 3 and (significant["risk_difference"] > 0).all()
+    assert set(significant["favours"]) == {favoured}
+    assert set(table.loc[~table["significant"], "favours"]) == {""}

@@ -42,7 +42,7 @@ from respine import derive, stats
 from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
 from respine.model.endpoints import Endpoint, Responder
-from respine.model.labels import endpoint_label
+from respine.model.labels import endpoint_label, positive_favours_arm
 from respine.model.rules import (
     MCID_ODI_POINTS,
     MCID_VAS_MM,
@@ -805,9 +805,11 @@ def tipping_point(trial: S.Trial, endpoint: str, visit: float | str, population:
         effect = table["estimate"]
     table["significant"] = table["p_value"] < alpha
     table["changes_conclusion"] = table["significant"] != primary_sig
-    # Which arm a significant result favours; blank where the direction of benefit is unknown.
-    direction = 1.0 if prep.kind == "binary" else {True: -1.0, False: 1.0}.get(
-        prep.endpoint.lower_is_better, 0.0)
+    # Which arm a significant result favours, from the endpoint's declared direction (for a binary
+    # endpoint too: a 1 is not always good); blank where the direction of benefit is unknown.
+    positive = positive_favours_arm(prep.endpoint,
+                                    "risk_difference" if prep.kind == "binary" else "mean_difference")
+    direction = 0.0 if positive is None else (1.0 if positive else -1.0)
     favoured = np.where(direction * effect > 0, prep.arm, prep.reference)
     table["favours"] = np.where(table["significant"] & (direction != 0), favoured, "")
     table.attrs.update(attrs)
