@@ -4,7 +4,7 @@ import streamlit as st
 
 from respine import derive
 from respine.analyses import registry
-from respine.present import figures, tables
+from respine.present import figures, labels, tables
 from respine.ui import cache, controls, render, state
 from respine.ui.context import page_context
 
@@ -72,5 +72,6 @@ if render.individual("Waterfall (one bar per subject)"):
             ),
             "waterfall",
         )
-        better = "below zero" if ep.lower_is_better else "above zero"
-        st.caption(f"One bar per subject; improvement is {better} for this scale.")
+        better = labels.improvement_side(ep, "pchg")  # empty where the scale's direction is unknown
+        st.caption(f"One bar per subject; improvement is {better} for this scale." if better
+                   else "One bar per subject.")

@@ -355,3 +355,10 @@ def test_tipping_point_names_the_favoured_arm_from_the_declared_direction(trial,
     assert len(significant) == 3 and (significant["risk_difference"] > 0).all()
     assert set(significant["favours"]) == {favoured}
     assert set(table.loc[~table["significant"], "favours"]) == {""}
+
+
+def test_improvement_side_of_a_single_subjects_change(trial):
+    assert labels.improvement_side(trial.endpoint("VAS"), "pchg") == "below zero"
+    assert labels.improvement_side(trial.endpoint("SF36PCS"), "pchg") == "above zero"
+    assert labels.improvement_side(trial.endpoint("VAS"), "improvement") == "above zero"
+    assert labels.improvement_side(UNKNOWN, "pchg") == "" and labels.improvement_side(None) == ""

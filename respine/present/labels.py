@@ -19,6 +19,7 @@ __all__ = [
     "direction_note",
     "endpoint_label",
     "favours_axis",
+    "improvement_side",
     "rule_modified",
 ]
 
@@ -116,3 +117,20 @@ def benefit_headers(endpoint: Endpoint | None, threshold_points: float) -> tuple
         return "P(difference > 0)", f"P(difference > {threshold_points:g} points)"
     word = "benefit" if favours else "harm"
     return f"P(any {word})", f"P({word} > {threshold_points:g} points)"
+
+
+def improvement_side(endpoint: Endpoint | None, measure: str = "chg") -> str:
+    """Where an improvement lies on a plot of one subject's ``measure`` (change or percent
+    change from baseline): "above zero" on a higher-is-better scale, "below zero" on a
+    lower-is-better one, and "" when the direction is unknown (then no side is called better).
+
+    Examples
+    --------
+    >>> from respine.model.endpoints import REGISTRY
+    >>> improvement_side(REGISTRY["VAS"], "pchg")
+    'below zero'
+    """
+    favours = None if endpoint is None else positive_favours_arm(endpoint, measure)
+    if favours is None:
+        return ""
+    return "above zero" if favours else "below zero"
