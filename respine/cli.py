@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypedDict
 
 from respine import derive
-from respine.analyses import robustness
+from respine.analyses import compare, robustness
 from respine.analyses.compare import analyze
 from respine.errors import RespineError
 from respine.io import load_trial, validate_folder
@@ -57,6 +57,10 @@ def _nan_to_none(obj: object) -> object:
 # others (endpoints, populations, arms, methods, covariates) are checked by the core against the
 # loaded trial, with a message that lists what the trial offers.
 CLI_CHOICES: dict[str, tuple[str, ...]] = {"measures": tuple(sorted(derive.MEASURES))}
+# Catalogues the help lists without argparse enforcing them: a method that does not apply to the
+# endpoint's kind is refused by the core with a reason ("does not apply to binary endpoints").
+CLI_LISTED: dict[str, tuple[str, ...]] = {"methods": tuple(compare.CONTINUOUS_METHODS),
+                                          "binary_methods": tuple(compare.BINARY_METHODS)}
 ROBUSTNESS_PARAMS = ("endpoint", "visit", "population", "filters")
 
 
@@ -114,6 +118,9 @@ def add_view_options(parser: argparse.ArgumentParser, names: tuple[str, ...] | N
             continue
         seen.add(p.cli)  # a flag shared by two parameters (--method) is added once
         kwargs = _cli_kwargs(p, p.name in required, defaults.get(p.name, p.default))
+        listed = [f"{q.endpoints}: {'|'.join(CLI_LISTED[q.choices])}" for q in PARAMS
+                  if q.cli == p.cli and isinstance(q.choices, str) and q.choices in CLI_LISTED]
+        kwargs["help"] = "; ".join(([p.help] if p.help else []) + listed) or None
         if p.name in defaults:
             kwargs["help"] = f"{p.help} (default {defaults[p.name]})"
         parser.add_argument(p.cli, **kwargs)

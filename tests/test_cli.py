@@ -153,3 +153,14 @@ def test_static_report_from_the_command_line(tmp_path, capsys):
     docx = tmp_path / "report.docx"
     assert main(["report", "--out", str(docx)]) == 0 and docx.stat().st_size > 10_000
     assert "sections (synthetic data)" in capsys.readouterr().out
+
+
+def test_method_help_lists_both_catalogues(capsys):
+    """The --method help is written from the method catalogues, so a new method shows up there."""
+    from respine.analyses.compare import BINARY_METHODS, CONTINUOUS_METHODS
+
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"continuous: {'|'.join(CONTINUOUS_METHODS)}; binary: {'|'.join(BINARY_METHODS)}".replace(
+        " ", "") in text.replace(" ", "")

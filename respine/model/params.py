@@ -176,8 +176,6 @@ class ViewState:
     measure: str = choice("chg", url="measure", label="Measure", choices="measures", cli="--measure",
                           help="continuous endpoints: chg (default), pchg or aval")
     method: str = choice("", url="method", label="Method", choices="methods", cli="--method",
-                         help="continuous: welch|ancova|mmrm|mann_whitney; "
-                              "binary: chisq_yates|chisq|fisher|cmh|logistic",
                          endpoints="continuous", empty_is_none=True)
     binary_method: str = choice("", url="bmethod", label="Test", choices="binary_methods", cli="--method",
                                 to="method", endpoints="binary", empty_is_none=True)
