@@ -362,3 +362,9 @@ def test_improvement_side_of_a_single_subjects_change(trial):
     assert labels.improvement_side(trial.endpoint("SF36PCS"), "pchg") == "above zero"
     assert labels.improvement_side(trial.endpoint("VAS"), "improvement") == "above zero"
     assert labels.improvement_side(UNKNOWN, "pchg") == "" and labels.improvement_side(None) == ""
+
+
+def test_benefit_word(trial):
+    assert labels.benefit_word(trial.endpoint("RESP")) == "benefit"
+    assert labels.benefit_word(ADVERSE) == "harm"
+    assert labels.benefit_word(trial.endpoint("HLA2")) == "difference" == labels.benefit_word(None)

@@ -15,6 +15,7 @@ from respine.present import fmt
 
 __all__ = [
     "benefit_headers",
+    "benefit_word",
     "contrast_axis_title",
     "direction_note",
     "endpoint_label",
@@ -104,6 +105,16 @@ def direction_note(endpoint: Endpoint | None, arm: str, reference: str, contrast
     return f"{scale}: {side} favours {arm}."
 
 
+def benefit_word(endpoint: Endpoint | None) -> str:
+    """What a positive risk difference (arm minus reference) is for ``endpoint``: "benefit" when
+    it favours the arm (more responders), "harm" when it favours the reference (more of a bad
+    event), "difference" when the direction is unknown."""
+    favours = None if endpoint is None else positive_favours_arm(endpoint, "risk_difference")
+    if favours is None:
+        return "difference"
+    return "benefit" if favours else "harm"
+
+
 def benefit_headers(endpoint: Endpoint | None, threshold_points: float) -> tuple[str, str]:
     """Headers of the Bayesian reading of a risk difference (arm minus reference): the posterior
     probability that it is above zero and that it is above ``threshold_points`` percentage points.
@@ -112,10 +123,9 @@ def benefit_headers(endpoint: Endpoint | None, threshold_points: float) -> tuple
     "P(any harm)" and "P(harm > x points)" when it favours the reference; "P(difference > 0)" and
     "P(difference > x points)" when the direction is unknown (nothing is called a benefit then).
     """
-    favours = None if endpoint is None else positive_favours_arm(endpoint, "risk_difference")
-    if favours is None:
+    word = benefit_word(endpoint)
+    if word == "difference":
         return "P(difference > 0)", f"P(difference > {threshold_points:g} points)"
-    word = "benefit" if favours else "harm"
     return f"P(any {word})", f"P({word} > {threshold_points:g} points)"
 
 
