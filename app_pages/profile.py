@@ -73,4 +73,5 @@ with render.explained():
         render.table(
             tables.sweep_display(sweep, treat, ref, unit, k), f"threshold_sweep_{endpoint}", "sweep"
         )
-    st.caption("Thresholds drawn from the Responders page: the primary rule's VAS criteria and the MCIDs.")
+    which = "primary" if sel.rule.is_primary else "modified"  # a changed rule is never called primary
+    st.caption(f"Thresholds drawn from the Responders page: the {which} rule's VAS criteria and the MCIDs.")

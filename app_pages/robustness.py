@@ -3,7 +3,8 @@
 import streamlit as st
 
 from respine.analyses import availability, registry
-from respine.present import figures, tables
+from respine.model.labels import endpoint_label
+from respine.present import figures, labels, tables
 from respine.present.fmt import md_escape as md
 from respine.ui import cache, controls, render, state
 from respine.ui.context import page_context
@@ -39,13 +40,15 @@ sel = state.selection(
     measure="aval" if binary else "chg",
 )
 visit = design.visit_label(sel.visit)
+label = endpoint_label(ep, sel.rule, trial.endpoint)  # names a modified responder rule as such
 
 st.subheader("Missing data")
 with render.explained():
     sens = cache.run(registry.sensitivity, trial, sel)
     measure = "risk_difference" if binary else "mean_difference"
     render.figure(
-        cache.figure(figures.estimates_figure, sens, measure, f"{ep.label} at {visit}: {treat} vs {ref}"),
+        cache.figure(figures.estimates_figure, sens, measure, f"{label} at {visit}: {treat} vs {ref}",
+                     endpoint=ep, arm=treat, reference=ref, endpoint_measure=sel.measure),
         "sens_fig",
     )
     render.table(tables.sensitivity_display(sens, k), f"sensitivity_{endpoint}", "sensitivity")
@@ -68,16 +71,18 @@ with render.explained():
             grid,
             "Missing values of the treatment arm shifted by delta",
             f"delta ({ep.unit or 'units'})",
+            endpoint=ep, arm=treat, reference=ref, endpoint_measure=sel.measure,
         )
     render.figure(fig, "tipping")
     st.markdown(f"**{md(summary)}**")
 
 if binary:
     st.subheader("Bayesian reading")
+    word = labels.benefit_word(ep)  # "benefit" for responders; never for an unknown direction
     relevant = state.option(
         "bayes_threshold",
         st.slider,
-        "Clinically relevant benefit (percentage points)",
+        f"Clinically relevant {word} (percentage points)",
         default=10,
         min_value=1,
         max_value=30,
@@ -90,19 +95,20 @@ if binary:
                 posts,
                 relevant / 100,
                 f"Posterior of the difference in responders, {visit}",
+                endpoint=ep, arm=treat, reference=ref,
             ),
             "posterior",
         )
-        render.table(tables.bayes_display(posts), "bayesian_reading", "bayes")
+        render.table(tables.bayes_display(posts, ep), "bayesian_reading", "bayes")
         render.methods(
             "Each arm's responder rate has a Beta prior, updated by the observed counts; the density "
             "of the difference is computed by numerical convolution (Spiegelhalter, Abrams and "
-            "Myles 2004). Sceptical: no difference expected, large benefit unlikely; neutral: "
-            "uniform priors; enthusiastic: centred on a 15-point benefit."
+            f"Myles 2004). Sceptical: no difference expected, large {word} unlikely; neutral: "
+            f"uniform priors; enthusiastic: centred on a 15-point {word}."
         )
 
 st.subheader("Multiplicity")
-families = {"visits": f"{md(ep.label)} at every visit", "endpoints": f"every endpoint at {md(visit)}"}
+families = {"visits": f"{md(label)} at every visit", "endpoints": f"every endpoint at {md(visit)}"}
 family = controls.choice("mult_family", "Family of tests", families)  # labels escaped above
 with render.explained():
     over = registry.multiplicity if family == "visits" else registry.multiplicity_endpoints

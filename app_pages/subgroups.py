@@ -5,7 +5,7 @@ import streamlit as st
 from respine.analyses import registry
 from respine.analyses.subgroups import parse_cutpoints
 from respine.errors import SelectionError
-from respine.present import figures, tables
+from respine.present import figures, labels, tables
 from respine.present.fmt import md_escape as md
 from respine.ui import cache, controls, render, state
 from respine.ui.context import page_context
@@ -74,8 +74,14 @@ if continuous:
 sel = state.selection(trial, endpoint=endpoint, measure="chg" if ep.kind == "continuous" else "aval")
 with render.explained():
     frame = cache.run(registry.subgroup_analysis, trial, sel, tuple(chosen), tuple(cutpoints), measure)
-    title = f"{ep.label} at {design.visit_label(sel.visit)}: {treat} vs {ref} by subgroup"
-    render.figure(cache.figure(figures.forest_figure, frame, treat, ref, title, k), "forest")
+    title = (f"{labels.endpoint_label(ep, sel.rule, trial.endpoint)} at {design.visit_label(sel.visit)}: "
+             f"{treat} vs {ref} by subgroup")
+    render.figure(cache.figure(figures.forest_figure, frame, treat, ref, title, k, endpoint=ep,
+                               measure=sel.measure), "forest")
+    note = labels.direction_note(ep, treat, ref, measure if ep.kind == "binary" else "mean_difference",
+                                 sel.measure)
+    if note:  # which side favours the treatment, from the endpoint's direction of benefit
+        st.caption(md(note))
     render.table(tables.subgroup_display(frame, k), f"subgroups_{endpoint}", "subgroups")
     st.caption(
         "Interaction p: likelihood-ratio test of arm × subgroup in a logistic model (binary "
