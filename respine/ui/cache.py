@@ -19,11 +19,14 @@ other session can reach them, even by guessing the source.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
+import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -147,8 +150,10 @@ def covariate_range(source: str, column: str, _trial: S.Trial) -> tuple[float, f
 def _cached_analysis(analysis: registry.Analysis[T]) -> Callable[..., T]:
     """One cache per registered analysis, sized by its ``keep`` hint."""
 
-    def compute(source: str, inputs: registry.Inputs, _trial: S.Trial) -> T:
-        return analysis.run(_trial, inputs)
+    def compute(source: str, key: str, _inputs: registry.Inputs, _trial: S.Trial) -> T:
+        # keyed by the text of the inputs: hashing a string is far cheaper for Streamlit than
+        # hashing a Selection field by field, and the text is exact (see _freeze)
+        return analysis.run(_trial, _inputs)
 
     # Streamlit keys a function's cache by its qualified name and source: one name per analysis
     # gives each its own cache (and its own size) although they share this code.
@@ -179,13 +184,13 @@ def begin_page() -> None:
     st.session_state[ISSUED] = {}
 
 
-def _issue(value: Any, key: tuple) -> None:
+def _issue(value: Any, key: str) -> None:
     issued = st.session_state.setdefault(ISSUED, {})
     issued[id(value)] = (key, value)  # the value is held, so its id is not reused in this run
     if isinstance(value, tuple):  # a page unpacks (grid, summary): each part keeps its origin
         for i, part in enumerate(value):
             if not isinstance(part, str | int | float):  # interned scalars have shared ids
-                issued[id(part)] = ((*key, i), part)
+                issued[id(part)] = (f"{key}[{i}]", part)
 
 
 def run(analysis: registry.Analysis[T], trial: S.Trial, *args: Any, **options: Any) -> T:
@@ -209,8 +214,9 @@ def run(analysis: registry.Analysis[T], trial: S.Trial, *args: Any, **options: A
     call = (analysis.fn, inputs)
     if call not in calls:
         calls.append(call)
-    value = _runner(analysis)(trial.source, inputs, trial)
-    _issue(value, (trial.source, analysis.name, inputs))
+    key = repr(_freeze(inputs, {}))
+    value = _runner(analysis)(trial.source, key, inputs, trial)
+    _issue(value, f"{trial.source!r} {analysis.name} {key}")
     return value
 
 
@@ -219,7 +225,7 @@ def values_at_visit(trial: S.Trial, sel: selection.Selection) -> pd.DataFrame:
     (what a distribution plot draws). A helper of the UI, not shown in the page's code."""
     sel = sel.normalised(trial.endpoint(sel.endpoint)).with_(method=None, covariates=())
     value = _values_at_visit(trial.source, sel, trial)
-    _issue(value, (trial.source, "values_at_visit", sel))
+    _issue(value, f"{trial.source!r} values_at_visit {_freeze(sel, {})!r}")
     return value
 
 
@@ -236,9 +242,11 @@ def _values_at_visit(source: str, sel: selection.Selection, _trial: S.Trial) -> 
 # ------------------------------------------------------------------ figures
 
 
-def _freeze(value: Any, issued: dict[int, tuple]) -> Any:
-    """A hashable stand-in for a figure argument: a result this page run got from :func:`run`
-    stands for the inputs that made it; other data by their content."""
+def _freeze(value: Any, issued: dict[int, tuple[str, Any]]) -> Any:
+    """A stand-in for an argument made of plain values only (str, numbers, None, tuples), whose
+    ``repr`` is an exact key: equal texts mean equal arguments. A result this page run got from
+    :func:`run` stands for the inputs that made it; a dataclass for its type and every field;
+    other data by their content."""
     hit = issued.get(id(value))
     if hit is not None and hit[1] is value:
         return ("result", hit[0])
@@ -247,24 +255,25 @@ def _freeze(value: Any, issued: dict[int, tuple]) -> Any:
     if isinstance(value, tuple | list):
         return (type(value).__name__, tuple(_freeze(v, issued) for v in value))
     if isinstance(value, dict):
-        return ("dict", tuple((k, _freeze(v, issued)) for k, v in value.items()))
+        return ("dict", tuple((_freeze(k, issued), _freeze(v, issued)) for k, v in value.items()))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__qualname__,
+                tuple((f.name, _freeze(getattr(value, f.name), issued)) for f in dataclasses.fields(value)))
     if isinstance(value, pd.DataFrame | pd.Series):
         # data a page derived itself (rare): keyed by content, so a stale figure is impossible
         frame = value.to_frame() if isinstance(value, pd.Series) else value
         return ("frame", tuple(map(str, frame.columns)), frame.shape,
                 int(pd.util.hash_pandas_object(frame, index=True).sum()))
-    try:
-        hash(value)
-    except TypeError:
-        raise TypeError(
-            f"cache.figure cannot key an argument of type {type(value).__name__}: pass a result of "
-            "cache.run, plain values, or build the value inside the figure factory"
-        ) from None
-    return value
+    if isinstance(value, np.ndarray):
+        return ("array", str(value.dtype), value.shape, hashlib.blake2b(value.tobytes()).hexdigest())
+    raise TypeError(
+        f"cache.figure cannot key an argument of type {type(value).__name__}: pass a result of "
+        "cache.run, plain values, or build the value inside the figure factory"
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
-def _figure_cached(key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
+def _figure_cached(key: str, _build: Callable[[], go.Figure]) -> go.Figure:
     return _build()
 
 
@@ -281,13 +290,13 @@ def figure(factory: Callable[..., go.Figure], /, *args: Any, **kwargs: Any) -> g
     issued = st.session_state.get(ISSUED, {})
     trial = st.session_state.get("trial")
     source = getattr(trial, "source", "")
-    key = (
+    key = repr((
         source,
         f"{factory.__module__}.{factory.__qualname__}",
         _freeze(args, issued),
         _freeze(kwargs, issued),
         ("min_cell", access.min_cell()),
-    )
+    ))
 
     def build() -> go.Figure:
         return factory(*args, **kwargs)
