@@ -21,6 +21,7 @@ expects one. See :func:`prior_parameters` for their exact definitions.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -284,7 +285,7 @@ def _prior_weight(prior: str, mu: float, benefit: float, tail: float) -> float:
     return _solve_weight(harm, mu)
 
 
-def _solve_weight(f, mu: float) -> float:
+def _solve_weight(f: Callable[[float], float], mu: float) -> float:
     """The prior weight where the decreasing tail-probability function ``f`` crosses 0."""
     lo, hi = 2.0, 1e6  # from the weight of a uniform prior upwards
     if f(lo) <= 0:

@@ -21,7 +21,8 @@ Z975 = float(special.ndtri(0.975))
 
 def _clean(values: np.ndarray | pd.Series | list[float]) -> np.ndarray:
     x = np.asarray(values, dtype=float)
-    return x[~np.isnan(x)]
+    present: np.ndarray = x[~np.isnan(x)]
+    return present
 
 
 def summarise_continuous(values: np.ndarray | pd.Series | list[float], arm: str = "",

@@ -289,7 +289,7 @@ class _Structure:
             return np.array([S[1, 0], S[0, 0] - S[1, 0]])
         if self.kind == "ar1":
             return np.array([S[0, 0], S[1, 0] / S[0, 0]])
-        return S[0].copy()
+        return np.array(S[0])  # a copy of the first row
 
     def rep_derivs(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         T = self.T
@@ -583,7 +583,8 @@ def _start_covariance(pats: list[_Pattern], T: int, N: int, p: int) -> np.ndarra
                             "terms, so no covariance can be estimated. Check the endpoint and "
                             "visits.")
     evals, evecs = np.linalg.eigh(S0)
-    return (evecs * np.maximum(evals, 1e-3 * float(np.mean(np.diag(S0))))) @ evecs.T
+    start: np.ndarray = (evecs * np.maximum(evals, 1e-3 * float(np.mean(np.diag(S0))))) @ evecs.T
+    return start
 
 
 def _maximise_reml(pats: list[_Pattern], struct: _Structure, N: int, p: int,
@@ -603,7 +604,8 @@ def _maximise_reml(pats: list[_Pattern], struct: _Structure, N: int, p: int,
             if res is not None and not all(np.all(np.isfinite(res[k])) for k in ("grad", "hess")):
                 res = None
             cache.update(key=key, res=res)
-        return cache["res"]
+        cached: dict[str, Any] | None = cache["res"]
+        return cached
 
     def fun(phi: np.ndarray) -> float:
         r = parts(phi)
@@ -653,7 +655,8 @@ def _kenward_roger_covariance(ev: dict[str, Any], W: np.ndarray) -> np.ndarray:
     if ev["R"] is not None:
         inner -= 0.25 * np.tensordot(W, ev["R"], axes=([0, 1], [0, 1]))
     Phi_A = Phi + 2 * Phi @ inner @ Phi
-    return (Phi_A + Phi_A.T) / 2
+    symmetric: np.ndarray = (Phi_A + Phi_A.T) / 2
+    return symmetric
 
 
 def fit_mmrm(data: pd.DataFrame, *, response: str = "chg", subject: str = "subject_id",

@@ -63,7 +63,8 @@ def _qwilcox(p: float, m: int, n: int) -> int:
 
 def _clean(values: np.ndarray | pd.Series | list[float]) -> np.ndarray:
     x = np.asarray(values, dtype=float)
-    return x[np.isfinite(x)]
+    finite: np.ndarray = x[np.isfinite(x)]
+    return finite
 
 
 def _normal_parts(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

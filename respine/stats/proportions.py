@@ -97,7 +97,7 @@ def fisher_exact_2x2(x1: int, n1: int, x2: int, n2: int) -> float:
     """
     from scipy.stats import fisher_exact  # imported when used: scipy.stats is slow to import
 
-    return float(fisher_exact([[x1, n1 - x1], [x2, n2 - x2]])[1])
+    return float(fisher_exact(np.array([[x1, n1 - x1], [x2, n2 - x2]]))[1])
 
 
 BINARY_TESTS = {

@@ -135,7 +135,7 @@ def _separated(X: np.ndarray, y: np.ndarray) -> bool:
     A = s[:, None] * Xs
     res = linprog(-A.sum(axis=0), A_ub=-A, b_ub=np.zeros(len(y)), bounds=[(-1, 1)] * X.shape[1],
                   method="highs")
-    return bool(res.status == 0 and -res.fun > 1e-6)
+    return bool(res.status == 0 and res.fun is not None and -res.fun > 1e-6)
 
 
 def _constant_groups(d: pd.DataFrame, response: np.ndarray, columns: Sequence[str]) -> list[str]:
