@@ -16,7 +16,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # Dependencies first (their layer is reused while only the app changes), hash-checked as in
-# scripts/setup.sh, so the image computes the numbers the tests checked.
+# scripts/setup.sh, so the image computes the numbers the tests checked. app.lock is the core
+# and its [app] extra (streamlit, python-docx, kaleido); the --no-deps install below adds nothing.
 COPY requirements/app.lock requirements/app.lock
 RUN python -m pip install --require-hashes -r requirements/app.lock
 

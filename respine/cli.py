@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn, TypedDict
 
-from respine import derive
+from respine import __version__, derive
 from respine.analyses import compare, robustness
 from respine.analyses.compare import analyze
 from respine.errors import RespineError
@@ -156,6 +156,7 @@ def selection_from_args(args: argparse.Namespace, trial: S.Trial) -> Selection:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="respine", description="RESPINE results explorer: analyses from the command line.")
+    p.add_argument("--version", action="version", version=f"respine {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     a = sub.add_parser("analyze", help="compare arms for one endpoint at one visit")

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Create .venv and install the locked dependencies.
-#   scripts/setup.sh app    # what the app needs
-#   scripts/setup.sh test   # plus test tools, and Debian's chromium for the browser tier
+#   scripts/setup.sh app    # what the app needs: the analysis core and its [app] extra
+#                           # (streamlit, python-docx, kaleido), requirements/app.lock
+#   scripts/setup.sh test   # plus the [test] extra (pytest, ruff, mypy and the pandas/scipy
+#                           # stubs), requirements/test.lock, and Debian's chromium for the browser tier
+# A notebook user who wants the analysis package alone runs `pip install .` (no extra).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile="${1:-app}"

@@ -43,6 +43,25 @@ def test_core_imports_no_streamlit_in_a_fresh_interpreter():
     assert out.stdout.strip() == "0"
 
 
+def test_core_imports_without_the_app_extra_in_a_fresh_interpreter():
+    """A notebook user's install (no [app] extra): every core module imports with streamlit,
+    python-docx and kaleido unimportable (the Word report and PNG export load them when used)."""
+    code = (
+        "import sys\n"
+        "class Blocked:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in {'streamlit', 'docx', 'kaleido'}:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r} (blocked)', name=name)\n"
+        "sys.meta_path.insert(0, Blocked())\n"
+        "import respine\n" + "".join(f"import {m}\n" for m in CORE_MODULES)
+        + "print(sorted(m for m in sys.modules if m.split('.')[0] in {'streamlit', 'docx', 'kaleido'}))\n"
+        "try:\n    import docx\nexcept ModuleNotFoundError:\n    print('blocked')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["[]", "blocked"]
+
+
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = set()

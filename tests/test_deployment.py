@@ -97,6 +97,7 @@ def test_container_runs_unprivileged_with_a_health_check_on_all_interfaces():
     assert "streamlit run serve.py" in command and "--server.address=0.0.0.0" in command
 
 
+@pytest.mark.app  # it runs the app (AppTest, in the image's file tree)
 def test_the_image_file_tree_runs_the_app(tmp_path):
     """Assemble what the COPY instructions put in /app and run the app from it in a fresh
     interpreter: every module it needs is in the image."""
@@ -156,3 +157,85 @@ def test_root_requirements_are_the_app_lock():
         if line.strip() and not line.startswith("#")
     ]
     assert lines == ["-r requirements/app.lock"]
+
+
+# --- the package and its locks ------------------------------------------------------------------
+
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _name(requirement: str) -> str:
+    """The normalised distribution name of a requirement ("streamlit[auth]>=1.50" -> "streamlit")."""
+    for i, ch in enumerate(requirement):
+        if not (ch.isalnum() or ch in "-_."):
+            requirement = requirement[:i]
+            break
+    return requirement.lower().replace("_", "-").replace(".", "-")
+
+
+def _lock(name: str) -> tuple[str, dict[str, str]]:
+    """The compile command in a lock's header and its pins {name: version}."""
+    text = (REPO / "requirements" / name).read_text(encoding="utf-8")
+    command = text.splitlines()[1].lstrip("# ").strip()
+    pins = {}
+    for line in text.splitlines():
+        if line and not line[0].isspace() and "==" in line:
+            pkg, _, version = line.partition("==")
+            pins[_name(pkg)] = version.split()[0]
+    return command, pins
+
+
+@pytest.mark.parametrize(("lock", "extras"), [("app.lock", ["app"]), ("test.lock", ["app", "test"])])
+def test_each_lock_is_compiled_from_pyproject_with_its_extras(lock, extras):
+    command, pins = _lock(lock)
+    assert command == ("uv pip compile pyproject.toml requirements/build.in "
+                       + "".join(f"--extra {e} " for e in extras)
+                       + f"--python-version 3.11 --generate-hashes -o requirements/{lock}")
+    wanted = PYPROJECT["project"]["dependencies"] + [
+        r for e in extras for r in PYPROJECT["project"]["optional-dependencies"][e]]
+    assert {_name(r) for r in wanted} <= set(pins), "pyproject.toml changed: recompile the lock"
+
+
+def test_the_tests_check_the_versions_the_app_runs():
+    """Every pin of the app's lock is the same in the test lock (the tests only add tools)."""
+    _, app = _lock("app.lock")
+    _, test = _lock("test.lock")
+    assert {k: test.get(k) for k in app} == app
+
+
+def test_the_core_needs_no_web_stack():
+    """pip install respine gives the analysis package alone: the app's needs are the [app] extra."""
+    core = {_name(r) for r in PYPROJECT["project"]["dependencies"]}
+    assert not core & {"streamlit", "python-docx", "kaleido"}
+    assert {"streamlit", "python-docx", "kaleido"} <= {
+        _name(r) for r in PYPROJECT["project"]["optional-dependencies"]["app"]}
+
+
+def test_the_version_is_written_once():
+    import importlib.metadata
+
+    import respine
+
+    assert "version" not in PYPROJECT["project"] and "version" in PYPROJECT["project"]["dynamic"]
+    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "respine.__version__"}
+    assert importlib.metadata.version("respine") == respine.__version__
+    shown = subprocess.run([sys.executable, "-m", "respine", "--version"], capture_output=True, text=True)
+    assert shown.stdout.strip() == f"respine {respine.__version__}"
+
+
+def test_the_built_wheel_carries_py_typed_and_the_version(tmp_path):
+    """py.typed is package data: a type checker of the package's users sees its annotations."""
+    import zipfile
+
+    import respine
+
+    source = tmp_path / "source"  # a copy: a build writes build/ and *.egg-info next to its sources
+    shutil.copytree(REPO / "respine", source / "respine", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp_path), str(source)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("respine-*.whl")
+    assert wheel.name.startswith(f"respine-{respine.__version__}-")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "respine/py.typed" in names and "respine/stats/mmrm.py" in names
