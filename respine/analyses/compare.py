@@ -243,9 +243,11 @@ def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
         )
     if result.kind == "binary":
         derivation = trial.endpoint(result.endpoint).derivation
-        rule = (f" Responders were defined as "
-                f"{sel.rule.describe(*derivation.sources, trial.endpoint(derivation.sources[0]).unit)}."
-                if isinstance(derivation, Responder) else "")
+        rule = ""
+        if isinstance(derivation, Responder):  # the rule in the words of its declared components
+            unit = trial.endpoint(derivation.first).unit
+            words = sel.rule.describe(derivation.first, derivation.second, unit)
+            rule = f" Responders were defined as {words}."
         return (
             f"{result.endpoint_label} at {result.visit_label} was compared between arms in the "
             f"{pop} population using subjects with an assessment (complete cases).{rule} "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from respine import derive
 from respine.analyses.compare import analyze
 from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
@@ -24,7 +23,7 @@ def paper_check(trial: S.Trial) -> pd.DataFrame:
     table. Columns: item, published, recomputed, matches. On the synthetic twin every row
     matches; on real data this is the first check a statistician runs.
     """
-    rows = []
+    rows: list[dict[str, object]] = []
     if trial.design.primary is not None:
         result = analyze(trial, primary_selection(trial))
         rows.extend(primary_check(trial, result).to_dict("records"))
@@ -105,7 +104,7 @@ def primary_selection(trial: S.Trial) -> Selection:
     """The study's documented primary analysis as a :class:`Selection`."""
     p = trial.design.primary
     if p is None:
-        raise derive.SelectionError("The study description has no [primary] analysis.")
+        raise SelectionError("The study description has no [primary] analysis.")
     return Selection(endpoint=p.endpoint, visit=p.visit, population=p.population, method=p.method)
 
 
