@@ -5,7 +5,7 @@ import streamlit as st
 from respine import derive
 from respine.analyses import registry, repeated
 from respine.model.labels import endpoint_label
-from respine.present import figures, tables
+from respine.present import figures, labels, tables
 from respine.present.fmt import md_escape as md
 from respine.ui import cache, controls, render, state
 from respine.ui.context import page_context
@@ -99,6 +99,9 @@ with render.explained():
     with left:
         render.table(tables.arm_table(result, k), f"{endpoint}_arms", "arms")
         render.table(tables.contrast_table(result, k), f"{endpoint}_comparison", "contrasts")
+        direction = labels.result_direction_note(ep, result)  # from the registry; empty if unknown
+        if direction:
+            st.caption(md(direction))
         render.notes(result.notes)
         render.methods(result.methods_text)
     with right:

@@ -21,7 +21,7 @@ from respine.model import design as S
 from respine.model.labels import endpoint_label, rule_modified
 from respine.model.params import PARAMS, Param, ViewState, to_selection, with_values
 from respine.model.selection import Selection, SubgroupFilter
-from respine.present import tables
+from respine.present import labels, tables
 
 EXIT_USAGE = 2
 EXIT_DATA = 3
@@ -200,6 +200,9 @@ def _analyze(args: argparse.Namespace) -> int:
     print(tables.arm_table(result).to_string(index=False))
     print()
     print(tables.contrast_table(result).to_string(index=False))
+    direction = labels.result_direction_note(trial.endpoint(result.endpoint), result)
+    if direction:  # which side of the contrast favours the treatment, from the registry
+        print(direction)
     for note in result.notes:
         print(f"Note: {note}")
     print()

@@ -368,3 +368,20 @@ def test_benefit_word(trial):
     assert labels.benefit_word(trial.endpoint("RESP")) == "benefit"
     assert labels.benefit_word(ADVERSE) == "harm"
     assert labels.benefit_word(trial.endpoint("HLA2")) == "difference" == labels.benefit_word(None)
+
+
+@pytest.mark.parametrize(("endpoint", "visit", "note"), [
+    ("VAS", "12", "Lower values are better: a negative difference favours BM-MSC."),
+    ("SF36PCS", "12", "Higher values are better: a positive difference favours BM-MSC."),
+    ("RESP", "12", "A higher rate is better: a positive difference favours BM-MSC."),
+    ("HLA1", "6", None),
+])
+def test_the_comparison_says_which_side_favours_the_treatment(trial, endpoint, visit, note):
+    measure = "chg" if trial.endpoint(endpoint).kind == "continuous" else "aval"
+    result = analyze(trial, Selection(endpoint, float(visit), measure=measure))
+    assert labels.result_direction_note(trial.endpoint(endpoint), result) == (note or "")
+    text = _cli("analyze", "--endpoint", endpoint, "--visit", visit, "--format", "text")
+    if note:
+        assert note in text
+    else:
+        assert "favour" not in text and "better" not in text

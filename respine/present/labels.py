@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from respine.model.endpoints import Endpoint
 from respine.model.labels import endpoint_label, favoured_arm, positive_favours_arm, rule_modified
+from respine.model.results import AnalysisResult
 from respine.present import fmt
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "endpoint_label",
     "favours_axis",
     "improvement_side",
+    "result_direction_note",
     "rule_modified",
 ]
 
@@ -144,3 +146,13 @@ def improvement_side(endpoint: Endpoint | None, measure: str = "chg") -> str:
     if favours is None:
         return ""
     return "above zero" if favours else "below zero"
+
+
+def result_direction_note(endpoint: Endpoint | None, result: AnalysisResult) -> str:
+    """:func:`direction_note` for the first contrast of ``result`` (its arm, reference and
+    measure); empty when the result has no contrast or the direction is unknown. Shown under a
+    contrast table so that a difference of, say, −8 mm on a pain scale is read the right way."""
+    if not result.contrasts:
+        return ""
+    c = result.contrasts[0]
+    return direction_note(endpoint, c.arm, c.reference, c.measure, result.measure)
