@@ -280,6 +280,11 @@ def test_the_command_line_names_a_modified_rule():
     assert "primary rule" not in text and text.startswith("Responder (modified rule: ")
     data = json.loads(_cli("analyze", "--endpoint", "RESP", "--visit", "12", "--format", "json"))
     assert data["rule_modified"] is False and data["endpoint_label"] == "Responder (primary rule)"
+    assert data["lower_is_better"] is False
+    vas = json.loads(_cli("analyze", "--endpoint", "VAS", "--visit", "12", "--format", "json"))
+    assert vas["lower_is_better"] is True and vas["rule_modified"] is False
+    hla = json.loads(_cli("analyze", "--endpoint", "HLA1", "--visit", "6", "--format", "json"))
+    assert hla["lower_is_better"] is None
 
 
 def test_the_report_titles_use_the_result_label(trial):

@@ -187,8 +187,9 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
         notes=tuple(notes),
         source=trial.source,
         synthetic=trial.synthetic,
-        # Says in the JSON output whether the responder rule differs from the study's primary rule.
-        extra={"rule_modified": rule_modified(ep, sel.rule)},
+        # Says in the JSON output whether the responder rule differs from the study's primary rule,
+        # and which direction is better (None: unknown), so a script can read a contrast's sign.
+        extra={"rule_modified": rule_modified(ep, sel.rule), "lower_is_better": ep.lower_is_better},
     )
     return replace(result, methods_text=methods_text(result, sel, trial))
 
