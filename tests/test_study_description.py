@@ -306,3 +306,25 @@ def test_pages_of_a_study_that_declares_nothing_show_no_study_sections(tmp_path,
     assert not at.exception
     shown = " ".join(str(m.value) for m in at.markdown) + " ".join(d.value.to_csv() for d in at.dataframe)
     assert "Secondary outcomes" not in shown and "Serious adverse events related" not in shown
+
+
+def test_undeclared_endpoints_are_named_and_their_kind_read_from_the_values(tmp_path):
+    # An older study file: it lists a derived endpoint without its derivation, and the data have
+    # a 0/1 endpoint and a score that nobody declared.
+    study = STUDY.replace('ids = ["PAIN", "FUNC", "IMPROVED", "PAIN_MCID"]',
+                          'ids = ["PAIN", "FUNC", "IMPROVED", "PAIN_MCID", "OLDRULE"]')
+    folder = write_study(tmp_path / "pf", study)
+    m = pd.read_csv(folder / "measurements.csv")
+    extra = [(s, "ANTIBODY", "Baseline", 0, i % 2) for i, s in enumerate(VALUES)]
+    extra += [(s, "SCORE", "Baseline", 0, 3.5 + i) for i, s in enumerate(VALUES)]
+    pd.concat([m, pd.DataFrame(extra, columns=m.columns)]).to_csv(folder / "measurements.csv", index=False)
+    warnings = [p.message for p in validate_folder(folder) if p.severity == "warning"]
+    assert any("['ANTIBODY', 'SCORE'] are not declared" in w for w in warnings)
+    assert any("['OLDRULE'] are listed" in w and "derive" in w for w in warnings)
+    trial = load_trial(folder)
+    assert trial.endpoint("ANTIBODY").kind == "binary" and trial.endpoint("SCORE").kind == "continuous"
+    assert trial.endpoint("ANTIBODY").lower_is_better is None
+
+
+def test_the_shipped_study_loads_without_a_warning():
+    assert validate_folder(REPO / "data") == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -356,6 +357,49 @@ def _check_tables(
             problems.append(Problem("error", AE_FILE, f"Columns {missing} are missing."))
 
 
+def _with_undeclared_endpoints(
+    design: S.StudyDesign, measurements: pd.DataFrame, problems: list[Problem]
+) -> S.StudyDesign:
+    """Entries for endpoints the data have but nobody declared, and a warning naming them.
+
+    An endpoint in measurements.csv that the study description does not declare and that is not
+    a known instrument is shown under its id, binary when every value is 0 or 1 (else
+    continuous), with no direction of benefit. A listed endpoint with neither data nor a
+    declaration (a derived endpoint of an older study file, which named it without its
+    derivation) is not offered; the warning says how to declare it.
+    """
+    from respine.model.endpoints import REGISTRY
+
+    known = set(design.endpoint_info) | set(REGISTRY)
+    ids = measurements[S.ENDPOINT].astype(str)
+    values = pd.to_numeric(measurements[S.VALUE], errors="coerce")
+    in_data = list(dict.fromkeys(ids))
+    info = dict(design.endpoint_info)
+    undeclared = [e for e in in_data if e not in known]
+    for e in undeclared:
+        v = values[ids == e].dropna()
+        kind = "binary" if len(v) and set(v.unique()) <= {0.0, 1.0} else "continuous"
+        info[e] = Endpoint(e, e, "", kind, None,
+                           description="Not declared in study.toml; its kind is read from the values.")
+    if undeclared:
+        problems.append(Problem(
+            "warning", STUDY_FILE,
+            f"Endpoints {undeclared} are not declared and are not known instruments: they are shown "
+            "under their ids, as binary where every value is 0 or 1, with no direction of benefit. "
+            "Declare each in an [endpoints.<ID>] table (label, unit, kind, lower_is_better); see "
+            "data/README.md."))
+    absent = [e for e in design.endpoints if e not in known and e not in in_data]
+    if absent:
+        problems.append(Problem(
+            "warning", STUDY_FILE,
+            f"Endpoints {absent} are listed in [endpoints] ids but have neither data nor a "
+            "declaration, so they are not offered. A derived endpoint (a responder rule, an MCID) "
+            "needs an [endpoints.<ID>] table with its derive = {...}; compare with data/study.toml."))
+    if not undeclared:
+        return design
+    return replace(design, endpoint_info=info)
+
+
 def validate_folder(path: str | os.PathLike) -> list[Problem]:
     """List every problem of a trial folder (product layout, CDISC ADaM or a mapped table)."""
     try:
@@ -452,6 +496,7 @@ def _read_product(available: dict[str, DataFile], source: str) -> tuple[S.Trial 
     _check_tables(design, subjects, measurements, ae, problems)
     if any(p.severity == "error" for p in problems):
         return None, problems
+    design = _with_undeclared_endpoints(design, measurements, problems)
     return _normalise(design, subjects, measurements, ae, source), problems
 
 
