@@ -166,6 +166,7 @@ def _mice_pool_scalar(Q, U, n=math.inf, k=1):
     return {"qbar": qbar, "ubar": ubar, "b": b, "t": t, "df": df, "r": r, "fmi": fmi}
 
 
+@pytest.mark.reference
 @pytest.mark.parametrize(("Q", "U", "n", "k"), [
     # The example of ?pool.scalar (mice): nhanes, bmi ~ age, m = 2, n = 25, k = 2.
     # By hand: qbar = (-1.5457 - 1.428)/2 = -1.48685; ubar = (0.94536729 + 1.083681)/2

@@ -227,6 +227,7 @@ def test_mh_risk_difference_matches_metafor_and_stata_on_bcg():
 # ======================================================================= MH edge cases
 
 
+@pytest.mark.reference
 def test_zero_cells_need_no_correction_and_match_statsmodels():
     strata = {"a": (0, 8, 3, 9), "b": (4, 7, 0, 6), "c": (5, 10, 2, 10)}
     c = odds(frame_from_counts(strata))
