@@ -3,7 +3,7 @@
 import streamlit as st
 
 from respine import derive
-from respine.analyses import registry, repeated
+from respine.analyses import registry
 from respine.model.labels import endpoint_label
 from respine.present import figures, labels, tables
 from respine.present.fmt import md_escape as md
@@ -28,45 +28,8 @@ with c3:
 with c4:
     method = controls.method(ep.kind)
 
-ADJUSTED = {"ancova", "cmh", "logistic", "mmrm"}
-if method == "ancova":
-    state.bound(
-        "lsmeans_weights",
-        st.radio,
-        "LS means weighting",
-        options=["observed", "equal"],
-        horizontal=True,
-        help="Observed proportions of covariate levels, or equal weights per level.",
-    )
-if method == "mmrm":
-    m1, m2 = st.columns(2)
-    with m1:
-        state.bound(
-            "covariance",
-            st.selectbox,
-            "Within-subject covariance",
-            options=list(repeated.COVARIANCES),
-            format_func=repeated.COVARIANCES.get,
-        )
-    with m2:
-        state.bound(
-            "df_method",
-            st.selectbox,
-            "Degrees of freedom",
-            options=list(repeated.DF_METHODS),
-            format_func=repeated.DF_METHODS.get,
-        )
-if method in ADJUSTED:
-    covariates = {c.column: c.label for c in design.covariates}
-    state.bound_multi(
-        "covariates",
-        "Adjust for (covariates; CMH: strata)",
-        list(covariates),
-        format_func=lambda c: covariates.get(c, c),
-    )
-sel = state.selection(trial)
-if sel.method not in ADJUSTED:
-    sel = sel.with_(covariates=())
+controls.method_settings(ctx, ep, method)  # LS means weights, MMRM choices, covariates
+sel = state.selection(trial)  # fields the method does not use are normalised by the analyses
 unit = f" ({ep.unit})" if ep.unit else ""
 name = endpoint_label(ep, sel.rule, trial.endpoint)  # a modified responder rule is named as such
 with render.explained():

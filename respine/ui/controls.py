@@ -13,8 +13,9 @@ from typing import Any
 import streamlit as st
 
 from respine import derive
-from respine.analyses import availability, compare
+from respine.analyses import availability, compare, repeated
 from respine.model.endpoints import Endpoint
+from respine.model.selection import Selection
 from respine.present.fmt import md_escape
 from respine.ui import state
 from respine.ui.context import PageContext
@@ -58,6 +59,53 @@ def method(kind: str, label: str = "Method", methods: Mapping[str, str] | None =
         options=list(methods),
         format_func=methods.get,
     )
+
+
+def _uses(ep: Endpoint, method: str, **probe: Any) -> bool:
+    """Whether ``method`` uses a Selection field: the normalisation (the one statement of which
+    fields each method reads) keeps a non-default value of it."""
+    kept = Selection(endpoint=ep.id, method=method, **probe).normalised(ep)
+    return all(getattr(kept, name) == value for name, value in probe.items())
+
+
+def method_settings(ctx: PageContext, ep: Endpoint, method: str) -> None:
+    """The view's settings of ``method`` that it uses: LS-means weighting (ANCOVA), covariance
+    and degrees of freedom (MMRM), and the covariates (the adjusted methods; CMH: strata)."""
+    if _uses(ep, method, lsmeans_weights="equal"):
+        state.bound(
+            "lsmeans_weights",
+            st.radio,
+            "LS means weighting",
+            options=["observed", "equal"],
+            horizontal=True,
+            help="Observed proportions of covariate levels, or equal weights per level.",
+        )
+    if _uses(ep, method, covariance="ar1", df_method="kenward-roger"):
+        m1, m2 = st.columns(2)
+        with m1:
+            state.bound(
+                "covariance",
+                st.selectbox,
+                "Within-subject covariance",
+                options=list(repeated.COVARIANCES),
+                format_func=repeated.COVARIANCES.get,
+            )
+        with m2:
+            state.bound(
+                "df_method",
+                st.selectbox,
+                "Degrees of freedom",
+                options=list(repeated.DF_METHODS),
+                format_func=repeated.DF_METHODS.get,
+            )
+    if _uses(ep, method, covariates=("_",)):
+        covariates = {c.column: c.label for c in ctx.design.covariates}
+        state.bound_multi(
+            "covariates",
+            "Adjust for (covariates; CMH: strata)",
+            list(covariates),
+            format_func=lambda c: covariates.get(c, c),
+        )
 
 
 def choice(
