@@ -390,3 +390,15 @@ def test_the_comparison_says_which_side_favours_the_treatment(trial, endpoint, v
         assert note in text
     else:
         assert "favour" not in text and "better" not in text
+
+
+def test_a_long_title_is_wrapped_not_cut(trial):
+    result = analyze(trial, Selection("RESP", 12, measure="aval",
+                                      rule=ResponderRule(30, 25, "OR", 15, 0.0, "AND")))
+    fig = figures.rate_figure(result, figures.arm_colours([TREAT, REF], REF))
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) > 1 and all(len(line) <= figures.TITLE_LINE + 10 for line in lines)
+    assert " ".join(lines).replace("&gt;", ">") == f"{result.endpoint_label} at Month 12"
+    assert fig.layout.margin.t > 60
+    short = figures.rate_figure(analyze(trial, Selection("RESP", 12, measure="aval")), {})
+    assert short.layout.title.text == "Responder (primary rule) at Month 12" and short.layout.margin.t == 60

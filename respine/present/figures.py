@@ -11,6 +11,7 @@ References
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator, Sequence
 
 import pandas as pd
@@ -96,9 +97,25 @@ def _by_arm(frame: pd.DataFrame, colours: dict[str, str]) -> Iterator[tuple[str,
             yield arm, colour, rows
 
 
+TITLE_LINE = 80  # characters (every title of a default view fits); a longer one (a rule in words) is wrapped
+
+
+def _title(title: str) -> tuple[str, int]:
+    """A figure title escaped as :func:`_t`, wrapped at spaces into lines of at most
+    :data:`TITLE_LINE` characters (plotly never wraps a title: a long one is cut at the figure's
+    edge), and the number of lines."""
+    if len(title) <= TITLE_LINE:
+        return _t(title), 1
+    lines = textwrap.wrap(title, TITLE_LINE, break_long_words=False, break_on_hyphens=False)
+    return "<br>".join(_t(line) for line in lines), len(lines)
+
+
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.Figure:
-    """Set the titles of a figure made by :func:`_new` (cheap: three properties)."""
-    fig.layout.title.text = _t(title)
+    """Set the titles of a figure made by :func:`_new` (cheap: three properties); a wrapped
+    title gets the room of its extra lines above the plot."""
+    fig.layout.title.text, lines = _title(title)
+    if lines > 1 and fig.layout.margin.t is not None:  # None: plotly's default, room for three lines
+        fig.layout.margin.t += 20 * (lines - 1)
     fig.layout.yaxis.title.text = _t(y_title)
     fig.layout.xaxis.title.text = _t(x_title)
     return fig
