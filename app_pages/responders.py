@@ -3,7 +3,7 @@
 import streamlit as st
 
 from respine.analyses import compare, registry
-from respine.model.rules import PRIMARY_RULE
+from respine.model import params
 from respine.present import figures, tables
 from respine.present.fmt import md_escape as md
 from respine.ui import cache, controls, render, state
@@ -14,15 +14,8 @@ trial, colours, k = ctx.trial, ctx.colours, ctx.k
 
 
 def reset_rule() -> None:
-    state.update(
-        vas_pct=PRIMARY_RULE.vas_pct,
-        vas_mm=PRIMARY_RULE.vas_mm,
-        vas_join=PRIMARY_RULE.vas_join,
-        odi_pct=PRIMARY_RULE.odi_pct,
-        join=PRIMARY_RULE.join,
-    )
-    for key in ("w_vas_pct", "w_vas_mm", "w_vas_join", "w_odi_pct", "w_join"):
-        st.session_state.pop(key, None)
+    # the view fields that fill the rule, back to their declared defaults, widgets forgotten
+    state.reset(*params.filling("rule"))
 
 
 st.title("Responders")

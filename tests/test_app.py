@@ -143,6 +143,9 @@ def test_responder_rule_controls_change_rates_and_reset():
     assert at.dataframe[0].value["Responders / n"].tolist() != changed
     widget(at.button, "Reset to the primary rule").click().run()
     assert at.dataframe[0].value["Responders / n"].tolist() == primary
+    # the widgets show the primary rule again, not only the numbers
+    assert widget(at.slider, "VAS improvement at least (mm)").value == 20.0
+    assert widget(at.radio, "Combine VAS and ODI criteria with").value == "OR"
 
 
 def test_mcid_thresholds_change_rates():
