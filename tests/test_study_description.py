@@ -328,3 +328,15 @@ def test_undeclared_endpoints_are_named_and_their_kind_read_from_the_values(tmp_
 
 def test_the_shipped_study_loads_without_a_warning():
     assert validate_folder(REPO / "data") == []
+
+
+def test_the_no_difference_check_uses_the_p_values_analyze_gives(trial):
+    (claim,) = trial.design.published.no_difference
+    fast = published.no_difference_p_values(trial, claim)
+    for endpoint, visit in claim.comparisons:
+        kind = trial.endpoint(endpoint).kind
+        method = claim.binary_method if kind == "binary" else claim.continuous_method
+        sel = Selection(endpoint, visit, population=claim.population, method=method,
+                        measure="aval" if kind == "binary" else "chg")
+        expected = analyze(trial, sel).contrasts[0].p_value
+        assert fast[f"{endpoint} at {trial.design.visit_label(visit)}"] == pytest.approx(expected, abs=1e-12)

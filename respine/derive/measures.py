@@ -66,7 +66,8 @@ def endpoint_data(
     """
     given = {"rule": rule, "mcid_vas": mcid_vas, "mcid_odi": mcid_odi}
     used = trial.endpoint(endpoint).parameters
-    p = {k: (v if k in used else default_parameters()[k]) for k, v in given.items()}
+    defaults = default_parameters()
+    p = {k: (v if k in used else defaults[k]) for k, v in given.items()}
     return _endpoint_data(trial, endpoint, population, filters,
                           p["rule"], p["mcid_vas"], p["mcid_odi"]).copy()
 
