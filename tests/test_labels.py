@@ -402,3 +402,15 @@ def test_a_long_title_is_wrapped_not_cut(trial):
     assert fig.layout.margin.t > 60
     short = figures.rate_figure(analyze(trial, Selection("RESP", 12, measure="aval")), {})
     assert short.layout.title.text == "Responder (primary rule) at Month 12" and short.layout.margin.t == 60
+
+
+def test_error_messages_name_a_modified_rule(trial):
+    from respine.analyses.subgroups import subgroup_analysis
+    from respine.errors import AnalysisError
+
+    sel = Selection("RESP", 0.0, measure="aval", rule=MODIFIED)  # no responder status at baseline
+    for run in (lambda: analyze(trial, sel), lambda: subgroup_analysis(trial, sel, ("sex",))):
+        with pytest.raises(AnalysisError) as caught:
+            run()
+        message = str(caught.value)
+        assert message.startswith("Responder (modified rule: ") and "primary" not in message

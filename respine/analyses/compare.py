@@ -72,7 +72,7 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
     if at_visit.empty:
         have = sorted(data[S.VISIT_MONTH].unique())
         raise AnalysisError(
-            f"{ep.label} has no data at {visit_label} in this selection. "
+            f"{endpoint_label(ep, sel.rule, trial.endpoint)} has no data at {visit_label} in this selection. "
             f"Visits with data: {', '.join(design.visit_label(v) for v in have)}."
         )
     arms_order = [*(a for a in design.arms if a != reference), reference]

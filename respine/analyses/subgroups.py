@@ -18,6 +18,7 @@ import pandas as pd
 from respine import derive, stats
 from respine.errors import AnalysisError
 from respine.model import design as S
+from respine.model.labels import endpoint_label
 from respine.model.selection import Selection
 from respine.stats.models import interaction_f_test, interaction_lr_test
 
@@ -71,8 +72,8 @@ def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...]
                                                   "pchg": derive.PCHG}[sel.measure]
     at = at.dropna(subset=[column])
     if at.empty:
-        raise AnalysisError(f"{ep.label} has no data at {design.visit_label(sel.visit)} in this "
-                            "selection.")
+        raise AnalysisError(f"{endpoint_label(ep, sel.rule, trial.endpoint)} has no data at "
+                            f"{design.visit_label(sel.visit)} in this selection.")
     covariates = derive.subject_table(trial).set_index(S.SUBJECT_ID)
     cuts = dict(cutpoints)
     kinds = {c.column: c for c in design.covariates}

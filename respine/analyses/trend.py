@@ -11,6 +11,7 @@ from respine.analyses.compare import analyze
 from respine.analyses.repeated import mmrm_fit
 from respine.errors import AnalysisError
 from respine.model import design as S
+from respine.model.labels import endpoint_label
 from respine.model.selection import Selection
 
 
@@ -65,7 +66,7 @@ def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
             )
     out = pd.DataFrame(rows)
     if out.empty:
-        raise AnalysisError(f"{ep.label} has no data in this selection.")
+        raise AnalysisError(f"{endpoint_label(ep, sel.rule, trial.endpoint)} has no data in this selection.")
     out["visit"] = out["visit_month"].map(trial.design.visit_label)
     return _by_visit_and_arm(out, trial)
 
