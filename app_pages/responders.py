@@ -4,6 +4,7 @@ import streamlit as st
 
 from respine.analyses import compare, registry
 from respine.model import params
+from respine.model.labels import describe_rule
 from respine.present import figures, tables
 from respine.present.fmt import md_escape as md
 from respine.ui import cache, controls, render, state
@@ -71,11 +72,12 @@ with rule_col:
     st.button("Reset to the primary rule", on_click=reset_rule, icon=":material/restart_alt:")
 
 sel = state.selection(trial, endpoint=RESPONDER, measure="aval")
+words = describe_rule(trial.endpoint(RESPONDER), sel.rule, trial.endpoint)  # the declared components
 if sel.rule.is_primary:
-    st.caption(f"Rule: {sel.rule.describe()} (the primary definition).")
+    st.caption(f"Rule: {words} (the primary definition).")
 else:
     st.info(
-        f"Rule: {sel.rule.describe()}. This differs from the primary definition; results are exploratory.",
+        f"Rule: {words}. This differs from the primary definition; results are exploratory.",
         icon=":material/tune:",
     )
 
