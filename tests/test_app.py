@@ -3,6 +3,8 @@ and a URL seeds the view."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -281,3 +283,21 @@ def test_page_options_travel_in_the_link():
     bad = open_page("app_pages/trajectories.py", o_traj_mode="nonsense")
     assert any("link's value is not available" in c.value for c in bad.caption)
     assert widget(bad.radio, "Means").value == "observed"
+
+
+def _charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_figure_keys_follow_what_the_figures_draw():
+    """Figure keys are derived from the results drawn: the two distributions of one loop are two
+    figures, and the population (part of the results' inputs) changes them and changes them back."""
+    at = open_page("app_pages/mri.py")
+    mitt = _charts(at)
+    assert [c["layout"]["title"]["text"] for c in mitt[:2]] == [
+        "T2 at Month 12", "Change in T2, baseline to Month 12"]
+    assert mitt[0]["data"] != mitt[1]["data"]
+    widget(at.sidebar.selectbox, "Population").set_value("PP").run()
+    assert [c["data"] for c in _charts(at)] != [c["data"] for c in mitt]
+    widget(at.sidebar.selectbox, "Population").set_value("MITT").run()
+    assert [c["data"] for c in _charts(at)] == [c["data"] for c in mitt]
