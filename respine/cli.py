@@ -15,7 +15,7 @@ from typing import Any, NoReturn, TypedDict
 from respine import __version__, derive
 from respine.analyses import compare, robustness
 from respine.analyses.compare import analyze
-from respine.errors import RespineError
+from respine.errors import RespineError, SelectionError
 from respine.io import load_trial, validate_folder
 from respine.model import design as S
 from respine.model.labels import endpoint_label, rule_modified
@@ -167,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("robustness", help="missing-data strategies, tipping point, Bayesian reading, "
                        "multiplicity and GEE for one endpoint at one visit")
     r.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
-    add_view_options(r, ROBUSTNESS_PARAMS, required=("visit",), defaults={"endpoint": "RESP"})
+    # No --endpoint: the study's primary endpoint (None here; resolved once the data are loaded).
+    add_view_options(r, ROBUSTNESS_PARAMS, required=("visit",), defaults={"endpoint": ""})
     r.add_argument("--imputations", type=int, default=50, help="multiple imputations (default 50)")
     r.add_argument("--seed", type=int, default=2024, help="seed of the multiple imputation")
     r.add_argument("--threshold", type=float, default=0.10,
@@ -212,6 +213,11 @@ def _analyze(args: argparse.Namespace) -> int:
 
 def _robustness(args: argparse.Namespace) -> int:
     trial = load_trial(args.data)
+    if args.endpoint is None:
+        if trial.design.primary is None:
+            raise SelectionError("Give --endpoint: this study declares no primary analysis whose endpoint "
+                                 "robustness would examine by default.")
+        args.endpoint = trial.design.primary.endpoint
     binary = trial.endpoint(args.endpoint).kind == "binary"
     sel = selection_from_args(args, trial).with_(measure="aval" if binary else "chg")
     sens = robustness.sensitivity(trial, sel, args.imputations, args.seed)

@@ -340,3 +340,27 @@ def test_the_no_difference_check_uses_the_p_values_analyze_gives(trial):
                         measure="aval" if kind == "binary" else "chg")
         expected = analyze(trial, sel).contrasts[0].p_value
         assert fast[f"{endpoint} at {trial.design.visit_label(visit)}"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_the_default_view_endpoint_comes_from_the_declared_efficacy_group(pain_function, tmp_path):
+    """A link without ``ep`` opens the first measured endpoint of the study's efficacy group (the
+    twin: RESP is derived, so VAS); a study with no such group opens its first endpoint with data."""
+    from respine.ui.state import default_endpoint
+
+    shipped = load_trial(REPO / "data")
+    assert default_endpoint(shipped, ("ODI", "RESP", "VAS")) == "VAS"  # the group's order
+    assert default_endpoint(shipped, ("MCID_VAS", "ODI", "RESP")) == "ODI"  # VAS has no data
+    assert default_endpoint(pain_function, ("FUNC", "PAIN")) == "FUNC"
+    grouped_study = STUDY + '\n[groups]\nefficacy = ["IMPROVED", "PAIN"]\n'
+    grouped = load_trial(write_study(tmp_path / "grouped", grouped_study))
+    assert default_endpoint(grouped, ("FUNC", "IMPROVED", "PAIN")) == "PAIN"
+
+
+def test_robustness_without_an_endpoint_says_to_give_one(pain_function, tmp_path, capsys):
+    """No --endpoint: the study's primary endpoint (tests/test_cli.py), or, with no primary, a usage
+    error that says what to give."""
+    from respine.cli import main
+
+    code = main(["robustness", "--data", str(tmp_path / "pf"), "--visit", "6", "--imputations", "3"])
+    err = capsys.readouterr().err
+    assert code != 0 and "Give --endpoint: this study declares no primary analysis" in err

@@ -35,12 +35,22 @@ VIEW = "view"
 URL_NOTES = "url_notes"
 
 
+def default_endpoint(trial: S.Trial, endpoints: tuple[str, ...]) -> str:
+    """The endpoint a link without one opens: the first measured endpoint of the study's declared
+    efficacy group that has data (a scale, not a rule derived from it), else its first endpoint
+    with data."""
+    for endpoint in trial.design.group("efficacy"):
+        if endpoint in endpoints and not trial.endpoint(endpoint).is_derived:
+            return endpoint
+    return endpoints[0]
+
+
 def options_for(trial: S.Trial) -> params.Options:
     """The values of every :data:`~respine.model.params.Source` for ``trial``, and its default view."""
     d = trial.design
     endpoints = tuple(availability.available_endpoints(trial))
     default = params.ViewState(
-        endpoint="VAS" if "VAS" in endpoints else endpoints[0],
+        endpoint=default_endpoint(trial, endpoints),
         visit=d.primary.visit if d.primary else d.visits[-1].number,
         population=d.default_population,
     )
