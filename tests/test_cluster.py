@@ -1,0 +1,113 @@
+"""The hosted topology, run for real: HAProxy (``deploy/haproxy.cfg``) in front of two replicas of
+the app, started by ``scripts/cluster.sh`` on loopback with a password configured.
+
+Clients speak Streamlit's own protocol (:class:`tests.wsclient.StreamlitClient`), so a test can
+say which replica holds which browser (the balancer names it in ``X-Respine-Replica``) and kill a
+replica outright. Traffic is loopback only, a handful of sessions, bounded in time.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.cluster import Cluster, run_cluster
+from tests.wsclient import StreamlitClient, browser_cookies
+
+pytestmark = [pytest.mark.security, pytest.mark.timeout(420)]
+
+PASSWORD = "correct horse battery"
+SECRETS = (f'[access]\npassword = "{PASSWORD}"\nmax_attempts = 5\nlockout_seconds = 300\n'
+           "trusted_proxies = 1\n")
+LINK = "ep=ODI&visit=6&measure=pchg"
+
+
+@pytest.fixture
+def cluster(tmp_path) -> Iterator[Cluster]:
+    with run_cluster(tmp_path / "cluster", SECRETS) as running:
+        yield running
+
+
+def replica_of(client: StreamlitClient) -> str:
+    """The replica the balancer sent this websocket to."""
+    return client.ws.response.headers["X-Respine-Replica"]
+
+
+def signed_in_view(url: str, cookies: dict[str, str]) -> tuple[StreamlitClient, str]:
+    """Open the explorer page of LINK as this browser, sign in; the client and the page's text."""
+    client = StreamlitClient(url, cookies, page="explorer", query=LINK)
+    gate = client.rerun()
+    assert gate.finished and "Password" in [e.label for e in gate.elements], gate.texts()
+    signed = client.submit_password(PASSWORD)
+    assert signed.finished and "Password" not in [e.label for e in signed.elements], signed.texts()
+    page = client.rerun()  # the page of the link, in the signed-in session
+    assert page.finished and "Oswestry" in page.texts(), page.texts()
+    return client, page.texts()
+
+
+def browsers_on_each_replica(url: str, per_replica: int) -> dict[str, list[dict[str, str]]]:
+    """Cookie jars of new browsers until each replica holds ``per_replica`` of them."""
+    found: dict[str, list[dict[str, str]]] = {"app1": [], "app2": []}
+    for _ in range(6 * per_replica):
+        cookies = browser_cookies(url)
+        replica = cookies["RESPINE_REPLICA"]
+        if len(found[replica]) < per_replica:
+            found[replica].append(cookies)
+        if all(len(v) == per_replica for v in found.values()):
+            return found
+    pytest.fail(f"the balancer did not spread new browsers over both replicas: {found}")
+
+
+def test_a_browser_stays_on_its_replica_and_browsers_spread(cluster):
+    """Affinity is by cookie: every request and the websocket of one browser reach the replica that
+    answered it first (which holds its session); new browsers go round the replicas."""
+    browsers = browsers_on_each_replica(cluster.url, 2)
+    for replica, jars in browsers.items():
+        for cookies in jars:
+            for _ in range(3):
+                request = urllib.request.Request(cluster.url + "/_stcore/health", headers={
+                    "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    assert answer.headers["X-Respine-Replica"] == replica
+            client, text = signed_in_view(cluster.url, cookies)
+            with client:
+                assert replica_of(client) == replica
+                assert "Month 6" in text, text
+                again = client.rerun()  # the same session, so no password asked again
+                assert again.finished and "Password" not in [e.label for e in again.elements]
+
+
+def test_a_dead_replica_leaves_the_other_readers_alone_and_a_reload_restores_the_view(cluster):
+    """SIGKILL one replica mid-use: readers of the other one carry on; a reader of the dead one loses
+    the connection, and reconnecting (what the browser does, and what a reload does) lands on the
+    other replica, which asks for the password again (sessions live in their replica) and then
+    shows the same view from the link."""
+    browsers = browsers_on_each_replica(cluster.url, 2)
+    sessions = {replica: [signed_in_view(cluster.url, c) for c in jars] for replica, jars in browsers.items()}
+    cluster.kill(1)
+    try:
+        for client, text in sessions["app2"]:
+            for _ in range(3):
+                run = client.rerun()
+                assert run.finished and run.texts() == text
+        for client, _ in sessions["app1"]:
+            with pytest.raises((ConnectionClosed, OSError, TimeoutError)):
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    client.rerun(timeout=5)
+                raise TimeoutError("the dead replica's websocket stayed open")
+        for (_, text), cookies in zip(sessions["app1"], browsers["app1"], strict=True):
+            client, restored = signed_in_view(cluster.url, cookies)
+            with client:
+                assert replica_of(client) == "app2"
+                assert restored == text
+    finally:
+        for client, _ in sessions["app1"] + sessions["app2"]:
+            try:
+                client.close()
+            except Exception:  # a websocket the dead replica left half-open
+                pass
