@@ -8,6 +8,7 @@ replica outright. Traffic is loopback only, a handful of sessions, bounded in ti
 
 from __future__ import annotations
 
+import contextlib
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.cluster import Cluster, run_cluster
+from tests.redis_server import redis_server
 from tests.wsclient import StreamlitClient, browser_cookies
 
 pytestmark = [pytest.mark.security, pytest.mark.timeout(420)]
@@ -26,9 +28,25 @@ SECRETS = (f'[access]\npassword = "{PASSWORD}"\nmax_attempts = 5\nlockout_second
 LINK = "ep=ODI&visit=6&measure=pchg"
 
 
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[Cluster]:
+    """Two replicas, each counting wrong passwords in its own memory (no shared store)."""
+    with run_cluster(tmp_path_factory.mktemp("cluster"), SECRETS) as running:
+        yield running
+
+
 @pytest.fixture
-def cluster(tmp_path) -> Iterator[Cluster]:
-    with run_cluster(tmp_path / "cluster", SECRETS) as running:
+def doomed(tmp_path) -> Iterator[Cluster]:
+    """A cluster of its own for a test that kills a replica."""
+    with run_cluster(tmp_path / "doomed", SECRETS) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory) -> Iterator[Cluster]:
+    """Two replicas counting wrong passwords in one Redis ([access] limiter_url)."""
+    with redis_server() as store, run_cluster(tmp_path_factory.mktemp("shared"),
+                                              SECRETS + f'limiter_url = "{store}"\n') as running:
         yield running
 
 
@@ -81,11 +99,12 @@ def test_a_browser_stays_on_its_replica_and_browsers_spread(cluster):
                 assert again.finished and "Password" not in [e.label for e in again.elements]
 
 
-def test_a_dead_replica_leaves_the_other_readers_alone_and_a_reload_restores_the_view(cluster):
+def test_a_dead_replica_leaves_the_other_readers_alone_and_a_reload_restores_the_view(doomed):
     """SIGKILL one replica mid-use: readers of the other one carry on; a reader of the dead one loses
     the connection, and reconnecting (what the browser does, and what a reload does) lands on the
     other replica, which asks for the password again (sessions live in their replica) and then
     shows the same view from the link."""
+    cluster = doomed
     browsers = browsers_on_each_replica(cluster.url, 2)
     sessions = {replica: [signed_in_view(cluster.url, c) for c in jars] for replica, jars in browsers.items()}
     cluster.kill(1)
@@ -107,7 +126,45 @@ def test_a_dead_replica_leaves_the_other_readers_alone_and_a_reload_restores_the
                 assert restored == text
     finally:
         for client, _ in sessions["app1"] + sessions["app2"]:
-            try:
+            with contextlib.suppress(Exception):  # a websocket the dead replica left half-open
                 client.close()
-            except Exception:  # a websocket the dead replica left half-open
-                pass
+
+
+def wrong_guesses(url: str, per_session: int, sessions: int) -> list[str]:
+    """Wrong passwords from one address (the balancer forwards it; trusted_proxies = 1), a few per
+    new browser so that no session reaches its own limit, the browsers spread over the replicas.
+    Returns the replica of each browser."""
+    replicas = []
+    for _ in range(sessions):
+        cookies = browser_cookies(url)
+        with StreamlitClient(url, cookies) as client:
+            assert client.rerun().finished
+            for _ in range(per_session):
+                answer = client.submit_password("not the password").texts()
+                assert "Wrong password" in answer, answer
+            replicas.append(replica_of(client))
+    return replicas
+
+
+def next_guess(url: str) -> str:
+    with StreamlitClient(url, browser_cookies(url)) as client:
+        assert client.rerun().finished
+        return client.submit_password("not the password either").texts()
+
+
+def test_with_a_shared_store_the_limit_counts_across_replicas(shared):
+    """15 wrong passwords from one address (the limit for an address: 3 x max_attempts) spread
+    over both replicas lock that address on every replica."""
+    replicas = wrong_guesses(shared.url, per_session=3, sessions=5)
+    assert set(replicas) == {"app1", "app2"}
+    for _ in range(2):  # whichever replica the next browser lands on
+        assert "Too many wrong passwords" in next_guess(shared.url)
+
+
+def test_without_a_shared_store_each_replica_counts_alone(cluster):
+    """The negative control: the same guesses leave each replica under the limit, which is why a
+    deployment with replicas sets [access] limiter_url."""
+    replicas = wrong_guesses(cluster.url, per_session=3, sessions=5)
+    assert set(replicas) == {"app1", "app2"}
+    answer = next_guess(cluster.url)
+    assert "Wrong password" in answer and "Too many" not in answer, answer
