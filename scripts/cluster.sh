@@ -75,6 +75,7 @@ for k in $(seq 1 "$replicas"); do
     fi
 done
 export RESPINE_BIND="127.0.0.1:$port"
+export RESPINE_DEPLOY_DIR="$PWD/deploy"
 # The balancer's status page (CSV at /;csv), for the operator and the readiness check below.
 export RESPINE_STATS_BIND="${RESPINE_STATS_BIND:-127.0.0.1:$((port + replicas + 1))}"
 "$HAPROXY" -c -q -f "$config"

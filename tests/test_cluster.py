@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
@@ -124,6 +125,20 @@ def test_a_dead_replica_leaves_the_other_readers_alone_and_a_reload_restores_the
             with client:
                 assert replica_of(client) == "app2"
                 assert restored == text
+        # With no replica left, readers get a page that says so (and retries), not a bare error.
+        cluster.kill(2)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(cluster.url + "/explorer", timeout=10)
+            except urllib.error.HTTPError as answer:
+                if answer.code == 503:
+                    page = answer.read().decode()
+                    assert "starting or restarting" in page and "keeps the view" in page, page
+                    assert answer.headers["Retry-After"] == "30"
+                    break
+            assert time.monotonic() < deadline, "the balancer kept answering with no replica up"
+            time.sleep(1)
     finally:
         for client, _ in sessions["app1"] + sessions["app2"]:
             with contextlib.suppress(Exception):  # a websocket the dead replica left half-open

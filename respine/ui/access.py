@@ -495,6 +495,10 @@ def _password_form(cfg: AccessConfig, taken_over: bool = False) -> None:
     with st.form("access_form", clear_on_submit=True):
         given = st.text_input("Password", type="password", key="access_password")
         submitted = st.form_submit_button("Open the explorer", type="primary")
+    # A sign-in lasts as long as the browser's session on one server: a reload, or a server that
+    # restarted or was replaced behind a load balancer, asks again. Say so, and that nothing is lost.
+    st.caption("Signed in a moment ago? A reload or a server restart asks for the password again; "
+               "the link keeps your view (an uploaded file has to be uploaded again).")
     if submitted:
         message = check_password(given or "", cfg)
         if message is None:

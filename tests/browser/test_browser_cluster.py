@@ -9,16 +9,12 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import page_factory
 from tests.browser.test_browser import UPDATE_TIMEOUT_MS, choose, combobox, query, wait_idle
 from tests.browser.test_browser_hosting import password_form
 from tests.cluster import Cluster, run_cluster
-
-try:
-    from playwright.sync_api import Page, expect
-except ImportError:  # the browser conftest fails the tier with the reason
-    pass
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
