@@ -2,8 +2,9 @@
 
 A ``streamlit run`` server on a free loopback port, the description of the machine, the
 fingerprint of the app's code, the 95th percentile, the 10,000-subject twin and the Chromium
-settings. Imported as ``common`` (the scripts run from ``bench/``, which Python puts first on the
-path).
+settings. Imported as ``bench.common``: ``bench`` is a package, and a script run by its path
+(``python bench/run.py``) first puts the repository on ``sys.path`` (``python -m bench.run`` works
+too).
 """
 
 from __future__ import annotations
@@ -133,12 +134,14 @@ def machine() -> dict[str, str]:
     return info
 
 
-def code_fingerprint() -> str:
-    """SHA-256 (16 hex digits) over app.py, app_pages/ and respine/: which code was measured."""
+def code_fingerprint(root: Path = REPO) -> str:
+    """SHA-256 (16 hex digits) over app.py, app_pages/ and respine/ of the checkout ``root``:
+    which code was measured."""
     digest = hashlib.sha256()
-    files = [APP, *sorted((REPO / "app_pages").glob("*.py")), *sorted((REPO / "respine").rglob("*.py"))]
+    files = [root / "app.py", *sorted((root / "app_pages").glob("*.py")),
+             *sorted((root / "respine").rglob("*.py"))]
     for f in files:
-        digest.update(str(f.relative_to(REPO)).encode())
+        digest.update(str(f.relative_to(root)).encode())
         digest.update(f.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -51,7 +51,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from common import (
+if __package__ in (None, ""):  # run as a script (python bench/load_test.py): make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
     APP,
     BENCH,
     CHROMIUM,

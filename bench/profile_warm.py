@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Where a warm rerun's time goes, during AppTest reruns of the bench/run.py scenarios.
+"""Where a warm rerun's time goes, during AppTest reruns of the bench/warm.py scenarios.
 
     .venv/bin/python bench/profile_warm.py                       # every page, shipped data
     .venv/bin/python bench/profile_warm.py --data /tmp/big       # e.g. a 10,000-subject twin
@@ -25,9 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(BENCH.parent))
+if __package__ in (None, ""):  # run as a script (python bench/profile_warm.py): make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # (label, file suffix, function name): inclusive time of these functions.
 PARTS = [
@@ -128,7 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="trial folder (RESPINE_DATA); default: the shipped data/")
-    parser.add_argument("--scenario", action="append", help="scenario name as in bench/run.py (repeatable)")
+    parser.add_argument("--scenario", action="append", help="scenario name as in bench/warm.py (repeatable)")
     parser.add_argument("--uncached", action="store_true",
                         help="clear the app's caches (all but the loaded trial) before each pass")
     parser.add_argument("--passes", type=int, default=3)
@@ -138,8 +137,12 @@ def main() -> None:
     if args.data:
         os.environ["RESPINE_DATA"] = args.data
 
-    import run as bench
     from streamlit.runtime.scriptrunner import script_runner
+
+    from bench import warm as bench
+    from bench.common import REPO
+
+    app = bench.use_app_dir(REPO)
 
     profiler = cProfile.Profile()
     active = [False]
@@ -160,23 +163,23 @@ def main() -> None:
     else:
         totals = install_timers(active)
 
-    first = bench._new_session(bench.APP, "overview")
-    scenarios = bench._app_scenarios(first.session_state["trial"])
+    first = bench.new_session(app, "overview")
+    scenarios = bench.app_scenarios(first.session_state["trial"])
     for name in args.scenario or list(scenarios):
         spec = scenarios[name]
         kind, label, values = spec["kind"], spec["label"], spec["values"]
 
         def one_pass(clear: bool, timed: bool, spec=spec, kind=kind, label=label,
                      values=values) -> list[float]:
-            # A new session per pass (the view at its defaults), as bench/run.py does.
+            # A new session per pass (the view at its defaults), as bench/warm.py does.
             if clear:
                 bench.clear_caches()
-            at = bench._new_session(bench.APP, spec["page"], spec.get("query"))
+            at = bench.new_session(app, spec["page"], spec.get("query"))
             walls = []
             active[0] = timed
             for value in values[1:]:
-                bench._widget(at, kind, label).set_value(value)
-                walls.append(bench._timed_run(at, spec["page"]))
+                bench.widget(at, kind, label).set_value(value)
+                walls.append(bench.timed_run(at, spec["page"]))
             active[0] = False
             return walls
 

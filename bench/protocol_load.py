@@ -61,16 +61,17 @@ from urllib.parse import urlsplit
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path[:0] = [p for p in (str(BENCH), str(REPO)) if p not in sys.path]
+if str(REPO) not in sys.path:  # run as a script: `bench` (and tests.wsclient) importable
+    sys.path.insert(0, str(REPO))
 
-from common import Server, code_fingerprint, p95, secs, stats_row  # noqa: E402
-from common import machine as common_machine  # noqa: E402
-from load_test import _proc_tree, sample_server, server_log_errors  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 
+from bench.common import Server, code_fingerprint, p95, secs, stats_row  # noqa: E402
+from bench.common import machine as common_machine  # noqa: E402
+from bench.load_test import _proc_tree, sample_server, server_log_errors  # noqa: E402
 from tests.wsclient import browser_cookies, drawn_widget_state, rerun_message  # noqa: E402
 
 APP = REPO / "app.py"
