@@ -134,7 +134,8 @@ def responder(
 
 
 def _improvement(base: np.ndarray, value: np.ndarray, lower_is_better: bool) -> np.ndarray:
-    return base - value if lower_is_better else value - base
+    improvement: np.ndarray = base - value if lower_is_better else value - base
+    return improvement
 
 
 def mcid_achieved(base: np.ndarray, value: np.ndarray, threshold: float, *,
