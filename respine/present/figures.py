@@ -132,6 +132,14 @@ def _suppressed(fig: go.Figure, dropped: int, k: int) -> go.Figure:
     return fig
 
 
+def _ci_band(fig: go.Figure, x: Sequence[float], low: Sequence[float], high: Sequence[float]) -> None:
+    """A shaded 95% confidence band: an invisible upper line, then the lower one filled up to it."""
+    fig.add_trace(go.Scatter(x=x, y=high, mode="lines", line=dict(width=0), showlegend=False,
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=low, mode="lines", fill="tonexty", fillcolor="rgba(0,114,178,0.15)",
+                             line=dict(width=0), name="95% CI", hoverinfo="skip"))
+
+
 def over_time_figure(
     frame: pd.DataFrame,
     colours: dict[str, str],
@@ -383,28 +391,7 @@ def sweep_figure(
                      for a, x in zip(small, rest, strict=True)]
     dropped = sum(small)
     frame = frame[[not f for f in small]] if dropped else frame
-    fig.add_trace(
-        go.Scatter(
-            x=frame["threshold"],
-            y=100 * frame["rd_high"],
-            mode="lines",
-            line=dict(width=0),
-            showlegend=False,
-            hoverinfo="skip",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=frame["threshold"],
-            y=100 * frame["rd_low"],
-            mode="lines",
-            fill="tonexty",
-            fillcolor="rgba(0,114,178,0.15)",
-            line=dict(width=0),
-            name="95% CI",
-            hoverinfo="skip",
-        )
-    )
+    _ci_band(fig, frame["threshold"], 100 * frame["rd_low"], 100 * frame["rd_high"])
     hover = [
         f"threshold {t:g}<br>{_t(treat)} {fmt.pct(a)} vs {_t(reference)} {fmt.pct(b)}<br>"
         f"difference {fmt.contrast_estimate('risk_difference', d, lo, hi)}"
@@ -623,28 +610,7 @@ def delta_figure(table: pd.DataFrame, title: str, x_title: str, endpoint: Endpoi
     Given the ``endpoint`` and the arms of the contrast, the y axis also says which side favours
     which arm (nothing when the direction is unknown)."""
     fig = _new()
-    fig.add_trace(
-        go.Scatter(
-            x=table["delta"],
-            y=table["ci_high"],
-            mode="lines",
-            line=dict(width=0),
-            showlegend=False,
-            hoverinfo="skip",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=table["delta"],
-            y=table["ci_low"],
-            mode="lines",
-            fill="tonexty",
-            fillcolor="rgba(0,114,178,0.15)",
-            line=dict(width=0),
-            name="95% CI",
-            hoverinfo="skip",
-        )
-    )
+    _ci_band(fig, table["delta"], table["ci_low"], table["ci_high"])
     fig.add_trace(
         go.Scatter(
             x=table["delta"],
