@@ -496,8 +496,6 @@ def test_families_of_comparisons_suppress_rows_describing_few_subjects():
 
 
 def test_gee_and_family_frames_carry_their_smallest_counts(trial):
-    pass
-
     gee = robustness.gee_over_visits(trial, selection.Selection(endpoint="RESP"))
     month12 = gee.loc[gee["visit"] == "Month 12"].iloc[0]
     assert (month12["n_min"], month12["count_min"]) == (49, 34)  # Sham: 34 responders of 49
@@ -535,8 +533,6 @@ def test_markup_in_labels_is_literal_in_every_figure_text():
 def test_missing_data_page_suppresses_its_two_linked_tables_together(trial):
     """Patterns add up to the completion counts: built apart, the page let a reader of the <5
     markers recover the BM-MSC complete pattern and with it two hidden counts."""
-    pass
-
     at = aggregate_app()
     at.switch_page("app_pages/missing.py").run()
     assert_healthy(at)
@@ -564,8 +560,6 @@ def test_a_count_whose_rest_is_small_is_suppressed_with_it():
 
 def test_completion_figure_leaves_out_bars_whose_count_the_table_hides(trial):
     """A bar at 98.2% of 56 gives the one missing subject away; one at 89.3% a hidden count."""
-    pass
-
     frame = missing.completion(trial, "MITT", "VAS")
     patterns = missing.missing_patterns(trial, "MITT", "VAS")
     completion_table, _ = tables.missing_display(frame, patterns, [*trial.design.arms, "Total"], 5)

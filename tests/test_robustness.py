@@ -70,3 +70,12 @@ def test_robustness_multiplicity_family_switch():
     at = open_page("app_pages/robustness.py", ep="RESP")
     widget(at.radio, "Family of tests").set_value("endpoints").run()
     assert any(t.value.columns[0] == "Endpoint" for t in at.dataframe)
+
+
+def test_the_tipping_point_uses_the_chosen_mcid_as_sensitivity_does(trial):
+    """Both missing-data analyses take the MCID threshold of the selection (the tipping point used
+    to analyse the default 15 mm whatever the reader chose)."""
+    default, strict = Selection("MCID_VAS", 12.0), Selection("MCID_VAS", 12.0, mcid_vas=40.0)
+    grid_default, _ = robustness.tipping(trial, default, n_imputations=5)
+    grid_strict, _ = robustness.tipping(trial, strict, n_imputations=5)
+    assert not grid_default.equals(grid_strict)

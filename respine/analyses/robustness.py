@@ -4,6 +4,8 @@ over visits and endpoints, and a GEE over visits. Each takes a trial and a :clas
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from respine import derive
@@ -18,24 +20,23 @@ from respine.model.selection import Selection
 # ---------------------------------------------------------------- robustness of a result
 
 
+def _missing_data_inputs(sel: Selection) -> dict[str, Any]:
+    """What the missing-data analyses take of a selection, the same for every one of them (the
+    tipping point used to leave out the MCID thresholds, so it analysed the default MCID)."""
+    return {
+        "endpoint": sel.endpoint, "visit": sel.visit, "population": sel.population,
+        "filters": sel.filters, "rule": sel.rule,
+        # observed values of a continuous endpoint are analysed as change from baseline
+        "measure": sel.measure if sel.measure != "aval" else "chg",
+        "mcid_vas": sel.mcid_vas, "mcid_odi": sel.mcid_odi,
+    }
+
+
 def sensitivity(trial: S.Trial, sel: Selection, n_imputations: int = 50, seed: int = 2024) -> pd.DataFrame:
     """Missing-data strategies for the selected endpoint and visit, one row each
     (see :func:`respine.analyses.imputation.primary_sensitivity`), with each one's methods sentence."""
-    pass
-
     results = imputation.primary_sensitivity(
-        trial,
-        sel.endpoint,
-        sel.visit,
-        sel.population,
-        sel.filters,
-        sel.rule,
-        n_imputations=n_imputations,
-        seed=seed,
-        measure=sel.measure if sel.measure != "aval" else "chg",
-        mcid_vas=sel.mcid_vas,
-        mcid_odi=sel.mcid_odi,
-    )
+        trial, **_missing_data_inputs(sel), n_imputations=n_imputations, seed=seed)
     table = imputation.sensitivity_table(results)
     table["methods_text"] = [r.methods_text for r in results]
     return table
@@ -45,19 +46,8 @@ def tipping(
     trial: S.Trial, sel: Selection, n_imputations: int = 50, seed: int = 2024
 ) -> tuple[pd.DataFrame, str]:
     """The tipping-point grid and one sentence on the smallest shift that changes the conclusion."""
-    pass
-
     table = imputation.tipping_point(
-        trial,
-        sel.endpoint,
-        sel.visit,
-        sel.population,
-        sel.filters,
-        sel.rule,
-        measure=sel.measure if sel.measure != "aval" else "chg",
-        n_imputations=n_imputations,
-        seed=seed,
-    )
+        trial, **_missing_data_inputs(sel), n_imputations=n_imputations, seed=seed)
     shift = imputation.smallest_tipping_shift(table)
     summary = (
         shift.description
