@@ -206,3 +206,13 @@ def test_state_reset_puts_declared_defaults_back_and_forgets_the_widgets():
     view = at.session_state["view"]
     assert (view.vas_pct, view.join, view.mcid_vas) == (20.0, "OR", 3.0)
     assert "w_vas_pct" not in at.session_state and "w_join_0badc0de" not in at.session_state
+
+
+def test_the_mmrm_choices_are_the_ones_the_analysis_knows():
+    """The declared choices of the MMRM settings (links, CLI, the explorer's selectboxes) and the
+    catalogues the analysis validates against and labels with are one list."""
+    from respine.analyses import repeated
+    from respine.model import params
+
+    assert params.BY_NAME["covariance"].choices == tuple(repeated.COVARIANCES)
+    assert params.BY_NAME["df_method"].choices == tuple(repeated.DF_METHODS)

@@ -81,23 +81,11 @@ def method_settings(ctx: PageContext, ep: Endpoint, method: str) -> None:
             help="Observed proportions of covariate levels, or equal weights per level.",
         )
     if _uses(ep, method, covariance="ar1", df_method="kenward-roger"):
-        m1, m2 = st.columns(2)
-        with m1:
-            state.bound(
-                "covariance",
-                st.selectbox,
-                "Within-subject covariance",
-                options=list(repeated.COVARIANCES),
-                format_func=repeated.COVARIANCES.get,
-            )
-        with m2:
-            state.bound(
-                "df_method",
-                st.selectbox,
-                "Degrees of freedom",
-                options=list(repeated.DF_METHODS),
-                format_func=repeated.DF_METHODS.get,
-            )
+        # Labels and choices as declared (model/params.py); the catalogues name the choices.
+        for column, (field, names) in zip(st.columns(2), (("covariance", repeated.COVARIANCES),
+                                                          ("df_method", repeated.DF_METHODS)), strict=True):
+            with column:
+                state.bound(field, st.selectbox, options=list(state.choices(field)), format_func=names.get)
     if _uses(ep, method, covariates=("_",)):
         covariates = {c.column: c.label for c in ctx.design.covariates}
         state.bound_multi(
