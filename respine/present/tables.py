@@ -9,7 +9,7 @@ subjects are suppressed; 0, the default, shows everything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -334,6 +334,17 @@ def count_hidden(table: pd.DataFrame, column: str) -> list[bool]:
     return [not (isinstance(v, str) and v.endswith("%)") and "/" in v) for v in table[column]]
 
 
+def _with_hidden_counts(frame: pd.DataFrame, columns: Sequence[str], counts: Mapping[tuple[int, str], int],
+                        status: Mapping[Hashable, str], k: int) -> pd.DataFrame:
+    """``frame`` with each count cell of ``columns`` as shown after disclosure control: the count,
+    ``<k`` (primary) or ``suppressed`` (complementary), by the ``status`` of cell ``(row, column)``."""
+    out = frame.copy()
+    for c in columns:
+        shown = [privacy.hidden_count(counts[(i, c)], status.get((i, c)), k) for i in range(len(frame))]
+        out[c] = pd.Series(shown, index=frame.index, dtype=object)
+    return out
+
+
 def missing_display(
     completion: pd.DataFrame, patterns: pd.DataFrame, count_columns: list[str], min_cell: int = 0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -377,13 +388,7 @@ def missing_display(
                 lines.append(([(i, arm) for i in range(len(marks)) if marks[i][v] == mark], cell))
     prefer = {(i, "Total") for i in range(len(patterns))}
     status = privacy.secondary_suppression(counts, lines, k, prefer)
-    shown_patterns = patterns.copy()
-    for c in count_columns:
-        shown_patterns[c] = pd.Series(
-            [privacy.hidden_count(counts[(i, c)], status.get((i, c)), k) for i in range(len(patterns))],
-            index=patterns.index,
-            dtype=object,
-        )
+    shown_patterns = _with_hidden_counts(patterns, count_columns, counts, status, k)
     cells = []
     for j in range(len(completion)):
         observed, expected = counts[("observed", j)], int(completion["expected"].iat[j])
@@ -422,14 +427,7 @@ def counts_frame_display(
         lines = count_lines(frame, count_columns, min_cell)
     prefer = {(i, "Total") for i in range(len(frame))} if "Total" in count_columns else set()
     status = privacy.secondary_suppression(counts, lines, min_cell, prefer)
-    out = frame.copy()
-    for c in count_columns:
-        out[c] = pd.Series(
-            [privacy.hidden_count(counts[(i, c)], status.get((i, c)), min_cell) for i in range(len(frame))],
-            index=frame.index,
-            dtype=object,
-        )
-    return out
+    return _with_hidden_counts(frame, count_columns, counts, status, min_cell)
 
 
 def count_lines(frame: pd.DataFrame, count_columns: list[str], min_cell: int = 0) -> list[privacy.Line]:
