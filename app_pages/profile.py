@@ -3,7 +3,7 @@
 import streamlit as st
 
 from respine import ResponderRule
-from respine.analyses import availability, individual, registry
+from respine.analyses import individual, registry
 from respine.present import figures, tables
 from respine.ui import cache, controls, render, state
 from respine.ui.context import page_context
@@ -11,9 +11,14 @@ from respine.ui.context import page_context
 ctx = page_context()
 trial, design, colours, view, k = ctx.trial, ctx.design, ctx.colours, ctx.view, ctx.k
 treat, ref = ctx.treat, ctx.ref
-SCALES = [e for e in design.group("symptoms") if e in availability.available_endpoints(trial)]
+# The study's declared symptom scales; a study that declares none profiles each continuous scale.
+SCALES = controls.endpoints(ctx, lambda e: e.id in design.group("symptoms")) or controls.endpoints(
+    ctx, lambda e: e.kind == "continuous" and not e.is_derived)
 
 st.title("Responder profile")
+if not SCALES:
+    st.info("This study has no continuous endpoint with data, so there is no improvement to profile.")
+    st.stop()
 st.markdown(
     "How many subjects improve by at least each amount, by arm, so any responder "
     "threshold can be read off; and how the difference between arms changes with the "

