@@ -124,7 +124,10 @@ def _endpoint_data(
             raise SelectionError(
                 f"Endpoint '{endpoint}' has no data. Available: {', '.join(sorted(available))}."
             )
-        long = m[m[S.ENDPOINT] == endpoint][[S.SUBJECT_ID, S.VISIT_MONTH, S.VALUE]].copy()
+        columns = [S.SUBJECT_ID, S.VISIT_MONTH, S.VALUE]
+        if S.RECORD_TYPE in m.columns:
+            columns.append(S.RECORD_TYPE)
+        long = m[m[S.ENDPOINT] == endpoint][columns].copy()
         if ep.kind == "continuous":
             base = long[long[S.VISIT_MONTH] == base_visit].set_index(S.SUBJECT_ID)[S.VALUE]
             long[BASE] = long[S.SUBJECT_ID].map(base)

@@ -172,6 +172,8 @@ def _measurements(datasets: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, dict
                     S.VISIT: d[label_col].astype(str).to_numpy(),
                     S.VISIT_MONTH: d["AVISITN"].astype(float).to_numpy(),
                     S.VALUE: pd.to_numeric(d["AVAL"], errors="coerce").to_numpy(),
+                    S.RECORD_TYPE: (d["DTYPE"].fillna("").astype(str).str.strip().str.upper().to_numpy()
+                                    if "DTYPE" in d.columns else S.OBSERVED),
                 }
             )
         )

@@ -522,6 +522,10 @@ def _normalise(
     m[S.ENDPOINT] = m[S.ENDPOINT].astype(str)
     m[S.VISIT_MONTH] = pd.to_numeric(m[S.VISIT_MONTH], errors="coerce").astype(float)
     m[S.VALUE] = pd.to_numeric(m[S.VALUE], errors="coerce").astype(float)
+    if S.RECORD_TYPE in m.columns:
+        m[S.RECORD_TYPE] = m[S.RECORD_TYPE].fillna("").astype(str).str.strip().str.upper()
+    else:
+        m[S.RECORD_TYPE] = S.OBSERVED
     known = {v.number for v in design.visits}
     m = m[m[S.VISIT_MONTH].isin(known) & m[S.SUBJECT_ID].isin(subjects[S.SUBJECT_ID])]
     m = m.drop_duplicates([S.SUBJECT_ID, S.ENDPOINT, S.VISIT_MONTH]).reset_index(drop=True)

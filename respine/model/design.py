@@ -26,6 +26,11 @@ AE_COLUMNS = ("subject_id", "soc", "term", "serious", "related_product", "relate
 
 SUBJECT_REQUIRED = (SUBJECT_ID, ARM)
 MEASUREMENT_REQUIRED = (SUBJECT_ID, ENDPOINT, VISIT, VISIT_MONTH, VALUE)
+# Optional measurement column: how a record was derived, as ADaM's DTYPE ("LOCF", "AVERAGE",
+# "WOCF", ...); "" for an observed record. An MMRM models observed records only; an analysis that
+# asks for derived records (the LOCF ANCOVA of a study report) reads them too.
+RECORD_TYPE = "dtype"
+OBSERVED = ""
 
 # Population flag columns: population id -> column in the subject table.
 POPULATION_COLUMN_PREFIX = "pop_"
