@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import threading
 import time
 import tomllib
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
-from urllib.parse import urlsplit
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -41,6 +42,8 @@ from respine.errors import RespineError
 from respine.present import privacy
 from respine.present.fmt import md_escape
 from respine.ui import guard, sessions
+
+LOG = logging.getLogger("respine.access")
 
 GRANTED = "_access_granted"
 SESSION_KEY = "_access_session"
@@ -63,6 +66,8 @@ class AccessConfig:
     max_attempts: int = 5
     lockout_seconds: float = 300.0
     trusted_proxies: int = 0
+    # A shared store (Redis URL) for the password limiter, so replicas count together; "" = memory.
+    limiter_url: str = ""
     disclosure: privacy.Disclosure = field(default_factory=privacy.Disclosure)
 
     def admits(self, email: str | None) -> bool:
@@ -87,7 +92,8 @@ def password_matches(given: str, config: AccessConfig) -> bool:
 
 
 ACCESS_KEYS = {
-    "password", "allowed_emails", "allowed_domains", "max_attempts", "lockout_seconds", "trusted_proxies"
+    "password", "allowed_emails", "allowed_domains", "max_attempts", "lockout_seconds", "trusted_proxies",
+    "limiter_url",
 }
 
 
@@ -137,6 +143,13 @@ def config_from_secrets(secrets: Mapping[str, object]) -> AccessConfig:
             )
         return value
 
+    limiter_url = access.get("limiter_url", "")
+    if not isinstance(limiter_url, str) or (limiter_url and urlsplit(limiter_url).scheme not in
+                                            ("redis", "rediss", "unix")):
+        raise AccessConfigError(
+            '[access] limiter_url must be a Redis URL such as "redis://127.0.0.1:6379/0" '
+            f"(redis://, rediss:// or unix://), not {limiter_url!r}."
+        )
     mode: Mode = "oidc" if providers else ("password" if password else "open")
     disclosure = privacy.disclosure_from_settings(secrets.get("privacy"), login_configured=mode != "open")
     return AccessConfig(
@@ -148,6 +161,7 @@ def config_from_secrets(secrets: Mapping[str, object]) -> AccessConfig:
         max_attempts=int(_number("max_attempts", 5, 1, 100)),
         lockout_seconds=float(_number("lockout_seconds", 300, 1, 86_400)),
         trusted_proxies=_whole("trusted_proxies", 0, 0, 10),
+        limiter_url=limiter_url,
         disclosure=disclosure,
     )
 
@@ -176,7 +190,7 @@ class AttemptLimiter:
                 return 0.0
             return max(0.0, times[-1] + window - now)
 
-    def failure(self, key: str, now: float | None = None) -> None:
+    def failure(self, key: str, now: float | None = None, window: float = 86_400) -> None:
         now = time.monotonic() if now is None else now
         with self._lock:
             self._failures.setdefault(key, deque(maxlen=1000)).append(now)
@@ -190,17 +204,102 @@ class AttemptLimiter:
             self._failures.pop(key, None)
 
 
+class LimiterUnavailable(AccessConfigError):
+    """The shared attempt store cannot be reached: sign-in is refused until it can (fail closed)."""
+
+
+class RedisAttemptLimiter:
+    """The same sliding window as :class:`AttemptLimiter`, kept in Redis so that every replica
+    behind a load balancer counts the same failures (one sorted set of failure times per key,
+    expiring with the window). Times are wall-clock seconds: replicas on other machines share them.
+
+    A store that cannot be reached raises :class:`LimiterUnavailable`; the sign-in form then
+    refuses every password, right or wrong, rather than letting guesses through uncounted.
+    """
+
+    PREFIX = "respine:attempts:"
+
+    def __init__(self, url: str) -> None:
+        import redis  # only deployments that configure a shared store need the client
+
+        self.url = url
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+
+    def _call(self, work: Callable[[Any], Any]) -> Any:
+        try:
+            return work(self._redis)
+        except self._errors as exc:
+            raise LimiterUnavailable(
+                f"The shared sign-in store at {redacted_url(self.url)} cannot be reached "
+                f"({type(exc).__name__}); sign-in is paused until it answers. Check [access] "
+                "limiter_url and the Redis server."
+            ) from exc
+
+    def locked_for(self, key: str, max_failures: int, window: float, now: float | None = None) -> float:
+        now = time.time() if now is None else now
+        name = self.PREFIX + key
+
+        def work(r: Any) -> list[Any]:
+            pipe = r.pipeline()
+            pipe.zremrangebyscore(name, "-inf", now - window)
+            pipe.zcard(name)
+            pipe.zrange(name, -1, -1, withscores=True)
+            return pipe.execute()
+
+        _, count, last = self._call(work)
+        if count < max_failures or not last:
+            return 0.0
+        return max(0.0, float(last[0][1]) + window - now)
+
+    def failure(self, key: str, now: float | None = None, window: float = 86_400) -> None:
+        now = time.time() if now is None else now
+        name = self.PREFIX + key
+
+        def work(r: Any) -> None:
+            pipe = r.pipeline()
+            pipe.zadd(name, {f"{now!r}:{uuid.uuid4().hex[:8]}": now})
+            pipe.zremrangebyrank(name, 0, -1001)  # at most the last 1000, as in process memory
+            pipe.expire(name, max(1, int(window) + 1))
+            pipe.execute()
+
+        self._call(work)
+
+    def failures(self, key: str) -> int:
+        return int(self._call(lambda r: r.zcard(self.PREFIX + key)))
+
+    def reset(self, key: str) -> None:
+        self._call(lambda r: r.delete(self.PREFIX + key))
+
+
+def redacted_url(url: str) -> str:
+    """A store URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
 # Plain module state shared by every session of the process, not a Streamlit cache: a client's
 # ``clear_cache`` message empties every cache, and with it would go every failed attempt.
 _LIMITER = AttemptLimiter()
+_SHARED: dict[str, RedisAttemptLimiter] = {}
 
 
-def limiter() -> AttemptLimiter:
+def limiter(cfg: AccessConfig | None = None) -> AttemptLimiter | RedisAttemptLimiter:
+    """The attempt limiter: the shared store of ``[access] limiter_url`` when one is configured,
+    else this process's memory (enough for one server; replicas need the shared one)."""
+    if cfg is not None and cfg.limiter_url:
+        shared = _SHARED.get(cfg.limiter_url)
+        if shared is None:
+            shared = _SHARED[cfg.limiter_url] = RedisAttemptLimiter(cfg.limiter_url)
+        return shared
     return _LIMITER
 
 
 def reset_limiter() -> None:
-    """Forget every failed attempt (tests, and an operator's restart)."""
+    """Forget every failed attempt kept in process memory (tests, and an operator's restart)."""
     global _LIMITER
     _LIMITER = AttemptLimiter()
 
@@ -354,21 +453,31 @@ def _limits(cfg: AccessConfig, key: str) -> tuple[int, float]:
 
 def check_password(given: str, cfg: AccessConfig, now: float | None = None) -> str | None:
     """Try a password for this session; None if admitted, else the message to show."""
-    lim = limiter()
+    lim = limiter(cfg)
     keys = _client_keys()
-    wait = max(lim.locked_for(k, *_limits(cfg, k), now=now) for k in keys)
+    try:
+        wait = max(lim.locked_for(k, *_limits(cfg, k), now=now) for k in keys)
+    except LimiterUnavailable as exc:
+        LOG.error("%s", exc)
+        return ("Sign-in is paused: the server cannot reach the store that counts wrong passwords. "
+                "Try again in a minute; if it lasts, tell the trial team.")
     if wait > 0:
         return (
             f"Too many wrong passwords. Try again in {max(1, round(wait / 60))} minute(s), or ask the trial "
             "team for the password."
         )
-    if password_matches(given, cfg):
-        lim.reset(keys[0])
-        _grant()
-        return None
-    for k in keys:
-        lim.failure(k, now=now)
-    left = cfg.max_attempts - lim.failures(keys[0])
+    try:
+        if password_matches(given, cfg):
+            lim.reset(keys[0])
+            _grant()
+            return None
+        for k in keys:
+            lim.failure(k, now=now, window=cfg.lockout_seconds)
+        left = cfg.max_attempts - lim.failures(keys[0])
+    except LimiterUnavailable as exc:
+        LOG.error("%s", exc)
+        return ("Sign-in is paused: the server cannot reach the store that counts wrong passwords. "
+                "Try again in a minute; if it lasts, tell the trial team.")
     if left <= 0:
         return "Wrong password. Too many wrong passwords: this session must wait before trying again."
     return f"Wrong password. {left} attempt(s) left before a pause."
@@ -386,6 +495,10 @@ def _password_form(cfg: AccessConfig, taken_over: bool = False) -> None:
     with st.form("access_form", clear_on_submit=True):
         given = st.text_input("Password", type="password", key="access_password")
         submitted = st.form_submit_button("Open the explorer", type="primary")
+    # A sign-in lasts as long as the browser's session on one server: a reload, or a server that
+    # restarted or was replaced behind a load balancer, asks again. Say so, and that nothing is lost.
+    st.caption("Signed in a moment ago? A reload or a server restart asks for the password again; "
+               "the link keeps your view (an uploaded file has to be uploaded again).")
     if submitted:
         message = check_password(given or "", cfg)
         if message is None:
@@ -557,6 +670,10 @@ def protections(cfg: AccessConfig) -> list[dict[str, str]]:
         ("Client address for attempt limits", proxies,
          "check" if hosted and forwarded and not cfg.trusted_proxies else "ok",
          "set [access] trusted_proxies to the number of proxies in front of the app"),
+        ("Where wrong passwords are counted",
+         f"shared store {redacted_url(cfg.limiter_url)}" if cfg.limiter_url else "this server's memory",
+         "ok" if cfg.limiter_url or not (cfg.mode == "password" and forwarded) else "check",
+         "behind a load balancer with several replicas, set [access] limiter_url so they count together"),
     ]
     return [{"Protection": a, "State": b, "Status": c, "Why": d} for a, b, c, d in rows]
 
