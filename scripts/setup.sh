@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Create .venv and install the locked dependencies.
 #   scripts/setup.sh app    # what the app needs: the analysis core and its [app] extra
-#                           # (streamlit, python-docx, kaleido), requirements/app.lock
+#                           # (streamlit, python-docx, kaleido, redis), requirements/app.lock
 #   scripts/setup.sh test   # plus the [test] extra (pytest, ruff, mypy and the pandas/scipy
-#                           # stubs), requirements/test.lock, and Debian's chromium for the browser tier
+#                           # stubs), requirements/test.lock, and Debian's chromium, haproxy and redis-server
 # A notebook user who wants the analysis package alone runs `pip install .` (no extra).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,13 +39,21 @@ if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || [ pyproject.toml -nt "$stamp
     touch "$stamp"
 fi
 
-if [ "$profile" = test ] && ! command -v chromium >/dev/null && [ ! -x /usr/bin/chromium ]; then
-    if command -v apt-get >/dev/null; then
-        echo "setup: installing Debian's chromium for the browser tests" >&2
-        SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
-    else
-        echo "setup: the browser tests need Chromium at /usr/bin/chromium (or set RESPINE_CHROMIUM)." >&2
-        exit 1
+if [ "$profile" = test ]; then
+    # Debian packages the test tiers run for real: chromium (browser tier), haproxy and
+    # redis-server (the balancer topology and the shared attempt limiter).
+    need=()
+    command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need+=(chromium)
+    command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+    command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || need+=(redis-server)
+    if [ "${#need[@]}" -gt 0 ]; then
+        if command -v apt-get >/dev/null; then
+            echo "setup: installing Debian's ${need[*]} for the test tiers" >&2
+            SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+            $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+        else
+            echo "setup: the test tiers need ${need[*]} (Chromium at /usr/bin/chromium or RESPINE_CHROMIUM)." >&2
+            exit 1
+        fi
     fi
 fi

@@ -239,3 +239,43 @@ def test_the_built_wheel_carries_py_typed_and_the_version(tmp_path):
     assert wheel.name.startswith(f"respine-{respine.__version__}-")
     names = zipfile.ZipFile(wheel).namelist()
     assert "respine/py.typed" in names and "respine/stats/mmrm.py" in names
+
+
+# ------------------------------------------------------------------ the balanced topology files
+COMPOSE = REPO / "compose.yaml"
+HAPROXY_CFG = REPO / "deploy" / "haproxy.cfg"
+
+
+def test_compose_and_the_balancer_config_name_the_same_replicas():
+    """Every ``server appK "${RESPINE_APPK}"`` of deploy/haproxy.cfg is a service of compose.yaml
+    built from the repository's Dockerfile, and the balancer service sets RESPINE_APPK to it; every
+    replica shares one required cookie secret (a browser moved to another replica keeps its
+    cookies). The file is read as text: no YAML library is a dependency for one file."""
+    import re
+
+    cfg = HAPROXY_CFG.read_text(encoding="utf-8")
+    compose = COMPOSE.read_text(encoding="utf-8")
+    servers = re.findall(r'^\s*server (app\d+) "\$\{(RESPINE_APP\d+)\}" cookie (app\d+)', cfg, re.M)
+    assert [s[0] for s in servers] == ["app1", "app2"]
+    for name, variable, cookie in servers:
+        assert cookie == name
+        assert re.search(rf"^  {name}: \*replica$", compose, re.M), f"compose.yaml has no service {name}"
+        assert re.search(rf"^      {variable}: {name}:8501$", compose, re.M), f"balancer lacks {variable}"
+    assert re.search(r"^  build: \.$", compose, re.M) and DOCKERFILE.exists()
+    assert "STREAMLIT_SERVER_COOKIE_SECRET: ${RESPINE_COOKIE_SECRET:?" in compose
+    assert "./deploy:/usr/local/etc/haproxy:ro" in compose
+    assert "RESPINE_DEPLOY_DIR: /usr/local/etc/haproxy" in compose
+
+
+def test_haproxy_accepts_the_balancer_config(tmp_path):
+    """Debian's haproxy checks deploy/haproxy.cfg (``haproxy -c``) with the addresses the cluster
+    script would give it: the config the tests run is one HAProxy accepts, not just text."""
+    haproxy = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/bin")
+    if haproxy is None:  # scripts/setup.sh test installs it: a missing one is a broken set-up
+        pytest.fail("haproxy not found: run scripts/setup.sh test", pytrace=False)
+    env = {"PATH": "/usr/sbin:/usr/bin:/bin", "RESPINE_BIND": "127.0.0.1:18501",
+           "RESPINE_STATS_BIND": "127.0.0.1:18404", "RESPINE_APP1": "127.0.0.1:18502",
+           "RESPINE_APP2": "127.0.0.1:18503", "RESPINE_DEPLOY_DIR": str(HAPROXY_CFG.parent)}
+    done = subprocess.run([haproxy, "-c", "-f", str(HAPROXY_CFG)], env=env, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
