@@ -216,7 +216,8 @@ def _yes(series: pd.Series) -> pd.Series:
     return _text(series).isin(FLAG_TRUE)
 
 
-def _flag(adsl: pd.DataFrame, col: str, errors: list[str], notes: list[Problem]) -> pd.Series:
+def _flag(adsl: pd.DataFrame, col: str, errors: list[str], notes: list[Problem],
+          file: str = "ADSL") -> pd.Series:
     """A Y/N flag column as booleans; values other than the understood spellings are an error."""
     text = _text(adsl[col])
     bad = sorted(set(text) - set(FLAG_TRUE) - set(FLAG_FALSE) - {""})
@@ -225,7 +226,7 @@ def _flag(adsl: pd.DataFrame, col: str, errors: list[str], notes: list[Problem])
                       "(Yes/No, 1/0 and true/false are also understood).")
     blank = int((text == "").sum())
     if blank:
-        notes.append(Problem("info", "ADSL", f"{blank} subjects have {col} blank, read as 'N' (not in "
+        notes.append(Problem("info", file, f"{blank} subjects have {col} blank, read as 'N' (not in "
                              "the population).", column=col))
     return text.isin(FLAG_TRUE)
 
@@ -239,7 +240,7 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def _subjects(adsl: pd.DataFrame, notes: list[Problem]
+def _subjects(adsl: pd.DataFrame, notes: list[Problem], file: str = "ADSL"
               ) -> tuple[pd.DataFrame, tuple[S.Population, ...], tuple[S.Covariate, ...], str]:
     """Analysed subjects, populations, covariates and the default population, from ADSL.
 
@@ -267,7 +268,7 @@ def _subjects(adsl: pd.DataFrame, notes: list[Problem]
     flags = {}
     for col in adsl.columns:
         if col in POPULATION_FLAGS or COMPLETER.match(col):
-            flags[col] = _flag(adsl, col, errors, notes)
+            flags[col] = _flag(adsl, col, errors, notes, file)
     if errors:
         raise DataError("\n".join(errors))
     arm = adsl[arm_col].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
@@ -285,10 +286,10 @@ def _subjects(adsl: pd.DataFrame, notes: list[Problem]
         left_out.append(f"{_plural(int(unassigned.sum()), 'subject')} not randomised or not assigned "
                         f"to an arm ({arm_col} 'Not Assigned' or RANDFL = 'N')")
     if left_out:
-        notes.append(Problem("info", "ADSL", f"{' and '.join(left_out)} are not analysed; "
+        notes.append(Problem("info", file, f"{' and '.join(left_out)} are not analysed; "
                              f"{int(keep.sum())} subjects in arms remain.", column=arm_col))
     if blank.any():
-        notes.append(Problem("warning", "ADSL", f"{_plural(int(blank.sum()), 'subject')} have no arm "
+        notes.append(Problem("warning", file, f"{_plural(int(blank.sum()), 'subject')} have no arm "
                              f"({arm_col} blank: {_ids(ids[blank])}) and are not analysed; give each "
                              "subject its planned arm, or 'Screen Failure'.", column=arm_col))
     s = pd.DataFrame({S.SUBJECT_ID: ids[keep], S.ARM: arm[keep]})
@@ -309,7 +310,7 @@ def _subjects(adsl: pd.DataFrame, notes: list[Problem]
     by_flag = {f"{p.id}FL": p for p in pops}
     chosen = next((by_flag[f] for f in DEFAULT_POPULATION_ORDER if f in by_flag), None)
     chosen = chosen or next((p for p in pops if COMPLETER.match(f"{p.id}FL")), pops[-1])
-    notes.append(Problem("info", "ADSL", f"Populations: {', '.join(p.id for p in pops)}. Default: "
+    notes.append(Problem("info", file, f"Populations: {', '.join(p.id for p in pops)}. Default: "
                          f"{chosen.label} ({chosen.id}), the first present of "
                          f"{', '.join(DEFAULT_POPULATION_ORDER)}, else a completer flag, else all "
                          "subjects."))
@@ -793,7 +794,7 @@ def _load(folder: str | Path | dict[str, DataFile], reference: str | None, bds: 
           source: str | None, rule_id: str | None, notes: list[Problem]) -> S.Trial:
     rule = record_rule(rule_id)
     if isinstance(folder, dict):
-        raw, where = folder, "the uploaded files"
+        raw, where = folder, source or "the uploaded files"
     else:
         folder = Path(folder)
         raw, where = files.folder_files(folder), str(folder)
@@ -805,7 +806,7 @@ def _load(folder: str | Path | dict[str, DataFile], reference: str | None, bds: 
     read_notes: list[str] = []
     adsl = read_table(available["adsl"], read_notes)
     notes.extend(Problem("warning", available["adsl"].name, m) for m in read_notes)
-    subjects, populations, covariates, default_pop = _subjects(adsl, notes)
+    subjects, populations, covariates, default_pop = _subjects(adsl, notes, available["adsl"].name)
     datasets = _choose_datasets(available, bds, where, notes)
     measurements, info = _measurements(datasets, rule, set(subjects[S.SUBJECT_ID]), notes)
     info = _declared(raw, info, notes)

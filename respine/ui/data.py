@@ -58,7 +58,8 @@ def load(available: dict[str, DataFile], what: str, mapping: ColumnMapping | Non
         digest.update(name.encode())
         digest.update(available[name].raw())
     source = f"{what} [{digest.hexdigest()[:12]}]"
-    trial, problems = load_files(available, source, mapping=mapping)
+    trial, problems = load_files(available, source, mapping=mapping,
+                                 record_rule=st.session_state.get(RECORD_RULE_KEY))
     if trial is None:
         _report(problems, False, what)
         return
@@ -132,6 +133,22 @@ def problems_table(problems: list[Problem]) -> list[dict[str, object]]:
 
 
 UPLOAD_KEY = "upload_files"
+RECORD_RULE_KEY = "adam_record_rule"
+
+
+def record_rule_options() -> dict[str, str]:
+    """The ADaM record rules the Load data page offers: id -> label (declared in respine.io.adam)."""
+    from respine.io.adam import RECORD_RULES
+
+    return {r.id: r.label for r in RECORD_RULES}
+
+
+def report_counts(problems: list[Problem]) -> tuple[int, int, int]:
+    """Errors, warnings and notes (the rules applied) of a load report."""
+    def count(severity: str) -> int:
+        return sum(p.severity == severity for p in problems)
+
+    return count("error"), count("warning"), count("info")
 MAPPING_KEY = "mapping_draft"
 
 
