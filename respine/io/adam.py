@@ -461,9 +461,14 @@ def _records(file: str, d: pd.DataFrame, rule: RecordRule, analysed: set[str],
     else:
         named = r[r["label"].map(lambda s: bool(BASELINE_LABEL.search(s))) & r["visit_n"].notna()]
         scheduled = r["visit_n"].dropna()
-        base_n = (float(named["visit_n"].mode().iloc[0]) if len(named)
-                  else float(scheduled.min()) if len(scheduled) else 0.0)
         base_label = ""
+        if len(named):
+            base_n = float(named["visit_n"].mode().iloc[0])
+        elif r["base"].notna().any():  # no baseline record at all, BASE on the others: a visit before
+            base_n = 0.0 if not len(scheduled) or scheduled.min() > 0 else float(scheduled.min()) - 1
+            base_label = "Baseline"
+        else:
+            base_n = float(scheduled.min()) if len(scheduled) else 0.0
     unscheduled = ~r["abl"] & (r["visit_n"].isna() | r["label"].map(lambda s: bool(UNSCHEDULED.search(s))))
     r = leave_out(unscheduled, "unscheduled")
     r = leave_out(~r["abl"] & (r["visit_n"] < base_n), "pre_baseline")
