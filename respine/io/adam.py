@@ -153,6 +153,14 @@ RECORD_RULES: tuple[RecordRule, ...] = (
 DEFAULT_RECORD_RULE = RECORD_RULES[0].id
 
 
+class AdamError(DataError):
+    """A :class:`DataError` that knows the file it is about (for the validation report)."""
+
+    def __init__(self, file: str, message: str) -> None:
+        super().__init__(message)
+        self.file = file
+
+
 def record_rule(rule_id: str | None) -> RecordRule:
     """The :data:`RECORD_RULES` entry of ``rule_id`` (``None``: the default).
 
@@ -251,10 +259,10 @@ def _subjects(adsl: pd.DataFrame, notes: list[Problem], file: str = "ADSL"
         flags (all of them listed in one message).
     """
     if "USUBJID" not in adsl.columns:
-        raise DataError("ADSL has no USUBJID column; it is required to identify subjects.")
+        raise AdamError(file, "ADSL has no USUBJID column; it is required to identify subjects.")
     arm_col = next((c for c in ("TRT01P", "ARM", "TRTP") if c in adsl.columns), None)
     if arm_col is None:
-        raise DataError("ADSL has no TRT01P or ARM column; one is needed to know each subject's arm.")
+        raise AdamError(file, "ADSL has no TRT01P or ARM column; one is needed to know each subject's arm.")
     errors: list[str] = []
     ids = adsl["USUBJID"].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
                               else str(v).strip())
@@ -270,7 +278,7 @@ def _subjects(adsl: pd.DataFrame, notes: list[Problem], file: str = "ADSL"
         if col in POPULATION_FLAGS or COMPLETER.match(col):
             flags[col] = _flag(adsl, col, errors, notes, file)
     if errors:
-        raise DataError("\n".join(errors))
+        raise AdamError(file, "\n".join(errors))
     arm = adsl[arm_col].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
                             else str(v).strip())
     screen = arm.map(lambda a: bool(SCREEN_FAILURE.match(a)))
@@ -381,7 +389,7 @@ def _visit_numbers(file: str, d: pd.DataFrame) -> pd.Series:
     if bad.any():
         examples = ", ".join(f"'{v}'" for v in raw[bad].astype(str).unique()[:5])
         first = int(np.flatnonzero(bad)[0]) + 2
-        raise DataError(f"{file}: column AVISITN holds text ({examples}) in "
+        raise AdamError(file, f"Column AVISITN holds text ({examples}) in "
                         f"{_plural(int(bad.sum()), 'row')}, the first at row {first}. "
                         "AVISITN is the analysis visit's number: put the number there and the visit's "
                         "name in AVISIT.")
@@ -459,7 +467,8 @@ def _records(file: str, d: pd.DataFrame, rule: RecordRule, analysed: set[str],
                                  f"visit ({base_label}).", column="ABLFL"))
         r.loc[r["abl"], ["visit_n", "label"]] = (base_n, base_label)
     else:
-        named = r[r["label"].map(lambda s: bool(BASELINE_LABEL.search(s))) & r["visit_n"].notna()]
+        is_named = r["label"].map(lambda s: bool(BASELINE_LABEL.search(s))).astype(bool)
+        named = r[is_named & r["visit_n"].notna()]
         scheduled = r["visit_n"].dropna()
         base_label = ""
         if len(named):
@@ -469,7 +478,8 @@ def _records(file: str, d: pd.DataFrame, rule: RecordRule, analysed: set[str],
             base_label = "Baseline"
         else:
             base_n = float(scheduled.min()) if len(scheduled) else 0.0
-    unscheduled = ~r["abl"] & (r["visit_n"].isna() | r["label"].map(lambda s: bool(UNSCHEDULED.search(s))))
+    unscheduled = ~r["abl"] & (r["visit_n"].isna()
+                               | r["label"].map(lambda s: bool(UNSCHEDULED.search(s))).astype(bool))
     r = leave_out(unscheduled, "unscheduled")
     r = leave_out(~r["abl"] & (r["visit_n"] < base_n), "pre_baseline")
     has_abl = r.groupby("param")["abl"].transform("any")
@@ -537,7 +547,7 @@ def _records(file: str, d: pd.DataFrame, rule: RecordRule, analysed: set[str],
         f"{_plural(n_params, 'parameter')})"
         + (f", {filled} of them baseline values from BASE (no baseline visit record)" if filled else "")
         + (". Left out: " + "; ".join(parts) if parts else ". No record was left out") + "."))
-    eot = kept.loc[kept["label"].map(lambda s: bool(END_OF_TREATMENT.search(s))),
+    eot = kept.loc[kept["label"].map(lambda s: bool(END_OF_TREATMENT.search(s))).astype(bool),
                    ["visit_n", "label"]].drop_duplicates("visit_n")
     for n, lab in eot.itertuples(index=False):
         notes.append(Problem("info", file, f"'{lab}' (AVISITN {n:g}) is kept as a visit of its own, "
@@ -565,9 +575,8 @@ def _measurements(datasets: dict[str, tuple[str, pd.DataFrame]], rule: RecordRul
         if "AVAL" not in d.columns and "AVALC" not in d.columns:
             missing.append("AVAL")
         if missing:
-            raise DataError(
-                f"{name.upper()} is not a BDS dataset the explorer can use: columns {missing} are missing."
-            )
+            raise AdamError(file, f"{name.upper()} is not a BDS dataset the explorer can use: columns "
+                            f"{missing} are missing.")
         picked[name] = _records(file, d, rule, analysed, notes)
     codes = Counter(c for r in picked.values() for c in r["param"].unique())
     shared = sorted(c for c, n in codes.items() if n > 1)
@@ -632,7 +641,7 @@ def _declared(available: dict[str, DataFile], info: dict[str, Endpoint],
     try:
         doc = tomllib.loads(files.text_of(file)[0])
     except (tomllib.TOMLDecodeError, RecursionError) as exc:
-        raise DataError(f"study.toml beside the ADaM datasets cannot be read ({exc}); it holds "
+        raise AdamError("study.toml", f"Beside the ADaM datasets, it cannot be read ({exc}); it holds "
                         "[endpoints.<PARAMCD>] tables such as lower_is_better = true.") from exc
     ignored = sorted(k for k in doc if k != "endpoints")
     if ignored:
@@ -643,7 +652,7 @@ def _declared(available: dict[str, DataFile], info: dict[str, Endpoint],
     info = dict(info)
     tables = doc.get("endpoints", {})
     if not isinstance(tables, dict):
-        raise DataError("study.toml: [endpoints] must be a table of [endpoints.<PARAMCD>] tables.")
+        raise AdamError("study.toml", "[endpoints] must be a table of [endpoints.<PARAMCD>] tables.")
     for key, table in tables.items():
         if not isinstance(table, dict):
             continue
@@ -655,7 +664,7 @@ def _declared(available: dict[str, DataFile], info: dict[str, Endpoint],
         try:
             declared = _endpoint_from_toml(str(key), table)
         except (ValueError, KeyError, TypeError) as exc:
-            raise DataError(f"study.toml [endpoints.{key}]: {exc}.") from exc
+            raise AdamError("study.toml", f"[endpoints.{key}]: {exc}.") from exc
         if not targets:
             if declared.derivation is not None:
                 info[str(key)] = declared
@@ -751,7 +760,8 @@ def read_adam(folder: str | Path | dict[str, DataFile], reference: str | None = 
     try:
         trial = _load(folder, reference, bds, source, record_rule, notes)
     except DataError as exc:
-        notes.extend(Problem("error", "ADaM", line) for line in str(exc).splitlines() if line.strip())
+        where = getattr(exc, "file", "ADaM")
+        notes.extend(Problem("error", where, line) for line in str(exc).splitlines() if line.strip())
         return None, notes
     return trial, notes
 
