@@ -41,7 +41,8 @@ class Shape:
 
 
 def _adsl(n_per_arm: int = 6, arms: tuple[tuple[str, int], ...] = TWO_ARMS, seed: int = 1,
-          flags: tuple[str, ...] = ("ITTFL", "SAFFL", "EFFFL"), yes: str = "Y", no: str = "N") -> pd.DataFrame:
+          flags: tuple[str, ...] = ("ITTFL", "SAFFL", "EFFFL"), yes: str = "Y",
+          no: str = "N") -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
     for arm, armn in arms:
