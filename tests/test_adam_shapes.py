@@ -276,3 +276,23 @@ def test_every_page_renders_on_each_shape(name, tmp_path, monkeypatch):
             shown = " ".join(map(str, tables[0]["Comparison"]))
             for arm in trial.design.treatment_arms:
                 assert arm in shown, (name, arm, shown)
+
+
+def test_datasets_with_different_baseline_visits_share_the_design_baseline(tmp_path):
+    """ADQS has its baseline at AVISITN 0, ADEFF at Day 1 (AVISITN 1): both count at visit 0, so
+    change from baseline exists for both."""
+    four = BUILDERS["four_arms"](tmp_path)
+    day_one = BUILDERS["baseline_day_one"](tmp_path)
+    ids = dict(zip(day_one.adsl["USUBJID"], four.adsl["USUBJID"], strict=False))
+    eff = day_one.bds["adeff"].assign(USUBJID=lambda x: x["USUBJID"].map(ids)).dropna(subset=["USUBJID"])
+    eff.to_parquet(four.folder / "adeff.parquet", index=False)
+    notes: list[Problem] = []
+    trial = load_adam(four.folder, notes=notes)
+    assert trial.design.visits[0] == S.Visit(0.0, "Baseline")
+    assert any("Its baseline visit (Baseline, AVISITN 1) is counted as the study's baseline visit"
+               in p.message for p in notes)
+    frame = derive.endpoint_data(trial, "ADEFF.PAIN", "ALL")
+    post = frame[frame[S.VISIT_MONTH] == 29.0].set_index(S.SUBJECT_ID)
+    day29 = eff[eff["AVISITN"] == 29.0].set_index("USUBJID")
+    assert len(post) == len(day29)
+    assert np.allclose(post["chg"], (day29["AVAL"] - day29["BASE"]).loc[post.index])

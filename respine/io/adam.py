@@ -553,7 +553,8 @@ def _records(file: str, d: pd.DataFrame, rule: RecordRule, analysed: set[str],
         notes.append(Problem("info", file, f"'{lab}' (AVISITN {n:g}) is kept as a visit of its own, "
                              "after the scheduled visits; it usually repeats a subject's last "
                              "scheduled result, so compare arms at a scheduled visit.", column="AVISIT"))
-    return kept[["subject", "param", "visit_n", "label", "value", "dtype"]].reset_index(drop=True)
+    kept = kept.assign(is_base=kept["visit_n"] == base_n)
+    return kept[["subject", "param", "visit_n", "label", "value", "dtype", "is_base"]].reset_index(drop=True)
 
 
 def _has_text(d: pd.DataFrame) -> np.ndarray:
@@ -578,6 +579,7 @@ def _measurements(datasets: dict[str, tuple[str, pd.DataFrame]], rule: RecordRul
             raise AdamError(file, f"{name.upper()} is not a BDS dataset the explorer can use: columns "
                             f"{missing} are missing.")
         picked[name] = _records(file, d, rule, analysed, notes)
+    _one_baseline_visit(picked, datasets, notes)
     codes = Counter(c for r in picked.values() for c in r["param"].unique())
     shared = sorted(c for c, n in codes.items() if n > 1)
     if shared:
@@ -617,6 +619,26 @@ def _measurements(datasets: dict[str, tuple[str, pd.DataFrame]], rule: RecordRul
                            if frames else "."))
     m = pd.concat(frames, ignore_index=True)
     return m.reset_index(drop=True), info
+
+
+def _one_baseline_visit(picked: dict[str, pd.DataFrame], datasets: dict[str, tuple[str, pd.DataFrame]],
+                        notes: list[Problem]) -> None:
+    """Put every dataset's baseline records at one baseline visit, the earliest of theirs (the
+    design's first visit, from which change is computed), under a label naming it baseline."""
+    bases = {n: (float(r.loc[r["is_base"], "visit_n"].iloc[0]), str(r.loc[r["is_base"], "label"].iloc[0]))
+             for n, r in picked.items() if r["is_base"].any()}
+    if len(set(b[0] for b in bases.values())) < 2:
+        return
+    number = min(b[0] for b in bases.values())
+    label = next((lab for n, lab in sorted(bases.values()) if n == number and BASELINE_LABEL.search(lab)),
+                 next((lab for _, lab in bases.values() if BASELINE_LABEL.search(lab)), "Baseline"))
+    for name, (n, lab) in bases.items():
+        r = picked[name]
+        if n != number or lab != label:
+            r.loc[r["is_base"], ["visit_n", "label"]] = (number, label)
+            notes.append(Problem("info", datasets[name][0], f"Its baseline visit ({lab}, AVISITN {n:g}) "
+                                 f"is counted as the study's baseline visit ({label}, {number:g}), "
+                                 "shared with the other datasets."))
 
 
 ENDPOINT_KEYS = {"label": "label", "unit": "unit", "kind": "kind", "lower_is_better": "lower_is_better",
