@@ -32,7 +32,7 @@ Measurements (BDS datasets, any name)
     records (``AVISIT`` "Unscheduled", or no ``AVISITN``) and records before the baseline visit are
     left out; the baseline record is the ``ABLFL`` = "Y" one, moved to the baseline visit (else,
     where a subject has no baseline visit record, ``BASE``); where a parameter has ``ANL01FL``,
-    only its flagged records are used; then, among the records left at one visit, an
+    only its flagged records are used; then, among the records left at one visit, a
     ``DTYPE`` = "AVERAGE" record over the visit's time points, else an observed record before a
     derived one, else the last time point (``ATPTN``; or the first, or the record nearest the
     target day ``AWTARGET``, by rule). Records still tied are told apart by analysis day and
@@ -69,7 +69,6 @@ from respine.model.endpoints import Endpoint
 
 # Safety, pharmacokinetic and time-to-event datasets: not loaded unless asked for (see the module doc).
 NOT_BY_DEFAULT = re.compile(r"^ad(lb|vs|eg|ex|pc|pp|tte)", re.IGNORECASE)
-SKIPPED_BDS = NOT_BY_DEFAULT  # the name earlier releases used
 OCCURRENCE = ("adsl", "adae")
 POPULATION_FLAGS = {
     "RANDFL": "Randomised",
