@@ -163,7 +163,10 @@ def screen_failures(root: Path) -> Shape:
     na = pd.DataFrame({"STUDYID": "SHAPE01", "USUBJID": [f"SHAPE01-NA{i:02d}" for i in range(3)],
                        "TRT01P": "Not Assigned", "TRT01PN": np.nan, "RANDFL": "N", "ITTFL": "N",
                        "SAFFL": "N"})
-    full = pd.concat([adsl, sf, na], ignore_index=True)
+    # as often in real ADSL: a third of the screen failures have TRT01P blank and ARM says why
+    sf["ARM"] = "Screen Failure"
+    sf.loc[sf.index[:4], "TRT01P"] = None
+    full = pd.concat([adsl.assign(ARM=adsl["TRT01P"]), sf, na.assign(ARM="Not Assigned")], ignore_index=True)
     d = _bds(adsl)
     screening = _bds(pd.concat([sf, na]).assign(TRT01PN=0), visits=((-1.0, "Screening"),)).assign(ABLFL="")
     bds = pd.concat([d, screening], ignore_index=True)

@@ -37,6 +37,8 @@ def _analysed_adsl(shape: Shape) -> pd.DataFrame:
     unassigned, RANDFL not 'N'."""
     a = shape.adsl
     keep = a["TRT01P"].notna() & ~a["TRT01P"].isin(NOT_ANALYSED)
+    if "ARM" in a.columns:
+        keep &= ~a["ARM"].isin(NOT_ANALYSED)
     if "RANDFL" in a.columns:
         keep &= a["RANDFL"].ne("N")
     return a[keep]
@@ -143,6 +145,7 @@ def test_screen_failures_and_unrandomised_subjects_are_counted_not_analysed(tmp_
     assert note.severity == "info" and note.message.startswith(
         "12 screen failures and 3 subjects not randomised")
     assert "20 subjects in arms remain" in note.message
+    assert not [p for p in notes if "have no arm" in p.message]  # TRT01P blank, ARM "Screen Failure"
 
 
 def test_saffl_only_with_yes_no_flags(tmp_path):

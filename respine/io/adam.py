@@ -280,11 +280,20 @@ def _subjects(adsl: pd.DataFrame, notes: list[Problem], file: str = "ADSL"
         raise AdamError(file, "\n".join(errors))
     arm = adsl[arm_col].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
                             else str(v).strip())
-    screen = arm.map(lambda a: bool(SCREEN_FAILURE.match(a)))
-    unassigned = arm.map(lambda a: bool(NOT_ASSIGNED.match(a)))
+    # A screen failure often has TRT01P blank and ARM (or ACTARM) "Screen Failure": where the arm
+    # column is blank, the other arm columns say why.
+    why = arm.copy()
+    for other in ("ARM", "ACTARM"):
+        if other in adsl.columns and other != arm_col:
+            fill = adsl[other].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                                   else str(v).strip())
+            why = why.where(why != "", fill)
+    screen = why.map(lambda a: bool(SCREEN_FAILURE.match(a))).astype(bool)
+    unassigned = why.map(lambda a: bool(NOT_ASSIGNED.match(a))).astype(bool) & ~screen
     if "RANDFL" in flags:
-        unassigned = unassigned | (~flags["RANDFL"] & ~screen & (arm != ""))
-    blank = arm == ""
+        unassigned = unassigned | (~flags["RANDFL"] & ~screen)
+    blank = (arm == "") & ~screen & ~unassigned
+    arm = arm.where(~(screen | unassigned), "")
     keep = ~(screen | unassigned | blank)
     left_out = []
     if screen.any():
