@@ -78,6 +78,11 @@ if report:
                        "study: the subjects not analysed and, per dataset, the records kept and left out).")
         st.dataframe(data.problems_table(problems), hide_index=True, width="stretch")
 
+configured = [] if report else data.configured_notes()
+if configured:
+    with st.expander(f"How these data were read ({len(configured)} note(s): the record rule and its counts)"):
+        st.dataframe(data.problems_table(configured), hide_index=True, width="stretch")
+
 draft = data.mapping_draft()
 if draft is not None and report and not report["ok"]:
     name, columns, guess = draft

@@ -273,6 +273,9 @@ def test_every_page_renders_on_each_shape(name, tmp_path, monkeypatch):
         assert not at.error, (name, page, [e.value for e in at.error])
         if page == "app_pages/data.py":  # the page says which study it explores
             assert any("SHAPE01" in i.value for i in at.info), (name, [i.value for i in at.info])
+            # and how they were read: the record rule with its counts, for the configured folder
+            shown = " ".join(" ".join(map(str, d.value.to_numpy().ravel())) for d in at.dataframe)
+            assert "Record rule 'analysis'" in shown and "records kept" in shown, (name, shown[:300])
         if page == "app_pages/explorer.py":
             tables = [d.value for d in at.dataframe if "Comparison" in d.value.columns]
             assert tables, (name, "no comparison table")

@@ -143,6 +143,28 @@ def record_rule_options() -> dict[str, str]:
     return {r.id: r.label for r in RECORD_RULES}
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _folder_notes(path: str, stamp: tuple[tuple[str, float], ...]) -> list[Problem]:
+    """The validation report of a server folder; ``stamp`` (names and modification times of its
+    files) makes a changed folder read again."""
+    from respine.io import validate_folder
+
+    return validate_folder(path)
+
+
+def configured_notes() -> list[Problem]:
+    """How the configured data (not an upload) were read, for an ADaM folder: its record rule
+    and counts per dataset, the subjects not analysed, ... (empty for the product's layout, which
+    applies no such rule, or once this session has loaded its own data, whose report is shown)."""
+    from respine.io.adam import is_adam_folder
+
+    path = configured_path()
+    if LOADED in st.session_state or not is_adam_folder(path):
+        return []
+    stamp = tuple(sorted((f.name, f.stat().st_mtime) for f in path.iterdir() if f.is_file()))
+    return [p for p in _folder_notes(str(path), stamp) if p.severity != "error"]
+
+
 def report_counts(problems: list[Problem]) -> tuple[int, int, int]:
     """Errors, warnings and notes (the rules applied) of a load report."""
     def count(severity: str) -> int:
