@@ -209,6 +209,7 @@ def test_baseline_from_base_where_no_baseline_record_exists(tmp_path):
     assert len(kept.xs(0.0, level=S.VISIT_MONTH)) == len(shape.adsl)
     info = next(p.message for p in notes if "Record rule" in p.message)
     assert f"{len(shape.adsl)} of them baseline values from BASE" in info
+    assert "Baseline: BASE, as a baseline visit (AVISITN 0) before the first record." in info
     # no record names a baseline: BASE makes one at a visit 0 before the first (Week 4)
     assert trial.design.visits[0] == S.Visit(0.0, "Baseline")
     base = d[d["AVISITN"] == 4.0].drop_duplicates("USUBJID").set_index("USUBJID")["BASE"]

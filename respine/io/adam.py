@@ -474,18 +474,26 @@ def _records(file: str, d: pd.DataFrame, rule: RecordRule, analysed: set[str],
                                  f"(ABLFL = 'Y') at another visit were counted at the baseline "
                                  f"visit ({base_label}).", column="ABLFL"))
         r.loc[r["abl"], ["visit_n", "label"]] = (base_n, base_label)
+        base_how = f"the ABLFL = 'Y' record, at the baseline visit (AVISITN {base_n:g})"
     else:
         is_named = r["label"].map(lambda s: bool(BASELINE_LABEL.search(s))).astype(bool)
         named = r[is_named & r["visit_n"].notna()]
         scheduled = r["visit_n"].dropna()
+        first = float(scheduled.min()) if len(scheduled) else 0.0
+        at_first = r[r["visit_n"] == first]
         base_label = ""
         if len(named):
             base_n = float(named["visit_n"].mode().iloc[0])
-        elif r["base"].notna().any():  # no baseline record at all, BASE on the others: a visit before
-            base_n = 0.0 if not len(scheduled) or scheduled.min() > 0 else float(scheduled.min()) - 1
+            base_how = f"the visit named {named['label'].mode().iloc[0]} (AVISITN {base_n:g}; no ABLFL)"
+        elif r["base"].notna().any() and not (at_first["value"] == at_first["base"]).mean() >= 0.5:
+            # no baseline record at all, BASE on the others: a baseline visit before the first
+            base_n = 0.0 if first > 0 else first - 1
             base_label = "Baseline"
+            base_how = f"BASE, as a baseline visit (AVISITN {base_n:g}) before the first record"
         else:
-            base_n = float(scheduled.min()) if len(scheduled) else 0.0
+            base_n = first
+            base_how = (f"the first visit (AVISITN {base_n:g}), as no record is flagged ABLFL = 'Y' "
+                        "or is at a visit named Baseline")
     unscheduled = ~r["abl"] & (r["visit_n"].isna()
                                | r["label"].map(lambda s: bool(UNSCHEDULED.search(s))).astype(bool))
     r = leave_out(unscheduled, "unscheduled")
@@ -554,7 +562,8 @@ def _records(file: str, d: pd.DataFrame, rule: RecordRule, analysed: set[str],
         f"kept, one per subject, parameter and visit ({_plural(n_subjects, 'subject')}, "
         f"{_plural(n_params, 'parameter')})"
         + (f", {filled} of them baseline values from BASE (no baseline visit record)" if filled else "")
-        + (". Left out: " + "; ".join(parts) if parts else ". No record was left out") + "."))
+        + (". Left out: " + "; ".join(parts) if parts else ". No record was left out")
+        + f". Baseline: {base_how}."))
     eot = kept.loc[kept["label"].map(lambda s: bool(END_OF_TREATMENT.search(s))).astype(bool),
                    ["visit_n", "label"]].drop_duplicates("visit_n")
     for n, lab in eot.itertuples(index=False):
