@@ -184,10 +184,19 @@ def read_table(file: DataFile | Path, notes: list[str] | None = None) -> pd.Data
     frame = files.read_table(file, notes)
     frame.columns = [str(c).upper() for c in frame.columns]
     for col in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[col]):
-            frame[col] = frame[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-                                        or (isinstance(v, str) and not v.strip())
-                                        else (v.strip() if isinstance(v, str) else v))
+        values = frame[col]
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            # text only: vectorised (the element-wise path below costs ~1 s on the pilot's datasets)
+            text = values if isinstance(values.dtype, pd.StringDtype) else values.astype("string")
+            stripped = text.str.strip()
+            stripped = stripped.mask(stripped.fillna("") == "")
+            frame[col] = stripped.astype(object).where(stripped.notna(), None)
+            continue
+        frame[col] = values.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
+                                or (isinstance(v, str) and not v.strip())
+                                else (v.strip() if isinstance(v, str) else v))
     return frame
 
 
