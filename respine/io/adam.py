@@ -488,19 +488,19 @@ def _records(file: str, d: pd.DataFrame, rule: RecordRule, analysed: set[str],
         is_named = r["label"].map(lambda s: bool(BASELINE_LABEL.search(s))).astype(bool)
         named = r[is_named & r["visit_n"].notna()]
         scheduled = r["visit_n"].dropna()
-        first = float(scheduled.min()) if len(scheduled) else 0.0
-        at_first = r[r["visit_n"] == first]
+        first_n = float(scheduled.min()) if len(scheduled) else 0.0
+        at_first = r[r["visit_n"] == first_n]
         base_label = ""
         if len(named):
             base_n = float(named["visit_n"].mode().iloc[0])
             base_how = f"the visit named {named['label'].mode().iloc[0]} (AVISITN {base_n:g}; no ABLFL)"
         elif r["base"].notna().any() and not (at_first["value"] == at_first["base"]).mean() >= 0.5:
             # no baseline record at all, BASE on the others: a baseline visit before the first
-            base_n = 0.0 if first > 0 else first - 1
+            base_n = 0.0 if first_n > 0 else first_n - 1
             base_label = "Baseline"
             base_how = f"BASE, as a baseline visit (AVISITN {base_n:g}) before the first record"
         else:
-            base_n = first
+            base_n = first_n
             base_how = (f"the first visit (AVISITN {base_n:g}), as no record is flagged ABLFL = 'Y' "
                         "or is at a visit named Baseline")
     unscheduled = ~r["abl"] & (r["visit_n"].isna()
