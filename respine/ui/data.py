@@ -159,9 +159,12 @@ def configured_notes() -> list[Problem]:
     from respine.io.adam import is_adam_folder
 
     path = configured_path()
-    if LOADED in st.session_state or not is_adam_folder(path):
+    try:
+        if LOADED in st.session_state or not is_adam_folder(path):
+            return []
+        stamp = tuple(sorted((f.name, f.stat().st_mtime) for f in path.iterdir() if f.is_file()))
+    except (OSError, ValueError):  # an unreadable folder: the data failed to load and say so elsewhere
         return []
-    stamp = tuple(sorted((f.name, f.stat().st_mtime) for f in path.iterdir() if f.is_file()))
     return [p for p in _folder_notes(str(path), stamp) if p.severity != "error"]
 
 
