@@ -95,7 +95,9 @@ def test_time_points_keep_the_last_or_the_first_as_the_rule_says(tmp_path):
     shape = BUILDERS["timepoints"](tmp_path)
     d = shape.bds["adqspain"]
     for rule, atptn in (("analysis", 3.0), ("first_timepoint", 1.0)):
-        kept = _kept(load_adam(shape.folder, record_rule=rule))
+        trial = load_adam(shape.folder, record_rule=rule)
+        assert f"by the rule '{rule}'" in trial.design.description  # the overview page says it
+        kept = _kept(trial)
         want = d[d["ATPTN"] == atptn].set_index(["USUBJID", "AVISITN"])["AVAL"]
         got = kept[S.VALUE].rename_axis(["USUBJID", "AVISITN"])
         pd.testing.assert_series_equal(got.sort_index(), want.sort_index(), check_names=False)

@@ -897,7 +897,9 @@ def _load(folder: str | Path | dict[str, DataFile], reference: str | None, bds: 
         endpoints=tuple(measured + sorted(set(info) - set(measured))),
         populations=populations, default_population=default_pop, covariates=covariates, primary=None,
         synthetic=False, description=f"CDISC ADaM study {study_id}: {len(subjects)} subjects in "
-                                     f"{len(arm_order)} arms, datasets {', '.join(sorted(datasets))}.",
+                                     f"{len(arm_order)} arms, datasets {', '.join(sorted(datasets))}; "
+                                     f"one record per subject, parameter and visit by the rule "
+                                     f"'{rule.id}' ({rule.label}).",
         endpoint_info=info)
     adae = read_table(available["adae"]) if "adae" in available else None
     if adae is None:
