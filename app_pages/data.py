@@ -35,6 +35,16 @@ st.file_uploader(
     key=data.UPLOAD_KEY,
     type=[s.lstrip(".") for s in (*TABLE_SUFFIXES, ".toml", ".json")],
 )
+rules = data.record_rule_options()
+st.selectbox(
+    "ADaM studies: the record kept per subject, parameter and visit",
+    list(rules),
+    format_func=rules.__getitem__,
+    key=data.RECORD_RULE_KEY,
+    help="Applied to every BDS dataset when several records share a subject, parameter and visit "
+    "(time points, AVERAGE or LOCF records, repeated visits); the report below counts what each "
+    "rule kept and left out.",
+)
 st.button("Load these files", on_click=data.on_load_clicked, type="primary", icon=":material/upload:")
 
 root = data.folder_root()
@@ -45,8 +55,7 @@ if root is not None:
 report = st.session_state.get(data.REPORT)
 if report:
     problems = report["problems"]
-    errors = sum(p.severity == "error" for p in problems)
-    warnings = len(problems) - errors
+    errors, warnings, notes = data.report_counts(problems)
     if not report["ok"]:
         st.error(
             f"Nothing was loaded from {md(report['what'])}: {errors} error(s), {warnings} warning(s). The "
@@ -64,7 +73,15 @@ if report:
     else:
         st.success(f"Loaded {md(report['what'])}. Every page now shows these data.", icon=":material/check:")
     if problems:
+        if notes:
+            st.caption(f"{notes} note(s) say which rules were applied in reading the data (for an ADaM "
+                       "study: the subjects not analysed and, per dataset, the records kept and left out).")
         st.dataframe(data.problems_table(problems), hide_index=True, width="stretch")
+
+configured = [] if report else data.configured_notes()
+if configured:
+    with st.expander(f"How these data were read ({len(configured)} note(s): the record rule and its counts)"):
+        st.dataframe(data.problems_table(configured), hide_index=True, width="stretch")
 
 draft = data.mapping_draft()
 if draft is not None and report and not report["ok"]:

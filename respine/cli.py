@@ -17,6 +17,7 @@ from respine.analyses import compare, robustness
 from respine.analyses.compare import analyze
 from respine.errors import RespineError, SelectionError
 from respine.io import load_trial, validate_folder
+from respine.io.adam import DEFAULT_RECORD_RULE, RECORD_RULES
 from respine.model import design as S
 from respine.model.labels import endpoint_label, rule_modified
 from respine.model.params import PARAMS, Param, ViewState, to_selection, with_values
@@ -181,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check a trial folder and list every problem")
     v.add_argument("path", help="trial folder")
+    v.add_argument("--record-rule", choices=[r.id for r in RECORD_RULES], default=None,
+                   help="ADaM: how one record per subject, parameter and visit is chosen; "
+                        + "; ".join(f"{r.id}: {r.label}" for r in RECORD_RULES)
+                        + f" (default {DEFAULT_RECORD_RULE})")
+    v.add_argument("--bds", default=None, metavar="NAME[,NAME]",
+                   help="ADaM: the BDS datasets to read (e.g. adqsadas,advs); default every BDS "
+                        "dataset except laboratory, vital-sign, ECG, exposure, PK and time-to-event ones")
 
     s = sub.add_parser("synth", help="write a synthetic twin of RESPINE")
     s.add_argument("--n-per-arm", type=int, default=None,
@@ -274,12 +282,14 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    problems = validate_folder(args.path)
+    bds = tuple(n.strip() for n in args.bds.split(",") if n.strip()) if args.bds else None
+    problems = validate_folder(args.path, record_rule=args.record_rule, bds=bds)
     for p in problems:
         print(str(p))
     errors = sum(p.severity == "error" for p in problems)
-    warnings = len(problems) - errors
-    print(f"{errors} errors, {warnings} warnings in {args.path}")
+    warnings = sum(p.severity == "warning" for p in problems)
+    notes = sum(p.severity == "info" for p in problems)  # the rules applied (ADaM), with counts
+    print(f"{errors} errors, {warnings} warnings{f', {notes} notes' if notes else ''} in {args.path}")
     return EXIT_DATA if errors else 0
 
 

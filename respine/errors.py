@@ -34,9 +34,13 @@ class AnalysisError(RespineError):
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding of validation: where it is, what is wrong, and how to fix it."""
+    """One finding of validation: where it is, what is wrong, and how to fix it.
 
-    severity: Literal["error", "warning"]
+    ``severity`` "error" stops the load, "warning" asks the person to confirm, and "info" states
+    a rule that was applied (for instance which ADaM record was kept per visit) with its counts.
+    """
+
+    severity: Literal["error", "warning", "info"]
     file: str
     message: str
     row: int | None = None

@@ -173,3 +173,37 @@ def test_command_line_on_the_pilot(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["data"]["synthetic"] is False and out["n_total"] == 234
     assert [round(c["p_value"], 3) for c in out["contrasts"]] == [0.569, 0.233]
+
+
+def test_the_record_rule_on_the_pilot_is_reported_with_counts_recomputed_by_hand(tmp_path, capsys):
+    """ADADAS: the kept records are those with ANL01FL = 'Y' and a result, one per subject,
+    parameter and visit; the note's counts are recomputed here from the parquet file."""
+    for name in ("adsl", "adadas"):
+        (tmp_path / f"{name}.parquet").write_bytes((PILOT / f"{name}.parquet").read_bytes())
+    raw = pd.read_parquet(PILOT / "adadas.parquet")
+    flagged = raw[raw["ANL01FL"] == "Y"]
+    kept = int(flagged["AVAL"].notna().sum())
+    assert not flagged.duplicated(["USUBJID", "PARAMCD", "AVISITN"]).any()
+    problems = validate_folder(tmp_path)
+    note = next(p.message for p in problems if p.file == "adadas.parquet" and "Record rule" in p.message)
+    assert f"{kept} of {len(raw)} records kept" in note
+    # records without a result are counted first, then those with one but without the flag
+    unflagged = int(((raw["ANL01FL"] != "Y") & raw["AVAL"].notna()).sum())
+    assert f"{unflagged} are not flagged ANL01FL = 'Y'" in note
+    assert f"{int(raw['AVAL'].isna().sum())} have no result" in note
+    trial = load_adam(tmp_path)
+    m = trial.measurements
+    assert len(m) == kept and int((m["dtype"] == "LOCF").sum()) == int((flagged["DTYPE"] == "LOCF").sum())
+    assert main(["validate", str(tmp_path)]) == 0
+    assert "Record rule 'analysis'" in capsys.readouterr().out
+
+
+def test_a_study_toml_beside_the_pilot_declares_directions(tmp_path):
+    for name in ("adsl", "adadas"):
+        (tmp_path / f"{name}.parquet").write_bytes((PILOT / f"{name}.parquet").read_bytes())
+    declared = '[endpoints.ACTOT]\nlower_is_better = true\nlabel = "ADAS-Cog(11)"\n'
+    (tmp_path / "study.toml").write_text(declared)
+    trial = load_trial(tmp_path)  # an ADSL and no subjects.csv: the ADaM reader, with the declarations
+    assert trial.endpoint("ACTOT").lower_is_better is True and trial.endpoint("ACTOT").label == "ADAS-Cog(11)"
+    assert trial.endpoint("ACITM01").lower_is_better is None
+    assert len(trial.subjects) == 254

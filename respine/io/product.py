@@ -400,13 +400,18 @@ def _with_undeclared_endpoints(
     return replace(design, endpoint_info=info)
 
 
-def validate_folder(path: str | os.PathLike) -> list[Problem]:
-    """List every problem of a trial folder (product layout, CDISC ADaM or a mapped table)."""
+def validate_folder(path: str | os.PathLike, record_rule: str | None = None,
+                    bds: tuple[str, ...] | None = None) -> list[Problem]:
+    """List every problem of a trial folder (product layout, CDISC ADaM or a mapped table).
+
+    ``record_rule`` and ``bds`` apply to an ADaM folder (see :func:`respine.io.adam.load_adam`);
+    its rules applied, with their counts, are listed as "info" problems.
+    """
     try:
         available = folder_files(Path(path))
     except DataError as exc:
         return [Problem("error", str(path), str(exc))]
-    return load_files(available, str(path))[1]
+    return load_files(available, str(path), record_rule=record_rule, bds=bds)[1]
 
 
 def load_files(
@@ -414,12 +419,16 @@ def load_files(
     source: str,
     mapping: ColumnMapping | dict | None = None,
     reference: str | None = None,
+    record_rule: str | None = None,
+    bds: tuple[str, ...] | None = None,
 ) -> tuple[S.Trial | None, list[Problem]]:
     """Recognise the layout of a set of files and load it; never raises for bad input.
 
-    Layouts, in this order: the product's own (``study.toml``), CDISC ADaM (an ``adsl``
-    dataset), or any table with a column mapping (``mapping`` or a ``mapping.toml``/``.json``
-    among the files; see :mod:`respine.io.mapping`).
+    Layouts, in this order: the product's own (``study.toml`` with ``subjects.csv``), CDISC
+    ADaM (an ``adsl`` dataset, optionally with a ``study.toml`` of endpoint declarations; read
+    by ``record_rule`` and ``bds``, see :func:`load_adam_files`), or any table with a column
+    mapping (``mapping`` or a ``mapping.toml``/``.json`` among the files; see
+    :mod:`respine.io.mapping`).
 
     Returns
     -------
@@ -449,13 +458,10 @@ def load_files(
                 "need (laboratory or vital-sign data, for instance).",
             )
         ]
+    if adam.is_adam(available) and SUBJECTS_FILE not in available:
+        return load_adam_files(available, source, reference, record_rule, bds)
     if STUDY_FILE in available:
         return _read_product(available, source)
-    if adam.is_adam(available):
-        try:
-            return adam.load_adam(available, reference=reference, source=source), []
-        except DataError as exc:
-            return None, [Problem("error", "ADaM", str(exc))]
     doc = mapping
     for name in ("mapping.toml", "mapping.json"):
         if doc is None and name in available:
@@ -475,6 +481,23 @@ def load_files(
             "(subject, arm, visit, endpoint, value) on the Data page, or add study.toml.",
         )
     ]
+
+
+def load_adam_files(available: dict[str, DataFile], source: str, reference: str | None = None,
+                    record_rule: str | None = None, bds: tuple[str, ...] | None = None
+                    ) -> tuple[S.Trial | None, list[Problem]]:
+    """The ADaM branch of :func:`load_files`: the trial and every note of
+    :func:`respine.io.adam.read_adam` (the record rule applied and its counts per dataset,
+    subjects not analysed, text results, ...), errors first.
+
+    A problem with no error among them is an "info" or a "warning": the study loads.
+    """
+    from respine.io import adam
+
+    trial, notes = adam.read_adam(available, reference=reference, bds=bds, source=source,
+                                  record_rule=record_rule)
+    order = {"error": 0, "warning": 1, "info": 2}
+    return trial, sorted(notes, key=lambda p: order[p.severity])
 
 
 def _read_product(available: dict[str, DataFile], source: str) -> tuple[S.Trial | None, list[Problem]]:

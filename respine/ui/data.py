@@ -58,7 +58,8 @@ def load(available: dict[str, DataFile], what: str, mapping: ColumnMapping | Non
         digest.update(name.encode())
         digest.update(available[name].raw())
     source = f"{what} [{digest.hexdigest()[:12]}]"
-    trial, problems = load_files(available, source, mapping=mapping)
+    trial, problems = load_files(available, source, mapping=mapping,
+                                 record_rule=st.session_state.get(RECORD_RULE_KEY))
     if trial is None:
         _report(problems, False, what)
         return
@@ -132,6 +133,47 @@ def problems_table(problems: list[Problem]) -> list[dict[str, object]]:
 
 
 UPLOAD_KEY = "upload_files"
+RECORD_RULE_KEY = "adam_record_rule"
+
+
+def record_rule_options() -> dict[str, str]:
+    """The ADaM record rules the Load data page offers: id -> label (declared in respine.io.adam)."""
+    from respine.io.adam import RECORD_RULES
+
+    return {r.id: r.label for r in RECORD_RULES}
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _folder_notes(path: str, stamp: tuple[tuple[str, float], ...]) -> list[Problem]:
+    """The validation report of a server folder; ``stamp`` (names and modification times of its
+    files) makes a changed folder read again."""
+    from respine.io import validate_folder
+
+    return validate_folder(path)
+
+
+def configured_notes() -> list[Problem]:
+    """How the configured data (not an upload) were read, for an ADaM folder: its record rule
+    and counts per dataset, the subjects not analysed, ... (empty for the product's layout, which
+    applies no such rule, or once this session has loaded its own data, whose report is shown)."""
+    from respine.io.adam import is_adam_folder
+
+    path = configured_path()
+    try:
+        if LOADED in st.session_state or not is_adam_folder(path):
+            return []
+        stamp = tuple(sorted((f.name, f.stat().st_mtime) for f in path.iterdir() if f.is_file()))
+    except (OSError, ValueError):  # an unreadable folder: the data failed to load and say so elsewhere
+        return []
+    return [p for p in _folder_notes(str(path), stamp) if p.severity != "error"]
+
+
+def report_counts(problems: list[Problem]) -> tuple[int, int, int]:
+    """Errors, warnings and notes (the rules applied) of a load report."""
+    def count(severity: str) -> int:
+        return sum(p.severity == severity for p in problems)
+
+    return count("error"), count("warning"), count("info")
 MAPPING_KEY = "mapping_draft"
 
 
