@@ -247,9 +247,10 @@ def _adverse_events(adae: pd.DataFrame | None) -> pd.DataFrame:
     subject = adae["USUBJID"].astype(str)
     seq = pd.to_numeric(adae["AESEQ"], errors="coerce") if "AESEQ" in adae.columns else None
     if seq is not None and seq.notna().all():
-        event_id = subject + "/" + seq.map(lambda v: f"{v:g}")
+        ids = [f"{s}/{v:g}" for s, v in zip(subject, seq, strict=True)]
     else:  # without a sequence number each record is its own event
-        event_id = subject + "/row " + pd.Series(range(1, len(adae) + 1), index=adae.index).astype(str)
+        ids = [f"{s}/row {i}" for i, s in enumerate(subject, start=1)]
+    event_id = pd.Series(ids, index=adae.index, dtype=object)
 
     def coded(*names: str) -> pd.Series:
         """MedDRA names as written: the first variable of ``names``, blanks from the next."""
