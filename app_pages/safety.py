@@ -36,6 +36,10 @@ serious_only = records_serious and state.option(
 with render.explained():
     overview = cache.run(registry.ae_overview, trial, view.population, view.filters, reference)
     by_term = cache.run(registry.ae_by_term, trial, view.population, view.filters, serious_only, reference)
+    empty = [a for a in arms if not overview.empty and int(overview[f"{a}|n"].iloc[0]) == 0]
+    if empty:
+        st.warning(f"No subject of arm {', '.join(md(a) for a in empty)} is in this selection; it cannot "
+                   "be compared. Widen the population or the filters.")
     st.subheader("Overview")
     render.table(
         tables.ae_overview_display(overview, arms, min_cell=k),
