@@ -333,6 +333,19 @@ def test_a_product_study_without_flags_shows_only_what_it_records(tmp_path):
     assert list(trial.adverse_events[S.AE_EVENT_ID].iloc[:2]) == ["row 2", "row 3"]
 
 
+def test_a_product_study_with_causality_categories_derives_relatedness_by_the_stated_set(tmp_path):
+    ae = pd.read_csv(REPO / "data" / "adverse_events.csv").drop(columns=["related_product"])
+    ae["relation"] = ["Probable" if y == "Y" else "Unlikely" for y in
+                      pd.read_csv(REPO / "data" / "adverse_events.csv")["related_product"]]
+    ae.loc[0, "relation"] = None  # not known: neither related nor unrelated
+    trial = load_trial(_product_copy(tmp_path, ae))
+    assert pd.isna(trial.adverse_events["related_product"].iloc[0])
+    key = ["BM-MSC|count", "Sham|count"]
+    row = safety.ae_overview(trial, "SAFETY").set_index("key").loc["related_product", key]
+    twin = safety.ae_overview(load_trial(REPO / "data"), "SAFETY").set_index("key")
+    assert row.tolist() == twin.loc["related_product", key].tolist()  # row 2's event is not related
+
+
 def test_bad_adverse_event_values_are_reported_with_file_row_and_column(tmp_path):
     ae = pd.read_csv(REPO / "data" / "adverse_events.csv", dtype=str)
     ae.loc[3, "serious"] = "maybe"

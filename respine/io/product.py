@@ -415,8 +415,9 @@ def _check_adverse_events(ae: pd.DataFrame, subjects: pd.DataFrame, problems: li
 def _adverse_event_table(ae: pd.DataFrame) -> pd.DataFrame:
     """adverse_events.csv in the contract's form (checked by :func:`_check_adverse_events`):
     flags as "Y"/"N" (missing when blank), ``event_id`` the file's own or its row number,
-    blank organ classes and terms "Not coded", severity capitalised; the columns the file lacks
-    stay absent."""
+    blank organ classes and terms "Not coded", severity capitalised, ``related_product`` from
+    ``relation`` (:data:`~respine.model.design.RELATED_VALUES`) when only the categories are
+    given; the columns the file lacks stay absent."""
     out = ae.copy().reset_index(drop=True)
     out[S.SUBJECT_ID] = out[S.SUBJECT_ID].astype(str)
     rows = pd.Series([f"row {i + 2}" for i in range(len(out))], index=out.index, dtype=object)
@@ -435,6 +436,10 @@ def _adverse_event_table(ae: pd.DataFrame) -> pd.DataFrame:
             out[col] = out[col].map(lambda v: None if pd.isna(v) or not str(v).strip() else str(v).strip())
     if "severity" in out.columns:
         out["severity"] = out["severity"].map(lambda v: v.capitalize() if isinstance(v, str) else None)
+    if "relation" in out.columns and "related_product" not in out.columns:
+        # the categories say it, by the same rule as ADaM's AEREL
+        out["related_product"] = out["relation"].map(
+            lambda v: None if pd.isna(v) else ("Y" if str(v).upper() in S.RELATED_VALUES else "N"))
     for col in S.AE_NUMBERS:
         if col in out.columns:
             out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
