@@ -3,7 +3,7 @@
 import streamlit as st
 
 from respine.analyses import registry, safety
-from respine.present import tables
+from respine.present import figures, tables
 from respine.present.fmt import md_escape as md
 from respine.present.fmt import md_phrase
 from respine.ui import cache, render, state
@@ -52,6 +52,9 @@ with render.explained():
         st.info("No adverse event in this selection.")
     else:
         render.table(tables.ae_term_display(by_term, arms, min_cell=k), "ae_by_term", "ae_by_term")
+        fig = cache.figure(figures.ae_dot_figure, by_term, arms, ctx.colours,
+                           "Most frequent preferred terms: subjects (%) and risk difference", min_cell=k)
+        render.figure(fig, "ae_dot")
     # Shown only for a study that declares its antibody endpoints (study.toml [groups]).
     if trial.design.group("immune_response"):
         immune = cache.run(registry.immune_response, trial, view.population, view.filters)

