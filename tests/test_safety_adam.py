@@ -361,6 +361,16 @@ def test_a_product_study_with_causality_categories_derives_relatedness_by_the_st
     assert row.tolist() == twin.loc["related_product", key].tolist()  # row 2's event is not related
 
 
+def test_event_ids_need_only_be_unique_within_a_subject(tmp_path):
+    ae = pd.read_csv(REPO / "data" / "adverse_events.csv")
+    ae["event_id"] = ae.groupby("subject_id").cumcount() + 1  # 1, 2, ... for each subject
+    trial = load_trial(_product_copy(tmp_path, ae))
+    o = safety.ae_overview(trial, "SAFETY").set_index("key")
+    twin = safety.ae_overview(load_trial(REPO / "data"), "SAFETY").set_index("key")
+    assert o.loc["any", ["BM-MSC|events", "Sham|events"]].tolist() == twin.loc[
+        "any", ["BM-MSC|events", "Sham|events"]].tolist() == [94, 100]
+
+
 def test_bad_adverse_event_values_are_reported_with_file_row_and_column(tmp_path):
     ae = pd.read_csv(REPO / "data" / "adverse_events.csv", dtype=str)
     ae.loc[3, "serious"] = "maybe"

@@ -137,8 +137,11 @@ def _row(key: str, label: str, ids: set[str] | pd.Index, events: pd.DataFrame | 
 
 
 def _events(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per event (a record repeated under the same event id counts once)."""
-    return events.drop_duplicates(S.AE_EVENT_ID) if S.AE_EVENT_ID in events.columns else events
+    """One row per event (a record repeated under the same subject and event id counts once;
+    event ids need be unique only within a subject)."""
+    if S.AE_EVENT_ID not in events.columns:
+        return events
+    return events.drop_duplicates([S.SUBJECT_ID, S.AE_EVENT_ID])
 
 
 def _withdrawal_reasons(trial: S.Trial) -> pd.Series | None:

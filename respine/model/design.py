@@ -24,7 +24,7 @@ VALUE = "value"
 # column is there only when the source records it: an absent column means "no data", which the
 # safety views tell from "no event" (a recorded flag that is never "Y"). Loaders never fill an
 # absent column with "N".
-AE_EVENT_ID = "event_id"  # unique per event: ADAE "USUBJID/AESEQ", or the file row
+AE_EVENT_ID = "event_id"  # unique within a subject: ADAE "USUBJID/AESEQ", or the file row
 AE_SOC = "soc"  # MedDRA system organ class (AEBODSYS)
 AE_TERM = "term"  # MedDRA preferred term (AEDECOD)
 AE_IDENTITY = (SUBJECT_ID, AE_EVENT_ID, AE_SOC, AE_TERM)
