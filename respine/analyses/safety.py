@@ -24,8 +24,10 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 
@@ -104,35 +106,55 @@ def _population(trial: S.Trial, population: str | None) -> str:
     return next((p for p in ("SAFETY", "SAF") if p in ids), trial.design.default_population)
 
 
-def _denominators(trial: S.Trial, population: str | None, filters: Filters,
-                  arms: list[str]) -> dict[str, pd.Index]:
+@dataclass(frozen=True)
+class _Groups:
+    """The arms of a table and who is in each: the subjects of the population by arm."""
+
+    arms: list[str]
+    reference: str
+    n: dict[str, int]
+    arm_of: dict[str, str]  # subject id -> arm
+
+    def ids(self) -> set[str]:
+        return set(self.arm_of)
+
+
+def _groups(trial: S.Trial, population: str | None, filters: Filters, arms: list[str],
+            reference: str) -> _Groups:
     subjects = derive.select_subjects(trial, _population(trial, population), filters)
-    return {a: pd.Index(subjects.loc[subjects[S.ARM] == a, S.SUBJECT_ID]) for a in arms}
+    subjects = subjects[subjects[S.ARM].isin(arms)]
+    arm_of = dict(zip(subjects[S.SUBJECT_ID].astype(str), subjects[S.ARM].astype(str), strict=True))
+    n = subjects[S.ARM].value_counts()
+    return _Groups(arms, reference, {a: int(n.get(a, 0)) for a in arms}, arm_of)
 
 
-def _row(key: str, label: str, ids: set[str] | pd.Index, events: pd.DataFrame | None,
-         den: dict[str, pd.Index], arms: list[str], reference: str) -> dict[str, object]:
+@lru_cache(maxsize=4096)  # tables repeat the same few small counts; the key is six scalars
+def _risk_difference(x1: int, n1: int, x2: int, n2: int, arm: str, reference: str
+                     ) -> tuple[float, float, float, float]:
+    """Risk difference, its Newcombe 95% CI and Fisher's exact p (NaN when an arm is empty)."""
+    if not n1 or not n2:
+        return (math.nan,) * 4
+    rd = stats.compare_binary(x1, n1, x2, n2, arm, reference, "fisher")[0]
+    return rd.estimate, rd.ci_low, rd.ci_high, rd.p_value
+
+
+def _row(key: str, label: str, ids: Iterable[str], events: pd.DataFrame | None,
+         g: _Groups) -> dict[str, object]:
     """Subjects (and events, unless ``events`` is None) per arm, and each treatment arm vs the
     reference."""
     row: dict[str, object] = {"key": key, "category": label}
-    ids = set(ids)
-    counts = {a: int(den[a].isin(ids).sum()) for a in arms}
-    for a in arms:
-        n = len(den[a])
+    counts = Counter(g.arm_of[s] for s in set(ids) if s in g.arm_of)
+    per_arm = None if events is None else Counter(g.arm_of.get(s) for s in events[S.SUBJECT_ID])
+    for a in g.arms:
+        n = g.n[a]
         row[f"{a}|count"], row[f"{a}|n"] = counts[a], n
         row[f"{a}|pct"] = 100 * counts[a] / n if n else math.nan
-        row[f"{a}|events"] = (math.nan if events is None
-                              else int(events[S.SUBJECT_ID].isin(den[a]).sum()))
-    n_ref = len(den[reference])
-    for a in arms:
-        if a == reference:
-            continue
-        rd = (stats.compare_binary(counts[a], len(den[a]), counts[reference], n_ref, a, reference,
-                                   "fisher")[0] if len(den[a]) and n_ref else None)
-        row[f"{a}|rd"] = rd.estimate if rd else math.nan
-        row[f"{a}|rd_low"] = rd.ci_low if rd else math.nan
-        row[f"{a}|rd_high"] = rd.ci_high if rd else math.nan
-        row[f"{a}|p_value"] = rd.p_value if rd else math.nan
+        row[f"{a}|events"] = math.nan if per_arm is None else per_arm[a]
+    ref = g.reference
+    for a in g.arms:
+        if a != ref:
+            rd = _risk_difference(counts[a], g.n[a], counts[ref], g.n[ref], a, ref)
+            row[f"{a}|rd"], row[f"{a}|rd_low"], row[f"{a}|rd_high"], row[f"{a}|p_value"] = rd
     return row
 
 
@@ -154,8 +176,7 @@ def _withdrawal_reasons(trial: S.Trial) -> pd.Series | None:
     return reason if reason.ne("").any() else None
 
 
-def _withdrawal_row(trial: S.Trial, events: pd.DataFrame, den: dict[str, pd.Index], arms: list[str],
-                    reference: str) -> dict[str, object] | None:
+def _withdrawal_row(trial: S.Trial, events: pd.DataFrame, g: _Groups) -> dict[str, object] | None:
     """Subjects who left for an adverse event: by the study's disposition (the subject table's
     withdrawal reason, which the participant flow shows) when it records reasons, else by the
     events' action taken (study product withdrawn); None when the data say neither."""
@@ -163,27 +184,27 @@ def _withdrawal_row(trial: S.Trial, events: pd.DataFrame, den: dict[str, pd.Inde
     if reason is not None:
         ids = trial.subjects.loc[reason == S.AE_WITHDRAWAL_REASON, S.SUBJECT_ID]
         return _row("withdrawal", "Withdrew from the study because of an adverse event (disposition)", ids,
-                    None, den, arms, reference)
+                    None, g)
     if S.ae_recorded(events, "led_to_withdrawal"):
         hit = events[events["led_to_withdrawal"].astype(object).eq(YES)]
         return _row("withdrawal", "Leading to withdrawal of the product (action taken)", hit[S.SUBJECT_ID],
-                    hit, den, arms, reference)
+                    hit, g)
     return None
 
 
 def _worst(events: pd.DataFrame, column: str, levels: list[object], label: str, key: str,
-           den: dict[str, pd.Index], arms: list[str], reference: str) -> list[dict[str, object]]:
+           g: _Groups) -> list[dict[str, object]]:
     """Each subject once at the worst level of ``column`` among their events (levels from least to
     most severe); the events column counts the events of each level."""
     known = events[events[column].notna()]
     rank = {v: i for i, v in enumerate(levels)}
     worst = known.assign(_rank=known[column].map(rank)).groupby(S.SUBJECT_ID)["_rank"].max()
-    rows = [_row(f"{key}:{v}", f"{label}: {v}", worst.index[worst == rank[v]], known[known[column] == v],
-                 den, arms, reference) for v in levels]
+    rows = [_row(f"{key}:{v}", f"{label}: {v}", worst.index[worst == rank[v]], known[known[column] == v], g)
+            for v in levels]
     unknown = set(events[S.SUBJECT_ID]) - set(worst.index)
     if unknown:
         rows.append(_row(f"{key}:not recorded", f"{label}: not recorded", unknown,
-                         events[events[S.SUBJECT_ID].isin(unknown)], den, arms, reference))
+                         events[events[S.SUBJECT_ID].isin(unknown)], g))
     return rows
 
 
@@ -231,23 +252,23 @@ def ae_overview(trial: S.Trial, population: str | None = None, filters: Filters 
     arms, ref = arms_and_reference(trial, reference)
     if not has_data(trial):
         return pd.DataFrame()
-    den = _denominators(trial, population, filters, arms)
+    g = _groups(trial, population, filters, arms, ref)
     events = _events(events_counted(trial))
     rows = []
     for spec in EVENT_ROWS:
         if all(S.ae_recorded(events, c) for c in spec.needs):
             hit = events[spec.counts(events)]
-            rows.append(_row(spec.key, spec.label, hit[S.SUBJECT_ID], hit, den, arms, ref))
-    withdrawal = _withdrawal_row(trial, events, den, arms, ref)
+            rows.append(_row(spec.key, spec.label, hit[S.SUBJECT_ID], hit, g))
+    withdrawal = _withdrawal_row(trial, events, g)
     if withdrawal is not None:
         rows.append(withdrawal)
     if S.ae_recorded(events, "severity"):
         levels = _severity_levels(events)
-        rows += _worst(events, "severity", levels, "Worst severity", "severity", den, arms, ref)
+        rows += _worst(events, "severity", levels, "Worst severity", "severity", g)
     if S.ae_recorded(events, "grade"):
         grades = sorted({1, 2, 3, 4, 5} | {int(g) for g in events["grade"].dropna()})
         graded = events.assign(grade=events["grade"].map(lambda g: None if pd.isna(g) else int(g)))
-        rows += _worst(graded, "grade", list(grades), "Worst grade", "grade", den, arms, ref)
+        rows += _worst(graded, "grade", list(grades), "Worst grade", "grade", g)
     return pd.DataFrame(rows)
 
 
@@ -276,14 +297,14 @@ def ae_by_term(trial: S.Trial, population: str | None = None, filters: Filters =
     arms, ref = arms_and_reference(trial, reference)
     if not has_data(trial):
         return pd.DataFrame()
-    den = _denominators(trial, population, filters, arms)
+    g = _groups(trial, population, filters, arms, ref)
     events = _events(events_counted(trial))
     if serious_only:
         if not S.ae_recorded(events, "serious"):
             raise SelectionError("The adverse-event data do not record seriousness; show every event "
                                  "instead.")
         events = events[events["serious"].astype(object).eq(YES)]
-    in_population = events[events[S.SUBJECT_ID].isin(pd.Index([i for a in arms for i in den[a]]))]
+    in_population = events[events[S.SUBJECT_ID].isin(g.ids())]
     if in_population.empty:
         return pd.DataFrame()
 
@@ -293,7 +314,7 @@ def ae_by_term(trial: S.Trial, population: str | None = None, filters: Filters =
 
     def row(level: int, soc: str, term: str, label: str, part: pd.DataFrame) -> dict[str, object]:
         key = f"{soc}|{term}" if soc else "any"
-        out = _row(key, label, part[S.SUBJECT_ID], part, den, arms, ref)
+        out = _row(key, label, part[S.SUBJECT_ID], part, g)
         del out["category"]
         return {"key": key, "level": level, "soc": soc, "term": term, "label": label, **out}
 
