@@ -431,3 +431,17 @@ def test_safety_page_says_no_adverse_event_data(tmp_path, monkeypatch):
     assert_healthy(at, "safety without ADAE")
     assert any("No adverse-event data" in i.value for i in at.info)
     assert not at.dataframe
+
+
+@pytest.mark.app
+def test_safety_page_on_a_study_without_seriousness_shows_only_supported_rows(tmp_path, monkeypatch):
+    from tests.test_app import assert_healthy, new_app
+
+    monkeypatch.setenv("RESPINE_DATA", str(write_adam(tmp_path / "built", MINIMAL_ADAE)))
+    at = new_app().run()
+    at.switch_page("app_pages/safety.py").run()
+    assert_healthy(at, "safety without AESER")
+    categories = at.dataframe[0].value["Category"].tolist()
+    assert categories[0] == "Any adverse event" and "Worst grade: 3" in categories
+    assert not any("erious" in c or "elated" in c for c in categories)
+    assert not [t for t in at.toggle if t.label.startswith("Serious events only")]
