@@ -133,7 +133,7 @@ def test_flow_page_draws_and_changes_with_endpoint():
 def test_safety_page_numbers_and_serious_toggle():
     at = open_page("app_pages/safety.py", pop="SAFETY")
     overview = at.dataframe[0].value.set_index("Category")
-    assert overview.loc["Serious and related to the product", "BM-MSC"] == "0/57 (0.0%)"
+    assert overview.loc["Serious and related to the product", "BM-MSC"] == "0/57 (0.0%) [0]"  # [events]
     n_rows = len(at.dataframe[1].value)
     widget(at.toggle, "Serious events only (organ class table)").set_value(True).run()
     assert len(at.dataframe[1].value) < n_rows

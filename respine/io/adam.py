@@ -730,32 +730,107 @@ def _declared(available: dict[str, DataFile], info: dict[str, Endpoint],
 
 
 def _adverse_events(adae: pd.DataFrame | None) -> pd.DataFrame:
+    """ADAE as the product's adverse-event table (:data:`respine.model.design.AE_COLUMNS`).
+
+    Every ADAE record is kept, one row per event: ``event_id`` is ``USUBJID/AESEQ`` (the row
+    position when AESEQ is absent), the organ class AEBODSYS (else AESOC) and the preferred term
+    AEDECOD (else AETERM), "Not coded" where both are blank. The other columns are filled only
+    from variables ADAE has, and only when at least one record gives a value; an absent or
+    wholly blank variable leaves its column out (no data, never "N"):
+
+    * ``serious`` AESER (Y/N); ``treatment_emergent`` TRTEMFL ("Y", else "N": ADaM leaves the
+      flag blank on events that are not treatment-emergent);
+    * ``relation`` AEREL as written (upper case) and ``related_product`` "Y" when it is one of
+      :data:`~respine.model.design.RELATED_VALUES` (POSSIBLE, PROBABLE, DEFINITE, RELATED, ...),
+      "N" for any other category (NONE, REMOTE, UNLIKELY, NOT RELATED), missing when blank;
+    * ``severity`` AESEV (capitalised) and ``grade`` AETOXGR (the number in it, 1-5);
+    * ``outcome`` AEOUT and ``fatal``: "Y" when AEOUT is FATAL or AESDTH is Y;
+    * ``action`` AEACN and ``led_to_withdrawal``: "Y" when it is one of
+      :data:`~respine.model.design.WITHDRAWN_ACTIONS` (DRUG WITHDRAWN, ...);
+    * ``onset_day`` ASTDY (else AESTDY).
+
+    ADSL's disposition (DCSREAS) is read into the subject table, where the safety overview and
+    the participant flow both count withdrawals for an adverse event.
+    """
     if adae is None:
-        return pd.DataFrame(columns=list(S.AE_COLUMNS))
-    if "TRTEMFL" in adae.columns:
-        adae = adae[_yes(adae["TRTEMFL"])]
-    get = lambda col, default="": adae[col] if col in adae.columns else pd.Series(default, index=adae.index)  # noqa: E731
-    related = (
-        get("AEREL")
-        .fillna("")
-        .astype(str)
-        .str.upper()
-        .isin(["PROBABLE", "POSSIBLE", "RELATED", "Y", "YES", "DEFINITE"])
-    )
-    withdrawn = get("AEACN").fillna("").astype(str).str.upper().str.contains("WITHDRAWN")
-    return pd.DataFrame(
-        {
-            "subject_id": get("USUBJID").astype(str),
-            "soc": get("AEBODSYS").fillna("Not coded").astype(str),
-            "term": get("AEDECOD").fillna(get("AETERM")).fillna("Not coded").astype(str),
-            "serious": np.where(_yes(get("AESER", "N")), "Y", "N"),
-            "related_product": np.where(related, "Y", "N"),
-            "related_procedure": "N",
-            "severity": get("AESEV").fillna("").astype(str).str.capitalize(),
-            "onset_day": pd.to_numeric(get("ASTDY", np.nan), errors="coerce"),
-            "led_to_withdrawal": np.where(withdrawn, "Y", "N"),
-        }
-    ).reset_index(drop=True)
+        return S.no_adverse_events()
+    adae = adae.reset_index(drop=True)
+
+    def first(*names: str) -> str | None:
+        """The first of ``names`` that ADAE has with a value in any record (read_table has made
+        blank strings missing)."""
+        return next((n for n in names if n in adae.columns and adae[n].notna().any()), None)
+
+    def text(*names: str) -> pd.Series | None:
+        """That variable stripped and upper case (missing stays missing), or None."""
+        name = first(*names)
+        if name is None:
+            return None
+        return adae[name].map(lambda v: None if pd.isna(v) else str(v).strip().upper())
+
+    def flag(values: pd.Series, yes: pd.Series) -> pd.Series:
+        out = pd.Series(np.where(yes, "Y", "N"), index=values.index, dtype=object)
+        return out.where(values.notna(), None)
+
+    if "USUBJID" not in adae.columns:
+        raise DataError("ADAE has no USUBJID column; it is required to know whose event each record is.")
+    subject = adae["USUBJID"].astype(str)
+    seq = pd.to_numeric(adae["AESEQ"], errors="coerce") if "AESEQ" in adae.columns else None
+    if seq is not None and seq.notna().all():
+        ids = [f"{s}/{v:g}" for s, v in zip(subject, seq, strict=True)]
+    else:  # without a sequence number each record is its own event
+        ids = [f"{s}/row {i}" for i, s in enumerate(subject, start=1)]
+    event_id = pd.Series(ids, index=adae.index, dtype=object)
+
+    def coded(*names: str) -> pd.Series:
+        """MedDRA names as written: the first variable of ``names``, blanks from the next."""
+        values = pd.Series(None, index=adae.index, dtype=object)
+        for name in names:
+            if name in adae.columns:
+                values = values.fillna(adae[name])
+        return values.fillna("Not coded").astype(str)
+
+    out = pd.DataFrame({
+        S.SUBJECT_ID: subject,
+        S.AE_EVENT_ID: event_id,
+        S.AE_SOC: coded("AEBODSYS", "AESOC"),
+        S.AE_TERM: coded("AEDECOD", "AETERM"),
+    })
+    serious = text("AESER")
+    if serious is not None:
+        out["serious"] = flag(serious, serious.isin(["Y", "YES"]))
+    relation = text("AEREL")
+    if relation is not None:
+        out["related_product"] = flag(relation, relation.isin(S.RELATED_VALUES))
+    outcome, death = text("AEOUT"), text("AESDTH")
+    if outcome is not None or death is not None:
+        known, fatal = pd.Series(False, index=adae.index), pd.Series(False, index=adae.index)
+        if outcome is not None:
+            known, fatal = known | outcome.notna(), fatal | outcome.eq("FATAL")
+        if death is not None:
+            known, fatal = known | death.notna(), fatal | death.isin(["Y", "YES"])
+        out["fatal"] = flag(known.where(known, None), fatal)
+    action = text("AEACN")
+    if action is not None:
+        out["led_to_withdrawal"] = flag(action, action.isin(S.WITHDRAWN_ACTIONS))
+    if first("TRTEMFL"):
+        out["treatment_emergent"] = np.where(_yes(adae["TRTEMFL"].fillna("")), "Y", "N").astype(object)
+    if relation is not None:
+        out["relation"] = relation
+    severity = text("AESEV")
+    if severity is not None:
+        out["severity"] = severity.map(lambda v: v.capitalize() if isinstance(v, str) else None)
+    if outcome is not None:
+        out["outcome"] = outcome
+    if action is not None:
+        out["action"] = action
+    grade = text("AETOXGR")
+    if grade is not None:
+        out["grade"] = pd.to_numeric(grade.str.extract(r"(\d+)", expand=False), errors="coerce")
+    onset = first("ASTDY", "AESTDY")
+    if onset is not None:
+        out["onset_day"] = pd.to_numeric(adae[onset], errors="coerce")
+    return out[[c for c in S.AE_COLUMNS if c in out.columns]].reset_index(drop=True)
 
 
 def _choose_datasets(available: dict[str, DataFile], bds: tuple[str, ...] | None,
@@ -906,4 +981,5 @@ def _load(folder: str | Path | dict[str, DataFile], reference: str | None, bds: 
         notes.append(Problem("info", "ADaM", "No ADAE dataset: the safety views have no adverse events "
                              "to show."))
     return S.Trial(design=design, subjects=subjects, measurements=measurements,
-                   adverse_events=_adverse_events(adae), source=source or "upload")
+                   adverse_events=_adverse_events(adae), source=source or "upload",
+                   adverse_events_recorded=adae is not None)

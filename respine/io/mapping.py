@@ -359,13 +359,13 @@ def load_mapped(
         synthetic=False,
         description=f"{len(subjects)} subjects from {name}, mapped by column.",
     )
-    ae = pd.DataFrame(columns=list(S.AE_COLUMNS))
     trial = S.Trial(
         design=design,
         subjects=subjects,
         measurements=m.reset_index(drop=True),
-        adverse_events=ae,
+        adverse_events=S.no_adverse_events(),
         source=source,
+        adverse_events_recorded=False,  # a mapped measurement table has no adverse-event data
     )
     return trial, problems
 

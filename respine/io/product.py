@@ -8,6 +8,7 @@ every problem at once; :func:`load_trial` refuses to load when any of them is an
 from __future__ import annotations
 
 import json
+import math
 import os
 import tomllib
 from dataclasses import replace
@@ -352,9 +353,98 @@ def _check_tables(
                 )
             )
     if ae is not None:
-        missing = [c for c in S.AE_COLUMNS if c not in ae.columns]
-        if missing:
-            problems.append(Problem("error", AE_FILE, f"Columns {missing} are missing."))
+        _check_adverse_events(ae, subjects, problems)
+
+
+#: How adverse_events.csv may write a flag: yes, no, or blank for unknown (any case).
+AE_FLAG_VALUES = {"Y": "Y", "YES": "Y", "N": "N", "NO": "N"}
+
+
+def _check_adverse_events(ae: pd.DataFrame, subjects: pd.DataFrame, problems: list[Problem]) -> None:
+    """adverse_events.csv: one row per event with subject_id, soc and term; each optional column
+    of :data:`respine.model.design.AE_COLUMNS` it has is checked (flags Y/N or blank, grade 1-5,
+    onset day a number); a column it lacks is not recorded and its safety rows are not shown."""
+    required = [c for c in (S.SUBJECT_ID, S.AE_SOC, S.AE_TERM) if c not in ae.columns]
+    if required:
+        problems.append(Problem("error", AE_FILE, f"Required columns {required} are missing; every event "
+                                "needs subject_id, soc (organ class) and term (preferred term)."))
+        return
+
+    def first_row(mask: pd.Series) -> int:
+        return int(ae.index[mask.to_numpy()][0]) + 2
+
+    for col in S.AE_FLAGS:
+        if col not in ae.columns:
+            continue
+        text = ae[col].map(lambda v: "" if pd.isna(v) else str(v).strip().upper())
+        bad = ~text.isin([*AE_FLAG_VALUES, ""])
+        if bad.any():
+            values = sorted(set(ae.loc[bad, col].astype(str)))[:5]
+            problems.append(Problem("error", AE_FILE, f"{int(bad.sum())} values are neither Y nor N "
+                                    f"({values}); write Y or N, or leave blank when not known.",
+                                    row=first_row(bad), column=col))
+    for col, lo, hi in (("grade", 1, 5), ("onset_day", -math.inf, math.inf)):
+        if col not in ae.columns:
+            continue
+        number = pd.to_numeric(ae[col], errors="coerce")
+        bad = (ae[col].notna() & number.isna()) | (number.notna() & ~number.between(lo, hi))
+        if bad.any():
+            what = "grades 1 to 5" if col == "grade" else "numbers (days)"
+            problems.append(Problem("error", AE_FILE, f"{int(bad.sum())} values are not {what} (first: "
+                                    f"'{ae.loc[bad, col].iloc[0]}'); correct them or leave them blank.",
+                                    row=first_row(bad), column=col))
+    if S.AE_EVENT_ID in ae.columns:
+        dup = ae[S.AE_EVENT_ID].notna() & ae.duplicated([S.SUBJECT_ID, S.AE_EVENT_ID], keep="first")
+        if dup.any():
+            problems.append(Problem("error", AE_FILE, f"{int(dup.sum())} rows repeat an event id of the same "
+                                    "subject; keep one row per event.", row=first_row(dup),
+                                    column=S.AE_EVENT_ID))
+    if subjects is not None and S.SUBJECT_ID in subjects.columns:
+        unknown = ~ae[S.SUBJECT_ID].astype(str).isin(set(subjects[S.SUBJECT_ID].astype(str)))
+        if unknown.any():
+            problems.append(Problem("warning", AE_FILE, f"{int(unknown.sum())} events belong to subjects "
+                                    "that are not in subjects.csv; they are not counted. Check the ids.",
+                                    row=first_row(unknown), column=S.SUBJECT_ID))
+    for col in (S.AE_SOC, S.AE_TERM):
+        blank = ae[col].isna() | ae[col].astype(str).str.strip().eq("")
+        if blank.any():
+            problems.append(Problem("warning", AE_FILE, f"{int(blank.sum())} events have no {col}; they are "
+                                    "shown as 'Not coded'.", row=first_row(blank), column=col))
+
+
+def _adverse_event_table(ae: pd.DataFrame) -> pd.DataFrame:
+    """adverse_events.csv in the contract's form (checked by :func:`_check_adverse_events`):
+    flags as "Y"/"N" (missing when blank), ``event_id`` the file's own or its row number,
+    blank organ classes and terms "Not coded", severity capitalised, ``related_product`` from
+    ``relation`` (:data:`~respine.model.design.RELATED_VALUES`) when only the categories are
+    given; the columns the file lacks stay absent."""
+    out = ae.copy().reset_index(drop=True)
+    out[S.SUBJECT_ID] = out[S.SUBJECT_ID].astype(str)
+    rows = pd.Series([f"row {i + 2}" for i in range(len(out))], index=out.index, dtype=object)
+    if S.AE_EVENT_ID in out.columns:
+        out[S.AE_EVENT_ID] = out[S.AE_EVENT_ID].map(lambda v: None if pd.isna(v) else str(v)).fillna(rows)
+    else:
+        out[S.AE_EVENT_ID] = rows
+    for col in (S.AE_SOC, S.AE_TERM):
+        out[col] = out[col].map(lambda v: "Not coded" if pd.isna(v) or not str(v).strip() else str(v).strip())
+    for col in S.AE_FLAGS:
+        if col in out.columns:
+            out[col] = out[col].map(lambda v: None if pd.isna(v)
+                                    else AE_FLAG_VALUES.get(str(v).strip().upper()))
+    for col in S.AE_TEXT:
+        if col in out.columns:
+            out[col] = out[col].map(lambda v: None if pd.isna(v) or not str(v).strip() else str(v).strip())
+    if "severity" in out.columns:
+        out["severity"] = out["severity"].map(lambda v: v.capitalize() if isinstance(v, str) else None)
+    if "relation" in out.columns and "related_product" not in out.columns:
+        # the categories say it, by the same rule as ADaM's AEREL
+        out["related_product"] = out["relation"].map(
+            lambda v: None if pd.isna(v) else ("Y" if str(v).upper() in S.RELATED_VALUES else "N"))
+    for col in S.AE_NUMBERS:
+        if col in out.columns:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    known = [c for c in S.AE_COLUMNS if c in out.columns]
+    return out[known + [c for c in out.columns if c not in known]]
 
 
 def _with_undeclared_endpoints(
@@ -553,11 +643,9 @@ def _normalise(
     m = m[m[S.VISIT_MONTH].isin(known) & m[S.SUBJECT_ID].isin(subjects[S.SUBJECT_ID])]
     m = m.drop_duplicates([S.SUBJECT_ID, S.ENDPOINT, S.VISIT_MONTH]).reset_index(drop=True)
     m[S.VISIT] = m[S.VISIT_MONTH].map(design.visit_label)
-    if ae is None:
-        ae = pd.DataFrame(columns=list(S.AE_COLUMNS))
-    ae = ae.copy()
-    ae[S.SUBJECT_ID] = ae[S.SUBJECT_ID].astype(str)
-    return S.Trial(design=design, subjects=subjects, measurements=m, adverse_events=ae, source=source)
+    events = S.no_adverse_events() if ae is None else _adverse_event_table(ae)
+    return S.Trial(design=design, subjects=subjects, measurements=m, adverse_events=events, source=source,
+                   adverse_events_recorded=ae is not None)
 
 
 def load_trial(path: str | os.PathLike | None = None) -> S.Trial:

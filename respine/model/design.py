@@ -20,9 +20,60 @@ ENDPOINT = "endpoint"
 VISIT = "visit"
 VISIT_MONTH = "visit_month"
 VALUE = "value"
-# Adverse-event table (one row per event).
-AE_COLUMNS = ("subject_id", "soc", "term", "serious", "related_product", "related_procedure",
-              "severity", "onset_day", "led_to_withdrawal")
+# Adverse-event table (one row per event). The identity columns are always there; every other
+# column is there only when the source records it: an absent column means "no data", which the
+# safety views tell from "no event" (a recorded flag that is never "Y"). Loaders never fill an
+# absent column with "N".
+AE_EVENT_ID = "event_id"  # unique within a subject: ADAE "USUBJID/AESEQ", or the file row
+AE_SOC = "soc"  # MedDRA system organ class (AEBODSYS)
+AE_TERM = "term"  # MedDRA preferred term (AEDECOD)
+AE_IDENTITY = (SUBJECT_ID, AE_EVENT_ID, AE_SOC, AE_TERM)
+#: Optional Y/N flags of an event ("Y", "N", or missing where the record says nothing).
+AE_FLAGS: dict[str, str] = {
+    "serious": "serious (ADAE AESER)",
+    "related_product": "related to the study product (ADAE AEREL in RELATED_VALUES)",
+    "related_procedure": "related to a study procedure (a column the study declares)",
+    "fatal": "fatal outcome (ADAE AEOUT = FATAL or AESDTH = Y)",
+    "led_to_withdrawal": "study product withdrawn (ADAE AEACN = DRUG WITHDRAWN)",
+    "treatment_emergent": "treatment-emergent (ADAE TRTEMFL = Y; ADaM leaves it blank otherwise)",
+}
+#: Optional descriptive columns: text categories as the source writes them, and numbers.
+AE_TEXT: dict[str, str] = {
+    "relation": "causality category (ADAE AEREL: NONE, REMOTE, POSSIBLE, PROBABLE, ...)",
+    "severity": "Mild, Moderate or Severe (ADAE AESEV)",
+    "outcome": "outcome (ADAE AEOUT)",
+    "action": "action taken with the study treatment (ADAE AEACN)",
+}
+AE_NUMBERS: dict[str, str] = {
+    "grade": "toxicity grade 1-5 (ADAE AETOXGR, CTCAE)",
+    "onset_day": "study day of onset (ADAE ASTDY)",
+}
+#: Every column the adverse-event contract knows, in display order.
+AE_COLUMNS = (*AE_IDENTITY, *AE_FLAGS, *AE_TEXT, *AE_NUMBERS)
+#: Causality categories that count as related to the product (upper case). Any other recorded
+#: category (NONE, NOT RELATED, UNLIKELY, REMOTE, ...) counts as not related; a missing one is
+#: unknown.
+RELATED_VALUES = frozenset({"Y", "YES", "RELATED", "POSSIBLE", "PROBABLE", "DEFINITE", "POSSIBLY RELATED",
+                            "PROBABLY RELATED", "DEFINITELY RELATED", "CERTAIN", "LIKELY"})
+#: Severity categories from least to most severe (upper case); the overview counts each subject
+#: once, at the worst severity of their events.
+SEVERITY_ORDER = ("MILD", "MODERATE", "SEVERE")
+#: AEACN values that mean the study product was withdrawn because of the event.
+WITHDRAWN_ACTIONS = frozenset({"DRUG WITHDRAWN", "DRUG DISCONTINUED", "TREATMENT WITHDRAWN",
+                               "PRODUCT WITHDRAWN"})
+#: The disposition (subject table ``withdrawal_reason``, ADSL DCSREAS) of a subject who left the
+#: study because of an adverse event, compared case-insensitively.
+AE_WITHDRAWAL_REASON = "adverse event"
+
+
+def ae_recorded(events: pd.DataFrame, column: str) -> bool:
+    """Whether the adverse-event table records ``column`` (see :data:`AE_COLUMNS`)."""
+    return column in events.columns
+
+
+def no_adverse_events() -> pd.DataFrame:
+    """An adverse-event table with the identity columns and no row."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in AE_IDENTITY})
 
 SUBJECT_REQUIRED = (SUBJECT_ID, ARM)
 MEASUREMENT_REQUIRED = (SUBJECT_ID, ENDPOINT, VISIT, VISIT_MONTH, VALUE)
@@ -192,6 +243,10 @@ class Trial:
     measurements: pd.DataFrame
     adverse_events: pd.DataFrame
     source: str
+    #: False when the study has no adverse-event data at all (no ADAE, no adverse_events.csv, a
+    #: mapped measurement table): the safety views then say "no adverse-event data" instead of
+    #: reporting that no subject had an event.
+    adverse_events_recorded: bool = True
 
     @property
     def synthetic(self) -> bool:

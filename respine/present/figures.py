@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from respine.model.endpoints import Endpoint
 from respine.model.results import AnalysisResult
@@ -670,3 +671,58 @@ def posterior_figure(results: list, threshold: float, title: str, endpoint: Endp
     return _layout(fig, title, "Posterior density",
                    wording.contrast_axis_title("risk_difference", sides, arm, reference, "aval"))
 
+
+
+def ae_dot_figure(by_term: pd.DataFrame, arms: Sequence[str], colours: dict[str, str], title: str,
+                  top: int = 15, min_cell: int = 0) -> go.Figure:
+    """The most frequent preferred terms as a dot plot (FDA standard safety figure): the percent
+    of subjects with the term in each arm (left), and the risk difference with its 95% CI of each
+    treatment arm against the reference (right, percentage points).
+
+    ``by_term`` is :func:`respine.analyses.safety.ae_by_term`; the ``top`` terms with the most
+    subjects over all arms are drawn, most frequent at the top. A count of 1 to ``min_cell`` - 1
+    subjects (or its complement) is not drawn, nor the differences of its term.
+    """
+    terms = by_term[by_term["level"] == 1] if not by_term.empty else by_term
+    total = terms[[f"{a}|count" for a in arms]].sum(axis=1) if not terms.empty else pd.Series(dtype=float)
+    terms = terms.assign(_total=total).sort_values(["_total", "term"], ascending=[False, True],
+                                                   kind="mergesort").head(top)
+    compared = [a for a in arms if f"{a}|rd" in terms.columns]
+    reference = next((a for a in arms if a not in compared), "")
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.55, 0.45],
+                        horizontal_spacing=0.03)
+    fig.update_layout(**{k: v for k, v in _base_layout(title).items() if k not in ("xaxis", "yaxis")})
+    fig.layout.title.text = _title(title)[0]
+    labels = [_t(term) for term in terms["term"]]
+    y = list(range(len(terms)))[::-1]
+    small = [any(privacy.split_small(int(r[f"{a}|count"]), int(r[f"{a}|n"]), min_cell) for a in arms)
+             for _, r in terms.iterrows()]
+    shown = terms[[not s for s in small]]
+    y_shown = [yy for yy, s in zip(y, small, strict=True) if not s]
+    for a in arms:
+        hover = [f"<b>{_t(t)}</b> ({_t(s)})<br>{_t(a)}: {fmt.n_pct(int(c), int(n))}" for t, s, c, n in
+                 zip(shown["term"], shown["soc"], shown[f"{a}|count"], shown[f"{a}|n"], strict=True)]
+        fig.add_trace(go.Scatter(x=shown[f"{a}|pct"], y=y_shown, mode="markers", name=_t(a),
+                                 marker=dict(color=colours.get(a, REFERENCE_COLOUR), size=9),
+                                 hovertext=hover, hoverinfo="text"), row=1, col=1)
+    for i, a in enumerate(compared):
+        part = shown.rename(columns={f"{a}|rd": "estimate", f"{a}|rd_low": "ci_low",
+                                     f"{a}|rd_high": "ci_high"})
+        hover = [f"<b>{_t(t)}</b><br>{_t(a)} vs {_t(reference)}: "
+                 f"{fmt.contrast_estimate('risk_difference', e, lo, hi)}" for t, e, lo, hi in
+                 zip(part["term"], part["estimate"], part["ci_low"], part["ci_high"], strict=True)]
+        # several comparisons side by side: each a little above or below its term's line
+        offset = (i - (len(compared) - 1) / 2) * 0.2
+        trace = _interval_trace(part, 100.0, [yy + offset for yy in y_shown], hover,
+                                dict(color=colours.get(a, PALETTE[0]), size=8, symbol="diamond"))
+        fig.add_trace(trace, row=1, col=2)
+    fig.add_vline(x=0, line=dict(color="#888888", dash="dash"), row=1, col=2)
+    fig.update_yaxes(tickmode="array", tickvals=y, ticktext=labels, showgrid=False, zeroline=False,
+                     automargin=True, row=1, col=1)
+    fig.update_yaxes(zeroline=False, row=1, col=2)
+    fig.update_xaxes(title_text="Subjects with the term (%)", gridcolor=GRID, rangemode="tozero",
+                     row=1, col=1)
+    fig.update_xaxes(title_text=_t(f"Risk difference vs {reference} (percentage points)"), gridcolor=GRID,
+                     row=1, col=2)
+    fig.update_layout(height=max(320, 28 * len(terms) + 160), margin=dict(l=60, r=20, t=70, b=50))
+    return _suppressed(fig, sum(small), min_cell)

@@ -234,6 +234,17 @@ def baseline_display(
     return pd.DataFrame(out)
 
 
+RD_HEADER, P_HEADER = "Risk difference [95% CI]", "p (Fisher)"
+
+
+def _compared_arms(frame: pd.DataFrame, arms: list[str]) -> tuple[list[str], str]:
+    """The arms a counts frame compares with the reference (those with ``<arm>|rd`` columns) and
+    the reference (the arm without one)."""
+    compared = [a for a in arms if f"{a}|rd" in frame.columns]
+    rest = [a for a in arms if a not in compared]
+    return compared, (rest[-1] if rest else "")
+
+
 def counts_display(
     frame: pd.DataFrame,
     arms: list[str],
@@ -241,25 +252,84 @@ def counts_display(
     header: str,
     with_rd: bool = True,
     min_cell: int = 0,
+    hidden: Mapping[tuple[int, str], str] | None = None,
 ) -> pd.DataFrame:
-    """Subject counts per arm as 'k/n (x%)', plus risk difference [95% CI] and p where present."""
+    """Subject counts per arm as 'k/n (x%)', followed by '[events]' where the frame counts events
+    (``<arm>|events``), then the risk difference [95% CI] and Fisher's p of each treatment arm
+    against the reference (``<arm>|rd``, ``<arm>|rd_low``, ``<arm>|rd_high``, ``<arm>|p_value``;
+    a frame of one comparison may carry them as ``rd``, ``rd_low``, ``rd_high``, ``p_value``).
+
+    With one comparison the columns are "Risk difference [95% CI]" and "p (Fisher)"; with several,
+    each is prefixed by "<arm> vs <reference>: ". A small count (see
+    :func:`respine.present.privacy.count_of_cell`) hides its events and the row's comparisons;
+    ``hidden`` (from :func:`respine.present.privacy.secondary_suppression`, cells keyed by row
+    position and arm) hides the cells whose count the table's sums would give away.
+    """
+    hidden = hidden or {}
+    compared, reference = _compared_arms(frame, arms)
+    if with_rd and not compared and "rd" in frame.columns:
+        # one comparison in the columns of old: the first arm against the last
+        frame = frame.rename(columns={c: f"{arms[0]}|{c}" for c in ("rd", "rd_low", "rd_high", "p_value")})
+        compared, reference = [arms[0]], arms[-1]
     out = []
-    for _, r in frame.iterrows():
+    for i, (_, r) in enumerate(frame.iterrows()):
         row = {header: r[label_column]}
         suppressed = False
         for a in arms:
             count, n = int(r[f"{a}|count"]), int(r[f"{a}|n"])
-            suppressed = suppressed or privacy.split_small(count, n, min_cell)
-            row[a] = privacy.count_of_cell(count, n, min_cell, fmt.n_pct)
-        if with_rd and "rd" in r:
-            row["Risk difference [95% CI]"] = (
-                privacy.SUPPRESSED
-                if suppressed
-                else fmt.contrast_estimate("risk_difference", r["rd"], r["rd_low"], r["rd_high"])
-            )
-            row["p (Fisher)"] = privacy.SUPPRESSED if suppressed else fmt.p_value(r["p_value"])
+            small = privacy.split_small(count, n, min_cell) or (i, a) in hidden
+            suppressed = suppressed or small
+            cell = (privacy.SUPPRESSED if hidden.get((i, a)) == privacy.COMPLEMENTARY
+                    else privacy.count_of_cell(count, n, min_cell, fmt.n_pct))
+            events = r.get(f"{a}|events")
+            if not small and events is not None and not pd.isna(events) and not privacy.is_small(n, min_cell):
+                cell = f"{cell} [{int(events)}]"
+            row[a] = cell
+        if with_rd:
+            for a in compared:
+                several = len(compared) > 1
+                rd_header = f"{a} vs {reference}: risk difference [95% CI]" if several else RD_HEADER
+                p_header = f"{a} vs {reference}: p (Fisher)" if several else P_HEADER
+                rd = (r[f"{a}|rd"], r[f"{a}|rd_low"], r[f"{a}|rd_high"])
+                row[rd_header] = (privacy.SUPPRESSED if suppressed
+                                  else fmt.contrast_estimate("risk_difference", *rd))
+                row[p_header] = privacy.SUPPRESSED if suppressed else fmt.p_value(r[f"{a}|p_value"])
         out.append(row)
     return pd.DataFrame(out)
+
+
+def ae_overview_display(frame: pd.DataFrame, arms: list[str], min_cell: int = 0) -> pd.DataFrame:
+    """The adverse-event overview (:func:`respine.analyses.safety.ae_overview`) as
+    :func:`counts_display` shows it, with disclosure control of its sums: in each arm the worst
+    severity rows (and the worst grade rows) add up to the subjects with any event, so a small
+    count among them gets a complement hidden too."""
+    if frame.empty:
+        return pd.DataFrame()
+    keys = [str(k) for k in frame["key"]]
+    hidden: dict[Hashable, str] = {}
+    if min_cell > 0 and "any" in keys:
+        counts = {(i, a): int(frame[f"{a}|count"].iat[i]) for a in arms for i in range(len(frame))}
+        lines: list[privacy.Line] = [
+            ([(i, a) for i, key in enumerate(keys) if key.startswith(f"{group}:")], (keys.index("any"), a))
+            for group in ("severity", "grade") for a in arms if any(k.startswith(f"{group}:") for k in keys)]
+        hidden = privacy.secondary_suppression(counts, lines, min_cell)
+    return counts_display(frame, arms, "category", "Category", min_cell=min_cell,
+                          hidden={key: status for key, status in hidden.items() if isinstance(key, tuple)})
+
+
+#: Indentation of a preferred term beneath its organ class (em spaces: a table keeps them).
+TERM_INDENT = "\u2003\u2003"
+
+
+def ae_term_display(frame: pd.DataFrame, arms: list[str], min_cell: int = 0) -> pd.DataFrame:
+    """Adverse events by system organ class and preferred term
+    (:func:`respine.analyses.safety.ae_by_term`): the total row, each organ class, and its terms
+    indented beneath it, with the cells and comparisons of :func:`counts_display`."""
+    if frame.empty:
+        return pd.DataFrame()
+    shown = frame.assign(_label=[f"{TERM_INDENT}{label}" if level else str(label)
+                                 for label, level in zip(frame["label"], frame["level"], strict=True)])
+    return counts_display(shown, arms, "_label", "System organ class / preferred term", min_cell=min_cell)
 
 
 def subgroup_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
