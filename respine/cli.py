@@ -61,7 +61,7 @@ CLI_CHOICES: dict[str, tuple[str, ...]] = {"measures": tuple(sorted(derive.MEASU
 # endpoint's kind is refused by the core with a reason ("does not apply to binary endpoints").
 CLI_LISTED: dict[str, tuple[str, ...]] = {"methods": tuple(compare.CONTINUOUS_METHODS),
                                           "binary_methods": tuple(compare.BINARY_METHODS)}
-ROBUSTNESS_PARAMS = ("endpoint", "visit", "population", "filters")
+ROBUSTNESS_PARAMS = ("endpoint", "visit", "population", "filters", "reference", "arms", "pool")
 
 
 class _Argument(TypedDict, total=False):
@@ -131,7 +131,7 @@ def _from_cli(p: Param, raw: Any, trial: S.Trial) -> object:
     if p.kind == "visit":
         return derive.resolve_visit(trial, str(raw))
     if p.kind == "names":
-        return tuple(c.strip() for c in str(raw).split(",") if c.strip())
+        return tuple(dict.fromkeys(c.strip() for c in str(raw).split(p.sep) if c.strip()))
     if p.kind == "filters":
         return tuple(SubgroupFilter.parse(str(f)) for f in raw)
     return raw  # argparse gave a number its float type; a choice is text
@@ -152,6 +152,13 @@ def selection_from_args(args: argparse.Namespace, trial: S.Trial) -> Selection:
     """The analysis :class:`Selection` of a command line, derived as the app derives it."""
     view = view_from_args(args, trial)
     return to_selection(view, trial.endpoint(view.endpoint).kind)
+
+
+def arms_from_args(args: argparse.Namespace, trial: S.Trial) -> S.Trial:
+    """The trial as the command line's arms show it (``--reference``, ``--arms``, ``--pool``),
+    by the app's own :func:`respine.derive.arm_view`."""
+    view = view_from_args(args, trial)
+    return derive.arm_view(trial, view.reference, view.arms, view.pool)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    trial = load_trial(args.data)
+    trial = arms_from_args(args, load_trial(args.data))
     result = analyze(trial, selection_from_args(args, trial))
     if args.format == "json":
         print(json.dumps(_nan_to_none(result.to_dict()), indent=2, default=_json_default))
@@ -212,7 +219,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _robustness(args: argparse.Namespace) -> int:
-    trial = load_trial(args.data)
+    trial = arms_from_args(args, load_trial(args.data))
     if args.endpoint is None:
         if trial.design.primary is None:
             raise SelectionError("Give --endpoint: this study declares no primary analysis whose endpoint "

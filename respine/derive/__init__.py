@@ -2,6 +2,7 @@
 (baseline, change, percent change, responders). Trial in, tidy frames out."""
 
 
+from respine.derive.arms import arm_view, pooled_label
 from respine.derive.measures import (
     BASE,
     CHG,
@@ -29,6 +30,7 @@ __all__ = [
     "MEASURES",
     "PCHG",
     "apply_filters",
+    "arm_view",
     "arm_order",
     "as_levels",
     "check_covariates",
@@ -36,6 +38,7 @@ __all__ = [
     "endpoint_data",
     "filter_subjects",
     "natural_key",
+    "pooled_label",
     "population_subjects",
     "resolve_visit",
     "select_subjects",
