@@ -218,6 +218,14 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_or_per_arm(items: list[Any], arms: tuple[str, ...] | None = None) -> object:
+    """A robustness entry of one comparison as it is (a study of two arms), else one per treatment
+    arm: a list of the entries, or (with ``arms``) a mapping arm -> entry."""
+    if len(items) == 1:
+        return items[0]
+    return dict(zip(arms, items, strict=True)) if arms else items
+
+
 def _robustness(args: argparse.Namespace) -> int:
     trial = arms_from_args(args, load_trial(args.data))
     if args.endpoint is None:
@@ -228,7 +236,9 @@ def _robustness(args: argparse.Namespace) -> int:
     binary = trial.endpoint(args.endpoint).kind == "binary"
     sel = selection_from_args(args, trial).with_(measure="aval" if binary else "chg")
     sens = robustness.sensitivity(trial, sel, args.imputations, args.seed)
-    grid, summary = robustness.tipping(trial, sel, args.imputations, args.seed)
+    # The tipping point and the Bayesian reading show one comparison each: one per treatment arm.
+    arms = trial.design.treatment_arms
+    tipping = {a: robustness.tipping(trial, sel, args.imputations, args.seed, arm=a) for a in arms}
     mult = robustness.multiplicity_over_visits(trial, sel)
     ep = trial.endpoint(args.endpoint)
     out: dict[str, object] = {
@@ -236,16 +246,20 @@ def _robustness(args: argparse.Namespace) -> int:
         "rule_modified": rule_modified(ep, sel.rule), "visit": trial.design.visit_label(sel.visit),
         "population": sel.population or trial.design.default_population,
         "sensitivity": sens.drop(columns=["methods_text"]).to_dict("records"),
-        "tipping_point": {"summary": summary, "cells": len(grid),
-                          "conclusion_changes_in": int(grid["changes_conclusion"].sum())},
+        "tipping_point": _one_or_per_arm([
+            {"arm": a, "reference": trial.design.reference_arm, "summary": summary, "cells": len(grid),
+             "conclusion_changes_in": int(grid["changes_conclusion"].sum())}
+            for a, (grid, summary) in tipping.items()]),
         "multiplicity_over_visits": mult.to_dict("records"),
         "data": {"source": trial.source, "synthetic": trial.synthetic},
     }
     if binary:
-        out["bayes"] = [{"prior": b.prior, "prior_description": b.prior_description, "mean": b.mean,
-                         "ci_low": b.ci_low, "ci_high": b.ci_high, "p_benefit": b.p_positive,
-                         "threshold": b.threshold, "p_above_threshold": b.p_threshold}
-                        for b in robustness.bayes_reading(trial, sel, args.threshold)]
+        bayes = {a: robustness.bayes_reading(trial, sel, args.threshold, arm=a) for a in arms}
+        out["bayes"] = _one_or_per_arm([
+            [{"prior": b.prior, "prior_description": b.prior_description, "mean": b.mean,
+              "ci_low": b.ci_low, "ci_high": b.ci_high, "p_benefit": b.p_positive,
+              "threshold": b.threshold, "p_above_threshold": b.p_threshold} for b in posts]
+            for posts in bayes.values()], arms)
         out["gee"] = robustness.gee_over_visits(trial, sel).to_dict("records")
     if args.format == "json":
         print(json.dumps(_nan_to_none(out), indent=2, default=_json_default))
@@ -253,12 +267,14 @@ def _robustness(args: argparse.Namespace) -> int:
     print(f"Robustness of {out['endpoint_label']}, {out['visit']}"
           + (" [SYNTHETIC DATA]" if trial.synthetic else ""))
     print(tables.sensitivity_display(sens).drop(columns=["Note"]).to_string(index=False))
-    print(f"\nTipping point: {summary}")
+    for a, (_, summary) in tipping.items():
+        which = f" ({a} vs {trial.design.reference_arm})" if len(arms) > 1 else ""
+        print(f"\nTipping point{which}: {summary}")
     if binary:
-        print()
-        bayes = tables.bayes_display(robustness.bayes_reading(trial, sel, args.threshold),
-                                     trial.endpoint(args.endpoint))
-        print(bayes.drop(columns=["Prior, in words"]).to_string(index=False))
+        for a, posts in bayes.items():
+            print(f"\nBayesian reading, {a} vs {trial.design.reference_arm}" if len(arms) > 1 else "")
+            shown = tables.bayes_display(posts, trial.endpoint(args.endpoint))
+            print(shown.drop(columns=["Prior, in words"]).to_string(index=False))
     print()
     print(tables.multiplicity_display(mult).to_string(index=False))
     return 0
