@@ -156,9 +156,11 @@ def selection_from_args(args: argparse.Namespace, trial: S.Trial) -> Selection:
 
 def arms_from_args(args: argparse.Namespace, trial: S.Trial) -> S.Trial:
     """The trial as the command line's arms show it (``--reference``, ``--arms``, ``--pool``),
-    by the app's own :func:`respine.derive.arm_view`."""
+    as the app reads them (:func:`respine.derive.arms.compared_trial`)."""
+    from respine.derive.arms import compared_trial
+
     view = view_from_args(args, trial)
-    return derive.arm_view(trial, view.reference, view.arms, view.pool)
+    return compared_trial(trial, view.reference, view.arms, view.pool)
 
 
 def build_parser() -> argparse.ArgumentParser:

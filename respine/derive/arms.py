@@ -167,3 +167,17 @@ def arm_view(trial: S.Trial, reference: str | None = None, arms: Sequence[str] =
     shown = tuple(a for a in trial.design.arms if not arms or a in arms)
     return _view(trial, reference or trial.design.reference_arm, shown,
                  tuple(a for a in trial.design.arms if a in pool))
+
+
+def compared_trial(trial: S.Trial, reference: str | None = None, arms: Sequence[str] = (),
+                   pool: Sequence[str] = ()) -> S.Trial:
+    """The trial the app's pages and the command line read for a reader's choice of arms.
+
+    :func:`arm_view`, except on a study of two arms when only the reference changes: the
+    analyses that take the reference from the selection (the comparison of every arm with it)
+    flip, and the arms keep their study order and colours everywhere else, as they always did
+    on such a study (its links must keep showing what they showed).
+    """
+    if len(trial.design.arms) <= 2 and not arms and not pool:
+        return trial
+    return arm_view(trial, reference, arms, pool)

@@ -144,7 +144,8 @@ def median_cell(median: float, n: int, k: int) -> str:
 
 def primary_metrics(result: AnalysisResult, min_cell: int = 0) -> list[tuple[str, str, str]]:
     """(label, value, help) of the headline metrics of a binary result: each arm's responder rate,
-    then the first contrast's p-value; all suppressed when an arm describes fewer than ``min_cell``
+    then the p-value of each treatment arm's first contrast with the reference (named after its
+    arm when there are several); all suppressed when an arm describes fewer than ``min_cell``
     subjects (the p-value would let the small arm be worked back)."""
     hidden = [arm_suppressed(s, min_cell) for s in result.arms]
     metrics = [
@@ -153,8 +154,10 @@ def primary_metrics(result: AnalysisResult, min_cell: int = 0) -> list[tuple[str
         else (f"{s.arm} responders", f"{100 * s.rate:.0f}%", f"{s.responders} of {s.n}")
         for s, small in zip(result.arms, hidden, strict=True)
     ]
-    rd = result.contrasts[0]
-    metrics.append(("p-value", privacy.SUPPRESSED if any(hidden) else f"{rd.p_value:.2f}", rd.test))
+    firsts = list({c.arm: c for c in reversed(result.contrasts)}.values())[::-1]
+    for rd in firsts:
+        name = "p-value" if len(firsts) == 1 else f"p-value, {rd.arm}"
+        metrics.append((name, privacy.SUPPRESSED if any(hidden) else f"{rd.p_value:.2f}", rd.test))
     return metrics
 
 
@@ -287,7 +290,7 @@ def subgroup_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
         headers = ["n (arm)", "n (reference)"] if several else n_cols
         small = privacy.small_rows(part, n_cols, min_cell)
         for (_, r), suppressed in zip(part.iterrows(), small, strict=True):
-            row = {"Comparison": f"{arm} vs {ref}"} if several else {}
+            row: dict[str, object] = {"Comparison": f"{arm} vs {ref}"} if several else {}
             overall = r["variable"] == "Overall"
             row["Subgroup"] = r["variable"] if overall else f"{r['variable']}: {r['level']}"
             for c, header in zip(n_cols, headers, strict=True):
@@ -572,7 +575,7 @@ def multiplicity_display(frame: pd.DataFrame, first: str = "Visit", min_cell: in
             "p (Benjamini-Hochberg, FDR)": [fmt.p_value(p) for p in frame["p_bh"]],
         }
     )
-    kept = (first,)
+    kept: tuple[str, ...] = (first,)
     if len(comparisons(frame)) > 1:
         table.insert(1, "Comparison", (frame["arm"] + " vs " + frame["reference"]).to_numpy())
         kept = (first, "Comparison")

@@ -12,7 +12,7 @@ from respine.errors import RespineError
 from respine.model import design as S
 from respine.model.selection import SubgroupFilter
 from respine.present import fmt, privacy
-from respine.ui import access, cache, state
+from respine.ui import access, cache, controls, state
 
 MAX_FILTERS = 6
 
@@ -50,6 +50,7 @@ def sidebar(trial: S.Trial) -> None:
                 options=list(design.arms),
                 help="Every other arm is compared with this one.",
             )
+            controls.arms(trial)
         _filters(trial)
         _counts(trial)
         for note in st.session_state.get(state.URL_NOTES, []):
