@@ -60,6 +60,10 @@ def sensitivity(trial: S.Trial, sel: Selection, n_imputations: int = 50, seed: i
             trial, **_missing_data_inputs(sel), n_imputations=n_imputations, seed=seed, arm=arm)
         table = imputation.sensitivity_table(results)
         table["methods_text"] = [r.methods_text for r in results]
+        if len(trial.design.treatment_arms) > 1:
+            # a strategy without a result for this endpoint (NRI of a scale) names no arms; among
+            # several comparisons its row must say which one it belongs to
+            table = table.fillna({"arm": arm, "reference": trial.design.reference_arm})
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
 

@@ -274,7 +274,10 @@ def comparisons(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
     order: ``(arm, reference, rows)``; one ``("", "", frame)`` for a frame without them."""
     if "arm" not in frame.columns or frame.empty:
         return [("", "", frame)]
-    pairs = dict.fromkeys(zip(frame["arm"].astype(str), frame["reference"].astype(str), strict=True))
+    named = frame.dropna(subset=["arm", "reference"])
+    pairs = list(dict.fromkeys(zip(named["arm"].astype(str), named["reference"].astype(str), strict=True)))
+    if len(pairs) <= 1:  # one comparison: every row (a row without a result names no arm)
+        return [(*(pairs[0] if pairs else ("", "")), frame)]
     return [(a, r, frame[(frame["arm"] == a) & (frame["reference"] == r)]) for a, r in pairs]
 
 
