@@ -164,6 +164,8 @@ def arm_view(trial: S.Trial, reference: str | None = None, arms: Sequence[str] =
     """
     if is_default(trial.design, reference, arms, pool):  # (an unknown name is never the default)
         return trial
+    view_design(trial.design, reference, arms, pool)  # the choice as given, unknown names too
+    # one key per choice, whatever the order or repetitions the names came in
     shown = tuple(a for a in trial.design.arms if not arms or a in arms)
     return _view(trial, reference or trial.design.reference_arm, shown,
                  tuple(a for a in trial.design.arms if a in pool))
