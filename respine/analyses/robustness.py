@@ -32,20 +32,21 @@ def _missing_data_inputs(sel: Selection) -> dict[str, Any]:
     }
 
 
-def compared_arm(trial: S.Trial, arm: str = "") -> str:
-    """The treatment arm a view that shows one comparison compares with the reference: ``arm``,
-    or the study's only treatment arm when ``arm`` is ""; never a silent pick among several.
+def compared_arm(trial: S.Trial, arm: str = "", reference: str | None = None) -> str:
+    """The arm a view that shows one comparison compares with ``reference`` (None: the trial's):
+    ``arm``, or the only other arm when ``arm`` is ""; never a silent pick among several.
 
     Raises
     ------
     SelectionError
         ``arm`` is not a treatment arm, or is "" in a study of several treatment arms.
     """
-    treatment = trial.design.treatment_arms
+    reference = reference or trial.design.reference_arm
+    treatment = tuple(a for a in trial.design.arms if a != reference)
     if arm in treatment or (not arm and len(treatment) == 1):
         return arm or treatment[0]
     what = f"'{arm}' is not a treatment arm of this view" if arm else "This study has several treatment arms"
-    raise SelectionError(f"{what}: choose the arm to compare with {trial.design.reference_arm} among "
+    raise SelectionError(f"{what}: choose the arm to compare with {reference} among "
                          f"{', '.join(treatment) or '(none)'}.")
 
 
@@ -94,10 +95,11 @@ def bayes_reading(trial: S.Trial, sel: Selection, threshold: float = 0.10, arm: 
 
     if trial.endpoint(sel.endpoint).kind != "binary":
         raise AnalysisError("The Bayesian reading is for a binary endpoint such as the responder rule.")
-    chosen = compared_arm(trial, arm)
+    reference = sel.reference or trial.design.reference_arm
+    chosen = compared_arm(trial, arm, reference)
     result = analyze(trial, sel.with_(method="chisq_yates", covariates=()))
     by_arm = {a.arm: a for a in result.arms}
-    a, ref = by_arm[chosen], by_arm[trial.design.reference_arm]
+    a, ref = by_arm[chosen], by_arm[reference]
     return bayes.bayes_all_priors(a.responders, a.n, ref.responders, ref.n, threshold=threshold)
 
 
@@ -113,14 +115,15 @@ def _adjusted_family(
     endpoints) say how many subjects each row describes, for the small-cell rule."""
     from respine.stats.multiplicity import adjust_table
 
-    rows: dict[str, list[dict[str, Any]]] = {a: [] for a in trial.design.treatment_arms}
+    reference = next((item.reference for _, item in family if item.reference), trial.design.reference_arm)
+    rows: dict[str, list[dict[str, Any]]] = {a: [] for a in trial.design.arms if a != reference}
     for name, item in family:
         try:
             result = analyze(trial, item)
         except AnalysisError:
             continue
         summaries = {a.arm: a for a in result.arms}
-        ref = summaries[trial.design.reference_arm]
+        ref = summaries[reference]
         for arm in rows:
             c = next(c for c in result.contrasts if c.arm == arm)
             pair = (summaries[arm], ref)

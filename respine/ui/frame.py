@@ -43,11 +43,12 @@ def sidebar(trial: S.Trial) -> None:
             help="Analysis population; definitions on the overview page.",
         )
         if len(design.arms) > 2:
+            # the study's reference first: a view that names none shows (and analyses) it
             state.bound(
                 "reference",
                 st.selectbox,
                 "Reference arm",
-                options=list(design.arms),
+                options=[design.reference_arm, *design.treatment_arms],
                 help="Every other arm is compared with this one.",
             )
             controls.arms(trial)
