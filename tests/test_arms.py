@@ -417,3 +417,23 @@ def test_no_comparison_is_nan_for_an_arm_without_subjects_in_a_level(tmp_path):
     frame = subgroups.subgroup_analysis(trial, Selection("SCORE", 6.0), ("sex",))
     small = frame[frame["note"].str.contains("fewer than", na=False)]
     assert not small.empty and small["estimate"].map(math.isnan).all()
+
+
+@pytest.mark.app
+@pytest.mark.parametrize("query", [{"pool": f"{LOW}+{HIGH}"}, {"ref": HIGH, "arms": f"{HIGH},{PLACEBO}"}],
+                         ids=["pooled doses", "high dose as reference"])
+def test_every_page_renders_on_a_view_of_the_pilot(query, monkeypatch):
+    from tests.test_app import assert_healthy, new_app
+    from tests.test_app_robustness import ALL_PAGES
+
+    monkeypatch.setenv("RESPINE_DATA", str(PILOT))
+    at = new_app(**query).run()
+    assert not at.sidebar.warning, [w.value for w in at.sidebar.warning]
+    for page in ALL_PAGES:
+        if page != "app_pages/overview.py":
+            at.switch_page(page).run()
+        assert_healthy(at, page)
+    at.switch_page("app_pages/baseline.py").run()
+    shown = at.dataframe[0].value
+    treated = POOLED if "pool" in query else PLACEBO
+    assert "SMD" in shown.columns and treated in shown.columns
