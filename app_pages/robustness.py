@@ -62,7 +62,8 @@ with render.explained():
         "sens_fig",
     )
     render.table(tables.sensitivity_display(sens, k), f"sensitivity_{endpoint}", "sensitivity")
-    render.methods(sens["methods_text"].iloc[-1])  # the multiple imputation; the others are named above
+    # the multiple imputation (of the arm the figure compares); the others are named above
+    render.methods((sens[sens["arm"] == treat] if several else sens)["methods_text"].iloc[-1])
 
 st.subheader("Tipping point")
 with render.explained():

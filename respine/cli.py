@@ -220,12 +220,10 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _one_or_per_arm(items: list[Any], arms: tuple[str, ...] | None = None) -> object:
-    """A robustness entry of one comparison as it is (a study of two arms), else one per treatment
-    arm: a list of the entries, or (with ``arms``) a mapping arm -> entry."""
-    if len(items) == 1:
-        return items[0]
-    return dict(zip(arms, items, strict=True)) if arms else items
+def _one_or_per_arm(items: list[Any]) -> object:
+    """A robustness entry of one comparison as it is (a study of two arms), else the list of the
+    entries, one per treatment arm (each names its arm)."""
+    return items[0] if len(items) == 1 else items
 
 
 def _robustness(args: argparse.Namespace) -> int:
@@ -257,11 +255,14 @@ def _robustness(args: argparse.Namespace) -> int:
     }
     if binary:
         bayes = {a: robustness.bayes_reading(trial, sel, args.threshold, arm=a) for a in arms}
-        out["bayes"] = _one_or_per_arm([
-            [{"prior": b.prior, "prior_description": b.prior_description, "mean": b.mean,
-              "ci_low": b.ci_low, "ci_high": b.ci_high, "p_benefit": b.p_positive,
-              "threshold": b.threshold, "p_above_threshold": b.p_threshold} for b in posts]
-            for posts in bayes.values()], arms)
+        priors = {a: [{"prior": b.prior, "prior_description": b.prior_description, "mean": b.mean,
+                       "ci_low": b.ci_low, "ci_high": b.ci_high, "p_benefit": b.p_positive,
+                       "threshold": b.threshold, "p_above_threshold": b.p_threshold} for b in posts]
+                  for a, posts in bayes.items()}
+        # two arms: the list of priors, as always; more: one entry per arm, its priors inside
+        out["bayes"] = (priors[arms[0]] if len(arms) == 1 else
+                        [{"arm": a, "reference": trial.design.reference_arm, "priors": p}
+                         for a, p in priors.items()])
         out["gee"] = robustness.gee_over_visits(trial, sel).to_dict("records")
     if args.format == "json":
         print(json.dumps(_nan_to_none(out), indent=2, default=_json_default))

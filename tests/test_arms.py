@@ -442,3 +442,22 @@ def test_every_page_renders_on_a_view_of_the_pilot(query, monkeypatch):
     shown = at.dataframe[0].value
     treated = POOLED if "pool" in query else PLACEBO
     assert "SMD" in shown.columns and treated in shown.columns
+
+
+def test_the_command_line_robustness_covers_every_arm(tmp_path, capsys):
+    folder = write_four_arm_study(tmp_path / "four")
+    code = main(["robustness", "--data", str(folder), "--endpoint", "SCORE_MCID", "--visit", "6",
+                 "--imputations", "5", "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    treated = list(FOUR_ARMS[:3])
+    assert [t["arm"] for t in out["tipping_point"]] == treated
+    assert [b["arm"] for b in out["bayes"]] == treated and all(len(b["priors"]) == 3 for b in out["bayes"])
+    assert sorted({r["arm"] for r in out["sensitivity"]}) == treated
+    assert sorted({r["arm"] for r in out["multiplicity_over_visits"]}) == treated
+    assert sorted({r["arm"] for r in out["gee"]}) == treated
+    # pooled from the command line: two comparisons
+    code = main(["robustness", "--data", str(folder), "--endpoint", "SCORE_MCID", "--visit", "6",
+                 "--imputations", "5", "--pool", "Dose 1+Dose 2", "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and [t["arm"] for t in out["tipping_point"]] == ["Dose 1 + 2", "Dose 3"]
