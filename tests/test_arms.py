@@ -88,6 +88,18 @@ def test_the_study_choice_is_the_trial_itself_and_each_choice_one_object(pilot):
     assert pooled.subjects[S.ARM].value_counts().to_dict() == {POOLED: 168, PLACEBO: 86}
 
 
+def test_a_selection_that_pools_arms_is_never_analysed_unpooled(pilot):
+    pooling = ACTOT.with_(pool=(LOW, HIGH))
+    for run in (lambda t: subgroups.subgroup_analysis(t, pooling, ("sex",)),
+                lambda t: robustness.sensitivity(t, pooling, n_imputations=5),
+                lambda t: robustness.multiplicity_over_visits(t, pooling)):
+        with pytest.raises(SelectionError, match="arm_view"):
+            run(pilot)
+        view = arm_view(pilot, None, (), (LOW, HIGH))
+        assert arm_view(view, None, (), (HIGH, LOW)) is view, "applying the choice again is the view"
+        assert set(run(view)["arm"].dropna()) == {POOLED}
+
+
 @pytest.mark.parametrize(("reference", "arms", "pool", "message"), [
     ("Nobody", (), (), "Reference arm 'Nobody' is not an arm of this study. Arms: Placebo"),
     (None, ("Nobody",), (), "Arm 'Nobody' is not an arm"),

@@ -12,6 +12,7 @@ from respine import derive
 from respine.analyses import imputation
 from respine.analyses.availability import visits_with_data
 from respine.analyses.compare import analyze
+from respine.derive.arms import require_view
 from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
 from respine.model.labels import endpoint_label
@@ -20,9 +21,11 @@ from respine.model.selection import Selection
 # ---------------------------------------------------------------- robustness of a result
 
 
-def _missing_data_inputs(sel: Selection) -> dict[str, Any]:
+def _missing_data_inputs(trial: S.Trial, sel: Selection) -> dict[str, Any]:
     """What the missing-data analyses take of a selection, the same for every one of them (the
-    tipping point used to leave out the MCID thresholds, so it analysed the default MCID)."""
+    tipping point used to leave out the MCID thresholds, so it analysed the default MCID); the
+    trial must show the arms the selection names."""
+    require_view(trial, sel.arms, sel.pool)
     return {
         "endpoint": sel.endpoint, "visit": sel.visit, "population": sel.population,
         "filters": sel.filters, "rule": sel.rule,
@@ -58,7 +61,7 @@ def sensitivity(trial: S.Trial, sel: Selection, n_imputations: int = 50, seed: i
     tables = []
     for arm in trial.design.treatment_arms:
         results = imputation.primary_sensitivity(
-            trial, **_missing_data_inputs(sel), n_imputations=n_imputations, seed=seed, arm=arm)
+            trial, **_missing_data_inputs(trial, sel), n_imputations=n_imputations, seed=seed, arm=arm)
         table = imputation.sensitivity_table(results)
         table["methods_text"] = [r.methods_text for r in results]
         if len(trial.design.treatment_arms) > 1:
@@ -76,7 +79,7 @@ def tipping(
     arm, as a grid shows one comparison) and one sentence on the smallest shift that changes the
     conclusion."""
     table = imputation.tipping_point(
-        trial, **_missing_data_inputs(sel), n_imputations=n_imputations, seed=seed,
+        trial, **_missing_data_inputs(trial, sel), n_imputations=n_imputations, seed=seed,
         arm=compared_arm(trial, arm))
     shift = imputation.smallest_tipping_shift(table)
     summary = (
@@ -95,6 +98,7 @@ def bayes_reading(trial: S.Trial, sel: Selection, threshold: float = 0.10, arm: 
 
     if trial.endpoint(sel.endpoint).kind != "binary":
         raise AnalysisError("The Bayesian reading is for a binary endpoint such as the responder rule.")
+    require_view(trial, sel.arms, sel.pool)
     reference = sel.reference or trial.design.reference_arm
     chosen = compared_arm(trial, arm, reference)
     result = analyze(trial, sel.with_(method="chisq_yates", covariates=()))
@@ -115,6 +119,8 @@ def _adjusted_family(
     endpoints) say how many subjects each row describes, for the small-cell rule."""
     from respine.stats.multiplicity import adjust_table
 
+    for _, item in family:
+        require_view(trial, item.arms, item.pool)
     reference = next((item.reference for _, item in family if item.reference), trial.design.reference_arm)
     rows: dict[str, list[dict[str, Any]]] = {a: [] for a in trial.design.arms if a != reference}
     for name, item in family:
@@ -169,6 +175,7 @@ def gee_over_visits(trial: S.Trial, sel: Selection, correlation: str = "exchange
 
     if trial.endpoint(sel.endpoint).kind != "binary":
         raise AnalysisError("GEE across visits is for a binary endpoint such as the responder rule.")
+    require_view(trial, sel.arms, sel.pool)
     data = derive.endpoint_data(
         trial, sel.endpoint, sel.population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi
     )

@@ -16,6 +16,7 @@ import math
 import pandas as pd
 
 from respine import derive, stats
+from respine.derive.arms import require_view
 from respine.errors import AnalysisError
 from respine.model import design as S
 from respine.model.labels import endpoint_label
@@ -71,6 +72,7 @@ def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...]
     .. [1] Wang R, Lagakos SW, Ware JH, Hunter DJ, Drazen JM. Statistics in medicine: reporting of
        subgroup analyses in clinical trials. N Engl J Med 2007;357:2189-2194.
     """
+    require_view(trial, sel.arms, sel.pool)
     ep = trial.endpoint(sel.endpoint)
     design = trial.design
     data = derive.endpoint_data(trial, ep.id, sel.population, sel.filters, sel.rule, sel.mcid_vas,

@@ -12,6 +12,8 @@ trial's source) keeps working; the default choice is the trial itself.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -21,6 +23,13 @@ from respine.model import design as S
 
 POOL_SEPARATOR = "+"
 """How the pooled arms are joined in a link and on the command line (``A+B``)."""
+
+# Each view made by arm_view -> (the study's design, the choice it shows): applying the same
+# choice to the view again gives the view (the app and a script may both apply it), and an
+# analysis can tell whether the trial it got shows the arms its selection names.
+Key = tuple[str, tuple[str, ...], tuple[str, ...]]  # (reference, arms shown, arms pooled)
+_MADE: weakref.WeakKeyDictionary[S.Trial, tuple[S.StudyDesign, Key]] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
 
 
 def pooled_label(arms: Sequence[str]) -> str:
@@ -162,13 +171,63 @@ def arm_view(trial: S.Trial, reference: str | None = None, arms: Sequence[str] =
     SelectionError
         A choice :func:`view_design` refuses, with what to change.
     """
+    with _LOCK:
+        made = _MADE.get(trial)
+    if made is not None and _key(made[0], reference, arms, pool) == made[1]:
+        return trial  # the view of this very choice
     if is_default(trial.design, reference, arms, pool):  # (an unknown name is never the default)
         return trial
     view_design(trial.design, reference, arms, pool)  # the choice as given, unknown names too
-    # one key per choice, whatever the order or repetitions the names came in
-    shown = tuple(a for a in trial.design.arms if not arms or a in arms)
-    return _view(trial, reference or trial.design.reference_arm, shown,
-                 tuple(a for a in trial.design.arms if a in pool))
+    key = _key(trial.design, reference, arms, pool)
+    view = _view(trial, *key)
+    with _LOCK:
+        _MADE[view] = (trial.design, key)
+    return view
+
+
+def _key(design: S.StudyDesign, reference: str | None, arms: Sequence[str], pool: Sequence[str]) -> Key:
+    """One key per choice, whatever the order or repetitions the names came in."""
+    return (reference or design.reference_arm, tuple(a for a in design.arms if not arms or a in arms),
+            tuple(a for a in design.arms if a in pool))
+
+
+def shown_choice(trial: S.Trial) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The arms shown and pooled that ``trial`` shows, as a selection names them: ``((), ())`` for
+    a study as loaded, the choice :func:`arm_view` made it with otherwise (the arms shown as the
+    study's names: every arm shown reads ``()``)."""
+    with _LOCK:
+        made = _MADE.get(trial)
+    if made is None:
+        return (), ()
+    design, (_, shown, pooled) = made
+    return (() if shown == design.arms else shown), pooled
+
+
+def require_view(trial: S.Trial, arms: Sequence[str] = (), pool: Sequence[str] = ()) -> None:
+    """Raise unless ``trial`` shows the arms and pool a selection names (an analysis given the
+    whole study with a selection that pools arms would silently compare the arms unpooled).
+
+    Raises
+    ------
+    SelectionError
+        The selection names arms shown or pooled and ``trial`` is not :func:`arm_view` of them.
+    """
+    if not arms and not pool:
+        return
+    with _LOCK:
+        made = _MADE.get(trial)
+    if made is not None:
+        _, shown, pooled = made[1]
+        _, want_shown, want_pooled = _key(made[0], None, arms, pool)
+        if (shown, pooled) == (want_shown, want_pooled):
+            return
+    elif is_default(trial.design, None, arms, pool):
+        return
+    raise SelectionError(
+        "This selection names arms shown or pooled (arms=..., pool=...) that the trial does not show: "
+        "analyse respine.derive.arm_view(trial, sel.reference, sel.arms, sel.pool), as the app and the "
+        "command line do."
+    )
 
 
 def compared_trial(trial: S.Trial, reference: str | None = None, arms: Sequence[str] = (),
