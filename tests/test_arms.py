@@ -379,6 +379,18 @@ def test_the_four_arm_study_compares_three_arms_everywhere(tmp_path):
         assert [p.mean for p in posts] == [p.mean for p in by_hand_posts]
     smd = [c for c in baseline.baseline_table(trial).columns if c.startswith("smd|")]
     assert smd == [f"smd|{a}" for a in FOUR_ARMS[:3]]
+    # the forest plot: one trace per comparison, in the app's colour of its arm, named in the legend
+    from respine.present import figures
+
+    frame = subgroups.subgroup_analysis(trial, sel, ("sex",))
+    fig = figures.forest_figure(frame, "the treatment arm", "Control", "t", endpoint=trial.endpoint("SCORE"))
+    colours = figures.arm_colours(trial.design.arms, "Control")
+    expected = [(f"{a} vs Control", colours[a]) for a in FOUR_ARMS[:3]]
+    assert [(t.name, t.marker.color) for t in fig.data] == expected
+    assert all(len(t.x) == 3 for t in fig.data), "Overall and the two sexes, for each arm"
+    shown = tables.subgroup_display(frame)
+    assert list(shown.columns[:4]) == ["Comparison", "Subgroup", "n (arm)", "n (reference)"]
+    assert len(shown) == 9
 
 
 @pytest.mark.app
