@@ -58,11 +58,6 @@ class PageContext:
         return derive.arm_order(self.trial)
 
     @property
-    def treatment_arms(self) -> tuple[str, ...]:
-        """The arms compared with the reference, each on its own."""
-        return self.design.treatment_arms
-
-    @property
     def ref(self) -> str:
         return self.design.reference_arm
 
@@ -112,4 +107,3 @@ def page_context() -> PageContext:
         k=access.min_cell(),
         study=study,
     )
-
