@@ -394,13 +394,15 @@ def test_the_four_arm_study_compares_three_arms_everywhere(tmp_path):
 
 
 @pytest.mark.app
-@pytest.mark.parametrize("page", ["app_pages/subgroups.py", "app_pages/robustness.py",
-                                  "app_pages/baseline.py"])
-def test_the_comparison_pages_show_every_arm_of_a_four_arm_study(page, tmp_path, monkeypatch):
+@pytest.mark.parametrize(("page", "endpoint"), [
+    ("app_pages/subgroups.py", "SCORE"), ("app_pages/subgroups.py", "SCORE_MCID"),
+    ("app_pages/robustness.py", "SCORE"), ("app_pages/robustness.py", "SCORE_MCID"),
+    ("app_pages/baseline.py", "SCORE")])
+def test_the_comparison_pages_show_every_arm_of_a_four_arm_study(page, endpoint, tmp_path, monkeypatch):
     from tests.test_app import assert_healthy, new_app
 
     monkeypatch.setenv("RESPINE_DATA", str(write_four_arm_study(tmp_path / "four")))
-    at = new_app(o_subgroup_vars="sex").run()
+    at = new_app(o_subgroup_vars="sex", ep=endpoint, visit="6").run()
     at.switch_page(page).run()
     assert_healthy(at, page)
     assert not at.error, [e.value for e in at.error]
@@ -413,10 +415,13 @@ def test_the_comparison_pages_show_every_arm_of_a_four_arm_study(page, tmp_path,
     for f in with_comparison:  # one result per treatment arm vs the reference
         assert set(f["Comparison"]) == {f"{a} vs Control" for a in FOUR_ARMS[:3]}, f
     if page == "app_pages/robustness.py":
+        if endpoint == "SCORE_MCID":  # the GEE table and the posterior of the compared arm
+            assert sum("Comparison" in f.columns for f in frames) >= 3
         compare = next(s for s in at.selectbox if s.label.startswith("Figures compare with"))
         compare.set_value("Dose 3").run()
         assert_healthy(at, page)
         assert any("Dose 3 vs Control" in m.value for m in at.markdown)
+        assert at.query_params["o_compare"] in ("Dose 3", ["Dose 3"])
 
 
 @pytest.mark.app
