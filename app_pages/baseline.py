@@ -31,7 +31,10 @@ with render.explained():
     render.table(
         tables.baseline_display(frame, groups, summary, k), "baseline_characteristics", "baseline"
     )
+    arms = design.treatment_arms
     st.caption(
-        f"SMD: {md(groups[0])} vs {md(design.reference_arm)}; for categorical variables the "
-        "multi-level SMD of Yang and Dalton (2012), shown on the first level."
+        (f"SMD: {md(arms[0])} vs {md(design.reference_arm)}" if len(arms) == 1
+         else f"SMD: each treatment arm vs {md(design.reference_arm)}, one column per arm")
+        + "; for categorical variables the multi-level SMD of Yang and Dalton (2012), shown on the "
+        "first level."
     )

@@ -8,7 +8,7 @@ from respine.present.fmt import md_escape as md
 from respine.ui import data, render
 from respine.ui.context import page_context
 
-trial = page_context().trial
+trial = page_context().study  # the study as loaded, whatever arms the view compares
 design = trial.design
 
 st.title("Load data")

@@ -8,7 +8,7 @@ from respine.present.fmt import md_escape as md
 from respine.ui import cache, render
 from respine.ui.context import page_context
 
-trial = page_context().trial
+trial = page_context().study  # the published results are about the study's own arms
 
 st.title("Reproduce the paper")
 st.markdown(

@@ -10,7 +10,9 @@ from respine.ui.context import page_context
 
 ctx = page_context()
 trial, design, colours, view, k = ctx.trial, ctx.design, ctx.colours, ctx.view, ctx.k
-treat, ref = ctx.treat, ctx.ref
+# The threshold sweep contrasts two arms: the view's first treatment arm and its reference (the
+# sidebar's arms shown choose which one with three arms or more).
+treat, ref = ctx.design.treatment_arms[0], ctx.ref
 # The study's declared symptom scales; a study that declares none profiles each continuous scale.
 SCALES = controls.endpoints(ctx, lambda e: e.id in design.group("symptoms")) or controls.endpoints(
     ctx, lambda e: e.kind == "continuous" and not e.is_derived)

@@ -11,7 +11,7 @@ from respine.ui.context import page_context
 
 ctx = page_context()
 trial, design, k = ctx.trial, ctx.design, ctx.k
-treat, ref = ctx.treat, ctx.ref
+ref = ctx.ref
 
 st.title("Robustness")
 st.markdown(
@@ -41,22 +41,33 @@ sel = state.selection(
 )
 visit = design.visit_label(sel.visit)
 label = endpoint_label(ep, sel.rule, trial.endpoint)  # names a modified responder rule as such
+# The tables cover every treatment arm; a figure of one comparison (the missing-data estimates,
+# the tipping point, the posterior) shows the arm chosen here (a study of two arms has one).
+several = len(design.treatment_arms) > 1
+if several:
+    treat = controls.choice("compare", f"Figures compare with {ref}", list(design.treatment_arms),
+                            widget=st.selectbox)
+else:
+    treat = design.treatment_arms[0]
+chosen = {"arm": treat} if several else {}  # the analyses' default: the only treatment arm
 
 st.subheader("Missing data")
 with render.explained():
     sens = cache.run(registry.sensitivity, trial, sel)
     measure = "risk_difference" if binary else "mean_difference"
     render.figure(
-        cache.figure(figures.estimates_figure, sens, measure, f"{label} at {visit}: {treat} vs {ref}",
+        cache.figure(figures.estimates_figure, sens[sens["arm"] == treat] if several else sens, measure,
+                     f"{label} at {visit}: {treat} vs {ref}",
                      endpoint=ep, arm=treat, reference=ref, endpoint_measure=sel.measure),
         "sens_fig",
     )
     render.table(tables.sensitivity_display(sens, k), f"sensitivity_{endpoint}", "sensitivity")
-    render.methods(sens["methods_text"].iloc[-1])  # the multiple imputation; the others are named above
+    # the multiple imputation (of the arm the figure compares); the others are named above
+    render.methods((sens[sens["arm"] == treat] if several else sens)["methods_text"].iloc[-1])
 
 st.subheader("Tipping point")
 with render.explained():
-    grid, summary = cache.run(registry.tipping, trial, sel)
+    grid, summary = cache.run(registry.tipping, trial, sel, **chosen)
     if binary:
         fig = cache.figure(
             figures.tipping_figure,
@@ -74,7 +85,7 @@ with render.explained():
             endpoint=ep, arm=treat, reference=ref, endpoint_measure=sel.measure,
         )
     render.figure(fig, "tipping")
-    st.markdown(f"**{md(summary)}**")
+    st.markdown((f"{md(treat)} vs {md(ref)}: " if several else "") + f"**{md(summary)}**")
 
 if binary:
     st.subheader("Bayesian reading")
@@ -88,13 +99,14 @@ if binary:
         max_value=30,
     )
     with render.explained():
-        posts = cache.run(registry.bayes, trial, sel, threshold=relevant / 100)
+        posts = cache.run(registry.bayes, trial, sel, threshold=relevant / 100, **chosen)
         render.figure(
             cache.figure(
                 figures.posterior_figure,
                 posts,
                 relevant / 100,
-                f"Posterior of the difference in responders, {visit}",
+                f"Posterior of the difference in responders, {visit}"
+                + (f": {treat} vs {ref}" if several else ""),
                 endpoint=ep, arm=treat, reference=ref,
             ),
             "posterior",
@@ -122,6 +134,7 @@ with render.explained():
         "Adjusted within the family shown: Holm and Hochberg control the family-wise error rate, "
         "Benjamini-Hochberg the false discovery rate. Subgroup interaction tests are adjusted on "
         "the Subgroups page."
+        + (" Each treatment arm's comparisons with the reference are one family." if several else "")
     )
 
 if binary:

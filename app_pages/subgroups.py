@@ -12,7 +12,10 @@ from respine.ui.context import page_context
 
 ctx = page_context()
 trial, design, k = ctx.trial, ctx.design, ctx.k
-treat, ref = ctx.treat, ctx.ref
+ref = ctx.ref
+# Every treatment arm is compared with the reference; with several, the words name "each arm".
+treat = design.treatment_arms[0] if len(design.treatment_arms) == 1 else "the treatment arm"
+compared = design.treatment_arms[0] if len(design.treatment_arms) == 1 else "each arm"
 
 st.title("Subgroups")
 st.warning(
@@ -75,7 +78,7 @@ sel = state.selection(trial, endpoint=endpoint, measure="chg" if ep.kind == "con
 with render.explained():
     frame = cache.run(registry.subgroup_analysis, trial, sel, tuple(chosen), tuple(cutpoints), measure)
     title = (f"{labels.endpoint_label(ep, sel.rule, trial.endpoint)} at {design.visit_label(sel.visit)}: "
-             f"{treat} vs {ref} by subgroup")
+             f"{compared} vs {ref} by subgroup")
     render.figure(cache.figure(figures.forest_figure, frame, treat, ref, title, k, endpoint=ep,
                                measure=sel.measure), "forest")
     note = labels.direction_note(ep, treat, ref, measure if ep.kind == "binary" else "mean_difference",
@@ -85,5 +88,8 @@ with render.explained():
     render.table(tables.subgroup_display(frame, k), f"subgroups_{endpoint}", "subgroups")
     st.caption(
         "Interaction p: likelihood-ratio test of arm × subgroup in a logistic model (binary "
-        "endpoints) or F-test in a linear model (continuous), one per covariate."
+        "endpoints) or F-test in a linear model (continuous), one per covariate"
+        + (" and treatment arm; each arm is compared with the reference on the subjects of those two "
+           "arms alone, and Holm's adjustment is over the covariates of each comparison."
+           if len(design.treatment_arms) > 1 else ".")
     )

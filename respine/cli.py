@@ -62,7 +62,7 @@ CLI_CHOICES: dict[str, tuple[str, ...]] = {"measures": tuple(sorted(derive.MEASU
 # endpoint's kind is refused by the core with a reason ("does not apply to binary endpoints").
 CLI_LISTED: dict[str, tuple[str, ...]] = {"methods": tuple(compare.CONTINUOUS_METHODS),
                                           "binary_methods": tuple(compare.BINARY_METHODS)}
-ROBUSTNESS_PARAMS = ("endpoint", "visit", "population", "filters")
+ROBUSTNESS_PARAMS = ("endpoint", "visit", "population", "filters", "reference", "arms", "pool")
 
 
 class _Argument(TypedDict, total=False):
@@ -132,7 +132,7 @@ def _from_cli(p: Param, raw: Any, trial: S.Trial) -> object:
     if p.kind == "visit":
         return derive.resolve_visit(trial, str(raw))
     if p.kind == "names":
-        return tuple(c.strip() for c in str(raw).split(",") if c.strip())
+        return tuple(dict.fromkeys(c.strip() for c in str(raw).split(p.sep) if c.strip()))
     if p.kind == "filters":
         return tuple(SubgroupFilter.parse(str(f)) for f in raw)
     return raw  # argparse gave a number its float type; a choice is text
@@ -153,6 +153,15 @@ def selection_from_args(args: argparse.Namespace, trial: S.Trial) -> Selection:
     """The analysis :class:`Selection` of a command line, derived as the app derives it."""
     view = view_from_args(args, trial)
     return to_selection(view, trial.endpoint(view.endpoint).kind)
+
+
+def arms_from_args(args: argparse.Namespace, trial: S.Trial) -> S.Trial:
+    """The trial as the command line's arms show it (``--reference``, ``--arms``, ``--pool``),
+    as the app reads them (:func:`respine.derive.arms.compared_trial`)."""
+    from respine.derive.arms import compared_trial
+
+    view = view_from_args(args, trial)
+    return compared_trial(trial, view.reference, view.arms, view.pool)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    trial = load_trial(args.data)
+    trial = arms_from_args(args, load_trial(args.data))
     result = analyze(trial, selection_from_args(args, trial))
     if args.format == "json":
         print(json.dumps(_nan_to_none(result.to_dict()), indent=2, default=_json_default))
@@ -219,8 +228,14 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_or_per_arm(items: list[Any]) -> object:
+    """A robustness entry of one comparison as it is (a study of two arms), else the list of the
+    entries, one per treatment arm (each names its arm)."""
+    return items[0] if len(items) == 1 else items
+
+
 def _robustness(args: argparse.Namespace) -> int:
-    trial = load_trial(args.data)
+    trial = arms_from_args(args, load_trial(args.data))
     if args.endpoint is None:
         if trial.design.primary is None:
             raise SelectionError("Give --endpoint: this study declares no primary analysis whose endpoint "
@@ -229,7 +244,9 @@ def _robustness(args: argparse.Namespace) -> int:
     binary = trial.endpoint(args.endpoint).kind == "binary"
     sel = selection_from_args(args, trial).with_(measure="aval" if binary else "chg")
     sens = robustness.sensitivity(trial, sel, args.imputations, args.seed)
-    grid, summary = robustness.tipping(trial, sel, args.imputations, args.seed)
+    # The tipping point and the Bayesian reading show one comparison each: one per treatment arm.
+    arms = trial.design.treatment_arms
+    tipping = {a: robustness.tipping(trial, sel, args.imputations, args.seed, arm=a) for a in arms}
     mult = robustness.multiplicity_over_visits(trial, sel)
     ep = trial.endpoint(args.endpoint)
     out: dict[str, object] = {
@@ -237,16 +254,23 @@ def _robustness(args: argparse.Namespace) -> int:
         "rule_modified": rule_modified(ep, sel.rule), "visit": trial.design.visit_label(sel.visit),
         "population": sel.population or trial.design.default_population,
         "sensitivity": sens.drop(columns=["methods_text"]).to_dict("records"),
-        "tipping_point": {"summary": summary, "cells": len(grid),
-                          "conclusion_changes_in": int(grid["changes_conclusion"].sum())},
+        "tipping_point": _one_or_per_arm([
+            {"arm": a, "reference": trial.design.reference_arm, "summary": summary, "cells": len(grid),
+             "conclusion_changes_in": int(grid["changes_conclusion"].sum())}
+            for a, (grid, summary) in tipping.items()]),
         "multiplicity_over_visits": mult.to_dict("records"),
         "data": {"source": trial.source, "synthetic": trial.synthetic},
     }
     if binary:
-        out["bayes"] = [{"prior": b.prior, "prior_description": b.prior_description, "mean": b.mean,
-                         "ci_low": b.ci_low, "ci_high": b.ci_high, "p_benefit": b.p_positive,
-                         "threshold": b.threshold, "p_above_threshold": b.p_threshold}
-                        for b in robustness.bayes_reading(trial, sel, args.threshold)]
+        bayes = {a: robustness.bayes_reading(trial, sel, args.threshold, arm=a) for a in arms}
+        priors = {a: [{"prior": b.prior, "prior_description": b.prior_description, "mean": b.mean,
+                       "ci_low": b.ci_low, "ci_high": b.ci_high, "p_benefit": b.p_positive,
+                       "threshold": b.threshold, "p_above_threshold": b.p_threshold} for b in posts]
+                  for a, posts in bayes.items()}
+        # two arms: the list of priors, as always; more: one entry per arm, its priors inside
+        out["bayes"] = (priors[arms[0]] if len(arms) == 1 else
+                        [{"arm": a, "reference": trial.design.reference_arm, "priors": p}
+                         for a, p in priors.items()])
         out["gee"] = robustness.gee_over_visits(trial, sel).to_dict("records")
     if args.format == "json":
         print(json.dumps(_nan_to_none(out), indent=2, default=_json_default))
@@ -254,12 +278,14 @@ def _robustness(args: argparse.Namespace) -> int:
     print(f"Robustness of {out['endpoint_label']}, {out['visit']}"
           + (" [SYNTHETIC DATA]" if trial.synthetic else ""))
     print(tables.sensitivity_display(sens).drop(columns=["Note"]).to_string(index=False))
-    print(f"\nTipping point: {summary}")
+    for a, (_, summary) in tipping.items():
+        which = f" ({a} vs {trial.design.reference_arm})" if len(arms) > 1 else ""
+        print(f"\nTipping point{which}: {summary}")
     if binary:
-        print()
-        bayes = tables.bayes_display(robustness.bayes_reading(trial, sel, args.threshold),
-                                     trial.endpoint(args.endpoint))
-        print(bayes.drop(columns=["Prior, in words"]).to_string(index=False))
+        for a, posts in bayes.items():
+            print(f"\nBayesian reading, {a} vs {trial.design.reference_arm}" if len(arms) > 1 else "")
+            shown = tables.bayes_display(posts, trial.endpoint(args.endpoint))
+            print(shown.drop(columns=["Prior, in words"]).to_string(index=False))
     print()
     print(tables.multiplicity_display(mult).to_string(index=False))
     return 0

@@ -38,12 +38,12 @@ def _encode_filter(f: SubgroupFilter) -> str:
     return f"{f.column}={lo}..{hi}"
 
 
-_ENCODE: dict[str, Callable[[Any], str | list[str]]] = {
-    "choice": str,
-    "number": lambda v: f"{v:g}",
-    "visit": lambda v: f"{v:g}",
-    "names": ",".join,
-    "filters": lambda v: [_encode_filter(x) for x in v],
+_ENCODE: dict[str, Callable[[Param, Any], str | list[str]]] = {
+    "choice": lambda p, v: str(v),
+    "number": lambda p, v: f"{v:g}",
+    "visit": lambda p, v: f"{v:g}",
+    "names": lambda p, v: p.sep.join(v),
+    "filters": lambda p, v: [_encode_filter(x) for x in v],
 }
 
 
@@ -56,7 +56,7 @@ def encode(state: ViewState, default: ViewState | None = None) -> dict[str, str 
     for p in PARAMS:
         value = getattr(state, p.name)
         if value != getattr(default, p.name):
-            out[p.url] = _ENCODE[p.kind](value)
+            out[p.url] = _ENCODE[p.kind](p, value)
     return out
 
 
@@ -144,13 +144,20 @@ def decode(params: Query, options: Options) -> tuple[ViewState, list[str]]:
     return with_values(options.default, values), notes
 
 
+# What the names of a source are, for the note on a name a link gives that the study lacks.
+_NAMES_OF = {"filter_columns": "declared subject covariates", "arms": "arms"}
+
+
 def _names(p: Param, text: str, options: Options, notes: list[str]) -> tuple[str, ...]:
-    """The usable names of a comma-separated list (the others are dropped with one note)."""
+    """The usable names of a list joined by the parameter's separator (the others are dropped
+    with one note)."""
     allowed = p.allowed(options) or ()
-    chosen = tuple(c for c in text.split(",") if c)
+    chosen = tuple(dict.fromkeys(c.strip() for c in text.split(p.sep) if c.strip()))
     bad = [c for c in chosen if c not in allowed]
     if bad:
-        notes.append(f"{p.label} {bad} are not declared subject covariates of this study; ignored.")
+        what = _NAMES_OF.get(str(p.choices), str(p.choices))
+        known = f" (these are: {', '.join(map(str, allowed))})" if p.choices == "arms" else ""
+        notes.append(f"{p.label} {bad} are not {what} of this study{known}; ignored.")
     return tuple(c for c in chosen if c in allowed)
 
 

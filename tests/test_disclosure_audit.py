@@ -707,7 +707,7 @@ def test_quartiles_need_4k_subjects_and_the_median_2k():
 def test_no_order_statistic_of_five_subjects_appears_in_the_baseline_or_over_time_tables():
     other = [v + 100 for v in VALUES]
     s, overall = summarise_continuous(VALUES), summarise_continuous(VALUES + other)
-    row = {"variable": "Age, years", "level": "", "kind": "continuous", "smd": 0.1, "within": "",
+    row = {"variable": "Age, years", "level": "", "kind": "continuous", "smd|A": 0.1, "within": "",
            "within_level": ""}
     for g, t in (("A", s), ("B", summarise_continuous(other)), ("Overall", overall)):
         row.update({f"{g}|n": t.n, f"{g}|mean": t.mean, f"{g}|sd": t.sd, f"{g}|median": t.median,

@@ -392,10 +392,10 @@ def test_counts_display_suppresses_the_difference_of_a_small_row():
 
 def test_baseline_display_suppresses_small_levels_and_their_smd():
     frame = pd.DataFrame([
-        {"variable": "Age", "level": "", "kind": "continuous", "smd": 0.1,
+        {"variable": "Age", "level": "", "kind": "continuous", "smd|A": 0.1,
          **{f"{g}|{s}": v for g in ("A", "B", "Overall")
             for s, v in (("n", 20), ("mean", 40.0), ("sd", 9.0), ("median", 40), ("q1", 33), ("q3", 47))}},
-        {"variable": "Smoking", "level": "Current", "kind": "categorical", "smd": 0.3,
+        {"variable": "Smoking", "level": "Current", "kind": "categorical", "smd|A": 0.3,
          "A|count": 3, "A|pct": 15.0, "B|count": 6, "B|pct": 30.0, "Overall|count": 9, "Overall|pct": 22.5},
     ])
     shown = tables.baseline_display(frame, ["A", "B"], min_cell=5)

@@ -216,3 +216,20 @@ def test_the_mmrm_choices_are_the_ones_the_analysis_knows():
 
     assert params.BY_NAME["covariance"].choices == tuple(repeated.COVARIANCES)
     assert params.BY_NAME["df_method"].choices == tuple(repeated.DF_METHODS)
+
+
+def test_a_set_of_names_is_joined_by_its_declared_separator(options):
+    """Pooled arms read as a sum ("A+B"), the other sets as lists ("A,B"); a name holding the other
+    separator is one name (an arm called "A,B" can be pooled)."""
+    names = [p for p in PARAMS if p.kind == "names"]
+    assert {p.name: p.sep for p in names}["pool"] == "+"
+    for p in names:
+        allowed = p.allowed(options) or ()
+        if len(allowed) < 2:
+            continue
+        value = tuple(allowed[:2])
+        link = urlstate.encode(replace(options.default, **{p.name: value}), options.default)
+        assert link[p.url] == p.sep.join(value)
+        other = "+" if p.sep == "," else ","
+        decoded, notes = urlstate.decode({p.url: other.join(value)}, options)
+        assert getattr(decoded, p.name) == () and len(notes) == 1, notes

@@ -24,9 +24,10 @@ def baseline_table(trial: S.Trial, population: str | None = None,
 
     Columns: variable, level, kind, then for each arm and "Overall": ``n``, ``mean``, ``sd``,
     ``median``, ``q1``, ``q3`` (continuous) or ``count``, ``n``, ``pct`` (categorical), as
-    ``<group>|<statistic>``; ``smd`` (treatment arm vs reference; first treatment arm); and
-    ``within``, ``within_level``: for a level of a variable nested in another (a site in a
-    country), that variable's label and level, else "" (see :func:`nested_levels`).
+    ``<group>|<statistic>``; ``smd|<arm>`` for every treatment arm (that arm vs the reference,
+    on a categorical variable's first level); and ``within``, ``within_level``: for a level of a
+    variable nested in another (a site in a country), that variable's label and level, else ""
+    (see :func:`nested_levels`).
     """
     subjects = derive.select_subjects(trial, population, filters).copy()
     m = trial.measurements
@@ -48,7 +49,8 @@ def baseline_table(trial: S.Trial, population: str | None = None,
     groups = [*d.treatment_arms, d.reference_arm]
     frames = {g: subjects[subjects[S.ARM] == g] for g in groups}
     frames["Overall"] = subjects
-    treat, ref = frames[groups[0]], frames[d.reference_arm]
+    ref = frames[d.reference_arm]
+    treated = {a: frames[a] for a in d.treatment_arms}
     rows: list[dict[str, object]] = []
     categorical = [c for c, (_, kind) in labels.items() if kind != "continuous"]
     parents = nested_levels(trial.subjects, categorical)
@@ -59,12 +61,14 @@ def baseline_table(trial: S.Trial, population: str | None = None,
                 s = summarise_continuous(f[col], g)
                 row.update({f"{g}|n": s.n, f"{g}|mean": s.mean, f"{g}|sd": s.sd,
                             f"{g}|median": s.median, f"{g}|q1": s.q1, f"{g}|q3": s.q3})
-            row["smd"] = smd_continuous(treat[col].to_numpy(float), ref[col].to_numpy(float))
+            for a, treat in treated.items():
+                row[f"smd|{a}"] = smd_continuous(treat[col].to_numpy(float), ref[col].to_numpy(float))
             rows.append(row)
         else:
             levels = derive.as_levels(subjects[col].dropna())
-            smd = smd_categorical(derive.as_levels(treat[col].dropna()),
-                                  derive.as_levels(ref[col].dropna()))
+            ref_levels = derive.as_levels(ref[col].dropna())
+            smd = {a: smd_categorical(derive.as_levels(treat[col].dropna()), ref_levels)
+                   for a, treat in treated.items()}
             for i, level in enumerate(sorted(levels.unique(), key=derive.natural_key)):
                 row = {"variable": label, "level": level, "kind": "categorical"}
                 for g, f in frames.items():
@@ -72,7 +76,8 @@ def baseline_table(trial: S.Trial, population: str | None = None,
                     count, n = int((values == level).sum()), int(values.size)
                     row.update({f"{g}|count": count, f"{g}|n": n,
                                 f"{g}|pct": 100 * count / n if n else math.nan})
-                row["smd"] = smd if i == 0 else math.nan
+                for a, value in smd.items():
+                    row[f"smd|{a}"] = value if i == 0 else math.nan
                 outer, outer_level = parents.get((col, level), ("", ""))
                 row["within"] = labels[outer][0] if outer else ""
                 row["within_level"] = outer_level

@@ -12,7 +12,8 @@ from respine import derive
 from respine.analyses import imputation
 from respine.analyses.availability import visits_with_data
 from respine.analyses.compare import analyze
-from respine.errors import AnalysisError
+from respine.derive.arms import require_view
+from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
 from respine.model.labels import endpoint_label
 from respine.model.selection import Selection
@@ -20,9 +21,11 @@ from respine.model.selection import Selection
 # ---------------------------------------------------------------- robustness of a result
 
 
-def _missing_data_inputs(sel: Selection) -> dict[str, Any]:
+def _missing_data_inputs(trial: S.Trial, sel: Selection) -> dict[str, Any]:
     """What the missing-data analyses take of a selection, the same for every one of them (the
-    tipping point used to leave out the MCID thresholds, so it analysed the default MCID)."""
+    tipping point used to leave out the MCID thresholds, so it analysed the default MCID); the
+    trial must show the arms the selection names."""
+    require_view(trial, sel.arms, sel.pool)
     return {
         "endpoint": sel.endpoint, "visit": sel.visit, "population": sel.population,
         "filters": sel.filters, "rule": sel.rule,
@@ -32,22 +35,52 @@ def _missing_data_inputs(sel: Selection) -> dict[str, Any]:
     }
 
 
+def compared_arm(trial: S.Trial, arm: str = "", reference: str | None = None) -> str:
+    """The arm a view that shows one comparison compares with ``reference`` (None: the trial's):
+    ``arm``, or the only other arm when ``arm`` is ""; never a silent pick among several.
+
+    Raises
+    ------
+    SelectionError
+        ``arm`` is not a treatment arm, or is "" in a study of several treatment arms.
+    """
+    reference = reference or trial.design.reference_arm
+    treatment = tuple(a for a in trial.design.arms if a != reference)
+    if arm in treatment or (not arm and len(treatment) == 1):
+        return arm or treatment[0]
+    what = f"'{arm}' is not a treatment arm of this view" if arm else "This study has several treatment arms"
+    raise SelectionError(f"{what}: choose the arm to compare with {reference} among "
+                         f"{', '.join(treatment) or '(none)'}.")
+
+
 def sensitivity(trial: S.Trial, sel: Selection, n_imputations: int = 50, seed: int = 2024) -> pd.DataFrame:
-    """Missing-data strategies for the selected endpoint and visit, one row each
-    (see :func:`respine.analyses.imputation.primary_sensitivity`), with each one's methods sentence."""
-    results = imputation.primary_sensitivity(
-        trial, **_missing_data_inputs(sel), n_imputations=n_imputations, seed=seed)
-    table = imputation.sensitivity_table(results)
-    table["methods_text"] = [r.methods_text for r in results]
-    return table
+    """Missing-data strategies for the selected endpoint and visit, one row per treatment arm
+    (against the reference) and strategy, in the order of the arms (see
+    :func:`respine.analyses.imputation.primary_sensitivity`, which analyses each pair of arms
+    alone), with each one's methods sentence."""
+    tables = []
+    for arm in trial.design.treatment_arms:
+        results = imputation.primary_sensitivity(
+            trial, **_missing_data_inputs(trial, sel), n_imputations=n_imputations, seed=seed, arm=arm)
+        table = imputation.sensitivity_table(results)
+        table["methods_text"] = [r.methods_text for r in results]
+        if len(trial.design.treatment_arms) > 1:
+            # a strategy without a result for this endpoint (NRI of a scale) names no arms; among
+            # several comparisons its row must say which one it belongs to
+            table = table.fillna({"arm": arm, "reference": trial.design.reference_arm})
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
 
 
 def tipping(
-    trial: S.Trial, sel: Selection, n_imputations: int = 50, seed: int = 2024
+    trial: S.Trial, sel: Selection, n_imputations: int = 50, seed: int = 2024, arm: str = ""
 ) -> tuple[pd.DataFrame, str]:
-    """The tipping-point grid and one sentence on the smallest shift that changes the conclusion."""
+    """The tipping-point grid of ``arm`` against the reference (see :func:`compared_arm`: one
+    arm, as a grid shows one comparison) and one sentence on the smallest shift that changes the
+    conclusion."""
     table = imputation.tipping_point(
-        trial, **_missing_data_inputs(sel), n_imputations=n_imputations, seed=seed)
+        trial, **_missing_data_inputs(trial, sel), n_imputations=n_imputations, seed=seed,
+        arm=compared_arm(trial, arm))
     shift = imputation.smallest_tipping_shift(table)
     summary = (
         shift.description
@@ -57,52 +90,70 @@ def tipping(
     return table, summary
 
 
-def bayes_reading(trial: S.Trial, sel: Selection, threshold: float = 0.10) -> list:
-    """Posterior of the risk difference (first treatment arm vs reference) at the selected visit,
-    under the sceptical, neutral and enthusiastic priors of :mod:`respine.stats.bayes`."""
+def bayes_reading(trial: S.Trial, sel: Selection, threshold: float = 0.10, arm: str = "") -> list:
+    """Posterior of the risk difference of ``arm`` vs the reference (see :func:`compared_arm`)
+    at the selected visit, under the sceptical, neutral and enthusiastic priors of
+    :mod:`respine.stats.bayes`."""
     from respine.stats import bayes
 
     if trial.endpoint(sel.endpoint).kind != "binary":
         raise AnalysisError("The Bayesian reading is for a binary endpoint such as the responder rule.")
+    require_view(trial, sel.arms, sel.pool)
+    reference = sel.reference or trial.design.reference_arm
+    chosen = compared_arm(trial, arm, reference)
     result = analyze(trial, sel.with_(method="chisq_yates", covariates=()))
-    arm, ref = result.arms[0], result.arms[-1]
-    return bayes.bayes_all_priors(arm.responders, arm.n, ref.responders, ref.n, threshold=threshold)
+    by_arm = {a.arm: a for a in result.arms}
+    a, ref = by_arm[chosen], by_arm[reference]
+    return bayes.bayes_all_priors(a.responders, a.n, ref.responders, ref.n, threshold=threshold)
 
 
 def _adjusted_family(
     trial: S.Trial, family: list[tuple[str, Selection]], label: str, empty: str
 ) -> pd.DataFrame:
-    """The first comparison of each selection in a family, with Holm, Hochberg and
-    Benjamini-Hochberg adjusted p-values over the family; items without enough data are left out.
+    """The comparison of every treatment arm with the reference for each selection in a family
+    (each arm's first contrast: the difference), with Holm, Hochberg and Benjamini-Hochberg
+    adjusted p-values over the family, one family per treatment arm; items without enough data
+    are left out. Rows: by arm, then in the family's order.
 
-    ``n_min`` (smallest arm) and ``count_min`` (fewest responders in an arm; NaN for continuous
+    ``n_min`` (smaller arm of the two) and ``count_min`` (fewer responders; NaN for continuous
     endpoints) say how many subjects each row describes, for the small-cell rule."""
     from respine.stats.multiplicity import adjust_table
 
-    rows = []
+    for _, item in family:
+        require_view(trial, item.arms, item.pool)
+    reference = next((item.reference for _, item in family if item.reference), trial.design.reference_arm)
+    rows: dict[str, list[dict[str, Any]]] = {a: [] for a in trial.design.arms if a != reference}
     for name, item in family:
         try:
             result = analyze(trial, item)
         except AnalysisError:
             continue
-        c = result.contrasts[0]
-        responders = [getattr(a, "responders", None) for a in result.arms]
-        rows.append(
-            {
-                label: name,
-                "n_min": min(a.n for a in result.arms),
-                "count_min": min(responders) if None not in responders else float("nan"),
-                "measure": c.measure,
-                "estimate": c.estimate,
-                "ci_low": c.ci_low,
-                "ci_high": c.ci_high,
-                "p_value": c.p_value,
-                "test": c.test,
-            }
-        )
-    if not rows:
+        summaries = {a.arm: a for a in result.arms}
+        ref = summaries[reference]
+        for arm in rows:
+            c = next(c for c in result.contrasts if c.arm == arm)
+            pair = (summaries[arm], ref)
+            responders = [getattr(a, "responders", None) for a in pair]
+            rows[arm].append(
+                {
+                    label: name,
+                    "arm": arm,
+                    "reference": ref.arm,
+                    "n_min": min(a.n for a in pair),
+                    "count_min": min(r for r in responders if r is not None)
+                    if None not in responders else float("nan"),
+                    "measure": c.measure,
+                    "estimate": c.estimate,
+                    "ci_low": c.ci_low,
+                    "ci_high": c.ci_high,
+                    "p_value": c.p_value,
+                    "test": c.test,
+                }
+            )
+    tables = [adjust_table(pd.DataFrame(r)) for r in rows.values() if r]
+    if not tables:
         raise AnalysisError(empty)
-    return adjust_table(pd.DataFrame(rows))
+    return pd.concat(tables, ignore_index=True)
 
 
 def multiplicity_over_visits(trial: S.Trial, sel: Selection) -> pd.DataFrame:
@@ -124,6 +175,7 @@ def gee_over_visits(trial: S.Trial, sel: Selection, correlation: str = "exchange
 
     if trial.endpoint(sel.endpoint).kind != "binary":
         raise AnalysisError("GEE across visits is for a binary endpoint such as the responder rule.")
+    require_view(trial, sel.arms, sel.pool)
     data = derive.endpoint_data(
         trial, sel.endpoint, sel.population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi
     )

@@ -16,6 +16,7 @@ import math
 import pandas as pd
 
 from respine import derive, stats
+from respine.derive.arms import require_view
 from respine.errors import AnalysisError
 from respine.model import design as S
 from respine.model.labels import endpoint_label
@@ -49,35 +50,55 @@ def cut_levels(values: pd.Series, cutpoints: tuple[float, ...] | None = None,
 def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...],
                       cutpoints: tuple[tuple[str, tuple[float, ...]], ...] = (),
                       binary_measure: str = "risk_difference") -> pd.DataFrame:
-    """Treatment effect (first treatment arm vs reference) overall and in each subgroup level.
+    """Treatment effect of every treatment arm vs the reference, overall and in each subgroup level.
 
     Continuous endpoints: difference in mean change (Welch CI). Binary endpoints: risk
     difference (Newcombe CI) or odds ratio (Woolf CI). Continuous covariates are cut at the
-    median unless ``cutpoints`` gives cut-points for them.
+    median unless ``cutpoints`` gives cut-points for them. Each comparison is the analysis of its
+    two arms alone (the subjects of the other arms take no part in it, nor in its interaction
+    tests), so a study of three arms gives the numbers of two two-arm studies.
 
     Returns
     -------
     DataFrame
-        One row per subgroup level (first row "Overall"): variable, level, n per arm
-        (``n <arm>``), estimate, ci_low, ci_high, p_interaction (on the first row of each
-        variable), note.
+        One row per comparison and subgroup level (each comparison's first row "Overall"): arm,
+        reference, variable, level, n of the two arms (``n <arm>``, ``n <reference>``; empty on the
+        rows of other comparisons), estimate, ci_low, ci_high, p_interaction (on the first row of
+        each variable) and its Holm and Benjamini-Hochberg adjustments over the covariates of the
+        comparison, measure, note.
+
+    References
+    ----------
+    .. [1] Wang R, Lagakos SW, Ware JH, Hunter DJ, Drazen JM. Statistics in medicine: reporting of
+       subgroup analyses in clinical trials. N Engl J Med 2007;357:2189-2194.
     """
+    require_view(trial, sel.arms, sel.pool)
     ep = trial.endpoint(sel.endpoint)
     design = trial.design
-    treat, ref = design.treatment_arms[0], design.reference_arm
     data = derive.endpoint_data(trial, ep.id, sel.population, sel.filters, sel.rule, sel.mcid_vas,
                                 sel.mcid_odi)
-    at = data[(data[S.VISIT_MONTH] == sel.visit) & data[S.ARM].isin([treat, ref])]
     column = S.VALUE if ep.kind == "binary" else {"aval": S.VALUE, "chg": derive.CHG,
                                                   "pchg": derive.PCHG}[sel.measure]
-    at = at.dropna(subset=[column])
-    if at.empty:
+    at_visit = data[data[S.VISIT_MONTH] == sel.visit].dropna(subset=[column])
+    if at_visit.empty:
         raise AnalysisError(f"{endpoint_label(ep, sel.rule, trial.endpoint)} has no data at "
                             f"{design.visit_label(sel.visit)} in this selection.")
+    derive.check_covariates(trial, variables, "Subgroup")
+    frames = [_one_comparison(trial, ep.kind, at_visit, column, arm, design.reference_arm, variables,
+                              dict(cutpoints), binary_measure)
+              for arm in design.treatment_arms]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _one_comparison(trial: S.Trial, kind: str, at_visit: pd.DataFrame, column: str, treat: str, ref: str,
+                    variables: tuple[str, ...], cuts: dict[str, tuple[float, ...]],
+                    binary_measure: str) -> pd.DataFrame:
+    """:func:`subgroup_analysis` of one treatment arm against the reference."""
+    design = trial.design
+    at = at_visit[at_visit[S.ARM].isin([treat, ref])]
     covariates = derive.subject_table(trial).set_index(S.SUBJECT_ID)
-    cuts = dict(cutpoints)
     kinds = {c.column: c for c in design.covariates}
-    measure = "mean_difference" if ep.kind == "continuous" else binary_measure
+    measure = "mean_difference" if kind == "continuous" else binary_measure
 
     def effect(part: pd.DataFrame) -> tuple[dict[str, int], float, float, float, str]:
         x, y = part.loc[part[S.ARM] == treat, column], part.loc[part[S.ARM] == ref, column]
@@ -85,7 +106,7 @@ def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...]
         if min(x.size, y.size) < MIN_PER_CELL:
             return counts, math.nan, math.nan, math.nan, f"fewer than {MIN_PER_CELL} subjects in an arm"
         try:
-            if ep.kind == "continuous":
+            if kind == "continuous":
                 c = stats.welch_t(x, y, treat, ref)
             else:
                 k1, k2 = int((x == 1).sum()), int((y == 1).sum())
@@ -95,16 +116,18 @@ def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...]
             return counts, math.nan, math.nan, math.nan, str(exc).split(".")[0]
         return counts, c.estimate, c.ci_low, c.ci_high, "; ".join(c.notes[1:]) if c.notes else ""
 
-    rows = []
-    counts, est, lo, hi, note = effect(at)
-    rows.append({"variable": "Overall", "level": "All subjects", **{f"n {a}": n for a, n in counts.items()},
-                 "estimate": est, "ci_low": lo, "ci_high": hi, "p_interaction": math.nan,
-                 "measure": measure, "note": note})
-    derive.check_covariates(trial, variables, "Subgroup")
+    def row(variable: str, level: str, part: pd.DataFrame, p_int: float) -> dict[str, object]:
+        counts, est, lo, hi, note = effect(part)
+        return {"arm": treat, "reference": ref, "variable": variable, "level": level,
+                **{f"n {a}": n for a, n in counts.items()}, "estimate": est, "ci_low": lo,
+                "ci_high": hi, "p_interaction": p_int, "measure": measure, "note": note}
+
+    rows = [row("Overall", "All subjects", at, math.nan)]
     for var in variables:
         raw = covariates[var].reindex(at[S.SUBJECT_ID].to_numpy())
         label = kinds[var].label if var in kinds else var
-        if var in kinds and kinds[var].kind == "continuous":
+        continuous = var in kinds and kinds[var].kind == "continuous"
+        if continuous:
             groups = cut_levels(raw, cuts.get(var), kinds[var].unit)
         else:
             groups = derive.as_levels(raw).where(raw.notna(), None)
@@ -112,18 +135,14 @@ def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...]
         y = part_all[column].to_numpy(float)
         arm01 = (part_all[S.ARM] == treat).to_numpy(float)
         level = part_all["_group"].astype(str).to_numpy()
-        p_int = (interaction_lr_test(y, arm01, level) if ep.kind == "binary"
+        p_int = (interaction_lr_test(y, arm01, level) if kind == "binary"
                  else interaction_f_test(y, arm01, level))
-        continuous = var in kinds and kinds[var].kind == "continuous"
         order = sorted(set(level), key=_cut_order if continuous else derive.natural_key)
         for i, lev in enumerate(order):
-            counts, est, lo, hi, note = effect(part_all[part_all["_group"].astype(str) == lev])
-            rows.append({"variable": label, "level": lev, **{f"n {a}": n for a, n in counts.items()},
-                         "estimate": est, "ci_low": lo, "ci_high": hi,
-                         "p_interaction": p_int if i == 0 else math.nan, "measure": measure,
-                         "note": note})
+            rows.append(row(label, lev, part_all[part_all["_group"].astype(str) == lev],
+                            p_int if i == 0 else math.nan))
     out = pd.DataFrame(rows)
-    # One family: the interaction tests of the chosen covariates (Holm; Benjamini-Hochberg).
+    # One family per comparison: the interaction tests of the chosen covariates (Holm; BH).
     from respine.stats.multiplicity import adjust_p
 
     has_p = out["p_interaction"].notna()
@@ -132,7 +151,6 @@ def subgroup_analysis(trial: S.Trial, sel: Selection, variables: tuple[str, ...]
         if has_p.any():
             out.loc[has_p, f"p_interaction_{method}"] = adjust_p(out.loc[has_p, "p_interaction"], method)
     return out
-
 
 
 def _cut_order(label: str) -> tuple[int, float]:

@@ -2,6 +2,7 @@
 (baseline, change, percent change, responders). Trial in, tidy frames out."""
 
 
+from respine.derive.arms import arm_view, pooled_label
 from respine.derive.measures import (
     BASE,
     CHG,
@@ -30,12 +31,14 @@ __all__ = [
     "PCHG",
     "apply_filters",
     "arm_order",
+    "arm_view",
     "as_levels",
     "check_covariates",
     "covariate_columns",
     "endpoint_data",
     "filter_subjects",
     "natural_key",
+    "pooled_label",
     "population_subjects",
     "resolve_visit",
     "select_subjects",

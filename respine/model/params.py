@@ -83,6 +83,9 @@ class Param:
         Fill ``to`` only for endpoints of this kind.
     empty_is_none : bool
         The empty text means "not chosen" (the study's default), None in the selection.
+    sep : str
+        What joins a set of names in a link and on the command line (``","``; ``"+"`` for
+        pooled arms, whose names read as a sum).
     """
 
     name: str
@@ -97,6 +100,7 @@ class Param:
     to: str
     endpoints: EndpointKind
     empty_is_none: bool
+    sep: str = ","
 
     @property
     def dest(self) -> str | None:
@@ -121,11 +125,12 @@ T = TypeVar("T")
 
 def _declare(kind: Kind, default: T, *, url: str, label: str, cli: str | None = None, help: str = "",
              choices: tuple[str, ...] | Source | None = None, bounds: tuple[float, float] | None = None,
-             to: str | None = None, endpoints: EndpointKind = "any", empty_is_none: bool = False) -> T:
+             to: str | None = None, endpoints: EndpointKind = "any", empty_is_none: bool = False,
+             sep: str = ",") -> T:
     # The name is the field's, and ``to`` defaults to it: both filled in by _param.
     spec = Param(name="", kind=kind, default=default, url=url, label=label, cli=cli, help=help,
                  choices=choices, bounds=bounds, to=to or "", endpoints=endpoints,
-                 empty_is_none=empty_is_none)
+                 empty_is_none=empty_is_none, sep=sep)
     # A dataclass field whose metadata holds the declaration; typed as its default so that
     # mypy checks the field's annotation against the default.
     out: Any = field(default=default, metadata={META: spec})
@@ -152,10 +157,11 @@ def visit_number(default: float, *, url: str, label: str, cli: str | None = None
 
 
 def name_set(*, url: str, label: str, choices: Source, cli: str | None = None,
-             help: str = "") -> tuple[str, ...]:
-    """Declare a set of names among ``choices`` (comma-separated in a link and on the command line)."""
+             help: str = "", sep: str = ",") -> tuple[str, ...]:
+    """Declare a set of names among ``choices`` (joined by ``sep`` in a link and on the command
+    line; empty by default)."""
     default: tuple[str, ...] = ()
-    return _declare("names", default, url=url, label=label, cli=cli, help=help, choices=choices)
+    return _declare("names", default, url=url, label=label, cli=cli, help=help, choices=choices, sep=sep)
 
 
 def filter_set(*, url: str, label: str, choices: Source, cli: str | None = None,
@@ -194,6 +200,12 @@ class ViewState:
                                        "levels")
     reference: str = choice("", url="ref", label="Reference arm", choices="arms", cli="--reference",
                             help="reference arm (default: the study's)", empty_is_none=True)
+    # The arms compared (respine.derive.arms.arm_view applies them to the trial once, before any
+    # analysis): the arms shown (empty: every arm) and arms pooled into one (empty: none).
+    arms: tuple[str, ...] = name_set(url="arms", label="Arms shown", choices="arms", cli="--arms",
+                                     help="arms to show, comma-separated (default: every arm)")
+    pool: tuple[str, ...] = name_set(url="pool", label="Pool arms", choices="arms", cli="--pool", sep="+",
+                                     help='arms pooled into one, joined by "+", e.g. "Low Dose+High Dose"')
     join: Join = choice("OR", url="join", label="Combine VAS and ODI criteria with",  # noqa: RUF009
                         choices=("AND", "OR"),
                         cli="--join", help="responder: VAS vs ODI join", to="rule.join")

@@ -71,6 +71,10 @@ class Selection:
     mcid_odi: float = MCID_ODI_POINTS
     covariates: tuple[str, ...] = ()
     reference: str | None = None
+    # The arms shown (empty: every arm) and pooled (empty: none), as the trial the analysis reads
+    # already shows them (respine.derive.arms.arm_view); kept so a result names its view.
+    arms: tuple[str, ...] = ()
+    pool: tuple[str, ...] = ()
     covariance: str = "us"
     df_method: str = "satterthwaite"
     lsmeans_weights: str = "observed"

@@ -22,6 +22,7 @@ from respine.model.endpoints import Endpoint
 from respine.model.results import AnalysisResult
 from respine.present import fmt, privacy
 from respine.present import labels as wording
+from respine.present.tables import comparisons
 
 # Every text from the data (arm, visit, subgroup and subject labels, titles) goes through _t, so
 # that plotly's HTML subset in labels (<b>, <a href>) is shown literally, never drawn.
@@ -291,6 +292,79 @@ def _interval_trace(
 
 
 def forest_figure(
+    frame: pd.DataFrame, treat: str, reference: str, title: str, min_cell: int = 0,
+    endpoint: Endpoint | None = None, measure: str = "chg",
+) -> go.Figure:
+    """Forest plot: one row per subgroup level, effect with 95% CI, null line, n per arm on hover.
+
+    Odds ratios use a log axis. Rows with no estimate (too few subjects) are shown without a
+    point, and their reason is in the hover text; so are rows with an arm of fewer than
+    ``min_cell`` subjects (aggregate-only mode), whose estimate is suppressed.
+
+    The x axis says which side favours which arm, from ``endpoint``'s direction of benefit and
+    ``measure`` (its change, value or percent change); without an endpoint, or for one whose
+    direction is unknown, it names the contrast only.
+
+    A frame of several comparisons (its ``arm`` column names more than one treatment arm) shows
+    every comparison on each row, one colour per treatment arm (the app's arm colours), named in
+    the legend; ``treat`` then names the treatment arms in the axis title ("each arm").
+    """
+    parts = comparisons(frame)
+    if len(parts) == 1:
+        arm = parts[0][0] or treat
+        return _forest_one(parts[0][2], arm, parts[0][1] or reference, title, min_cell, endpoint, measure)
+    return _forest_several(parts, treat, reference, title, min_cell, endpoint, measure)
+
+
+def _forest_several(parts: list[tuple[str, str, pd.DataFrame]], treat: str, reference: str, title: str,
+                    min_cell: int, endpoint: Endpoint | None, measure: str) -> go.Figure:
+    contrast = parts[0][2]["measure"].iloc[0]
+    ratio = contrast in wording.RATIOS
+    scale = 100.0 if contrast == "risk_difference" else 1.0
+    slots = list(dict.fromkeys((v, lev) for _, _, part in parts
+                               for v, lev in zip(part["variable"], part["level"], strict=True)))
+    row_labels = [_t(f"{v}: {lev}") if v != "Overall" else "Overall" for v, lev in slots]
+    centre = {slot: len(slots) - 1 - i for i, slot in enumerate(slots)}
+    colours = arm_colours([a for a, _, _ in parts])
+    step = 0.7 / len(parts)
+    fig = go.Figure()
+    dropped = 0
+    for j, (arm, ref, part) in enumerate(parts):
+        n_columns = [f"n {arm}", f"n {ref}"]
+        small = privacy.small_rows(part, n_columns, min_cell)
+        dropped += sum(small)
+        part = part.copy()
+        if any(small):
+            part.loc[small, ["estimate", "ci_low", "ci_high"]] = float("nan")
+        offset = 0.35 - step / 2 - j * step
+        y = [centre[(v, lev)] + offset for v, lev in zip(part["variable"], part["level"], strict=True)]
+        hover = []
+        for (_, r), (v, lev) in zip(part.iterrows(), zip(part["variable"], part["level"], strict=True),
+                                   strict=True):
+            ns = ", ".join(f"{_t(c[2:])} n={privacy.count_cell(int(r[c]), min_cell)}" for c in n_columns)
+            est = fmt.contrast_estimate(contrast, r["estimate"], r["ci_low"], r["ci_high"])
+            p_int = r["p_interaction"]
+            p = "" if pd.isna(p_int) else f"<br>interaction p = {fmt.p_value(p_int)}"
+            note = f"<br>{_t(r['note'])}" if r["note"] else ""
+            lab = "Overall" if v == "Overall" else _t(f"{v}: {lev}")
+            hover.append(f"<b>{_t(arm)} vs {_t(ref)}</b><br>{lab}<br>{ns}<br>"
+                         f"{fmt.contrast_label(contrast)}: {est}{p}{note}")
+        marker = dict(symbol=["diamond" if v == "Overall" else "square" for v in part["variable"]],
+                      size=[12 if v == "Overall" else 8 for v in part["variable"]], color=colours[arm])
+        trace = _interval_trace(part, scale, y, hover, marker)
+        trace.update(name=_t(f"{arm} vs {ref}"), showlegend=True, legendgroup=arm)
+        fig.add_trace(trace)
+    fig.add_vline(x=1.0 if ratio else 0.0, line=dict(color="#888888", dash="dash"))
+    fig.update_yaxes(tickmode="array", tickvals=[centre[s] for s in slots], ticktext=row_labels,
+                     showgrid=False)
+    if ratio:
+        fig.update_xaxes(type="log")
+    _layout(fig, title, "", wording.contrast_axis_title(contrast, endpoint, treat, reference, measure))
+    fig.update_layout(height=max(320, 22 * len(slots) * len(parts) + 160), showlegend=True)
+    return _suppressed(fig, dropped, min_cell)
+
+
+def _forest_one(
     frame: pd.DataFrame, treat: str, reference: str, title: str, min_cell: int = 0,
     endpoint: Endpoint | None = None, measure: str = "chg",
 ) -> go.Figure:

@@ -144,7 +144,8 @@ def median_cell(median: float, n: int, k: int) -> str:
 
 def primary_metrics(result: AnalysisResult, min_cell: int = 0) -> list[tuple[str, str, str]]:
     """(label, value, help) of the headline metrics of a binary result: each arm's responder rate,
-    then the first contrast's p-value; all suppressed when an arm describes fewer than ``min_cell``
+    then the p-value of each treatment arm's first contrast with the reference (named after its
+    arm when there are several); all suppressed when an arm describes fewer than ``min_cell``
     subjects (the p-value would let the small arm be worked back)."""
     hidden = [arm_suppressed(s, min_cell) for s in result.arms]
     metrics = [
@@ -153,8 +154,10 @@ def primary_metrics(result: AnalysisResult, min_cell: int = 0) -> list[tuple[str
         else (f"{s.arm} responders", f"{100 * s.rate:.0f}%", f"{s.responders} of {s.n}")
         for s, small in zip(result.arms, hidden, strict=True)
     ]
-    rd = result.contrasts[0]
-    metrics.append(("p-value", privacy.SUPPRESSED if any(hidden) else f"{rd.p_value:.2f}", rd.test))
+    firsts = list({c.arm: c for c in reversed(result.contrasts)}.values())[::-1]
+    for rd in firsts:
+        name = "p-value" if len(firsts) == 1 else f"p-value, {rd.arm}"
+        metrics.append((name, privacy.SUPPRESSED if any(hidden) else f"{rd.p_value:.2f}", rd.test))
     return metrics
 
 
@@ -208,6 +211,9 @@ def baseline_display(
         status = privacy.secondary_suppression(counts, lines, k, prefer)
     columns = [*groups, "Overall"]
     hidden_variables = {frame["variable"].iat[i] for i, _ in status}
+    # one SMD per treatment arm (vs the reference): "SMD" when there is one, "SMD <arm>" else
+    smds = [c for c in frame.columns if str(c).startswith("smd|")]
+    smd_headers = {c: "SMD" if len(smds) == 1 else f"SMD {c.removeprefix('smd|')}" for c in smds}
     out = []
     for i, (_, r) in enumerate(frame.iterrows()):
         row = {"Characteristic": r["variable"] if not r["level"] else f"{r['variable']}: {r['level']}"}
@@ -229,7 +235,8 @@ def baseline_display(
             else:
                 row[g] = f"{int(r[f'{g}|count'])} ({fmt.num(r[f'{g}|pct'])}%)"
         # the SMD of a variable with a hidden cell would let the cell be worked back
-        row["SMD"] = privacy.SUPPRESSED if r["variable"] in hidden_variables else fmt.num(r["smd"], 2)
+        for c, header in smd_headers.items():
+            row[header] = privacy.SUPPRESSED if r["variable"] in hidden_variables else fmt.num(r[c], 2)
         out.append(row)
     return pd.DataFrame(out)
 
@@ -332,26 +339,47 @@ def ae_term_display(frame: pd.DataFrame, arms: list[str], min_cell: int = 0) -> 
     return counts_display(shown, arms, "_label", "System organ class / preferred term", min_cell=min_cell)
 
 
+def comparisons(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """The comparisons of a frame of contrasts with ``arm`` and ``reference`` columns, in their
+    order: ``(arm, reference, rows)``; one ``("", "", frame)`` for a frame without them."""
+    if "arm" not in frame.columns or frame.empty:
+        return [("", "", frame)]
+    named = frame.dropna(subset=["arm", "reference"])
+    pairs = list(dict.fromkeys(zip(named["arm"].astype(str), named["reference"].astype(str), strict=True)))
+    if len(pairs) <= 1:  # one comparison: every row (a row without a result names no arm)
+        return [(*(pairs[0] if pairs else ("", "")), frame)]
+    return [(a, r, frame[(frame["arm"] == a) & (frame["reference"] == r)]) for a, r in pairs]
+
+
 def subgroup_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
-    n_cols = [c for c in frame.columns if c.startswith("n ")]
-    small = privacy.small_rows(frame, n_cols, min_cell)
+    """The subgroup table: one row per level of each comparison. With one comparison its arms
+    head the count columns (``n <arm>``); with several a Comparison column says which two arms
+    the row compares, and the counts are of the treatment arm and the reference."""
+    parts = comparisons(frame)
+    several = len(parts) > 1
     out = []
-    for (_, r), suppressed in zip(frame.iterrows(), small, strict=True):
-        row = {"Subgroup": r["variable"] if r["variable"] == "Overall" else f"{r['variable']}: {r['level']}"}
-        for c in n_cols:
-            row[c] = privacy.count_cell(int(r[c]), min_cell)
-        row[fmt.contrast_label(r["measure"]) + " [95% CI]"] = (
-            privacy.SUPPRESSED
-            if suppressed
-            else fmt.contrast_estimate(r["measure"], r["estimate"], r["ci_low"], r["ci_high"])
-        )
-        # interaction tests use every level of the covariate, so they stay
-        row["Interaction p"] = "" if pd.isna(r["p_interaction"]) else fmt.p_value(r["p_interaction"])
-        row["Interaction p (Holm)"] = (
-            "" if pd.isna(r["p_interaction_holm"]) else fmt.p_value(r["p_interaction_holm"])
-        )
-        row["Note"] = r["note"]
-        out.append(row)
+    for arm, ref, part in parts:
+        n_cols = [f"n {arm}", f"n {ref}"] if arm else [c for c in part.columns if c.startswith("n ")]
+        headers = ["n (arm)", "n (reference)"] if several else n_cols
+        small = privacy.small_rows(part, n_cols, min_cell)
+        for (_, r), suppressed in zip(part.iterrows(), small, strict=True):
+            row: dict[str, object] = {"Comparison": f"{arm} vs {ref}"} if several else {}
+            overall = r["variable"] == "Overall"
+            row["Subgroup"] = r["variable"] if overall else f"{r['variable']}: {r['level']}"
+            for c, header in zip(n_cols, headers, strict=True):
+                row[header] = privacy.count_cell(int(r[c]), min_cell)
+            row[fmt.contrast_label(r["measure"]) + " [95% CI]"] = (
+                privacy.SUPPRESSED
+                if suppressed
+                else fmt.contrast_estimate(r["measure"], r["estimate"], r["ci_low"], r["ci_high"])
+            )
+            # interaction tests use every level of the covariate, so they stay
+            row["Interaction p"] = "" if pd.isna(r["p_interaction"]) else fmt.p_value(r["p_interaction"])
+            row["Interaction p (Holm)"] = (
+                "" if pd.isna(r["p_interaction_holm"]) else fmt.p_value(r["p_interaction_holm"])
+            )
+            row["Note"] = r["note"]
+            out.append(row)
     return pd.DataFrame(out)
 
 
@@ -543,38 +571,37 @@ def check_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def sensitivity_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
-    """One row per missing-data approach; the numbers of imputed subjects follow the small-cell rule."""
+    """One row per missing-data approach (and treatment arm); the numbers of imputed subjects
+    follow the small-cell rule. With one comparison its two arms head their columns; with several
+    a Comparison column names the two arms and the columns are "Arm" and "Reference"."""
     measure = "risk_difference" if frame["estimate_arm"].dropna().between(0, 1).all() else "mean_difference"
+    parts = comparisons(frame)
+    several = len(parts) > 1
     out = []
-    for _, r in frame.iterrows():
-        est = r["estimate_arm"]
-        per_arm = (
-            (fmt.pct(r["estimate_arm"]), fmt.pct(r["estimate_reference"]))
-            if measure == "risk_difference"
-            else (fmt.num(r["estimate_arm"]), fmt.num(r["estimate_reference"]))
-        )
-        out.append(
-            {
-                "Analysis": r["label"],
-                str(r["arm"]): f"{per_arm[0]} (n={int(r['n_arm'])}, "
+    for arm, ref, part in parts:
+        for _, r in part.iterrows():
+            est = r["estimate_arm"]
+            per_arm = (
+                (fmt.pct(r["estimate_arm"]), fmt.pct(r["estimate_reference"]))
+                if measure == "risk_difference"
+                else (fmt.num(r["estimate_arm"]), fmt.num(r["estimate_reference"]))
+            )
+            row = {"Comparison": f"{arm} vs {ref}"} if several else {}
+            row["Analysis"] = r["label"]
+            row["Arm" if several else str(r["arm"])] = (
+                f"{per_arm[0]} (n={int(r['n_arm'])}, "
                 f"{privacy.count_cell(r['imputed_arm'], min_cell)} imputed)"
-                if not pd.isna(est)
-                else fmt.DASH,
-                str(
-                    r["reference"]
-                ): f"{per_arm[1]} (n={int(r['n_reference'])}, "
+                if not pd.isna(est) else fmt.DASH)
+            row["Reference" if several else str(r["reference"])] = (
+                f"{per_arm[1]} (n={int(r['n_reference'])}, "
                 f"{privacy.count_cell(r['imputed_reference'], min_cell)} imputed)"
-                if not pd.isna(est)
-                else fmt.DASH,
-                "Difference [95% CI]": fmt.contrast_estimate(
-                    measure, r["estimate"], r["ci_low"], r["ci_high"]
-                )
-                if not pd.isna(r["estimate"])
-                else fmt.DASH,
-                "p-value": fmt.p_value(r["p_value"]),
-                "Note": r["notes"],
-            }
-        )
+                if not pd.isna(est) else fmt.DASH)
+            row["Difference [95% CI]"] = (
+                fmt.contrast_estimate(measure, r["estimate"], r["ci_low"], r["ci_high"])
+                if not pd.isna(r["estimate"]) else fmt.DASH)
+            row["p-value"] = fmt.p_value(r["p_value"])
+            row["Note"] = r["notes"]
+            out.append(row)
     return pd.DataFrame(out)
 
 
@@ -604,7 +631,8 @@ SMALL_ROW_COUNTS = ("n_min", "count_min")  # subjects a row of a family of compa
 
 def multiplicity_display(frame: pd.DataFrame, first: str = "Visit", min_cell: int = 0) -> pd.DataFrame:
     """A family of comparisons with adjusted p-values; a row describing fewer than ``min_cell``
-    subjects (smallest arm, or fewest responders) is suppressed, its label kept."""
+    subjects (smallest arm, or fewest responders) is suppressed, its label kept. A frame of
+    several treatment arms gets a Comparison column (each arm's family is adjusted on its own)."""
     table = pd.DataFrame(
         {
             first: frame[frame.columns[0]],  # the family: visits or endpoints
@@ -620,7 +648,11 @@ def multiplicity_display(frame: pd.DataFrame, first: str = "Visit", min_cell: in
             "p (Benjamini-Hochberg, FDR)": [fmt.p_value(p) for p in frame["p_bh"]],
         }
     )
-    return privacy.mask_rows(table, privacy.small_rows(frame, SMALL_ROW_COUNTS, min_cell), (first,))
+    kept: tuple[str, ...] = (first,)
+    if len(comparisons(frame)) > 1:
+        table.insert(1, "Comparison", (frame["arm"] + " vs " + frame["reference"]).to_numpy())
+        kept = (first, "Comparison")
+    return privacy.mask_rows(table, privacy.small_rows(frame, SMALL_ROW_COUNTS, min_cell), kept)
 
 
 def gee_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:

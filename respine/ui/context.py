@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from respine import derive
+from respine.derive.arms import compared_trial
+from respine.errors import SelectionError
 from respine.model import design as S
 from respine.model.endpoints import Endpoint
 from respine.model.labels import endpoint_label, responder_rule_applies
@@ -24,19 +26,23 @@ class PageContext:
     Attributes
     ----------
     trial : Trial
-        The trial the session explores (shipped, configured or uploaded).
+        The trial the page compares: the session's study (shipped, configured or uploaded) as the
+        view's arms show it (:func:`compared`): the arms shown, pooled arms, the reference.
     view : ViewState
         The reader's view (population, filters, endpoint, ...) as it stands for this run.
     colours : dict
         Arm → colour, the one mapping every figure uses.
     k : int
         Small-cell threshold of aggregate-only mode (0: show every cell).
+    study : Trial
+        The study as loaded, every arm (what a page about the data itself describes).
     """
 
     trial: S.Trial
     view: ViewState
     colours: dict[str, str]
     k: int
+    study: S.Trial
 
     @property
     def design(self) -> S.StudyDesign:
@@ -50,11 +56,6 @@ class PageContext:
     def arms(self) -> list[str]:
         """Arms in display order (treatment arms, then the reference)."""
         return derive.arm_order(self.trial)
-
-    @property
-    def treat(self) -> str:
-        """The first treatment arm (the one the comparisons of this app contrast)."""
-        return self.design.treatment_arms[0]
 
     @property
     def ref(self) -> str:
@@ -75,13 +76,34 @@ class PageContext:
         return self.design.visit_label(visit)
 
 
+def compared(study: S.Trial, view: ViewState) -> tuple[S.Trial, str]:
+    """The trial a view's choice of arms shows (:func:`respine.derive.arms.compared_trial`), and
+    "" or what of the choice could not be used and what is shown instead.
+
+    A choice the study cannot make (a pool holding the reference, one arm left) falls back as a
+    link value does: to the reference alone if that can be used, else to the study as loaded."""
+    try:
+        return compared_trial(study, view.reference or None, view.arms, view.pool), ""
+    except SelectionError as exc:
+        problem = str(exc)
+    try:
+        trial = compared_trial(study, view.reference or None)
+        return trial, f"{problem} Showing every arm, none pooled."
+    except SelectionError:
+        return study, f"{problem} Showing every arm with the study's reference {study.design.reference_arm}."
+
+
 def page_context() -> PageContext:
-    """The context of the page being run (the frame puts the trial in the session first)."""
-    trial: S.Trial = st.session_state["trial"]
+    """The context of the page being run (the frame puts the trial in the session first); its
+    trial is the study as the view's arms show it, applied here once for every page."""
+    study: S.Trial = st.session_state["trial"]
+    view = state.view()
+    trial, _ = compared(study, view)  # the sidebar shows why a choice could not be used
     design = trial.design
     return PageContext(
         trial=trial,
-        view=state.view(),
+        view=view,
         colours=figures.arm_colours(design.arms, design.reference_arm),
         k=access.min_cell(),
+        study=study,
     )

@@ -14,11 +14,12 @@ import streamlit as st
 
 from respine import derive
 from respine.analyses import availability, compare, repeated
+from respine.model import design as S
 from respine.model.endpoints import Endpoint
 from respine.model.selection import Selection
 from respine.present.fmt import md_escape
 from respine.ui import state
-from respine.ui.context import PageContext
+from respine.ui.context import PageContext, compared
 
 
 def endpoints(ctx: PageContext, keep: Callable[[Endpoint], bool] | None = None) -> list[str]:
@@ -130,3 +131,33 @@ def endpoint_option(
         kwargs["format_func"] = ctx.label
     options = list(options)
     return state.option(name, widget, label, default=options[0], choices=options, **kwargs)
+
+
+def arms(study: S.Trial) -> None:
+    """The sidebar's choice of arms for a study of more than two arms: the arms shown and arms
+    pooled into one (the view's ``arms`` and ``pool``; the reference is its own control), with a
+    note when the choice cannot be made (then :func:`respine.ui.context.compared` says what is
+    shown instead)."""
+    names = list(study.design.arms)
+    if len(names) <= 2:
+        return
+    view = state.view()
+    shown_key, pool_key = "w_arms", "w_pool"
+    state.seed(shown_key, [a for a in names if a in view.arms] or names)
+    st.multiselect("Arms shown", names, key=shown_key, on_change=_copy_arms, args=(shown_key, "arms", names),
+                   help="Every arm shown is compared with the reference arm.")
+    state.seed(pool_key, [a for a in names if a in view.pool])
+    st.multiselect("Pool arms into one", names, key=pool_key, on_change=_copy_arms,
+                   args=(pool_key, "pool", names),
+                   help="Analyse these arms as one arm (e.g. every active dose); the reference "
+                        "arm cannot be pooled with the others.")
+    _, problem = compared(study, view)
+    if problem:
+        st.warning(md_escape(problem), icon=":material/call_split:")
+
+
+def _copy_arms(key: str, field: str, names: list[str]) -> None:
+    chosen = [a for a in names if a in (st.session_state.get(key) or [])]
+    # every arm shown is the default (none named), so the link stays as short as before
+    value = () if field == "arms" and len(chosen) == len(names) else tuple(chosen)
+    state.update(**{field: value})

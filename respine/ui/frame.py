@@ -12,7 +12,7 @@ from respine.errors import RespineError
 from respine.model import design as S
 from respine.model.selection import SubgroupFilter
 from respine.present import fmt, privacy
-from respine.ui import access, cache, state
+from respine.ui import access, cache, controls, state
 
 MAX_FILTERS = 6
 
@@ -43,13 +43,15 @@ def sidebar(trial: S.Trial) -> None:
             help="Analysis population; definitions on the overview page.",
         )
         if len(design.arms) > 2:
+            # the study's reference first: a view that names none shows (and analyses) it
             state.bound(
                 "reference",
                 st.selectbox,
                 "Reference arm",
-                options=list(design.arms),
+                options=[design.reference_arm, *design.treatment_arms],
                 help="Every other arm is compared with this one.",
             )
+            controls.arms(trial)
         _filters(trial)
         _counts(trial)
         for note in st.session_state.get(state.URL_NOTES, []):

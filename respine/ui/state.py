@@ -26,6 +26,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from respine import derive, urlstate
 from respine.analyses import availability, compare
+from respine.derive.arms import shown_choice
 from respine.model import design as S
 from respine.model import params
 from respine.model.selection import Selection
@@ -337,5 +338,9 @@ def selection(trial: S.Trial, **overrides: Any) -> Selection:
     shown = {k: val for k, val in st.session_state.get(EFFECTIVE, {}).items() if k in params.BY_NAME}
     v = params.with_values(view(), shown)
     endpoint = overrides.get("endpoint", v.endpoint)
+    # The arms are those the page's trial shows: a choice the study could not make fell back
+    # (respine.ui.context.compared), and the selection names what is analysed.
+    arms, pool = shown_choice(trial)
+    v = params.with_values(v, {"arms": arms, "pool": pool})
     sel = params.to_selection(v, trial.endpoint(endpoint).kind)
     return sel.with_(**overrides) if overrides else sel
