@@ -270,12 +270,18 @@ def load_adam(folder: str | Path | dict[str, DataFile], reference: str | None = 
     measurements = measurements[measurements[S.SUBJECT_ID].isin(subjects[S.SUBJECT_ID])]
     order_col = next((c for c in ("TRT01PN", "TRTPN") if c in adsl.columns), None)
     arm_col = next(c for c in ("TRT01P", "ARM", "TRTP") if c in adsl.columns)
+    arm_doses: dict[str, float] = {}
     if order_col:
         ordered = adsl.dropna(subset=[arm_col]).sort_values(order_col)
         arm_order = ordered[arm_col].astype(str).unique().tolist()
+        # The numeric planned treatment is the arm's dose when each arm has exactly one value.
+        numbers = pd.to_numeric(ordered[order_col], errors="coerce").groupby(ordered[arm_col].astype(str))
+        if (numbers.nunique(dropna=True) == 1).all() and numbers.count().gt(0).all():
+            arm_doses = {str(a): float(v) for a, v in numbers.first().items()}
     else:
         arm_order = sorted(subjects[S.ARM].unique())
     arm_order = [a for a in arm_order if a in set(subjects[S.ARM])]
+    arm_doses = {a: arm_doses[a] for a in arm_order if a in arm_doses}
     if len(arm_order) < 2:
         raise DataError(f"ADSL has only one arm ({', '.join(arm_order)}); a comparison needs two or more.")
     if reference is None:
@@ -293,7 +299,7 @@ def load_adam(folder: str | Path | dict[str, DataFile], reference: str | None = 
         populations=populations, default_population=default_pop, covariates=covariates, primary=None,
         synthetic=False, description=f"CDISC ADaM study {study_id}: {len(subjects)} subjects in "
                                      f"{len(arm_order)} arms, datasets {', '.join(sorted(datasets))}.",
-        endpoint_info=info)
+        endpoint_info=info, arm_doses=arm_doses)
     adae = read_table(available["adae"]) if "adae" in available else None
     return S.Trial(design=design, subjects=subjects, measurements=measurements,
                    adverse_events=_adverse_events(adae), source=source or "upload")
