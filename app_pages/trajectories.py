@@ -36,8 +36,11 @@ with render.explained():
         trend = cache.run(registry.over_time_mmrm, trial, sel)
         title = f"{ep.label}: LS mean (95% CI), MMRM ({sel.covariance}, {sel.df_method} df)"
     else:
-        trend = cache.run(registry.over_time, trial, sel)
+        # Observed means read observed records only: a derived record (LOCF) is not an observation.
+        trend = cache.run(registry.over_time, trial, sel, records="observed")
         title = f"{ep.label}: mean (95% CI) by arm"
+        if derive.has_derived_records(trial, endpoint):
+            title += ", observed records only"
     render.figure(
         cache.figure(figures.over_time_figure, trend, colours, title, label, min_cell=k), "traj_means"
     )

@@ -322,8 +322,8 @@ def mmrm_records_sentence(records: RecordCounts | None) -> str:
     if records is None or not records.n_left_out:
         return ""
     return (f" The model uses observed records only ({records.observed} post-baseline records; "
-            f"{records.n_left_out} derived records left out: {records.describe_left_out()}), "
-            "as a likelihood analysis under missing at random requires.")
+            f"derived records left out: {records.describe_left_out()}), as a likelihood analysis "
+            "under missing at random requires.")
 
 
 def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:

@@ -189,6 +189,7 @@ def register(
 
 # Comparisons and courses over time -------------------------------------------------------------
 analyze = register(compare.analyze, selection="normalised", keep=512)
+dose_response = register(compare.dose_response, selection="normalised")
 over_time = register(trend.over_time, selection="trend", keep=512)
 over_time_adjusted = register(trend.over_time_adjusted)
 over_time_mmrm = register(trend.over_time_mmrm)

@@ -23,20 +23,27 @@ def _by_visit_and_arm(frame: pd.DataFrame, trial: S.Trial) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
+def over_time(trial: S.Trial, sel: Selection, records: derive.Records = "analysis") -> pd.DataFrame:
     """Per-arm summary at every visit: mean (95% CI) or rate (Wilson 95% CI), with n.
 
+    ``records`` (:mod:`respine.derive.records`): ``"analysis"`` summarises the records the
+    comparison at each visit reads (derived ones such as LOCF included), so the course and the
+    comparison table agree; ``"observed"`` the observed records only.
+
     Columns: arm, visit_month, visit, n, estimate, ci_low, ci_high (plus sd/median for
-    continuous endpoints, responders for binary ones).
+    continuous endpoints, responders for binary ones) and derived (how many of the n records
+    are derived).
     """
     ep = trial.endpoint(sel.endpoint)
     population = sel.population or trial.design.default_population
-    data = derive.endpoint_data(trial, ep.id, population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi)
+    data = derive.endpoint_data(trial, ep.id, population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi,
+                                records=records)
     column = {"aval": S.VALUE, "chg": derive.CHG, "pchg": derive.PCHG}.get(sel.measure, S.VALUE)
     if ep.kind != "continuous":
         column = S.VALUE
     rows = []
     for (arm, month), g in data.groupby([S.ARM, S.VISIT_MONTH], sort=True):
+        derived = int((~derive.is_observed(g[g[column].notna()])).sum())
         if ep.kind == "continuous":
             s = stats.summarise_continuous(g[column], str(arm))
             rows.append(
@@ -49,6 +56,7 @@ def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
                     "ci_high": s.ci_high,
                     "sd": s.sd,
                     "median": s.median,
+                    "derived": derived,
                 }
             )
         else:
@@ -62,6 +70,7 @@ def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
                     "ci_low": b.ci_low,
                     "ci_high": b.ci_high,
                     "responders": b.responders,
+                    "derived": derived,
                 }
             )
     out = pd.DataFrame(rows)

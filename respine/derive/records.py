@@ -25,7 +25,7 @@ from respine.model import design as S
 from respine.model.results import DTYPE_WORDS, RecordCounts, dtype_words
 
 __all__ = ["DTYPE_WORDS", "RECORDS", "RecordCounts", "Records", "check_records", "count_records",
-           "dtype_words", "is_observed", "record_types", "select_records"]
+           "dtype_words", "has_derived_records", "is_observed", "record_types", "select_records"]
 
 Records = Literal["analysis", "observed"]
 
@@ -53,6 +53,16 @@ def record_types(frame: pd.DataFrame) -> pd.Series:
 def is_observed(frame: pd.DataFrame) -> pd.Series:
     """True for the observed records of ``frame``."""
     return record_types(frame) == S.OBSERVED
+
+
+def has_derived_records(trial: S.Trial, endpoint: str | None = None) -> bool:
+    """Whether the trial (or one measured endpoint of it) has any derived record."""
+    m = trial.measurements
+    if S.RECORD_TYPE not in m.columns:
+        return False
+    if endpoint is not None:
+        m = m[m[S.ENDPOINT].isin(trial.endpoint(endpoint).derived_from or (endpoint,))]
+    return bool((~is_observed(m)).any())
 
 
 def select_records(frame: pd.DataFrame, records: Records) -> pd.DataFrame:
