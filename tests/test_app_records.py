@@ -49,6 +49,8 @@ def test_explorer_compares_cibic_without_a_baseline(pilot_env):
     at = _page("app_pages/explorer.py", ep="CIBICVAL", visit="24", pop="EFF", method="ancova", cov="sitegr1")
     text = texts(at)
     assert "no baseline value" in text and "p = 0.960" in text
+    # The course of change from baseline cannot be drawn: the page says which measure to choose.
+    assert any("choose the measure" in w.value for w in at.warning), [w.value for w in at.warning]
 
 
 def test_missing_data_page_counts_locf_as_missing(pilot_env):
@@ -63,3 +65,9 @@ def test_over_time_observed_means_read_observed_records(pilot_env):
     # parquet: DTYPE missing), not the 81, 74, 79 analysis records that include LOCF ones.
     assert [int(table.loc[("Week 24", a), "n"]) for a in
             ("Xanomeline Low Dose", "Xanomeline High Dose", "Placebo")] == [49, 41, 65]
+
+
+def test_over_time_mmrm_says_which_records_it_left_out(pilot_env):
+    at = _page("app_pages/trajectories.py", ep="ACTOT", pop="EFF", o_traj_mode="mmrm")
+    assert any("observed records only: derived records left out: 163 carried forward by LOCF" in c.value
+               for c in at.caption), [c.value for c in at.caption]

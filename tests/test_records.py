@@ -180,6 +180,12 @@ def test_ancova_without_a_baseline_term_when_the_endpoint_has_no_baseline(tmp_pa
     assert "arm and sex as terms (no baseline term" in with_sex.methods_text
     welch = compare.analyze(gic_trial, Selection(endpoint="GIC", visit=12.0, method="welch"))
     assert welch.contrasts[0].estimate == pytest.approx(a.mean() - b.mean())
+    # A course of change from baseline would be empty: it says which measure to choose instead.
+    for course in (trend.over_time, trend.over_time_adjusted):
+        with pytest.raises(AnalysisError, match="no baseline value, so its change from baseline"):
+            course(gic_trial, Selection(endpoint="GIC", visit=12.0))
+    observed = trend.over_time(gic_trial, Selection(endpoint="GIC", visit=12.0, measure="aval"))
+    assert list(observed["n"]) == [4, 4]
 
 
 def test_dose_trend_recovers_an_exact_linear_dose_effect():

@@ -23,6 +23,16 @@ def _by_visit_and_arm(frame: pd.DataFrame, trial: S.Trial) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def _needs_baseline(ep_label: str, measure: str, data: pd.DataFrame) -> None:
+    """Refuse a change from baseline of an endpoint that has no baseline value (a course of
+    empty rows, or of observed values under a change-from-baseline axis, would mislead)."""
+    if measure != "aval" and not data[derive.BASE].notna().any():
+        raise AnalysisError(
+            f"{ep_label} has no baseline value, so its {derive.MEASURES[measure].lower()} cannot be "
+            f"shown; choose the measure '{derive.MEASURES['aval']}'."
+        )
+
+
 def over_time(trial: S.Trial, sel: Selection, records: derive.Records = "analysis") -> pd.DataFrame:
     """Per-arm summary at every visit: mean (95% CI) or rate (Wilson 95% CI), with n.
 
@@ -41,6 +51,8 @@ def over_time(trial: S.Trial, sel: Selection, records: derive.Records = "analysi
     column = {"aval": S.VALUE, "chg": derive.CHG, "pchg": derive.PCHG}.get(sel.measure, S.VALUE)
     if ep.kind != "continuous":
         column = S.VALUE
+    elif not data.empty:
+        _needs_baseline(ep.label, sel.measure, data)
     rows = []
     for (arm, month), g in data.groupby([S.ARM, S.VISIT_MONTH], sort=True):
         derived = int((~derive.is_observed(g[g[column].notna()])).sum())
@@ -91,6 +103,9 @@ def over_time_adjusted(trial: S.Trial, sel: Selection) -> pd.DataFrame:
     if ep.kind != "continuous":
         raise AnalysisError("Model-based means need a continuous endpoint.")
     base = min(v.number for v in trial.design.visits)
+    data = derive.endpoint_data(trial, ep.id, sel.population, sel.filters)
+    if not data.empty:
+        _needs_baseline(ep.label, sel.measure, data)
     rows = []
     for month in visits_with_data(trial, ep.id):
         if month == base:
