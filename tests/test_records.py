@@ -211,3 +211,12 @@ def test_dose_arms_need_three_arms_with_distinct_doses(tiny_trial):
     assert compare.dose_arms(tiny_trial) == {}
     assert compare.dose_response(tiny_trial, Selection(endpoint="VAS", visit=12.0)) is None
     assert registry.dose_response.path == "respine.analyses.compare.dose_response"
+
+
+def test_the_record_type_of_a_value_derived_from_several_sources():
+    from respine.derive.measures import _derived_type
+
+    a = pd.Series(["", "LOCF", "", "LOCF", "AVERAGE", None])
+    b = pd.Series(["", "", "LOCF", "LOCF", "LOCF", ""])
+    assert list(_derived_type({"a": a, "b": b})) == ["", "LOCF", "LOCF", "LOCF", "AVERAGE/LOCF", ""]
+    assert list(_derived_type({"a": a, "b": b, "c": b})) == ["", "LOCF", "LOCF", "LOCF", "AVERAGE/LOCF", ""]

@@ -53,8 +53,12 @@ def _wide(m: pd.DataFrame, endpoint: str, column: str = S.VALUE) -> pd.DataFrame
 def _derived_type(types: dict[str, pd.Series]) -> pd.Series:
     """Record type of a value derived from several sources at one visit: observed when every
     source record is observed, else the sources' derivation types ("LOCF", "LOCF/AVERAGE")."""
-    frame = pd.DataFrame(types).fillna(S.OBSERVED).astype(str)
-    return frame.apply(lambda row: "/".join(sorted({t for t in row if t != S.OBSERVED})), axis=1)
+    columns = [t.fillna(S.OBSERVED).astype(str) for t in types.values()]
+    joined = columns[0]
+    for c in columns[1:]:
+        joined = joined + "/" + c
+    # Few distinct combinations exist: normalise each once ("LOCF/" -> "LOCF", "/" -> "").
+    return joined.map({v: "/".join(sorted(set(v.split("/")) - {S.OBSERVED})) for v in joined.unique()})
 
 
 def endpoint_data(
