@@ -7,7 +7,12 @@ from respine.model import design as S
 
 
 def visits_with_data(trial: S.Trial, endpoint: str) -> list[float]:
-    """Visit numbers at which an endpoint has any data (derived ones: post-baseline visits)."""
+    """Visit numbers at which an endpoint has any data (derived ones: post-baseline visits).
+
+    Any analysis record counts, a derived one (LOCF) too: the comparison at a visit reads the
+    analysis records, so a visit held only by derived records can still be compared. The MMRM
+    and the missing-data views read observed records and count per visit themselves.
+    """
     return list(_visits_with_data(trial, endpoint))
 
 
