@@ -3,7 +3,7 @@
 import streamlit as st
 
 from respine import derive
-from respine.analyses import registry
+from respine.analyses import availability, registry
 from respine.present import figures, labels, tables
 from respine.present.fmt import md_escape as md
 from respine.ui import cache, controls, render, state
@@ -33,6 +33,8 @@ with render.explained():
     if mode == "model":
         trend = cache.run(registry.over_time_adjusted, trial, sel)
         title = f"{ep.label}: LS mean (95% CI), ANCOVA on baseline at each visit"
+        if not availability.has_baseline(trial, endpoint):  # CIBIC+ and the like: no baseline term
+            title = f"{ep.label}: LS mean (95% CI), ANCOVA at each visit (no baseline)"
     elif mode == "mmrm":
         trend = cache.run(registry.over_time_mmrm, trial, sel)
         title = f"{ep.label}: LS mean (95% CI), MMRM ({sel.covariance}, {sel.df_method} df)"

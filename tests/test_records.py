@@ -12,6 +12,7 @@ import pytest
 
 from respine import derive, stats
 from respine.analyses import compare, missing, registry, trend
+from respine.analyses.availability import has_baseline
 from respine.analyses.repeated import MMRM_RECORDS
 from respine.errors import AnalysisError, SelectionError
 from respine.io import load_trial
@@ -186,6 +187,7 @@ def test_ancova_without_a_baseline_term_when_the_endpoint_has_no_baseline(tmp_pa
             course(gic_trial, Selection(endpoint="GIC", visit=12.0))
     observed = trend.over_time(gic_trial, Selection(endpoint="GIC", visit=12.0, measure="aval"))
     assert list(observed["n"]) == [4, 4]
+    assert not has_baseline(gic_trial, "GIC") and has_baseline(gic_trial, "VAS")
 
 
 def test_dose_trend_recovers_an_exact_linear_dose_effect():

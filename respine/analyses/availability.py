@@ -44,6 +44,15 @@ def _available_endpoints(trial: S.Trial) -> tuple[str, ...]:
     return tuple(out)
 
 
+def has_baseline(trial: S.Trial, endpoint: str) -> bool:
+    """Whether an endpoint has data at the baseline visit (a global impression of change, such
+    as the CDISC pilot's CIBIC+, has none: its models have no baseline term)."""
+    base = min(v.number for v in trial.design.visits)
+    m = trial.measurements
+    sources = trial.endpoint(endpoint).derived_from or (endpoint,)
+    return bool(((m[S.ENDPOINT].isin(sources)) & (m[S.VISIT_MONTH] == base)).any())
+
+
 def post_baseline_visits(trial: S.Trial, endpoint: str) -> list[float]:
     """Visits after baseline at which an endpoint has data."""
     base = min(v.number for v in trial.design.visits)

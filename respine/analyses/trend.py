@@ -94,7 +94,8 @@ def over_time(trial: S.Trial, sel: Selection, records: derive.Records = "analysi
 
 def over_time_adjusted(trial: S.Trial, sel: Selection) -> pd.DataFrame:
     """Model-based course: LS means (95% CI) per arm and post-baseline visit from an ANCOVA of
-    the chosen measure on arm and baseline at each visit (same columns as :func:`over_time`).
+    the chosen measure on arm and baseline at each visit (same columns as :func:`over_time`);
+    an endpoint without a baseline value has no baseline term (its observed value on arm).
 
     A repeated-measures model over all visits (MMRM) is the fuller alternative; this per-visit
     ANCOVA is the model the comparison table uses.
