@@ -5,7 +5,7 @@ import streamlit as st
 from respine import derive
 from respine.analyses import registry
 from respine.model.labels import endpoint_label
-from respine.present import figures, labels, tables
+from respine.present import figures, fmt, labels, tables
 from respine.present.fmt import md_escape as md
 from respine.ui import cache, controls, render, state
 from respine.ui.context import page_context
@@ -52,6 +52,12 @@ with render.explained():
             min_cell=k,
         )
     render.figure(fig, "trend")
+    derived = int(trend["derived"].sum())
+    if derived and derived >= k:  # a total under k is not shown in aggregate-only mode
+        st.caption(
+            f"Means by visit read the analysis records, as the comparison below does: {derived} of "
+            "them are derived (ADaM DTYPE, such as LOCF) rather than observed."
+        )
     with st.expander("Values by visit"):
         render.table(tables.over_time_table(trend, ep.kind, k), f"{endpoint}_by_visit", "trend")
 
@@ -65,6 +71,14 @@ with render.explained():
         direction = labels.result_direction_note(ep, result)  # from the registry; empty if unknown
         if direction:
             st.caption(md(direction))
+        dose = result.dose_response  # the ANCOVA on 3+ arms with doses adds the dose-response test
+        if dose is not None:
+            doses = ", ".join(f"{md(a)} {d:g}" for a, d in dose.doses.items())
+            st.markdown(
+                f"**Dose-response** (linear trend across doses {doses}): slope "
+                f"{fmt.est_ci(dose.slope, dose.ci_low, dose.ci_high, 4)} per unit of dose, "
+                f"SE {fmt.num(dose.se, 4)}, p = {fmt.p_value(dose.p_value)} ({dose.df:g} df)."
+            )
         render.notes(result.notes)
         render.methods(result.methods_text)
     with right:

@@ -30,9 +30,17 @@ with render.explained():
         "completion",
     )
     render.table(completion_table, f"completion_{endpoint}", "completion")
+    derived = int(frame["derived"].sum()) if "derived" in frame else 0
+    if derived and derived >= k:  # a total under k is not shown in aggregate-only mode
+        st.caption(
+            f"Observed records only: {derived} derived records (ADaM DTYPE, such as LOCF) fill in "
+            "missing visits and count as missing here. The comparison at a visit reads them as "
+            "the study's analysis records; the MMRM and multiple imputation do not."
+        )
     st.subheader("Patterns")
     st.caption(
-        "X = value present, . = missing, at the visits named in the first column. Monotone "
-        "patterns are dropout; intermittent ones are missed visits."
+        "X = observed value, . = missing (a derived record such as LOCF counts as missing), at "
+        "the visits named in the first column. Monotone patterns are dropout; intermittent ones "
+        "are missed visits."
     )
     render.table(patterns_table, f"missing_patterns_{endpoint}", "patterns")

@@ -3,8 +3,9 @@
 import streamlit as st
 
 from respine import derive
-from respine.analyses import registry
+from respine.analyses import availability, registry
 from respine.present import figures, labels, tables
+from respine.present.fmt import md_escape as md
 from respine.ui import cache, controls, render, state
 from respine.ui.context import page_context
 
@@ -32,12 +33,22 @@ with render.explained():
     if mode == "model":
         trend = cache.run(registry.over_time_adjusted, trial, sel)
         title = f"{ep.label}: LS mean (95% CI), ANCOVA on baseline at each visit"
+        if not availability.has_baseline(trial, endpoint):  # CIBIC+ and the like: no baseline term
+            title = f"{ep.label}: LS mean (95% CI), ANCOVA at each visit (no baseline)"
     elif mode == "mmrm":
         trend = cache.run(registry.over_time_mmrm, trial, sel)
         title = f"{ep.label}: LS mean (95% CI), MMRM ({sel.covariance}, {sel.df_method} df)"
+        if derive.has_derived_records(trial, endpoint):
+            used = cache.run(registry.mmrm_records, trial, sel)
+            if used.n_left_out >= k:  # a count under k is not shown in aggregate-only mode
+                st.caption(f"The MMRM reads observed records only: derived records left out: "
+                           f"{md(used.describe_left_out())}.")
     else:
-        trend = cache.run(registry.over_time, trial, sel)
+        # Observed means read observed records only: a derived record (LOCF) is not an observation.
+        trend = cache.run(registry.over_time, trial, sel, records="observed")
         title = f"{ep.label}: mean (95% CI) by arm"
+        if derive.has_derived_records(trial, endpoint):
+            title += ", observed records only"
     render.figure(
         cache.figure(figures.over_time_figure, trend, colours, title, label, min_cell=k), "traj_means"
     )

@@ -7,7 +7,12 @@ from respine.model import design as S
 
 
 def visits_with_data(trial: S.Trial, endpoint: str) -> list[float]:
-    """Visit numbers at which an endpoint has any data (derived ones: post-baseline visits)."""
+    """Visit numbers at which an endpoint has any data (derived ones: post-baseline visits).
+
+    Any analysis record counts, a derived one (LOCF) too: the comparison at a visit reads the
+    analysis records, so a visit held only by derived records can still be compared. The MMRM
+    and the missing-data views read observed records and count per visit themselves.
+    """
     return list(_visits_with_data(trial, endpoint))
 
 
@@ -37,6 +42,15 @@ def _available_endpoints(trial: S.Trial) -> tuple[str, ...]:
         if (ep.is_derived and all(d in have for d in ep.derived_from)) or ep_id in have:
             out.append(ep_id)
     return tuple(out)
+
+
+def has_baseline(trial: S.Trial, endpoint: str) -> bool:
+    """Whether an endpoint has data at the baseline visit (a global impression of change, such
+    as the CDISC pilot's CIBIC+, has none: its models have no baseline term)."""
+    base = min(v.number for v in trial.design.visits)
+    m = trial.measurements
+    sources = trial.endpoint(endpoint).derived_from or (endpoint,)
+    return bool(((m[S.ENDPOINT].isin(sources)) & (m[S.VISIT_MONTH] == base)).any())
 
 
 def post_baseline_visits(trial: S.Trial, endpoint: str) -> list[float]:

@@ -3,6 +3,11 @@
 :func:`analyze` takes a trial and a :class:`Selection` and returns an :class:`AnalysisResult`
 holding unrounded numbers; :meth:`AnalysisResult.to_dict` is the JSON contract of
 ``respine analyze`` (DESIGN.md section 4).
+
+Records: the comparison at a visit (Welch, ANCOVA, Mann-Whitney, binary tests) reads the analysis
+records, derived ones included, as the study's plan flags them (the CDISC pilot's LOCF ANCOVA);
+the MMRM reads observed records only (:mod:`respine.analyses.repeated`). The result counts the
+observed and derived records it read, and its methods sentence says so.
 """
 
 from __future__ import annotations
@@ -12,12 +17,12 @@ from dataclasses import replace
 import pandas as pd
 
 from respine import derive, stats
-from respine.analyses.repeated import _mmrm_at_visit, mmrm_fit
+from respine.analyses.repeated import _mmrm_at_visit, mmrm_fit, mmrm_records
 from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
 from respine.model.endpoints import Responder
 from respine.model.labels import endpoint_label, rule_modified
-from respine.model.results import AnalysisResult
+from respine.model.results import AnalysisResult, DoseResponse, RecordCounts
 from respine.model.selection import Selection
 
 CONTINUOUS_METHODS = {
@@ -31,6 +36,10 @@ BINARY_METHODS = {
     "cmh": "Cochran-Mantel-Haenszel, stratified by the covariates",
     "logistic": "Logistic regression adjusted for the covariates",
 }
+
+
+#: The records a comparison at one visit reads (see the module docstring).
+VISIT_RECORDS: derive.Records = "analysis"
 
 
 def default_method(kind: str) -> str:
@@ -48,7 +57,12 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
     default) and the difference in means by Welch's t-test or by ANCOVA adjusted for baseline
     (plus any chosen covariates). Binary endpoints: responder rates with Wilson CIs; risk
     difference (Newcombe), relative risk and odds ratio, with the p-value of the chosen test.
-    Analyses use the subjects with a value at the visit (complete cases).
+    Analyses use the subjects with a value at the visit: the analysis records, derived ones
+    (LOCF) included where the data flag them; the MMRM uses observed records only. An endpoint
+    without a baseline value (a global impression of change) is analysed as its observed value,
+    and its ANCOVA has no baseline term. With three or more arms that have doses
+    (``design.arm_doses``), the ANCOVA adds the linear trend across doses
+    (:attr:`AnalysisResult.dose_response`).
     """
     design = trial.design
     ep = trial.endpoint(sel.endpoint)
@@ -66,7 +80,8 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
     derive.check_covariates(trial, sel.covariates, "Covariate")
     if sel.measure not in derive.MEASURES:
         raise SelectionError(f"Unknown measure '{sel.measure}'. Choose one of: {', '.join(derive.MEASURES)}.")
-    data = derive.endpoint_data(trial, ep.id, population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi)
+    data = derive.endpoint_data(trial, ep.id, population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi,
+                                records=VISIT_RECORDS)
     at_visit = data[data[S.VISIT_MONTH] == sel.visit]
     visit_label = design.visit_label(sel.visit)
     if at_visit.empty:
@@ -79,20 +94,33 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
     notes: list[str] = []
     lsmeans: tuple[dict[str, float | str], ...] = ()
     base_visit = min(v.number for v in design.visits)
+    records: RecordCounts | None = None
+    dose: DoseResponse | None = None
+    method_label = methods_for(ep.kind)[method]
     if ep.kind == "continuous":
         measure = sel.measure
+        has_baseline = bool(data[derive.BASE].notna().any())
         if measure != "aval" and sel.visit == base_visit:
             measure = "aval"
             notes.append("At baseline the observed value is analysed (change is zero).")
+        elif measure != "aval" and not has_baseline:
+            measure = "aval"
+            notes.append(
+                f"{ep.label} has no baseline value (no record at {design.visit_label(base_visit)}), so "
+                f"the observed value is analysed: {derive.MEASURES[sel.measure].lower()} needs a baseline."
+            )
         column = {"aval": S.VALUE, "chg": derive.CHG, "pchg": derive.PCHG}[measure]
         values = at_visit.dropna(subset=[column])
         summaries = tuple(
             stats.summarise_continuous(values.loc[values[S.ARM] == a, column], a) for a in arms_order
         )
+        records = derive.count_records(values, VISIT_RECORDS, arms_order)
         if method == "mmrm":
-            fit = mmrm_fit(trial, sel.with_(reference=reference))
+            mmrm_sel = sel.with_(reference=reference, measure=measure)
+            fit = mmrm_fit(trial, mmrm_sel)
             contrasts, lsmeans, mmrm_notes = _mmrm_at_visit(fit, sel.visit, visit_label)
             notes.extend(mmrm_notes)
+            records = mmrm_records(trial, mmrm_sel)
         elif method == "welch":
             contrasts = tuple(
                 stats.welch_t(
@@ -121,34 +149,37 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
                     "ANCOVA adjusted for baseline cannot be fitted at the baseline "
                     "visit; choose a later visit or the Welch t-test."
                 )
-            frame = values.merge(
-                derive.subject_table(trial).drop(columns=[S.ARM]), on=S.SUBJECT_ID, how="left"
-            )
-            # A covariate the study declares categorical is a factor even when coded as numbers.
-            for cov in design.covariates:
-                if cov.kind == "categorical" and cov.column in sel.covariates:
-                    frame[cov.column] = derive.as_levels(frame[cov.column]).where(frame[cov.column].notna())
+            frame = _model_frame(trial, values, sel.covariates)
+            # No baseline term for an endpoint without a baseline value (the pilot's CIBIC+).
+            terms = (*((derive.BASE,) if has_baseline else ()), *sel.covariates)
+            if not has_baseline:
+                method_label = "ANCOVA without a baseline term" if sel.covariates else "ANOVA on arm"
             fit = stats.ancova(
                 frame,
                 column,
                 S.ARM,
                 reference,
-                (derive.BASE, *sel.covariates),
+                terms,
                 arm_order=tuple(arms_order),
                 weights=sel.lsmeans_weights,
             )
             contrasts, lsmeans = fit.contrasts, fit.lsmeans
+            used = frame[stats.complete_rows(frame, [column, S.ARM, *terms])]
+            records = derive.count_records(used, VISIT_RECORDS, arms_order)
             dropped = len(values) - fit.n
             if dropped:
-                notes.append(
-                    f"{dropped} subjects without baseline or covariate values were left out of the ANCOVA."
-                )
+                what = "baseline or covariate values" if has_baseline else "covariate values"
+                notes.append(f"{dropped} subjects without {what} were left out of the ANCOVA.")
+            dose, dose_note = _dose_response(trial, frame, column, terms)
+            if dose_note:
+                notes.append(dose_note)
         n_total = int(sum(s.n for s in summaries))
     else:
         measure = "aval"
         summaries = tuple(
             stats.summarise_binary(at_visit.loc[at_visit[S.ARM] == a, S.VALUE], a) for a in arms_order
         )
+        records = derive.count_records(at_visit.dropna(subset=[S.VALUE]), VISIT_RECORDS, arms_order)
         ref = summaries[-1]
         if method in stats.BINARY_TESTS:
             contrasts = tuple(
@@ -177,7 +208,7 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
         visit_label=visit_label,
         measure=measure,
         method=method,
-        method_label=methods_for(ep.kind)[method],
+        method_label=method_label,
         population=population,
         arms=summaries,
         contrasts=contrasts,
@@ -190,8 +221,60 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
         # Says in the JSON output whether the responder rule differs from the study's primary rule,
         # and which direction is better (None: unknown), so a script can read a contrast's sign.
         extra={"rule_modified": rule_modified(ep, sel.rule), "lower_is_better": ep.lower_is_better},
+        records=records,
+        dose_response=dose,
     )
     return replace(result, methods_text=methods_text(result, sel, trial))
+
+
+def _model_frame(trial: S.Trial, values: pd.DataFrame, covariates: tuple[str, ...]) -> pd.DataFrame:
+    """The values at a visit with the subject covariates of a linear model beside them."""
+    frame = values.merge(derive.subject_table(trial).drop(columns=[S.ARM]), on=S.SUBJECT_ID, how="left")
+    # A covariate the study declares categorical is a factor even when coded as numbers.
+    for cov in trial.design.covariates:
+        if cov.kind == "categorical" and cov.column in covariates:
+            frame[cov.column] = derive.as_levels(frame[cov.column]).where(frame[cov.column].notna())
+    return frame
+
+
+def dose_arms(trial: S.Trial) -> dict[str, float]:
+    """The arms' doses when a linear trend across doses can be tested: three or more arms, each
+    with a dose (``design.arm_doses``), at three or more distinct doses; else empty."""
+    doses = trial.design.arm_doses
+    if len(trial.design.arms) < 3 or any(a not in doses for a in trial.design.arms):
+        return {}
+    return dict(doses) if len(set(doses.values())) >= 3 else {}
+
+
+def _dose_response(
+    trial: S.Trial, frame: pd.DataFrame, column: str, terms: tuple[str, ...]
+) -> tuple[DoseResponse | None, str]:
+    """The linear trend across doses in the ANCOVA's rows and terms (None, with the reason as a
+    note, when the selection cannot support it; None without a note when the study has no doses)."""
+    doses = dose_arms(trial)
+    if not doses:
+        return None, ""
+    dosed = frame.assign(_dose=frame[S.ARM].map(doses))
+    try:
+        trend = stats.dose_trend(dosed, column, "_dose", terms)
+    except AnalysisError as exc:
+        return None, f"No dose-response test: {exc}"
+    return replace(trend, doses={a: doses[a] for a in trial.design.arms}), ""
+
+
+def dose_response(trial: S.Trial, sel: Selection) -> DoseResponse | None:
+    """Linear trend across the arms' doses at the selection's visit: the slope of dose as a
+    continuous term of the ANCOVA (same rows, baseline and covariates), as in the CDISC pilot's
+    Table 14-3.01. None when the study has fewer than three arms with doses.
+
+    References
+    ----------
+    .. [1] Ruberg SJ. Dose response studies. I. Some design considerations. J Biopharm Stat
+       1995;5:1-14.
+    """
+    if trial.endpoint(sel.endpoint).kind != "continuous" or not dose_arms(trial):
+        return None
+    return analyze(trial, sel.with_(method="ancova")).dose_response
 
 
 def _adjusted_binary(
@@ -226,10 +309,28 @@ def _adjusted_binary(
     return tuple(out)
 
 
+def records_phrase(records: RecordCounts | None) -> str:
+    """Which records a comparison at a visit read, for its methods sentence: "(complete cases)"
+    when every record is observed, else the analysis records with their counts."""
+    if records is None or not records.n_derived:
+        return "(complete cases)"
+    return f"using the analysis records ({records.describe()})"
+
+
+def mmrm_records_sentence(records: RecordCounts | None) -> str:
+    """What the MMRM read, when derived records were set aside ("" when there were none)."""
+    if records is None or not records.n_left_out:
+        return ""
+    return (f" The model uses observed records only ({records.observed} post-baseline records; "
+            f"derived records left out: {records.describe_left_out()}), as a likelihood analysis "
+            "under missing at random requires.")
+
+
 def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
     """One or two sentences stating what was done, ready to paste into a report."""
     pop = trial.design.population(result.population).label
     ref = sel.reference or trial.design.reference_arm
+    cases = records_phrase(result.records)
     if result.kind == "binary" and result.method in ("cmh", "logistic"):
         covs = ", ".join(sel.covariates)
         how = (
@@ -240,7 +341,7 @@ def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
         )
         return (
             f"{result.endpoint_label} at {result.visit_label} was compared between arms in the {pop} "
-            f"population (complete cases) {how}, with {ref} as reference."
+            f"population {cases} {how}, with {ref} as reference."
         )
     if result.kind == "binary":
         derivation = trial.endpoint(result.endpoint).derivation
@@ -251,32 +352,43 @@ def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
             rule = f" Responders were defined as {words}."
         return (
             f"{result.endpoint_label} at {result.visit_label} was compared between arms in the "
-            f"{pop} population using subjects with an assessment (complete cases).{rule} "
+            f"{pop} population using subjects with an assessment {cases}.{rule} "
             f"Rates are shown with Wilson 95% CIs; the risk difference with Newcombe's hybrid "
             f"score CI; relative risk and odds ratio with log-scale Wald CIs; the p-value is "
             f"from {result.method_label}, with {ref} as reference."
         )
     what = derive.MEASURES[result.measure].lower()
     if result.method == "mmrm":
-        fit = mmrm_fit(trial, sel.with_(reference=ref))
-        return fit.methods_text(result.endpoint_label, pop) + f" Contrasts are arm minus {ref} at each visit."
+        fit = mmrm_fit(trial, sel.with_(reference=ref, measure=result.measure))
+        return (fit.methods_text(result.endpoint_label, pop) + mmrm_records_sentence(result.records)
+                + f" Contrasts are arm minus {ref} at each visit.")
     if result.method == "mann_whitney":
         how = (
             "by the Mann-Whitney test, with the Hodges-Lehmann estimate of the shift and its CI (Bauer 1972)"
         )
     elif result.method == "ancova":
-        covs = ", ".join(["baseline value", *sel.covariates])
+        no_baseline = result.method_label != CONTINUOUS_METHODS["ancova"]
+        covs = ", ".join([*([] if no_baseline else ["baseline value"]), *sel.covariates])
         weighting = (
             "equal weights for the levels of categorical covariates"
             if sel.lsmeans_weights == "equal"
             else "observed-margin weighting"
         )
-        how = f"by analysis of covariance with arm and {covs} as terms; least-squares means use {weighting}"
+        model = (f"analysis of covariance with arm and {covs} as terms" if covs
+                 else "analysis of variance with arm as the only term")
+        if no_baseline:
+            model += f" (no baseline term: {result.endpoint_label} has no baseline value)"
+        how = f"by {model}; least-squares means use {weighting}"
     elif result.method == "welch":
         how = "by Welch's unequal-variance t-test"
-    return (
+    text = (
         f"The {what} in {result.endpoint_label} at {result.visit_label} was compared between "
-        f"arms in the {pop} population (complete cases) {how}; differences are "
+        f"arms in the {pop} population {cases} {how}; differences are "
         f"arm minus {ref} with 95% CIs."
     )
+    if result.dose_response is not None:
+        doses = ", ".join(f"{a} {d:g}" for a, d in result.dose_response.doses.items())
+        text += (f" The dose-response p-value tests a non-zero slope of dose ({doses}) as a continuous "
+                 "term in place of arm in the same model.")
+    return text
 

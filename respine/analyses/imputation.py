@@ -15,6 +15,11 @@ missing values in a different way, then analyses the completed data:
                           regression within each arm, pooled with Rubin's rules
 ========================  =================================================================
 
+Records: every strategy reads **observed records only** (:mod:`respine.derive.records`). A
+record filled in by a rule in the data (ADaM ``DTYPE`` such as LOCF) is a missing value here,
+which each strategy fills its own way; counting it as observed would make the imputations
+no-ops. Each result's notes say how many derived records were set aside.
+
 For a derived endpoint (a responder rule or an MCID, declared in its registry entry) the
 imputations are made on the measured source values and the status is derived again from the
 completed values by the same declared derivation, so the rule is applied exactly as for observed
@@ -43,6 +48,7 @@ from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
 from respine.model.endpoints import Endpoint, Responder
 from respine.model.labels import endpoint_label, positive_favours_arm
+from respine.model.results import RecordCounts
 from respine.model.rules import (
     MCID_ODI_POINTS,
     MCID_VAS_MM,
@@ -53,6 +59,9 @@ from respine.model.rules import (
 from respine.model.selection import Filters
 from respine.stats.proportions import _wilson, _yates_p
 from respine.stats.rubin import PooledEstimate, rubin_pool
+
+#: The records the missing-data strategies read (see the module docstring).
+IMPUTATION_RECORDS: derive.Records = "observed"
 
 STRATEGIES: dict[str, str] = {
     "complete_case": "Complete cases",
@@ -168,6 +177,16 @@ class _Prepared:
     earlier: dict[str, pd.DataFrame]  # post-baseline visits before the visit (columns: visit)
     derive_outcome: Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], np.ndarray]
     rule: ResponderRule
+    derived_at_visit: dict[str, int] = field(default_factory=dict)  # derived records set aside, by type
+
+    def records_note(self) -> list[str]:
+        """The note saying which derived records were treated as missing (none: no note)."""
+        if not self.derived_at_visit:
+            return []
+        counts = RecordCounts("observed", 0, left_out=self.derived_at_visit)
+        return [f"Observed records only: {counts.describe_left_out()} at {self.visit_label} "
+                "were treated as missing values: the complete-case analysis leaves them out, the "
+                "other strategies impute them in their own way."]
 
     @property
     def missing(self) -> np.ndarray:
@@ -239,7 +258,11 @@ def _prepare(trial: S.Trial, endpoint: str, visit: float | str, population: str 
         raise AnalysisError(f"No subject of arms {arm} or {reference} is in this selection. "
                             "Widen the population or filters.")
     ids = subjects[S.SUBJECT_ID].to_numpy()
-    data = derive.endpoint_data(trial, ep.id, population, filters, rule, mcid_vas, mcid_odi)
+    data = derive.endpoint_data(trial, ep.id, population, filters, rule, mcid_vas, mcid_odi,
+                                records=IMPUTATION_RECORDS)
+    analysis = derive.endpoint_data(trial, ep.id, population, filters, rule, mcid_vas, mcid_odi)
+    analysis = analysis[(analysis[S.VISIT_MONTH] == visit_n) & analysis[S.SUBJECT_ID].isin(ids)]
+    derived_at_visit = derive.count_records(analysis, "analysis").derived
     at = data[data[S.VISIT_MONTH] == visit_n]
     column = MEASURE_COLUMNS[measure] if ep.kind == "continuous" else S.VALUE
     observed = at.set_index(S.SUBJECT_ID)[column] if not at.empty else pd.Series(dtype=float)
@@ -247,6 +270,8 @@ def _prepare(trial: S.Trial, endpoint: str, visit: float | str, population: str 
     sources, fn = _outcome_function(trial, ep, measure, rule, mcid_vas, mcid_odi)
     m = trial.measurements
     m = m[m[S.SUBJECT_ID].isin(ids) & m[S.ENDPOINT].isin(sources)]
+    # Observed records after baseline; the baseline is the analysis baseline, as in endpoint_data.
+    m = m[derive.is_observed(m) | (m[S.VISIT_MONTH] == base_visit)]
     base, at_visit, earlier = {}, {}, {}
     for s in sources:
         sel = m[m[S.ENDPOINT] == s]
@@ -259,7 +284,7 @@ def _prepare(trial: S.Trial, endpoint: str, visit: float | str, population: str 
     continuous_sources = ep.kind == "continuous" or ep.is_derived
     return _Prepared(ep, ep.kind, visit_n, visit_label, pop.id, pop.label, arm, reference, measure,
                      ids, subjects[S.ARM].to_numpy(), outcome, sources, continuous_sources, base,
-                     at_visit, earlier, fn, rule)
+                     at_visit, earlier, fn, rule, derived_at_visit)
 
 
 # ====================================================================== single analyses
@@ -303,7 +328,7 @@ def _single_result(prep: _Prepared, strategy: str, outcome: np.ndarray, imputed:
         raise AnalysisError(f"No subject with a value in arm(s) {', '.join(empty)} at {prep.visit_label}; "
                             "widen the population or filters.")
     return SensitivityResult(strategy, STRATEGIES[strategy], arms, _contrast(prep, outcome),
-                             {a.arm: a.n_imputed for a in arms}, tuple(notes), methods)
+                             {a.arm: a.n_imputed for a in arms}, (*prep.records_note(), *notes), methods)
 
 
 def _analysis_words(prep: _Prepared) -> str:
@@ -585,6 +610,7 @@ def _mi(prep: _Prepared, n_imputations: int, seed: int) -> SensitivityResult:
         return SensitivityResult("mi", STRATEGIES["mi"], cc.arms, cc.contrast, cc.n_imputed,
                                  (note,), cc.methods_text)
     completed, imputed, notes = _multiply_impute(prep, n_imputations, seed, plan)
+    notes = [*prep.records_note(), *notes]
     pooled, parts = _pool_completed(prep, completed)
     arms = []
     for a in prep.order:
@@ -642,7 +668,8 @@ def primary_sensitivity(trial: S.Trial, endpoint: str, visit: float | str, popul
 
     * ``complete_case``: subjects with a value at the visit; the primary analysis (chi-square
       with Yates' correction and Newcombe CI for binary endpoints, Welch's t-test for continuous
-      ones), so it equals :func:`respine.analyses.compare.analyze`.
+      ones), so it equals :func:`respine.analyses.compare.analyze` on a study without derived
+      records (here derived records such as LOCF are missing values; there they are analysed).
     * ``nri``: missing status = non-responder (binary endpoints; for continuous ones the result
       has no contrast and a note).
     * ``locf``: the last post-baseline value before the visit (baseline when there is none) of

@@ -35,6 +35,7 @@ from respine.analyses import (
     individual,
     missing,
     published,
+    repeated,
     robustness,
     safety,
     subgroups,
@@ -189,9 +190,11 @@ def register(
 
 # Comparisons and courses over time -------------------------------------------------------------
 analyze = register(compare.analyze, selection="normalised", keep=512)
+dose_response = register(compare.dose_response, selection="normalised")
 over_time = register(trend.over_time, selection="trend", keep=512)
 over_time_adjusted = register(trend.over_time_adjusted)
 over_time_mmrm = register(trend.over_time_mmrm)
+mmrm_records = register(repeated.mmrm_records)
 # Individual subjects -----------------------------------------------------------------------------
 cumulative = register(individual.cumulative_distribution, "cumulative")
 sweep = register(individual.threshold_sweep, "sweep")

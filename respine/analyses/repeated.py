@@ -1,5 +1,9 @@
 """The MMRM of a selection: the long frame of post-baseline records and the cached fit, with the
 covariance structures and degrees-of-freedom methods the app offers.
+
+The MMRM reads **observed records only** (:mod:`respine.derive.records`): it models the observed
+data under missing at random, so a record filled in by a rule (ADaM ``DTYPE`` such as LOCF) is a
+missing value to it, never a measurement. :func:`mmrm_records` counts what it read and left out.
 """
 
 from __future__ import annotations
@@ -7,20 +11,40 @@ from __future__ import annotations
 import pandas as pd
 
 from respine import derive, stats
+from respine.derive.records import count_records
 from respine.errors import AnalysisError, SelectionError
 from respine.memo import per_trial
 from respine.model import design as S
+from respine.model.results import RecordCounts
 from respine.model.selection import Selection
+
+#: The records an MMRM reads (see the module docstring).
+MMRM_RECORDS: derive.Records = "observed"
 
 # The covariance structures and denominator degrees of freedom the app offers, with their labels.
 COVARIANCES = {"us": "unstructured", "cs": "compound symmetry", "ar1": "AR(1)", "toep": "Toeplitz"}
 DF_METHODS = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger"}
 
-def _mmrm_frame(trial: S.Trial, sel: Selection) -> tuple[pd.DataFrame, str]:
-    data = derive.endpoint_data(trial, sel.endpoint, sel.population, sel.filters)
+def _has_baseline(data: pd.DataFrame) -> bool:
+    """Whether any record of the frame has a baseline value (an endpoint without a baseline
+    visit, such as a global impression of change, has none)."""
+    return derive.BASE in data.columns and bool(data[derive.BASE].notna().any())
+
+
+def _post_baseline(trial: S.Trial, sel: Selection, records: derive.Records) -> pd.DataFrame:
+    data = derive.endpoint_data(trial, sel.endpoint, sel.population, sel.filters, records=records)
     base_visit = min(v.number for v in trial.design.visits)
-    data = data[data[S.VISIT_MONTH] != base_visit]
+    return data[data[S.VISIT_MONTH] != base_visit]
+
+
+def _mmrm_frame(trial: S.Trial, sel: Selection) -> tuple[pd.DataFrame, str]:
+    data = _post_baseline(trial, sel, MMRM_RECORDS)
     column = {"aval": S.VALUE, "chg": derive.CHG, "pchg": derive.PCHG}[sel.measure]
+    if column != S.VALUE and not _has_baseline(data):
+        raise AnalysisError(
+            f"{trial.endpoint(sel.endpoint).label} has no baseline value, so change from baseline "
+            "cannot be computed; analyse the observed value instead (measure aval)."
+        )
     if sel.covariates:
         data = data.merge(derive.subject_table(trial).drop(columns=[S.ARM]), on=S.SUBJECT_ID, how="left")
         for cov in trial.design.covariates:
@@ -55,13 +79,24 @@ def mmrm_fit(trial: S.Trial, sel: Selection):
     return fit_mmrm(
         data,
         response=column,
-        baseline=derive.BASE,
+        # No baseline term for an endpoint without a baseline visit (its model is arm * visit).
+        baseline=derive.BASE if _has_baseline(data) else None,
         covariates=sel.covariates,
         reference=reference,
         covariance=sel.covariance,
         df_method=sel.df_method,
         arm_order=tuple(derive.arm_order(trial)),
     )
+
+
+def mmrm_records(trial: S.Trial, sel: Selection) -> RecordCounts:
+    """The records the MMRM of ``sel`` reads (observed post-baseline records with a value of the
+    measure) per arm, and the derived analysis records it leaves out, by derivation type."""
+    data, column = _mmrm_frame(trial, sel)
+    need = [column, *([derive.BASE] if _has_baseline(data) else [])]  # the model's rows
+    analysis = _post_baseline(trial, sel, "analysis")
+    left_out = analysis[~derive.is_observed(analysis)].dropna(subset=[column])
+    return count_records(data.dropna(subset=need), MMRM_RECORDS, derive.arm_order(trial), left_out)
 
 
 def _mmrm_at_visit(

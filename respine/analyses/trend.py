@@ -23,20 +23,39 @@ def _by_visit_and_arm(frame: pd.DataFrame, trial: S.Trial) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
+def _needs_baseline(ep_label: str, measure: str, data: pd.DataFrame) -> None:
+    """Refuse a change from baseline of an endpoint that has no baseline value (a course of
+    empty rows, or of observed values under a change-from-baseline axis, would mislead)."""
+    if measure != "aval" and not data[derive.BASE].notna().any():
+        raise AnalysisError(
+            f"{ep_label} has no baseline value, so its {derive.MEASURES[measure].lower()} cannot be "
+            f"shown; choose the measure '{derive.MEASURES['aval']}'."
+        )
+
+
+def over_time(trial: S.Trial, sel: Selection, records: derive.Records = "analysis") -> pd.DataFrame:
     """Per-arm summary at every visit: mean (95% CI) or rate (Wilson 95% CI), with n.
 
+    ``records`` (:mod:`respine.derive.records`): ``"analysis"`` summarises the records the
+    comparison at each visit reads (derived ones such as LOCF included), so the course and the
+    comparison table agree; ``"observed"`` the observed records only.
+
     Columns: arm, visit_month, visit, n, estimate, ci_low, ci_high (plus sd/median for
-    continuous endpoints, responders for binary ones).
+    continuous endpoints, responders for binary ones) and derived (how many of the n records
+    are derived).
     """
     ep = trial.endpoint(sel.endpoint)
     population = sel.population or trial.design.default_population
-    data = derive.endpoint_data(trial, ep.id, population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi)
+    data = derive.endpoint_data(trial, ep.id, population, sel.filters, sel.rule, sel.mcid_vas, sel.mcid_odi,
+                                records=records)
     column = {"aval": S.VALUE, "chg": derive.CHG, "pchg": derive.PCHG}.get(sel.measure, S.VALUE)
     if ep.kind != "continuous":
         column = S.VALUE
+    elif not data.empty:
+        _needs_baseline(ep.label, sel.measure, data)
     rows = []
     for (arm, month), g in data.groupby([S.ARM, S.VISIT_MONTH], sort=True):
+        derived = int((~derive.is_observed(g[g[column].notna()])).sum())
         if ep.kind == "continuous":
             s = stats.summarise_continuous(g[column], str(arm))
             rows.append(
@@ -49,6 +68,7 @@ def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
                     "ci_high": s.ci_high,
                     "sd": s.sd,
                     "median": s.median,
+                    "derived": derived,
                 }
             )
         else:
@@ -62,6 +82,7 @@ def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
                     "ci_low": b.ci_low,
                     "ci_high": b.ci_high,
                     "responders": b.responders,
+                    "derived": derived,
                 }
             )
     out = pd.DataFrame(rows)
@@ -73,7 +94,8 @@ def over_time(trial: S.Trial, sel: Selection) -> pd.DataFrame:
 
 def over_time_adjusted(trial: S.Trial, sel: Selection) -> pd.DataFrame:
     """Model-based course: LS means (95% CI) per arm and post-baseline visit from an ANCOVA of
-    the chosen measure on arm and baseline at each visit (same columns as :func:`over_time`).
+    the chosen measure on arm and baseline at each visit (same columns as :func:`over_time`);
+    an endpoint without a baseline value has no baseline term (its observed value on arm).
 
     A repeated-measures model over all visits (MMRM) is the fuller alternative; this per-visit
     ANCOVA is the model the comparison table uses.
@@ -82,6 +104,9 @@ def over_time_adjusted(trial: S.Trial, sel: Selection) -> pd.DataFrame:
     if ep.kind != "continuous":
         raise AnalysisError("Model-based means need a continuous endpoint.")
     base = min(v.number for v in trial.design.visits)
+    data = derive.endpoint_data(trial, ep.id, sel.population, sel.filters)
+    if not data.empty:
+        _needs_baseline(ep.label, sel.measure, data)
     rows = []
     for month in visits_with_data(trial, ep.id):
         if month == base:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from respine.derive.records import Records, check_records, is_observed
 from respine.derive.subjects import select_subjects
 from respine.errors import SelectionError
 from respine.memo import per_trial
@@ -44,9 +45,20 @@ def resolve_visit(trial: S.Trial, visit: str | float | int) -> float:
     raise SelectionError(f"Unknown visit '{visit}'. Choose one of: {known}.")
 
 
-def _wide(m: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+def _wide(m: pd.DataFrame, endpoint: str, column: str = S.VALUE) -> pd.DataFrame:
     sel = m[m[S.ENDPOINT] == endpoint]
-    return sel.pivot(index=S.SUBJECT_ID, columns=S.VISIT_MONTH, values=S.VALUE)
+    return sel.pivot(index=S.SUBJECT_ID, columns=S.VISIT_MONTH, values=column)
+
+
+def _derived_type(types: dict[str, pd.Series]) -> pd.Series:
+    """Record type of a value derived from several sources at one visit: observed when every
+    source record is observed, else the sources' derivation types ("LOCF", "LOCF/AVERAGE")."""
+    columns = [t.fillna(S.OBSERVED).astype(str) for t in types.values()]
+    joined = columns[0]
+    for c in columns[1:]:
+        joined = joined + "/" + c
+    # Few distinct combinations exist: normalise each once ("LOCF/" -> "LOCF", "/" -> "").
+    return joined.map({v: "/".join(sorted(set(v.split("/")) - {S.OBSERVED})) for v in joined.unique()})
 
 
 def endpoint_data(
@@ -57,8 +69,15 @@ def endpoint_data(
     rule: ResponderRule = PRIMARY_RULE,
     mcid_vas: float = MCID_VAS_MM,
     mcid_odi: float = MCID_ODI_POINTS,
+    records: Records = "analysis",
 ) -> pd.DataFrame:
     """Long frame of one endpoint for the selected subjects (a copy: callers may change it).
+
+    ``records`` says which measurement records are read (:mod:`respine.derive.records`):
+    ``"analysis"`` every loaded analysis record, derived ones (``dtype`` such as LOCF) included;
+    ``"observed"`` observed records only after baseline. The baseline value of change from
+    baseline is the analysis baseline either way (ADaM's BASE may itself be derived, an average
+    of screening records for example), so an observed-only frame keeps every subject's baseline.
 
     Derivations are cached per trial; arguments an endpoint's declared derivation does not read
     (the responder rule for anything but a responder endpoint, an MCID threshold for anything
@@ -69,7 +88,7 @@ def endpoint_data(
     defaults = default_parameters()
     p = {k: (v if k in used else defaults[k]) for k, v in given.items()}
     return _endpoint_data(trial, endpoint, population, filters,
-                          p["rule"], p["mcid_vas"], p["mcid_odi"]).copy()
+                          p["rule"], p["mcid_vas"], p["mcid_odi"], check_records(records)).copy()
 
 
 @per_trial(maxsize=64)
@@ -81,13 +100,15 @@ def _endpoint_data(
     rule: ResponderRule,
     mcid_vas: float,
     mcid_odi: float,
+    records: Records = "analysis",
 ) -> pd.DataFrame:
     """Long frame of one endpoint for the selected subjects.
 
     Columns: subject_id, arm, visit_month, visit, value and, for continuous endpoints, base,
     chg (value - base) and pchg (100 * chg / base; NaN where base is 0). Derived binary
     endpoints (responder rules, MCID) have one row per subject and post-baseline visit with a determinable
-    status.
+    status. Where the measurements carry a record type, so does the frame (``dtype``; a derived
+    endpoint's value is derived when one of its sources is).
     """
     ep = trial.endpoint(endpoint)
     subjects = select_subjects(trial, population, filters)
@@ -112,12 +133,26 @@ def _endpoint_data(
         params = {"rule": rule, "mcid_vas": mcid_vas, "mcid_odi": mcid_odi}
         directions = {src: trial.endpoint(src).lower_is_better for src in sources}
         base = {src: w[base_visit] for src, w in wide.items()}
+        typed = S.RECORD_TYPE in m.columns
+        if typed:
+            kinds = {src: _wide(m, src, S.RECORD_TYPE).reindex(index=idx, columns=[base_visit, *months])
+                     for src in sources}
+            if records == "observed":  # a derived source value after baseline is a missing value
+                keep = {src: k.isna() | (k == S.OBSERVED) | (k.columns == base_visit)
+                        for src, k in kinds.items()}
+                wide = {src: w.where(keep[src]) for src, w in wide.items()}
         values = {
             mo: evaluate(ep.derivation, base, {src: w[mo] for src, w in wide.items()}, params, directions)
             for mo in months
         }
         frame = pd.DataFrame(values, index=idx).rename_axis(S.SUBJECT_ID).reset_index()
         long = frame.melt(id_vars=S.SUBJECT_ID, var_name=S.VISIT_MONTH, value_name=S.VALUE)
+        if typed:
+            types = pd.DataFrame(
+                {mo: _derived_type({src: k[mo] for src, k in kinds.items()}) for mo in months}, index=idx
+            ).rename_axis(S.SUBJECT_ID).reset_index()
+            long[S.RECORD_TYPE] = types.melt(id_vars=S.SUBJECT_ID, var_name=S.VISIT_MONTH,
+                                             value_name=S.RECORD_TYPE)[S.RECORD_TYPE].to_numpy()
         long = long.dropna(subset=[S.VALUE])
     else:
         if endpoint not in available:
@@ -134,6 +169,8 @@ def _endpoint_data(
             long[CHG] = long[S.VALUE] - long[BASE]
             with np.errstate(divide="ignore", invalid="ignore"):
                 long[PCHG] = np.where(long[BASE] != 0, 100.0 * long[CHG] / long[BASE], np.nan)
+        if records == "observed":  # the baseline stays: it is the analysis baseline of every record
+            long = long[is_observed(long) | (long[S.VISIT_MONTH] == base_visit)]
     long[S.VISIT_MONTH] = long[S.VISIT_MONTH].astype(float)
     long[S.ARM] = long[S.SUBJECT_ID].map(arm)
     long[S.VISIT] = long[S.VISIT_MONTH].map(trial.design.visit_label)

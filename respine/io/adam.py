@@ -950,12 +950,18 @@ def _load(folder: str | Path | dict[str, DataFile], reference: str | None, bds: 
     info = _declared(raw, info, notes)
     order_col = next((c for c in ("TRT01PN", "TRTPN") if c in adsl.columns), None)
     arm_col = next(c for c in ("TRT01P", "ARM", "TRTP") if c in adsl.columns)
+    arm_doses: dict[str, float] = {}
     if order_col:
         ordered = adsl.dropna(subset=[arm_col]).sort_values(order_col)
         arm_order = ordered[arm_col].astype(str).unique().tolist()
+        # The numeric planned treatment is the arm's dose when each arm has exactly one value.
+        numbers = pd.to_numeric(ordered[order_col], errors="coerce").groupby(ordered[arm_col].astype(str))
+        if (numbers.nunique(dropna=True) == 1).all() and numbers.count().gt(0).all():
+            arm_doses = {str(a): float(v) for a, v in numbers.first().items()}
     else:
         arm_order = sorted(subjects[S.ARM].unique())
     arm_order = [a for a in arm_order if a in set(subjects[S.ARM])]
+    arm_doses = {a: arm_doses[a] for a in arm_order if a in arm_doses}
     if len(arm_order) < 2:
         raise DataError(f"ADSL has only one arm ({', '.join(arm_order)}); a comparison needs two or more.")
     if reference is None:
@@ -975,7 +981,7 @@ def _load(folder: str | Path | dict[str, DataFile], reference: str | None, bds: 
                                      f"{len(arm_order)} arms, datasets {', '.join(sorted(datasets))}; "
                                      f"one record per subject, parameter and visit by the rule "
                                      f"'{rule.id}' ({rule.label}).",
-        endpoint_info=info)
+        endpoint_info=info, arm_doses=arm_doses)
     adae = read_table(available["adae"]) if "adae" in available else None
     if adae is None:
         notes.append(Problem("info", "ADaM", "No ADAE dataset: the safety views have no adverse events "

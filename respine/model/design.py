@@ -206,6 +206,9 @@ class StudyDesign:
     short_citation: str = ""
     # Words of a section fed by a group ([sections.<group>] title and note in study.toml).
     sections: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The dose of each arm on one numeric scale (ADaM TRT01PN/TRTPN: the CDISC pilot's 0, 54 and
+    # 81 mg), for a linear trend across doses; empty when the data give none.
+    arm_doses: dict[str, float] = field(default_factory=dict)
 
     def group(self, name: str) -> tuple[str, ...]:
         """The endpoints of a declared group (see :data:`ENDPOINT_GROUPS`); empty if undeclared."""

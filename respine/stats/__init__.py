@@ -9,11 +9,14 @@ from respine.model.results import (
     BinarySummary,
     ContinuousSummary,
     Contrast,
+    DoseResponse,
 )
 from respine.stats.means import (
     Z975,
     AncovaResult,
     ancova,
+    complete_rows,
+    dose_trend,
     summarise_continuous,
     welch_t,
 )
@@ -35,9 +38,12 @@ __all__ = [
     "BinarySummary",
     "ContinuousSummary",
     "Contrast",
+    "DoseResponse",
     "ancova",
     "chi_square_2x2",
     "compare_binary",
+    "complete_rows",
+    "dose_trend",
     "fisher_exact_2x2",
     "newcombe_difference_ci",
     "summarise_binary",
