@@ -195,6 +195,125 @@ fit_one <- function(d, cov, method, vcov = NULL) {
   )
 }
 
+# Kenward-Roger for AR(1) in the parameters SAS PROC MIXED reports, theta = (sigma^2, rho), with
+# the second-derivative term of Kenward & Roger (1997, eq. 6) that this parametrisation has
+# (Sigma = sigma^2 rho^|i-j| is not linear in rho). mmrm computes the term in its own
+# parametrisation or not at all (vcov = "Kenward-Roger-Linear"), so it is computed here by hand
+# from the mmrm fit: Sigma and beta from the fit, W = inverse of the numerical Hessian (optimHess)
+# of the REML log-likelihood written out below, P_j, Q_jk, R_jk summed over subjects. Without
+# the R_jk term the same code reproduces mmrm's "Kenward-Roger-Linear" covariance (stored as
+# check_linear_vs_mmrm, the largest relative difference of a contrast's SE).
+ar1_kenward_roger_sas <- function(d) {
+  fit <- mmrm(CHG ~ TRTP * AVISIT + BASE * AVISIT + ar1(AVISIT | USUBJID), data = d, reml = TRUE,
+              method = "Kenward-Roger", vcov = "Kenward-Roger-Linear", optimizer = "BFGS",
+              optimizer_control = list(reltol = 1e-15, maxit = 1000))
+  X <- model.matrix(~ TRTP * AVISIT + BASE * AVISIT, data = d)
+  stopifnot(identical(colnames(X), names(coef(fit))), nrow(X) == component(fit, "n_obs"))
+  y <- d$CHG
+  vis <- as.integer(d$AVISIT)
+  groups <- split(seq_len(nrow(d)), as.character(d$USUBJID))
+  lag <- abs(outer(seq_along(VISITS), seq_along(VISITS), "-"))
+  lagm1 <- function(rho, k) ifelse(lag >= k, rho^pmax(lag - k, 0), 0)
+  sig <- function(th) th[1] * th[2]^lag
+  dsig <- function(th) list(th[2]^lag, th[1] * lag * lagm1(th[2], 1))
+  d2sig <- function(th) {
+    drho <- lag * lagm1(th[2], 1)
+    list(list(0 * lag, drho), list(drho, th[1] * lag * (lag - 1) * lagm1(th[2], 2)))
+  }
+  reml <- function(th) {
+    S <- sig(th)
+    XVX <- 0
+    XVy <- 0
+    logdet <- 0
+    for (g in groups) {
+      Si <- S[vis[g], vis[g], drop = FALSE]
+      Vi <- solve(Si)
+      XVX <- XVX + t(X[g, , drop = FALSE]) %*% Vi %*% X[g, , drop = FALSE]
+      XVy <- XVy + t(X[g, , drop = FALSE]) %*% Vi %*% y[g]
+      logdet <- logdet + as.numeric(determinant(Si)$modulus)
+    }
+    b <- solve(XVX, XVy)
+    rss <- 0
+    for (g in groups) {
+      e <- y[g] - X[g, , drop = FALSE] %*% b
+      rss <- rss + as.numeric(t(e) %*% solve(S[vis[g], vis[g], drop = FALSE], e))
+    }
+    -0.5 * ((nrow(X) - ncol(X)) * log(2 * pi) + logdet + as.numeric(determinant(XVX)$modulus) + rss)
+  }
+  vc <- VarCorr(fit)
+  th <- c(vc[1, 1], vc[1, 2] / vc[1, 1])
+  W <- solve(optimHess(th, function(t) -reml(t)))
+  S <- sig(th)
+  dS <- dsig(th)
+  d2S <- d2sig(th)
+  p <- ncol(X)
+  zero <- matrix(0, p, p)
+  XVX <- zero
+  P <- list(zero, zero)
+  Q <- list(list(zero, zero), list(zero, zero))
+  R <- Q
+  for (g in groups) {
+    i <- vis[g]
+    Vi <- solve(S[i, i, drop = FALSE])
+    Xi <- X[g, , drop = FALSE]
+    XVX <- XVX + t(Xi) %*% Vi %*% Xi
+    for (j in 1:2) {
+      Aj <- Vi %*% dS[[j]][i, i, drop = FALSE] %*% Vi
+      P[[j]] <- P[[j]] - t(Xi) %*% Aj %*% Xi
+      for (k in 1:2) {
+        Q[[j]][[k]] <- Q[[j]][[k]] + t(Xi) %*% Aj %*% dS[[k]][i, i, drop = FALSE] %*% Vi %*% Xi
+        R[[j]][[k]] <- R[[j]][[k]] + t(Xi) %*% Vi %*% d2S[[j]][[k]][i, i, drop = FALSE] %*% Vi %*% Xi
+      }
+    }
+  }
+  Phi <- solve(XVX)
+  adjusted <- function(second_order) {
+    inner <- zero
+    for (j in 1:2) for (k in 1:2) {
+      inner <- inner + W[j, k] * (Q[[j]][[k]] - P[[j]] %*% Phi %*% P[[k]] -
+                                    if (second_order) R[[j]][[k]] / 4 else 0)
+    }
+    Phi + 2 * Phi %*% inner %*% Phi
+  }
+  Phi_sas <- adjusted(TRUE)
+  rows <- function(grid) {
+    # Estimates and df of mmrm's emmeans (the Kenward-Roger df of one contrast is Satterthwaite's
+    # from the unadjusted covariance, whatever the adjustment); SE from the SAS-style Phi_A.
+    s <- emm_rows(grid)
+    L <- grid@linfct
+    s$se <- sqrt(diag(L %*% Phi_sas %*% t(L)))
+    half <- qt(0.975, s$df) * s$se
+    s$ci_low <- s$estimate - half
+    s$ci_high <- s$estimate + half
+    s$t <- s$estimate / s$se
+    s$p_value <- 2 * pt(-abs(s$t), s$df)
+    s
+  }
+  emm <- emmeans(fit, ~ TRTP | AVISIT)
+  ctr <- contrast(emm, method = "trt.vs.ctrl", ref = 1, adjust = "none")
+  Lc <- ctr@linfct
+  lin_check <- max(abs(sqrt(diag(Lc %*% adjusted(FALSE) %*% t(Lc))) /
+                         sqrt(diag(Lc %*% component(fit, "beta_vcov") %*% t(Lc))) - 1))
+  list(
+    call = paste(
+      "Kenward-Roger (1997, eq. 6) adjusted covariance Phi + 2 Phi {sum_jk W_jk (Q_jk -",
+      "P_j Phi P_k - R_jk / 4)} Phi in theta = (sigma^2, rho), computed in",
+      "pilot_reference.R (ar1_kenward_roger_sas) from fit <- mmrm(CHG ~ TRTP * AVISIT + BASE *",
+      "AVISIT + ar1(AVISIT | USUBJID), data = d, reml = TRUE, method = \"Kenward-Roger\",",
+      "vcov = \"Kenward-Roger-Linear\", optimizer = \"BFGS\", optimizer_control = list(reltol =",
+      "1e-15, maxit = 1000)); W = solve(optimHess(theta, negative REML log-likelihood));",
+      "estimates and df from emmeans(fit, ~ TRTP | AVISIT) and its trt.vs.ctrl contrasts;",
+      "se = sqrt(diag(L %*% Phi_A %*% t(L))) with L = @linfct"),
+    covariance = "ar1",
+    method = "Kenward-Roger (SAS parametrisation, second-order term)",
+    theta = list(variance = th[1], rho = th[2]),
+    reml_loglik = reml(th),
+    check_linear_vs_mmrm = lin_check,
+    lsmeans = rows(emm),
+    contrasts = rows(ctr)
+  )
+}
+
 mmrm_block <- function(flag, observed_only) {
   d <- mmrm_data(flag, observed_only)
   rule <- if (observed_only) "DTYPE missing (observed records only)" else
@@ -206,6 +325,7 @@ mmrm_block <- function(flag, observed_only) {
     fits[[paste0(cov, "_kenward_roger_linear")]] <- fit_one(d, cov, "Kenward-Roger",
                                                             "Kenward-Roger-Linear")
   }
+  fits[["ar1_kenward_roger_sas"]] <- ar1_kenward_roger_sas(d)
   cells <- as.data.frame(table(arm = as.character(d$TRTP), visit = as.character(d$AVISIT)),
                          stringsAsFactors = FALSE)
   names(cells)[3] <- "n"
