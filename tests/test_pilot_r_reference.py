@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -141,17 +142,22 @@ def mmrm_frame(trial: S.Trial, population: str, records: str) -> pd.DataFrame:
     return d.reset_index(drop=True)
 
 
-_FITS: dict[tuple[str, str, str], MmrmResult] = {}
+@pytest.fixture(scope="module")
+def respine_mmrm(adas_trial) -> Callable[[str, str, str], MmrmResult]:
+    """``respine_mmrm(block, covariance, df_method)``: respine's fit on the rows of a values.json
+    MMRM block, fitted once per module (several tests read the same fit)."""
+    fits: dict[tuple[str, str, str], MmrmResult] = {}
 
+    def get(block: str, covariance: str, df_method: str) -> MmrmResult:
+        key = (block, covariance, df_method)
+        if key not in fits:
+            population, records = MMRM_BLOCKS[block]
+            fits[key] = fit_mmrm(mmrm_frame(adas_trial, population, records), response=derive.CHG,
+                                 baseline=derive.BASE, reference=REFERENCE, covariance=covariance,
+                                 df_method=df_method, arm_order=adas_trial.design.arms)
+        return fits[key]
 
-def respine_mmrm(trial: S.Trial, block: str, covariance: str, df_method: str) -> MmrmResult:
-    key = (block, covariance, df_method)
-    if key not in _FITS:
-        population, records = MMRM_BLOCKS[block]
-        _FITS[key] = fit_mmrm(mmrm_frame(trial, population, records), response=derive.CHG,
-                              baseline=derive.BASE, reference=REFERENCE, covariance=covariance,
-                              df_method=df_method, arm_order=trial.design.arms)
-    return _FITS[key]
+    return get
 
 
 def row(frame: pd.DataFrame, arm: str, visit: str) -> pd.Series:
@@ -175,7 +181,7 @@ def test_table_rows_are_the_r_selection(adas_week24, cibc_week24):
 
 
 @pytest.mark.parametrize("block", MMRM_BLOCKS)
-def test_mmrm_rows_are_the_r_selection(adas_trial, block):
+def test_mmrm_rows_are_the_r_selection(respine_mmrm, adas_trial, block):
     """Records and subjects per arm and visit equal R's (values.json: mmrm.<block>); the
     observed efficacy set is the 539 records the issue names, the analysis set 702."""
     ref = VALUES["mmrm"][block]
@@ -184,7 +190,7 @@ def test_mmrm_rows_are_the_r_selection(adas_trial, block):
     assert (len(d), d[S.SUBJECT_ID].nunique()) == (ref["n_records"], ref["n_subjects"])
     cells = d.groupby([S.ARM, S.VISIT]).size().to_dict()
     assert cells == {(c["arm"], c["visit"]): c["n"] for c in ref["n_per_arm_visit"]}
-    fit = respine_mmrm(adas_trial, block, "us", "satterthwaite")
+    fit = respine_mmrm(block, "us", "satterthwaite")
     assert (fit.n_observations, fit.n_subjects) == (ref["n_records"], ref["n_subjects"])
     for c in ref["n_per_arm_visit"]:
         assert row(fit.lsmeans, c["arm"], c["visit"])["n"] == c["n"]
@@ -356,32 +362,32 @@ def check_mmrm(fit: MmrmResult, ref: dict) -> None:
 
 @pytest.mark.parametrize("block", MMRM_BLOCKS)
 @pytest.mark.parametrize("covariance", COVARIANCES)
-def test_mmrm_satterthwaite(adas_trial, block, covariance):
+def test_mmrm_satterthwaite(respine_mmrm, block, covariance):
     """values.json mmrm.<block>.fits.<covariance>_satterthwaite: mmrm(CHG ~ TRTP * AVISIT +
     BASE * AVISIT + <covariance>(AVISIT | USUBJID), reml = TRUE, method = "Satterthwaite")."""
-    fit = respine_mmrm(adas_trial, block, covariance, "satterthwaite")
+    fit = respine_mmrm(block, covariance, "satterthwaite")
     check_mmrm(fit, VALUES["mmrm"][block]["fits"][f"{covariance}_satterthwaite"])
 
 
 @pytest.mark.parametrize("block", MMRM_BLOCKS)
 @pytest.mark.parametrize("covariance", ("us", "cs", "toep"))
-def test_mmrm_kenward_roger(adas_trial, block, covariance):
+def test_mmrm_kenward_roger(respine_mmrm, block, covariance):
     """values.json mmrm.<block>.fits.<covariance>_kenward_roger_linear: the same model with
     method = "Kenward-Roger", vcov = "Kenward-Roger-Linear" (SAS's DDFM=KR for structures
     linear in their parameters)."""
-    fit = respine_mmrm(adas_trial, block, covariance, "kenward-roger")
+    fit = respine_mmrm(block, covariance, "kenward-roger")
     check_mmrm(fit, VALUES["mmrm"][block]["fits"][f"{covariance}_kenward_roger_linear"])
 
 
 @pytest.mark.parametrize("block", MMRM_BLOCKS)
-def test_ar1_kenward_roger_in_sas_parameters(adas_trial, block):
+def test_ar1_kenward_roger_in_sas_parameters(respine_mmrm, block):
     """values.json mmrm.<block>.fits.ar1_kenward_roger_sas: AR(1) with the Kenward-Roger
     adjustment in (variance, rho), second-derivative term included, computed in R by hand from
     the mmrm fit (pilot_reference.R, ar1_kenward_roger_sas). The same hand code without that
     term reproduces mmrm's "Kenward-Roger-Linear" (check_linear_vs_mmrm), which validates it."""
     ref = VALUES["mmrm"][block]["fits"]["ar1_kenward_roger_sas"]
     assert ref["check_linear_vs_mmrm"] < 1e-6
-    fit = respine_mmrm(adas_trial, block, "ar1", "kenward-roger")
+    fit = respine_mmrm(block, "ar1", "kenward-roger")
     close(fit.reml_loglik, ref["reml_loglik"], 1e-8 / abs(ref["reml_loglik"]), "REML log-likelihood")
     names = dict(fit.covariance_parameters)
     close(names["Variance"], ref["theta"]["variance"], MMRM_EST, "AR(1) variance")
@@ -390,14 +396,14 @@ def test_ar1_kenward_roger_in_sas_parameters(adas_trial, block):
 
 
 @pytest.mark.parametrize("block", MMRM_BLOCKS)
-def test_ar1_kenward_roger_lies_between_the_mmrm_variants(adas_trial, block):
+def test_ar1_kenward_roger_lies_between_the_mmrm_variants(respine_mmrm, block):
     """mmrm's two AR(1) Kenward-Roger variants (values.json <block>.fits.ar1_kenward_roger and
     ar1_kenward_roger_linear) differ from the SAS-parameter one only by the second-derivative
     term: within 0.2% of the SE. Where every subject has a value (Week 8, or every visit with
     the LOCF records) the adjustment vanishes in R and here alike; elsewhere it moves the SE."""
     fits = VALUES["mmrm"][block]["fits"]
-    fit = respine_mmrm(adas_trial, block, "ar1", "kenward-roger")
-    unadjusted = respine_mmrm(adas_trial, block, "ar1", "satterthwaite")
+    fit = respine_mmrm(block, "ar1", "kenward-roger")
+    unadjusted = respine_mmrm(block, "ar1", "satterthwaite")
     for r_lin, r_def, r_sat in zip(fits["ar1_kenward_roger_linear"]["contrasts"],
                                    fits["ar1_kenward_roger"]["contrasts"],
                                    fits["ar1_satterthwaite"]["contrasts"], strict=True):
@@ -410,14 +416,14 @@ def test_ar1_kenward_roger_lies_between_the_mmrm_variants(adas_trial, block):
         assert (abs(se / se0 - 1) > 1e-6) == r_adjusted, what
 
 
-def test_unstructured_mmrm_equals_nlme_gls(adas_trial):
+def test_unstructured_mmrm_equals_nlme_gls(respine_mmrm):
     """values.json nlme_cross_check: nlme::gls(corSymm + varIdent, REML), a second R code for the
     same unstructured model: the same REML maximum, differences and standard errors (its
     Satterthwaite df come from emmeans' numerical approximation and are not compared). gls stops
     2e-8 below the maximum that respine and mmrm reach (log-likelihood -1564.794083796 against
     -1564.794083777), which moves its SEs by about 1e-6: hence 1e-5 here."""
     ref = VALUES["nlme_cross_check"]
-    fit = respine_mmrm(adas_trial, "efficacy_observed", "us", "satterthwaite")
+    fit = respine_mmrm("efficacy_observed", "us", "satterthwaite")
     assert fit.reml_loglik == pytest.approx(ref["reml_loglik"], abs=1e-6)
     for r in ref["contrasts"]:
         got = row(fit.contrasts, r["arm"], r["visit"])
