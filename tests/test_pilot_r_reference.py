@@ -66,6 +66,7 @@ from scipy import stats as sps
 
 from respine import derive, stats
 from respine.analyses import compare
+from respine.cli import main
 from respine.io.adam import load_adam
 from respine.model import design as S
 from respine.model.selection import Selection
@@ -166,6 +167,37 @@ def row(frame: pd.DataFrame, arm: str, visit: str) -> pd.Series:
     return hit.iloc[0]
 
 
+# ========================================================================== the reference file
+
+
+def _blocks(node: object, path: str = "") -> list[tuple[str, dict]]:
+    """Every block of values.json that holds numbers (contrasts, LS means or a slope)."""
+    found: list[tuple[str, dict]] = []
+    if isinstance(node, dict):
+        if "contrasts" in node or ("estimate" in node and "term" in node):
+            found.append((path, node))
+        for key, value in node.items():
+            if key not in ("contrasts", "lsmeans"):
+                found += _blocks(value, f"{path}.{key}" if path else key)
+    return found
+
+
+def test_every_stored_value_names_its_r_call_and_versions():
+    """Each block of numbers carries the exact R call; the file carries R's and the packages'
+    versions and each data block its row selection (the reference tier's rule)."""
+    assert VALUES["r_version"].startswith("R version ")
+    assert set(VALUES["packages"]) >= {"mmrm", "emmeans", "nlme"}
+    blocks = _blocks(VALUES)
+    assert len(blocks) >= 3 * 13 + 2 * 2 + 1  # 13 MMRM fits x 3 data sets, 2 tables + slopes, gls
+    for path, block in blocks:
+        assert isinstance(block.get("call"), str) and "(" in block["call"], path
+    for key in ("table_14_3_01", "table_14_3_02", *(f"mmrm.{b}" for b in MMRM_BLOCKS)):
+        node = VALUES
+        for part in key.split("."):
+            node = node[part]
+        assert node["selection"], key
+
+
 # ========================================================================== the rows selected
 
 
@@ -258,6 +290,28 @@ def test_table_14_3_01_from_the_analysis_layer(adas_trial, weights, key):
     for r in ref[key]:
         close(float(lsm[r["arm"]]["lsmean"]), r["estimate"], OLS, f"LS mean {r['arm']}")
         close(float(lsm[r["arm"]]["se"]), r["se"], OLS, f"LS mean SE {r['arm']}")
+
+
+def test_table_14_3_01_from_the_command_line(capsys):
+    """`respine analyze` on the pilot folder, as a statistician would type it, prints R's
+    contrasts and (observed-margins) LS means of Table 14-3.01."""
+    code = main(["analyze", "--data", str(PILOT), "--endpoint", "ACTOT", "--visit", "Week 24",
+                 "--population", "EFF", "--method", "ancova", "--covariates", "sitegr1",
+                 "--reference", REFERENCE, "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    ref = VALUES["table_14_3_01"]
+    assert out["n_total"] == ref["n"]
+    got = {c["arm"]: c for c in out["contrasts"]}
+    for r in ref["contrasts"]:
+        c = got[r["arm"]]
+        assert (c["reference"], c["measure"]) == (REFERENCE, "mean_difference")
+        for name in ("estimate", "se", "ci_low", "ci_high", "p_value"):
+            close(c[name], r[name], OLS, f"{r['arm']} {name}")
+    arms = {a["arm"]: a for a in out["arms"]}
+    for r in ref["lsmeans_proportional"]:
+        close(arms[r["arm"]]["lsmean"], r["estimate"], OLS, f"LS mean {r['arm']}")
+        close(arms[r["arm"]]["lsmean_se"], r["se"], OLS, f"LS mean SE {r['arm']}")
 
 
 @pytest.mark.parametrize("weights,key", [("equal", "lsmeans_equal"),
