@@ -63,8 +63,8 @@ EXPECTED = {
                                        '(without quotes), not "no"'),
     "38_primary_endpoint_unknown": (True, "[primary] endpoint 'RSEP' has no data in measurements.csv"),
     "39_covariate_column_missing": (True, "[[covariates]] column 'weight' is not in subjects.csv"),
-    "40_primary_population_unknown": (False, "[primary] population 'ITT' is not a declared population; use "
-                                             "one of ['MITT', 'PP', 'SAFETY', 'RANDOMISED']"),
+    "40_unknown_population": (False, "[primary] population 'ITT' is not a declared population; use one "
+                                     "of ['ITT2', 'MITT', 'PP', 'SAFETY', 'RANDOMISED']"),
     "41_subgroup_default_unknown": (True, "[subgroups] default names ['weight'], which are not declared"),
     "42_blank_arms": (False, "2 subjects have no arm (first at this row)"),
     "43_flags_yes_no": (True, "Flag column for population 'MITT' is written ['Yes'] rather than Y/N; it was "
@@ -91,6 +91,10 @@ EXPECTED = {
     "58_bom_semicolon_crlf": (True, ""),
     "59_nul_byte": (False, "measurements.csv holds a NUL byte (an invisible control character) on line 538"),
 }
+# more that a case's report must say
+ALSO = {"40_unknown_population": "ERROR: subjects.csv, column 'pop_itt': Flag column for population 'ITT2' "
+                                 "is missing (values Y/N).",
+        "42_blank_arms": "ERROR: subjects.csv, row 5, column 'arm': 2 subjects have no arm"}
 # a case given as one file rather than its folder (``respine validate trial.csv``)
 TARGET = {"53_single_empty_file": "53_single_empty_file/trial.csv"}
 # cases whose report must hold no warning either: they load as cleanly as the twin
@@ -112,7 +116,7 @@ def test_command_line_reports_each_case(case, capsys):
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err and "internal error" not in out.err
     assert code == (0 if loads else 3)
-    assert fragment in out.out
+    assert fragment in out.out and ALSO.get(case, "") in out.out
     errors = sum(p.severity == "error" for p in problems)
     assert out.out.rstrip().endswith(f"{errors} errors, {len(problems) - errors} warnings in {target}")
     for p in problems:  # every problem is listed, with the file it is in

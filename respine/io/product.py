@@ -402,13 +402,11 @@ def _check_tables(
     ae: pd.DataFrame | None,
     problems: list[Problem],
 ) -> None:
-    for col in S.SUBJECT_REQUIRED:
-        if col not in subjects.columns:
-            problems.append(Problem("error", SUBJECTS_FILE, "Required column is missing.", column=col))
-    for col in S.MEASUREMENT_REQUIRED:
-        if col not in measurements.columns:
-            problems.append(Problem("error", MEASUREMENTS_FILE, "Required column is missing.", column=col))
-    if any(p.severity == "error" for p in problems):
+    missing = [(SUBJECTS_FILE, c) for c in S.SUBJECT_REQUIRED if c not in subjects.columns]
+    missing += [(MEASUREMENTS_FILE, c) for c in S.MEASUREMENT_REQUIRED if c not in measurements.columns]
+    for name, col in missing:
+        problems.append(Problem("error", name, "Required column is missing.", column=col))
+    if missing:  # the checks below read these columns; an error in study.toml does not stop them
         return
     dup = subjects[S.SUBJECT_ID].duplicated(keep="first")
     for i in subjects.index[dup][:20]:

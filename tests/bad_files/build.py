@@ -107,8 +107,11 @@ def cases_33_59() -> None:
     product("39_covariate_column_missing", study=STUDY.replace(
         "[[covariates]]", '[[covariates]]\ncolumn = "weight"\nlabel = "Weight"\nkind = "continuous"\n\n'
         "[[covariates]]", 1))
-    product("40_primary_population_unknown", study=STUDY.replace('population = "MITT"\nmethod',
-                                                                 'population = "ITT"\nmethod'))
+    # the primary names a population that is not declared, and a declared one has no flag column
+    product("40_unknown_population",
+            study=STUDY.replace('population = "MITT"\nmethod', 'population = "ITT"\nmethod')
+            .replace("[[populations]]", '[[populations]]\nid = "ITT2"\nlabel = "ITT"\ncolumn = "pop_itt"\n\n'
+                     "[[populations]]", 1))
     product("41_subgroup_default_unknown", study=STUDY.replace('default = ["sex", "age"',
                                                                'default = ["sex", "weight", "age"'))
     blank = SUBJECTS.copy()
