@@ -147,6 +147,18 @@ def test_each_wrongly_typed_study_value_is_an_error_with_the_fix():
                   "order must be a list [...]"),
         "default": (study.replace("default = true", 'default = "yes"', 1), "Write default = true."),
         "primary": (study.replace('method = "chisq_yates"\n', ""), "[primary] has no 'method'"),
+        # found by trying: each of these ended in an internal error (exit 70) or a bare Python message
+        "range": (study.replace("range = [0, 300]", "range = [0]", 1),
+                  "[endpoints.MRIT2]: range must be a list of 2 numbers, not [0]."),
+        "arms": (study.replace('order = ["BM-MSC", "Sham"]', "order = [1, 2]"),
+                 "[arms]: order must be a list of texts in quotes, not [1, 2]."),
+        "derive": (study.replace('derive = { kind = "responder", components = ["VAS", "ODI"] }',
+                                 'derive = "responder"', 1),
+                   '[endpoints.RESP]: derive must be a table { ... }, not "responder".'),
+        "published": (study.replace("[primary.published]", '[primary.published]\nodds = "x"', 1),
+                      '[primary.published] odds must be a number'),
+        "kind": (study.replace('kind = "categorical"', 'kind = "category"', 1),
+                 "kind must be one of ['categorical', 'continuous'], not \"category\""),
     }
     for name, (text, message) in cases.items():
         files = {n: DataFile(n, path=REPO / "data" / n) for n in ("subjects.csv", "measurements.csv",

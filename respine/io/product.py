@@ -175,9 +175,18 @@ STUDY_TYPES: dict[tuple[str, str], type | tuple[type, ...]] = {
     ("arms", "order"): list, ("arms", "reference"): str, ("populations", "id"): str,
     ("populations", "column"): str, ("covariates", "column"): str, ("primary", "endpoint"): str,
     ("primary", "population"): str, ("primary", "method"): str, ("endpoints", "ids"): list,
-    ("endpoints.*", "range"): list, ("subgroups", "default"): list,
+    ("endpoints.*", "range"): list, ("subgroups", "default"): list, ("endpoints.*", "derive"): dict,
+    ("covariates", "kind"): str, ("endpoints.*", "kind"): str,
 }
-_TYPE_WORDS = {bool: "true or false (without quotes)", str: "text in quotes", list: "a list [...]"}
+# What a list holds (and, for a range, how many): ``order = [1, 2]`` names no arm.
+STUDY_ITEMS: dict[tuple[str, str], tuple[type | tuple[type, ...], int | None]] = {
+    ("arms", "order"): (str, None), ("endpoints", "ids"): (str, None), ("subgroups", "default"): (str, None),
+    ("endpoints.*", "range"): ((int, float), 2),
+}
+STUDY_CHOICES = {("covariates", "kind"): ("categorical", "continuous"),
+                 ("endpoints.*", "kind"): ("continuous", "binary")}
+_TYPE_WORDS = {bool: "true or false (without quotes)", str: "text in quotes", list: "a list [...]",
+               dict: "a table { ... }"}
 
 
 def _check_study_doc(doc: dict, problems: list[Problem]) -> None:
@@ -237,6 +246,33 @@ def _check_study_doc(doc: dict, problems: list[Problem]) -> None:
                 fix = (f" Write {key} = {str(value.strip().lower() in ('yes', 'true', 'y', '1')).lower()}."
                        if bool in kinds and isinstance(value, str) else "")
                 problems.append(Problem("error", f, f"{where}: {key} must be {word}, not {shown}.{fix}"))
+                continue
+            if (table, key) in STUDY_ITEMS:
+                item, size = STUDY_ITEMS[(table, key)]
+                items = item if isinstance(item, tuple) else (item,)
+                listed = value if isinstance(value, list) else []
+                wrong = [v for v in listed if isinstance(v, bool) or not isinstance(v, items)]
+                word = "numbers" if int in items else "texts in quotes"
+                if wrong or (size is not None and len(listed) != size):
+                    count = f"{size} " if size else ""
+                    problems.append(Problem("error", f, f"{where}: {key} must be a list of {count}{word}, "
+                                            f"not {json.dumps(value, ensure_ascii=False)}."))
+            if (table, key) in STUDY_CHOICES and value not in STUDY_CHOICES[(table, key)]:
+                problems.append(Problem("error", f, f"{where}: {key} must be one of "
+                                        f"{list(STUDY_CHOICES[(table, key)])}, not {json.dumps(value)}."))
+    published = (doc.get("primary") or {}).get("published", {})
+    for key, value in (published.items() if isinstance(published, dict) else ()):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            shown = json.dumps(value, ensure_ascii=False)
+            problems.append(Problem("error", f, f"[primary.published] {key} must be a number (a rate as "
+                                    f"0.74, a p-value, a count), not {shown}."))
+        elif not (key == "p_value" or key.startswith(("rate ", "randomised "))):
+            problems.append(Problem("warning", f, f"[primary.published] {key} is not a figure the paper page "
+                                    "checks (p_value, rate <arm>, randomised <arm>); it is ignored."))
+    for name, members in (doc.get("groups") or {}).items():
+        if not (isinstance(members, list) and all(isinstance(m, str) for m in members)):
+            problems.append(Problem("error", f, f"[groups] {name} must be a list of endpoint ids in quotes, "
+                                    f"such as {name} = [\"VAS\", \"ODI\"]."))
 
 
 def _design_from_toml(doc: dict) -> S.StudyDesign:
@@ -402,11 +438,11 @@ def _check_tables(
     ae: pd.DataFrame | None,
     problems: list[Problem],
 ) -> None:
-    missing = [(SUBJECTS_FILE, c) for c in S.SUBJECT_REQUIRED if c not in subjects.columns]
-    missing += [(MEASUREMENTS_FILE, c) for c in S.MEASUREMENT_REQUIRED if c not in measurements.columns]
-    for name, col in missing:
+    absent = [(SUBJECTS_FILE, c) for c in S.SUBJECT_REQUIRED if c not in subjects.columns]
+    absent += [(MEASUREMENTS_FILE, c) for c in S.MEASUREMENT_REQUIRED if c not in measurements.columns]
+    for name, col in absent:
         problems.append(Problem("error", name, "Required column is missing.", column=col))
-    if missing:  # the checks below read these columns; an error in study.toml does not stop them
+    if absent:  # the checks below read these columns; an error in study.toml does not stop them
         return
     dup = subjects[S.SUBJECT_ID].duplicated(keep="first")
     for i in subjects.index[dup][:20]:
@@ -764,9 +800,11 @@ def _read_product(available: dict[str, DataFile], source: str) -> tuple[S.Trial 
             try:
                 design = _design_from_toml(doc)
                 _check_design(design, problems)
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                # a shape the checks above do not know (they cover every key the reader uses)
                 problems.append(
-                    Problem("error", STUDY_FILE, f"Cannot be read ({exc}); compare it with data/study.toml.")
+                    Problem("error", STUDY_FILE, f"Cannot be read ({type(exc).__name__}: {exc}); compare it "
+                            "with data/study.toml.")
                 )
     subjects = _read_product_table(available, SUBJECTS_FILE, problems)
     measurements = _read_product_table(available, MEASUREMENTS_FILE, problems)
