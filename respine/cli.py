@@ -9,7 +9,8 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn, TypedDict
 
@@ -74,8 +75,19 @@ class _Argument(TypedDict, total=False):
     action: str
     default: Any
     metavar: str
-    type: type[float]
+    type: Callable[[str], object]
     choices: list[str]
+
+
+@dataclass(frozen=True)
+class _CaseFolder:
+    """argparse ``type`` of a flag with fixed choices: the choice spelt as declared, whatever the
+    case typed (argparse then checks it against the choices and lists them if it is not one)."""
+
+    allowed: tuple[str, ...]
+
+    def __call__(self, text: str) -> str:
+        return matching.fold_case(text, self.allowed)
 
 
 def _cli_kwargs(p: Param, required: bool, default: object) -> _Argument:
@@ -91,6 +103,7 @@ def _cli_kwargs(p: Param, required: bool, default: object) -> _Argument:
         allowed = p.choices if isinstance(p.choices, tuple) else CLI_CHOICES.get(p.choices or "")
         if allowed is not None:
             kwargs["choices"] = list(allowed)
+            kwargs["type"] = _CaseFolder(tuple(allowed))  # --measure CHG, --vas-join and: any case
     if not required:
         # "" means "the study's default" and () "none": no value on the command line either.
         kwargs["default"] = None if default in ("", ()) else default

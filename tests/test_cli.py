@@ -245,3 +245,15 @@ def test_names_that_differ_only_in_case_are_not_guessed_between():
     with pytest.raises(SelectionError, match="differ only in case"):
         match_name("sex", ["Sex", "SEX"], "column")
     assert match_name("efffl", ["EFF"], "population", {"EFFFL": "EFF"}) == "EFF"
+
+
+def test_fixed_choices_in_any_case(capsys):
+    exact = run_json(capsys, "analyze", "--endpoint", "VAS", "--visit", "12", "--measure", "chg",
+                     "--method", "mmrm", "--covariance", "cs", "--df", "kenward-roger")
+    other = run_json(capsys, "analyze", "--endpoint", "vas", "--visit", "12", "--measure", "CHG",
+                     "--method", "MMRM", "--covariance", "CS", "--df", "Kenward-Roger")
+    assert other == exact
+    with pytest.raises(SystemExit) as exit_:
+        main(["analyze", "--endpoint", "VAS", "--visit", "12", "--covariance", "unstructured"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'unstructured' (choose from 'us', 'cs', 'ar1', 'toep')" in capsys.readouterr().err

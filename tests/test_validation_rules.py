@@ -166,3 +166,45 @@ def test_each_wrongly_typed_study_value_is_an_error_with_the_fix():
         files["study.toml"] = DataFile("study.toml", data=text.encode())
         trial, problems = load_files(files, "t")
         assert trial is None and any(message in p.message for p in problems), (name, problems)
+
+
+LONG = ("patient,group,visit,param,result\nP1,Active,Baseline,PAIN,60\nP1,Active,Week 4,PAIN,40\n"
+        "P2,Placebo,Baseline,PAIN,62\nP2,Placebo,Week 4,PAIN,55\nP3,Active,Baseline,PAIN,70\n"
+        "P3,Active,Week 4,PAIN,45\nP4,Placebo,Baseline,PAIN,58\nP4,Placebo,Week 4,PAIN,52\n")
+MAPPING = {"table": "trial.csv", "subject": "patient", "arm": "group", "visit": "visit", "endpoint": "param",
+           "value": "result"}
+
+
+def _mapped(table: str, **extra):
+    files = {"trial.csv": DataFile("trial.csv", data=table.encode())}
+    return load_files(files, "t", mapping={**MAPPING, **extra})
+
+
+@pytest.mark.parametrize(
+    ("table", "extra", "severity", "message"),
+    [
+        # found by trying: each was silent (a subject left out, a visit called "nan", a flag read as N)
+        (LONG.replace("P4,Placebo", "P4,"), {}, "warning",
+         "1 subjects have no arm in any row (e.g. P4) and are left out of every analysis"),
+        (LONG.replace("P3,Active,Week 4", "P3,Active,"), {}, "warning",
+         "1 rows have no visit and are ignored"),
+        (LONG.replace("patient,group", "patient,ittfl,group").replace(",Active", ",maybe,Active")
+         .replace(",Placebo", ",Y,Placebo"), {"populations": ["ittfl"]}, "error",
+         "Population flag column 'ittfl' holds ['MAYBE']"),
+        (LONG, {"reference": "placebo"}, "error", "did you mean 'Placebo'?"),
+    ],
+)
+def test_mapped_tables_say_what_they_leave_out(table, extra, severity, message):
+    trial, problems = _mapped(table, **extra)
+    assert [(p.severity, message in p.message) for p in problems] == [(severity, True)], problems
+    assert (trial is None) == (severity == "error")
+    if trial is not None:
+        assert "nan" not in set(trial.measurements[S.VISIT].astype(str))
+
+
+def test_codes_written_with_a_leading_zero_stay_text():
+    trial, problems = _mapped(LONG.replace("P", "00"))
+    assert problems == [] and trial is not None
+    assert list(trial.subjects[S.SUBJECT_ID]) == ["001", "002", "003", "004"]
+    frame = read_table(DataFile("x.csv", data=b"a,b,c\n0,0.5,-0.2\n1,02,3\n"))
+    assert frame["a"].dtype.kind == "i" and frame["c"].dtype.kind == "f" and list(frame["b"]) == ["0.5", "02"]

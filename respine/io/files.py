@@ -288,7 +288,12 @@ def _delimiter(text: str) -> str:
 
 
 def _numeric_if_possible(column: pd.Series) -> pd.Series:
-    """A text column whose every non-empty cell is a number becomes numeric; others stay text."""
+    """A text column whose every non-empty cell is a number becomes numeric; others stay text.
+
+    A column with a number written with a leading zero ("007", a subject or site code) stays text:
+    as a number it would silently become another identifier ("7")."""
+    if column.astype(str).str.match(r"^\s*[+-]?0\d").any():
+        return column.astype(object).where(column.notna(), None)
     try:
         return pd.to_numeric(column)
     except (ValueError, TypeError):

@@ -88,7 +88,7 @@ class ColumnMapping:
                 values[key] = tuple(value)
             elif not isinstance(value, str):
                 raise DataError(f"Mapping key '{key}' must be text in quotes (a file or column name), "
-                                f"such as {key} = \"{value}\"; got {value!r}.")
+                                f"such as {key} = \"name\"; got {value!r}.")
             else:
                 values[key] = value
         return cls(**values)
@@ -266,6 +266,15 @@ def load_mapped(
                 column=mapping.arm,
             )
         )
+    no_arm = data[mapping.arm].isna() | data[mapping.arm].astype(str).str.strip().eq("")
+    if no_arm.any():
+        armless = sorted(set(data.loc[no_arm, mapping.subject]) - set(data.loc[~no_arm, mapping.subject]))
+        if armless:
+            problems.append(Problem(
+                "warning", name, f"{len(armless)} subjects have no arm in any row (e.g. {armless[0]}) and "
+                "are left out of every analysis; give each subject its arm, or remove subjects who were not "
+                "randomised.", row=int(data.index[no_arm][0]) + 2, column=mapping.arm))
+        data.loc[no_arm, mapping.arm] = None
     arms = [str(a) for a in pd.unique(data[mapping.arm].dropna())]
     if len(arms) < 2:
         problems.append(
@@ -283,7 +292,9 @@ def load_mapped(
                 "error",
                 name,
                 f"Reference arm '{mapping.reference}' is not in column "
-                f"'{mapping.arm}' (arms: {', '.join(arms)}).",
+                f"'{mapping.arm}' (arms: {', '.join(arms)})."
+                + "".join(f" Arm names must match exactly: did you mean '{a}'?" for a in arms
+                          if a.casefold() == mapping.reference.casefold()),
                 column=mapping.arm,
             )
         )
@@ -338,7 +349,12 @@ def load_mapped(
         order = dict(zip(per_label["label"], per_label["n"], strict=True))
     else:
         order = _visit_numbers(long[mapping.visit])
-    labels = long[mapping.visit].astype(str)
+    no_visit = long[mapping.visit].isna() | long[mapping.visit].astype(str).str.strip().eq("")
+    if no_visit.any():
+        problems.append(Problem(
+            "warning", name, f"{int(no_visit.sum())} rows have no visit and are ignored; give each row its "
+            "visit.", row=None if wide else int(long.index[no_visit][0]) + 2, column=mapping.visit))
+    labels = long[mapping.visit].astype(str).where(~no_visit, None)
     m = pd.DataFrame(
         {
             S.SUBJECT_ID: long[mapping.subject].to_numpy(),
@@ -379,6 +395,12 @@ def load_mapped(
     subjects = subjects[firsts[mapping.arm].notna().to_numpy()].reset_index(drop=True)
     pops = []
     for col in mapping.populations:
+        written = set(firsts[col].dropna().astype(str).str.strip().str.upper()) - {""}
+        other = sorted(written - {"Y", "N", "1", "0", "1.0", "0.0", "YES", "NO", "TRUE", "FALSE"})
+        if other:
+            return None, [*problems, Problem(
+                "error", name, f"Population flag column '{col}' holds {other}; a flag is Y (in the "
+                "population) or N (Yes/No, 1/0 and true/false are read as such).", column=col)]
         key = f"pop_{re.sub(r'[^a-z0-9]+', '_', col.lower())}"
         flag = firsts[col].astype(str).str.upper().isin(["Y", "1", "1.0", "YES", "TRUE"])
         subjects[key] = np.where(flag.reindex(subjects[S.SUBJECT_ID]).to_numpy(), "Y", "N")
