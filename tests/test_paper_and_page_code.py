@@ -131,3 +131,22 @@ def test_uploaded_data_get_an_instruction_naming_the_files_never_other_data(tria
     script.write_text(code.replace('PATH = "PATH"', f"PATH = {str(tmp_path / 'saved')!r}"), encoding="utf-8")
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0 and proc.stdout.startswith("result_1\n"), proc.stderr[-1000:]
+
+
+@pytest.mark.app
+def test_uploaded_data_in_the_app_get_the_instruction_not_the_twin(monkeypatch):
+    """A session exploring uploaded files: the page's code names them and loads nothing else."""
+    from dataclasses import replace
+
+    from respine.ui import data
+
+    at = _app(None, monkeypatch)
+    uploaded = replace(load_trial(REPO / "data"), source="upload: measurements.csv, study.toml, "
+                       "subjects.csv [0123456789ab]")
+    at.session_state[data.LOADED] = uploaded
+    at.switch_page("app_pages/explorer.py").run()
+    assert_healthy(at, "uploaded")
+    code = _script(at)
+    assert "# save the uploaded files measurements.csv, study.toml, subjects.csv into one folder" in code
+    assert 'PATH = "PATH"' in code and "load_trial()" not in code and str(REPO / "data") not in code
+    assert any("replace PATH by that folder" in c.value for c in at.caption)
