@@ -17,10 +17,10 @@ if not published.declares_published(trial.design):
     st.info(published.NOTHING_DECLARED, icon=":material/info:")
 else:
     st.markdown(
-        f"Published figures of {md(trial.design.citation or trial.design.id)}, as the study "
-        "description declares them, beside the same figures recomputed from the loaded data."
-        + (" On a synthetic twin every row matches by construction." if trial.synthetic
-           else " On real data this is the first check to run.")
+        f"Published figures of {md(trial.design.citation or trial.design.id)} beside the same "
+        "figures recomputed from the loaded data, by the documented primary analysis. On the "
+        "synthetic twin every row matches by construction; on real data this is the first "
+        "check to run."
     )
     with render.explained():
         check = cache.run(registry.paper_check, trial)
