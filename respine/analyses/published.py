@@ -12,6 +12,21 @@ from respine.model.results import AnalysisResult
 from respine.model.selection import Selection
 from respine.present import fmt
 
+NOTHING_DECLARED = (
+    "This study declares no published results; add them to study.toml as [primary.published] "
+    "(the primary result: rate <arm>, p_value, randomised <arm>), [published] "
+    "serious_related_events or [[published.no_difference]] claims (see data/study.toml), and "
+    "this page sets each beside the same figure recomputed from the data."
+)
+"""What the paper page says for a study that declares no published figure."""
+
+
+def declares_published(design: S.StudyDesign) -> bool:
+    """Whether the study description declares any published figure the paper page can check."""
+    facts = design.published
+    return bool((design.primary is not None and design.primary.published)
+                or facts.serious_related_events is not None or facts.no_difference)
+
 
 def paper_check(trial: S.Trial) -> pd.DataFrame:
     """Every published fact the study description declares beside the same fact recomputed from
@@ -20,28 +35,31 @@ def paper_check(trial: S.Trial) -> pd.DataFrame:
     The facts are the primary result (``[primary.published]``), the number of subjects with a
     serious adverse event related to the product (``[published] serious_related_events``) and
     any claim that no comparison of a list differs between arms (``[[published.no_difference]]``,
-    recomputed by :func:`no_difference_check`). A study that declares none of them gets an empty
-    table. Columns: item, published, recomputed, matches. On the synthetic twin every row
-    matches; on real data this is the first check a statistician runs.
+    recomputed by :func:`no_difference_check`). Only what the study declares is checked: a study
+    that declares none of them gets an empty table (see :func:`declares_published`), and the
+    primary analysis is run only when the study publishes a primary figure. Columns: item,
+    published, recomputed, matches. On the synthetic twin every row matches; on real data this is
+    the first check a statistician runs.
     """
     rows: list[dict[str, object]] = []
-    if trial.design.primary is not None:
+    if trial.design.primary is not None and trial.design.primary.published:
         result = analyze(trial, primary_selection(trial))
         rows.extend(primary_check(trial, result).to_dict("records"))
     facts = trial.design.published
     ae = trial.adverse_events
-    if facts.serious_related_events is not None and {"serious", "related_product"} <= set(ae.columns):
-        both = ae[(ae["serious"].astype(str) == "Y") & (ae["related_product"].astype(str) == "Y")]
-        n = both[S.SUBJECT_ID].nunique()
+    if facts.serious_related_events is not None:
         published = facts.serious_related_events
-        rows.append(
-            {
-                "item": "Serious adverse events related to the product",
-                "published": "none" if published == 0 else f"{published} subjects",
-                "recomputed": f"{n} subjects",
-                "matches": n == published,
-            }
-        )
+        item = "Serious adverse events related to the product"
+        claimed = "none" if published == 0 else f"{published} subjects"
+        if {"serious", "related_product"} <= set(ae.columns):
+            both = ae[(ae["serious"].astype(str) == "Y") & (ae["related_product"].astype(str) == "Y")]
+            n = both[S.SUBJECT_ID].nunique()
+            rows.append({"item": item, "published": claimed, "recomputed": f"{n} subjects",
+                         "matches": n == published})
+        else:  # declared but not recomputable: say so rather than drop the row
+            rows.append({"item": item, "published": claimed,
+                         "recomputed": "not recomputable: the adverse events have no serious and "
+                                       "related_product columns", "matches": False})
     for claim in facts.no_difference:
         rows.append(no_difference_check(trial, claim))
     return pd.DataFrame(rows, columns=["item", "published", "recomputed", "matches"])
@@ -110,7 +128,7 @@ def no_difference_check(trial: S.Trial, claim: S.NoDifferenceClaim) -> dict[str,
     significant = sorted(k for k, v in p_values.items() if v < claim.alpha)
     return {
         "item": f"{claim.item} ({len(p_values)} comparisons)",
-        "published": "none",
+        "published": "none",  # the study's own claim ([[published.no_difference]])
         "recomputed": ", ".join(significant) or f"none (all p >= {claim.alpha:g})",
         "matches": not significant,
     }

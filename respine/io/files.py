@@ -23,6 +23,7 @@ from respine.errors import DataError
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet", ".xpt", ".sas7bdat")
 STUDY_SUFFIXES = (".toml", ".json")
+ARCHIVE_SUFFIXES = (".zip",)
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # also server.maxUploadSize in .streamlit/config.toml
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 
@@ -58,19 +59,103 @@ class DataFile:
 
 
 def folder_files(folder: Path) -> dict[str, DataFile]:
-    """Files of a folder by lower-case name (read lazily from disk)."""
+    """Files of a folder by lower-case name (read lazily from disk); a single file stands alone.
+
+    A path to one file (``respine validate trial.csv``) gives that file only, so its own problems
+    (empty, not a table, no layout it could belong to) are reported rather than "not a folder".
+    """
+    if folder.is_file():
+        return {folder.name.lower(): DataFile(folder.name, path=folder)}
     if not folder.is_dir():
-        raise DataError(f"{folder} is not a folder. Point to the folder that holds the data files.")
+        raise DataError(f"{folder} is not a folder or a file. Point to the folder that holds the data "
+                        "files.")
     return {
         p.name.lower(): DataFile(p.name, path=p)
         for p in sorted(folder.iterdir())
-        if p.is_file() and p.suffix.lower() in (*TABLE_SUFFIXES, *STUDY_SUFFIXES)
+        if p.is_file() and p.suffix.lower() in (*TABLE_SUFFIXES, *STUDY_SUFFIXES, *ARCHIVE_SUFFIXES)
     }
+
+
+def unpack_archives(available: dict[str, DataFile],
+                    limit: int) -> tuple[dict[str, DataFile], list[tuple[str, str]]]:
+    """The files with every ZIP archive among them replaced by the data files it holds.
+
+    A trial sent as one ``.zip`` is read as if it had been unpacked into the folder (members in
+    sub-folders by their own name). Returns the files and, per archive, its name and a note naming
+    what was read from it, for the validation report.
+
+    Raises
+    ------
+    DataError
+        For an archive that cannot be read, is encrypted, holds another archive, would unpack to
+        more than ``limit`` bytes, or holds a file of the same name as another one.
+    """
+    out = {k: f for k, f in available.items() if f.suffix not in ARCHIVE_SUFFIXES}
+    notes: list[tuple[str, str]] = []
+    for archive in (f for f in available.values() if f.suffix in ARCHIVE_SUFFIXES):
+        try:
+            with zipfile.ZipFile(io.BytesIO(archive.raw())) as zf:
+                # macOS adds __MACOSX/ and dot files to an archive it makes: not data
+                members = [i for i in zf.infolist() if not i.is_dir() and "__MACOSX" not in i.filename
+                           and not Path(i.filename).name.startswith(".")]
+                if any(i.flag_bits & 0x1 for i in members):
+                    raise DataError(f"{archive.name} is encrypted; unpack it with its password and give "
+                                    "the files themselves.")
+                if sum(i.file_size for i in members) > limit:
+                    raise DataError(f"{archive.name} unpacks to more than {limit / 2**20:.0f} MB; unpack it "
+                                    "and give only the datasets the explorer needs.")
+                read, skipped = [], []
+                for info in members:
+                    name = Path(info.filename).name
+                    suffix = Path(name).suffix.lower()
+                    if suffix in ARCHIVE_SUFFIXES:
+                        raise DataError(f"{archive.name} holds another archive ({info.filename}); unpack "
+                                        "both and give the data files themselves.")
+                    if suffix not in (*TABLE_SUFFIXES, *STUDY_SUFFIXES):
+                        skipped.append(info.filename)
+                        continue
+                    if name.lower() in out:
+                        raise DataError(f"{archive.name} holds {info.filename}, and another file named "
+                                        f"{name} is given too; keep one of them.")
+                    out[name.lower()] = DataFile(name, data=zf.read(info))
+                    read.append(info.filename)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as exc:
+            raise DataError(f"{archive.name} cannot be read as a ZIP archive ({exc}); unpack it yourself "
+                            "and give the files it holds.") from exc
+        if not read:
+            raise DataError(f"{archive.name} holds no data file (CSV, Excel, Parquet, SAS, study.toml); "
+                            "check that it is the right archive.")
+        note = f"{archive.name} was unpacked and read: {', '.join(read)}."
+        if skipped:
+            note += f" Not data files, so not read: {', '.join(skipped[:10])}."
+        notes.append((archive.name, note))
+    return out, notes
+
+
+def _utf16(raw: bytes) -> str | None:
+    """The codec of UTF-16 text (with a byte-order mark, or ASCII text with every other byte zero),
+    else None. Excel's "Unicode text" and many Windows tools write it."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    head = raw[:400]
+    if len(head) >= 4 and len(head) % 2 == 0:
+        if head[1::2].count(0) > 0.9 * (len(head) // 2) and head[0::2].count(0) == 0:
+            return "utf-16-le"
+        if head[0::2].count(0) > 0.9 * (len(head) // 2) and head[1::2].count(0) == 0:
+            return "utf-16-be"
+    return None
 
 
 def text_of(file: DataFile) -> tuple[str, str | None]:
     """Decode a text file; returns (text, note) where note names a fallback encoding used."""
     raw = file.raw()
+    utf16 = _utf16(raw)
+    if utf16 is not None:
+        try:
+            return raw.decode(utf16).lstrip("\ufeff"), (f"{file.name} is UTF-16 text; it was read as such. "
+                                                         "Save it as UTF-8 CSV to avoid this note.")
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: try the others
     for enc in ENCODINGS:
         try:
             text = raw.decode(enc)
@@ -81,8 +166,11 @@ def text_of(file: DataFile) -> tuple[str, str | None]:
     raise DataError(f"{file.name}: the text encoding is not recognised; save it as UTF-8.")
 
 
-def read_table(file: DataFile, notes: list[str] | None = None) -> pd.DataFrame:
+def read_table(file: DataFile, notes: list[str] | None = None, sheet: str = "") -> pd.DataFrame:
     """Read one table by its extension: CSV/TSV/TXT (any delimiter), Excel, Parquet, SAS.
+
+    ``sheet`` names the sheet of an Excel workbook to read; by default the first visible one, and
+    ``notes`` says which was read when the workbook has several or hides some.
 
     Raises
     ------
@@ -99,9 +187,13 @@ def read_table(file: DataFile, notes: list[str] | None = None) -> pd.DataFrame:
                 raise DataError(f"{file.name} is empty. Export the table again with a header row.")
             head = text[:4096]
             control = sum(1 for ch in head if ord(ch) < 32 and ch not in "\r\n\t")
-            if "\x00" in head or control > len(head) / 20:
+            if control > len(head) / 20:
                 raise DataError(f"{file.name} does not look like a text table: it contains binary data. "
                                 "Export it as CSV, or upload it with its real extension (.xlsx, .xpt, ...).")
+            if "\x00" in text:  # one stray NUL byte: the C parser would cut the line there
+                line = text.count("\n", 0, text.index("\x00")) + 1
+                raise DataError(f"{file.name} holds a NUL byte (an invisible control character) on line "
+                                f"{line}; remove it (or export the table again as CSV).")
             frame = pd.read_csv(
                 io.StringIO(text),
                 sep=_delimiter(text),  # sniffed once; the C parser is many times faster than sep=None
@@ -112,7 +204,7 @@ def read_table(file: DataFile, notes: list[str] | None = None) -> pd.DataFrame:
             )
             frame = frame.apply(_numeric_if_possible)
         elif suffix in (".xlsx", ".xls"):
-            frame = pd.read_excel(file.source())
+            frame = _read_excel(file, sheet, notes)
         elif suffix == ".parquet":
             frame = pd.read_parquet(file.source())
         elif suffix in (".xpt", ".sas7bdat"):
@@ -155,6 +247,36 @@ def read_table(file: DataFile, notes: list[str] | None = None) -> pd.DataFrame:
     return frame
 
 
+def _read_excel(file: DataFile, sheet: str, notes: list[str] | None) -> pd.DataFrame:
+    """One sheet of a workbook: ``sheet`` if named, else the first visible one; a workbook with
+    several sheets, or hidden ones, gets a note saying which was read and how to choose."""
+    if file.suffix != ".xlsx":  # .xls: no sheet states to read; pandas reads the first sheet
+        return pd.read_excel(file.source(), sheet_name=sheet or 0)
+    import openpyxl  # type: ignore[import-untyped]  # no annotations; only sheet names are read
+
+    book = openpyxl.load_workbook(file.source(), read_only=True)
+    try:
+        states = {ws.title: ws.sheet_state for ws in book.worksheets}
+    finally:
+        book.close()
+    visible = [name for name, state in states.items() if state == "visible"]
+    listed = ", ".join(f"'{n}'" + ("" if states[n] == "visible" else " (hidden)") for n in states)
+    if sheet:
+        if sheet not in states:
+            raise DataError(f"{file.name} has no sheet '{sheet}' (sheets: {listed}); name one of them in "
+                            "the mapping's sheet = \"...\".")
+        chosen = sheet
+    elif visible:
+        chosen = visible[0]
+    else:
+        raise DataError(f"{file.name} has only hidden sheets ({listed}); unhide the data sheet or name it "
+                        "in the mapping's sheet = \"...\".")
+    if notes is not None and not sheet and len(states) > 1:
+        notes.append(f"{file.name} has {len(states)} sheets ({listed}); sheet '{chosen}' was read. To read "
+                     "another, name it in mapping.toml as sheet = \"...\".")
+    return pd.read_excel(file.source(), sheet_name=chosen)
+
+
 def _delimiter(text: str) -> str:
     """The delimiter of a text table, from its first lines: comma, semicolon, tab or pipe."""
     sample = "\n".join(text[:65536].splitlines()[:50])
@@ -166,7 +288,12 @@ def _delimiter(text: str) -> str:
 
 
 def _numeric_if_possible(column: pd.Series) -> pd.Series:
-    """A text column whose every non-empty cell is a number becomes numeric; others stay text."""
+    """A text column whose every non-empty cell is a number becomes numeric; others stay text.
+
+    A column with a number written with a leading zero ("007", a subject or site code) stays text:
+    as a number it would silently become another identifier ("7")."""
+    if column.astype(str).str.match(r"^\s*[+-]?0\d").any():
+        return column.astype(object).where(column.notna(), None)
     try:
         return pd.to_numeric(column)
     except (ValueError, TypeError):

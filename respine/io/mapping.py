@@ -7,6 +7,7 @@ nobody maps twice::
 
     [mapping]
     table = "trial.csv"
+    sheet = ""                  # Excel: the sheet to read (default: the first visible one)
     subject = "patient"
     arm = "group"
     visit = "visit"             # labels; numbers in them ("Week 4") give the order
@@ -52,6 +53,7 @@ class ColumnMapping:
     """Which column plays which role. Empty strings mean "not used"."""
 
     table: str = ""
+    sheet: str = ""
     subject: str = ""
     arm: str = ""
     visit: str = ""
@@ -67,12 +69,28 @@ class ColumnMapping:
 
     @classmethod
     def from_dict(cls, doc: dict) -> ColumnMapping:
-        body = doc.get("mapping", doc)
-        known = {f.name for f in fields(cls)} - {"notes"}
-        unknown = sorted(set(body) - known)
+        body = doc.get("mapping", doc) if isinstance(doc, dict) else doc
+        if not isinstance(body, dict):
+            raise DataError("The mapping must be a table of keys ([mapping] with table = \"...\", "
+                            f"subject = \"...\", ...), not {type(body).__name__}.")
+        known = {f.name: f for f in fields(cls) if f.name != "notes"}
+        unknown = sorted(set(body) - set(known))
         if unknown:
             raise DataError(f"Mapping keys {unknown} are not known; use {sorted(known)}.")
-        values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in body.items()}
+        values: dict[str, object] = {}
+        for key, value in body.items():
+            if isinstance(known[key].default, tuple):  # a list of column names
+                if isinstance(value, str):
+                    value = [value]
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise DataError(f"Mapping key '{key}' must be a list of column names in quotes, "
+                                    f"such as {key} = [\"a\", \"b\"]; got {value!r}.")
+                values[key] = tuple(value)
+            elif not isinstance(value, str):
+                raise DataError(f"Mapping key '{key}' must be text in quotes (a file or column name), "
+                                f"such as {key} = \"name\"; got {value!r}.")
+            else:
+                values[key] = value
         return cls(**values)
 
     def to_toml(self) -> str:
@@ -94,8 +112,11 @@ def read_mapping(file: DataFile) -> ColumnMapping:
         doc = json.loads(text) if file.suffix == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise DataError(
-            f"{file.name} cannot be read ({exc}); compare it with the example in respine/mapping.py."
+            f"{file.name} cannot be read ({exc}); compare it with the example in respine/io/mapping.py."
         ) from exc
+    except RecursionError as exc:  # [[[[...]]]] thousands deep: the parser gives up
+        raise DataError(f"{file.name} is nested too deeply to be read (lists or tables inside one "
+                        "another thousands of levels deep); a mapping is one flat [mapping] table.") from exc
     return ColumnMapping.from_dict(doc)
 
 
@@ -162,7 +183,7 @@ def load_mapped(
         ]
     notes: list[str] = []
     try:
-        frame = read_table(file, notes)
+        frame = read_table(file, notes, sheet=mapping.sheet)
     except DataError as exc:
         return None, [Problem("error", file.name, str(exc))]
     problems: list = [Problem("warning", file.name, n) for n in notes]
@@ -245,6 +266,15 @@ def load_mapped(
                 column=mapping.arm,
             )
         )
+    no_arm = data[mapping.arm].isna() | data[mapping.arm].astype(str).str.strip().eq("")
+    if no_arm.any():
+        armless = sorted(set(data.loc[no_arm, mapping.subject]) - set(data.loc[~no_arm, mapping.subject]))
+        if armless:
+            problems.append(Problem(
+                "warning", name, f"{len(armless)} subjects have no arm in any row (e.g. {armless[0]}) and "
+                "are left out of every analysis; give each subject its arm, or remove subjects who were not "
+                "randomised.", row=int(data.index[no_arm][0]) + 2, column=mapping.arm))
+        data.loc[no_arm, mapping.arm] = None
     arms = [str(a) for a in pd.unique(data[mapping.arm].dropna())]
     if len(arms) < 2:
         problems.append(
@@ -262,7 +292,9 @@ def load_mapped(
                 "error",
                 name,
                 f"Reference arm '{mapping.reference}' is not in column "
-                f"'{mapping.arm}' (arms: {', '.join(arms)}).",
+                f"'{mapping.arm}' (arms: {', '.join(arms)})."
+                + "".join(f" Arm names must match exactly: did you mean '{a}'?" for a in arms
+                          if a.casefold() == mapping.reference.casefold()),
                 column=mapping.arm,
             )
         )
@@ -295,10 +327,34 @@ def load_mapped(
         )
     if mapping.visit_number:
         numbers = pd.to_numeric(long[mapping.visit_number], errors="coerce")
-        order = dict(zip(long[mapping.visit].astype(str), numbers, strict=True))
+        given = long[mapping.visit_number].notna() & long[mapping.visit_number].astype(str).str.strip().ne("")
+        text_number = given & numbers.isna()
+        if text_number.any():
+            first = long.index[text_number][0]
+            shown = str(long.at[first, mapping.visit_number])
+            return None, [*problems, Problem(
+                "error", name, f"{int(text_number.sum())} visit numbers are not numbers (e.g. "
+                f"'{shown}'); the visit number column gives each visit's "
+                "order as a number (0, 4, 12). Fix the cells, or map no visit number and let the "
+                "labels give the order.", row=None if wide else int(first) + 2, column=mapping.visit_number)]
+        per_label = pd.DataFrame({"label": long[mapping.visit].astype(str), "n": numbers}).dropna()
+        clash = per_label.groupby("label")["n"].nunique()
+        if (clash > 1).any():
+            label = clash.index[clash > 1][0]
+            numbers_of_label = per_label.loc[per_label["label"] == label, "n"].unique()
+            found = ", ".join(f"{v:g}" for v in sorted(numbers_of_label))
+            return None, [*problems, Problem(
+                "error", name, f"Visit '{label}' has several visit numbers ({found}); give each visit "
+                "label one number.", column=mapping.visit_number)]
+        order = dict(zip(per_label["label"], per_label["n"], strict=True))
     else:
         order = _visit_numbers(long[mapping.visit])
-    labels = long[mapping.visit].astype(str)
+    no_visit = long[mapping.visit].isna() | long[mapping.visit].astype(str).str.strip().eq("")
+    if no_visit.any():
+        problems.append(Problem(
+            "warning", name, f"{int(no_visit.sum())} rows have no visit and are ignored; give each row its "
+            "visit.", row=None if wide else int(long.index[no_visit][0]) + 2, column=mapping.visit))
+    labels = long[mapping.visit].astype(str).where(~no_visit, None)
     m = pd.DataFrame(
         {
             S.SUBJECT_ID: long[mapping.subject].to_numpy(),
@@ -323,11 +379,28 @@ def load_mapped(
     if m.empty:
         return None, [*problems, Problem("error", name, "No numeric value is left to analyse.")]
 
+    for col in (*mapping.populations, *mapping.covariates):
+        # a subject-level column read from a long table: every row of a subject should agree
+        varying = data.groupby(mapping.subject)[col].nunique(dropna=True)
+        varying = varying[varying > 1]
+        if not varying.empty:
+            example = varying.index[0]
+            seen = ", ".join(map(str, pd.unique(data.loc[data[mapping.subject] == example, col].dropna())))
+            problems.append(Problem(
+                "warning", name, f"{len(varying)} subjects have more than one value of '{col}' across "
+                f"their rows (e.g. {example}: {seen}); the value on each subject's first row is used. "
+                "Make the column constant per subject if it describes the subject.", column=col))
     firsts = data.drop_duplicates(mapping.subject).set_index(mapping.subject)
     subjects = pd.DataFrame({S.SUBJECT_ID: firsts.index.astype(str), S.ARM: firsts[mapping.arm].astype(str)})
     subjects = subjects[firsts[mapping.arm].notna().to_numpy()].reset_index(drop=True)
     pops = []
     for col in mapping.populations:
+        written = set(firsts[col].dropna().astype(str).str.strip().str.upper()) - {""}
+        other = sorted(written - {"Y", "N", "1", "0", "1.0", "0.0", "YES", "NO", "TRUE", "FALSE"})
+        if other:
+            return None, [*problems, Problem(
+                "error", name, f"Population flag column '{col}' holds {other}; a flag is Y (in the "
+                "population) or N (Yes/No, 1/0 and true/false are read as such).", column=col)]
         key = f"pop_{re.sub(r'[^a-z0-9]+', '_', col.lower())}"
         flag = firsts[col].astype(str).str.upper().isin(["Y", "1", "1.0", "YES", "TRUE"])
         subjects[key] = np.where(flag.reindex(subjects[S.SUBJECT_ID]).to_numpy(), "Y", "N")

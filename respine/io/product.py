@@ -7,6 +7,7 @@ every problem at once; :func:`load_trial` refuses to load when any of them is an
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -18,7 +19,15 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from respine.errors import DataError, Problem
-from respine.io.files import MAX_UPLOAD_BYTES, TABLE_SUFFIXES, DataFile, folder_files, read_table, text_of
+from respine.io.files import (
+    MAX_UPLOAD_BYTES,
+    TABLE_SUFFIXES,
+    DataFile,
+    folder_files,
+    read_table,
+    text_of,
+    unpack_archives,
+)
 from respine.model import design as S
 from respine.model.endpoints import Endpoint, Mcid, Responder
 
@@ -136,6 +145,137 @@ def _published_from_toml(doc: dict) -> S.PublishedFacts:
     return S.PublishedFacts(None if serious is None else int(serious), tuple(claims))
 
 
+# The keys a study description may have, by table ("endpoints.*": each [endpoints.<ID>] table;
+# None: any key, such as [groups] names). An unknown key is reported with the nearest known one,
+# since a misspelt key ("refrence") would otherwise be ignored without a word.
+STUDY_KEYS: dict[str, frozenset[str] | None] = {
+    "": frozenset({"study", "arms", "visits", "endpoints", "populations", "covariates", "primary",
+                   "published", "groups", "subgroups", "sections", "generator"}),
+    "study": frozenset({"id", "title", "synthetic", "citation", "registration", "description",
+                        "short_citation"}),
+    "arms": frozenset({"order", "reference"}),
+    "visits": frozenset({"number", "label"}),
+    "endpoints": frozenset({"ids"}),
+    "endpoints.*": frozenset({"label", "unit", "kind", "lower_is_better", "range", "description", "derive"}),
+    "populations": frozenset({"id", "label", "column", "description", "default"}),
+    "covariates": frozenset({"column", "label", "kind", "unit", "endpoint"}),
+    "primary": frozenset({"endpoint", "visit", "population", "method", "missing", "published", "conclusion"}),
+    "published": frozenset({"serious_related_events", "no_difference"}),
+    "subgroups": frozenset({"default"}),
+    "groups": None,
+    "sections": None,
+    "generator": None,
+}
+# Keys that must be there, and the type each key must have where a wrong type would be misread
+# (``synthetic = "no"`` is a non-empty text, which Python reads as true).
+STUDY_REQUIRED = {"visits": ("number", "label"), "populations": ("id", "column"), "covariates": ("column",),
+                  "primary": ("endpoint", "visit", "population", "method")}
+STUDY_TYPES: dict[tuple[str, str], type | tuple[type, ...]] = {
+    ("study", "synthetic"): bool, ("endpoints.*", "lower_is_better"): bool, ("populations", "default"): bool,
+    ("visits", "number"): (int, float), ("primary", "visit"): (int, float), ("visits", "label"): str,
+    ("arms", "order"): list, ("arms", "reference"): str, ("populations", "id"): str,
+    ("populations", "column"): str, ("covariates", "column"): str, ("primary", "endpoint"): str,
+    ("primary", "population"): str, ("primary", "method"): str, ("endpoints", "ids"): list,
+    ("endpoints.*", "range"): list, ("subgroups", "default"): list, ("endpoints.*", "derive"): dict,
+    ("covariates", "kind"): str, ("endpoints.*", "kind"): str,
+}
+# What a list holds (and, for a range, how many): ``order = [1, 2]`` names no arm.
+STUDY_ITEMS: dict[tuple[str, str], tuple[type | tuple[type, ...], int | None]] = {
+    ("arms", "order"): (str, None), ("endpoints", "ids"): (str, None), ("subgroups", "default"): (str, None),
+    ("endpoints.*", "range"): ((int, float), 2),
+}
+STUDY_CHOICES = {("covariates", "kind"): ("categorical", "continuous"),
+                 ("endpoints.*", "kind"): ("continuous", "binary")}
+_TYPE_WORDS = {bool: "true or false (without quotes)", str: "text in quotes", list: "a list [...]",
+               dict: "a table { ... }"}
+
+
+def _check_study_doc(doc: dict, problems: list[Problem]) -> None:
+    """Unknown keys (a warning naming the nearest known key), missing required keys and values of
+    the wrong type (errors saying what to write) in a parsed study description."""
+    f = STUDY_FILE
+
+    def entries(table: str) -> list[tuple[str, dict]]:
+        value = doc.get(table)
+        if table == "endpoints.*":
+            tables = doc.get("endpoints", {}).items()
+            return [(f"[endpoints.{k}]", v) for k, v in tables if isinstance(v, dict)]
+        if isinstance(value, list):
+            return [(f"[[{table}]] entry {i}", v) for i, v in enumerate(value, start=1)
+                    if isinstance(v, dict)]
+        if isinstance(value, dict):
+            return [(f"[{table}]", value)]
+        return []
+
+    for key in ("visits", "populations", "covariates"):
+        if key in doc and not (isinstance(doc[key], list) and all(isinstance(v, dict) for v in doc[key])):
+            problems.append(Problem("error", f, f"'{key}' must be written as [[{key}]] tables, one per "
+                                    "entry; compare with data/study.toml."))
+    for key in ("study", "arms", "endpoints", "primary", "published", "subgroups", "groups"):
+        if key in doc and not isinstance(doc[key], dict):
+            problems.append(Problem("error", f, f"'{key}' must be a [{key}] table; compare with "
+                                    "data/study.toml."))
+    if any(p.severity == "error" for p in problems):
+        return
+    tables = [("", "the top level", doc), *((t, w, e) for t in STUDY_KEYS if t
+                                           for w, e in entries(t))]
+    for table, where, entry in tables:
+        known = STUDY_KEYS[table]
+        if known is None:
+            continue
+        extra = set(known) | (set(doc.get("endpoints", {})) if table == "endpoints" else set())
+        for key in entry:
+            if key in extra:
+                continue
+            near = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" Did you mean '{near[0]}'?" if near else f" Known keys: {', '.join(sorted(known))}."
+            problems.append(Problem("warning", f, f"{where}: the key '{key}' is not known and is ignored."
+                                    + hint))
+        for key in STUDY_REQUIRED.get(table, ()):
+            if key not in entry:
+                problems.append(Problem("error", f, f"{where} has no '{key}'; every {where.split(' ')[0]} "
+                                        f"needs one (compare with data/study.toml)."))
+        for (t, key), kind in STUDY_TYPES.items():
+            if t != table or key not in entry:
+                continue
+            value = entry[key]
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+                word = "a number" if int in kinds else _TYPE_WORDS.get(kinds[0], kinds[0].__name__)
+                shown = json.dumps(value, ensure_ascii=False) if isinstance(value, str | int | float) else \
+                    type(value).__name__
+                fix = (f" Write {key} = {str(value.strip().lower() in ('yes', 'true', 'y', '1')).lower()}."
+                       if bool in kinds and isinstance(value, str) else "")
+                problems.append(Problem("error", f, f"{where}: {key} must be {word}, not {shown}.{fix}"))
+                continue
+            if (table, key) in STUDY_ITEMS:
+                item, size = STUDY_ITEMS[(table, key)]
+                items = item if isinstance(item, tuple) else (item,)
+                listed = value if isinstance(value, list) else []
+                wrong = [v for v in listed if isinstance(v, bool) or not isinstance(v, items)]
+                word = "numbers" if int in items else "texts in quotes"
+                if wrong or (size is not None and len(listed) != size):
+                    count = f"{size} " if size else ""
+                    problems.append(Problem("error", f, f"{where}: {key} must be a list of {count}{word}, "
+                                            f"not {json.dumps(value, ensure_ascii=False)}."))
+            if (table, key) in STUDY_CHOICES and value not in STUDY_CHOICES[(table, key)]:
+                problems.append(Problem("error", f, f"{where}: {key} must be one of "
+                                        f"{list(STUDY_CHOICES[(table, key)])}, not {json.dumps(value)}."))
+    published = (doc.get("primary") or {}).get("published", {})
+    for key, value in (published.items() if isinstance(published, dict) else ()):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            shown = json.dumps(value, ensure_ascii=False)
+            problems.append(Problem("error", f, f"[primary.published] {key} must be a number (a rate as "
+                                    f"0.74, a p-value, a count), not {shown}."))
+        elif not (key == "p_value" or key.startswith(("rate ", "randomised "))):
+            problems.append(Problem("warning", f, f"[primary.published] {key} is not a figure the paper page "
+                                    "checks (p_value, rate <arm>, randomised <arm>); it is ignored."))
+    for name, members in (doc.get("groups") or {}).items():
+        if not (isinstance(members, list) and all(isinstance(m, str) for m in members)):
+            problems.append(Problem("error", f, f"[groups] {name} must be a list of endpoint ids in quotes, "
+                                    f"such as {name} = [\"VAS\", \"ODI\"]."))
+
+
 def _design_from_toml(doc: dict) -> S.StudyDesign:
     study = doc.get("study", {})
     arms = doc.get("arms", {})
@@ -205,6 +345,33 @@ def _check_design(design: S.StudyDesign, problems: list[Problem]) -> None:
         )
     if not design.visits:
         problems.append(Problem("error", f, "No [[visits]] entries: list each visit's number and label."))
+    numbers = [v.number for v in design.visits]
+    twice = sorted({n for n in numbers if numbers.count(n) > 1})
+    if twice:
+        repeated = ", ".join(f"{n:g} (" + " and ".join(v.label for v in design.visits if v.number == n) + ")"
+                             for n in twice)
+        problems.append(Problem("error", f, f"[[visits]] declares the visit number(s) {repeated} more than "
+                                "once; give each visit its own number."))
+    labels_seen = [v.label for v in design.visits]
+    same_label = sorted({x for x in labels_seen if labels_seen.count(x) > 1})
+    if same_label:
+        problems.append(Problem("error", f, f"[[visits]] uses the label(s) {same_label} for more than one "
+                                "visit number; give each visit its own label."))
+    if design.visits and min(numbers) < 0:
+        first = min(design.visits, key=lambda v: v.number)
+        problems.append(Problem("warning", f, f"[[visits]] number {first.number:g} ({first.label}) is "
+                                "negative. The lowest visit is the baseline every change is computed "
+                                f"from, so here that is {first.label}; if baseline is another visit, "
+                                "number it 0 and drop the visits before it (or number them from 0)."))
+    pop_ids = [p.id for p in design.populations]
+    prim = design.primary
+    if prim is not None:
+        if prim.population not in pop_ids:
+            problems.append(Problem("error", f, f"[primary] population '{prim.population}' is not a declared "
+                                    f"population; use one of {pop_ids} ([[populations]] id)."))
+        if numbers and prim.visit not in numbers:
+            problems.append(Problem("error", f, f"[primary] visit {prim.visit:g} is not a declared visit; "
+                                    f"use one of {[f'{n:g}' for n in numbers]} ([[visits]] number)."))
     if not design.populations:
         problems.append(
             Problem(
@@ -229,6 +396,42 @@ def _check_design(design: S.StudyDesign, problems: list[Problem]) -> None:
                                 "declared [[covariates]]; they are ignored."))
 
 
+FLAG_YES = frozenset({"Y", "YES", "TRUE", "1", "1.0"})
+FLAG_NO = frozenset({"N", "NO", "FALSE", "0", "0.0"})
+
+
+def record_key(measurements: pd.DataFrame) -> list[str]:
+    """The columns that identify one record: subject, endpoint, visit and, when the data have
+    it, the record type (an observed and a derived record of the same visit are two records)."""
+    key = [S.SUBJECT_ID, S.ENDPOINT, S.VISIT_MONTH]
+    return [*key, S.RECORD_TYPE] if S.RECORD_TYPE in measurements.columns else key
+
+
+def _flag_text(column: pd.Series) -> pd.Series:
+    return column.map(lambda x: "" if pd.isna(x) else (f"{x:g}" if isinstance(x, float) else str(x)))
+
+
+def _check_flag(subjects: pd.DataFrame, pop: S.Population, problems: list[Problem]) -> None:
+    """A population flag holds Y or N (empty: not in the population). Yes/No, true/false and 1/0
+    are read as Y/N with a warning; anything else is an error naming the values."""
+    text = _flag_text(subjects[pop.column]).str.strip().str.upper()
+    values = set(text[text.ne("")])
+    if values <= {"Y", "N"}:
+        return
+    other = sorted(values - FLAG_YES - FLAG_NO)
+    if other:
+        first = subjects.index[text.isin(other)][0]
+        problems.append(Problem(
+            "error", SUBJECTS_FILE, f"Flag column for population '{pop.id}' holds {other}; a flag is Y (in "
+            "the population) or N (not in it).", row=int(first) + 2, column=pop.column))
+        return
+    written = sorted(set(_flag_text(subjects[pop.column]).str.strip()) - {"Y", "N", ""})
+    problems.append(Problem(
+        "warning", SUBJECTS_FILE, f"Flag column for population '{pop.id}' is written {written} rather than "
+        "Y/N; it was read as Y/N (Yes, True, 1: in the population). Write Y or N to avoid this note.",
+        column=pop.column))
+
+
 def _check_tables(
     design: S.StudyDesign,
     subjects: pd.DataFrame,
@@ -236,13 +439,11 @@ def _check_tables(
     ae: pd.DataFrame | None,
     problems: list[Problem],
 ) -> None:
-    for col in S.SUBJECT_REQUIRED:
-        if col not in subjects.columns:
-            problems.append(Problem("error", SUBJECTS_FILE, "Required column is missing.", column=col))
-    for col in S.MEASUREMENT_REQUIRED:
-        if col not in measurements.columns:
-            problems.append(Problem("error", MEASUREMENTS_FILE, "Required column is missing.", column=col))
-    if any(p.severity == "error" for p in problems):
+    absent = [(SUBJECTS_FILE, c) for c in S.SUBJECT_REQUIRED if c not in subjects.columns]
+    absent += [(MEASUREMENTS_FILE, c) for c in S.MEASUREMENT_REQUIRED if c not in measurements.columns]
+    for name, col in absent:
+        problems.append(Problem("error", name, "Required column is missing.", column=col))
+    if absent:  # the checks below read these columns; an error in study.toml does not stop them
         return
     dup = subjects[S.SUBJECT_ID].duplicated(keep="first")
     for i in subjects.index[dup][:20]:
@@ -257,13 +458,26 @@ def _check_tables(
         )
     if subjects[S.SUBJECT_ID].isna().any():
         problems.append(Problem("error", SUBJECTS_FILE, "Some subject ids are empty.", column=S.SUBJECT_ID))
-    unknown_arms = sorted(set(subjects[S.ARM].dropna().astype(str)) - set(design.arms))
+    arm_text = subjects[S.ARM].astype(str).str.strip()
+    blank = subjects[S.ARM].isna() | arm_text.eq("")
+    if blank.any():
+        problems.append(Problem(
+            "error", SUBJECTS_FILE, f"{int(blank.sum())} subjects have no arm (first at this row); give "
+            "each subject its arm, or remove subjects who were not randomised.",
+            row=int(subjects.index[blank][0]) + 2, column=S.ARM))
+    unknown_arms = sorted(set(arm_text[~blank]) - set(design.arms))
     if unknown_arms:
+        by_case = {a.casefold(): a for a in design.arms}
+        near = [f"'{a}' (declared as '{by_case[a.casefold()]}')" for a in unknown_arms
+                if a.casefold() in by_case]
         problems.append(
             Problem(
                 "error",
                 SUBJECTS_FILE,
-                f"Arms {unknown_arms} are not declared in study.toml [arms] order {list(design.arms)}.",
+                f"Arms {unknown_arms} are not declared in study.toml [arms] order {list(design.arms)}."
+                + (f" Arm names must match exactly: {', '.join(near)}." if near else
+                   " Declare them there, or correct the arm in subjects.csv."),
+                row=int(subjects.index[arm_text.isin(unknown_arms)][0]) + 2,
                 column=S.ARM,
             )
         )
@@ -287,6 +501,36 @@ def _check_tables(
                     column=pop.column,
                 )
             )
+            continue
+        _check_flag(subjects, pop, problems)
+    measured = {str(e).lower() for e in measurements[S.ENDPOINT].unique()}
+    for cov in design.covariates:
+        # a baseline-value covariate is made from its endpoint (see derive.baseline_covariates)
+        from_endpoint = cov.endpoint or (cov.column.startswith("baseline_")
+                                         and cov.column.removeprefix("baseline_").lower() in measured)
+        if cov.column not in subjects.columns and not from_endpoint:
+            problems.append(Problem(
+                "warning", STUDY_FILE, f"[[covariates]] column '{cov.column}' is not in subjects.csv, so it "
+                "is not offered for filters, subgroups or adjustment; add the column or remove the "
+                "declaration.", column=cov.column))
+    primary = design.primary
+    if primary is not None:
+        in_data = set(measurements[S.ENDPOINT].astype(str))
+        from respine.model.endpoints import endpoint_for
+
+        needs = endpoint_for(primary.endpoint, design.endpoint_info).derived_from or (primary.endpoint,)
+        if not set(needs) <= in_data:
+            # a warning: the other analyses stand; the primary's pages say it cannot be run
+            missing = sorted(set(needs) - in_data)
+            source = (f"is derived from {missing}, which have" if missing != [primary.endpoint]
+                      else "has")
+            declared = "" if primary.endpoint in design.endpoint_info or needs != (primary.endpoint,) else (
+                " If it is derived (a responder rule, an MCID), declare it in "
+                f"[endpoints.{primary.endpoint}] with its derive = {{...}}.")
+            problems.append(Problem(
+                "warning", STUDY_FILE, f"[primary] endpoint '{primary.endpoint}' {source} no data in "
+                f"measurements.csv (endpoints there: {', '.join(sorted(in_data))}), so the primary analysis "
+                f"cannot be run; correct the endpoint id or the data.{declared}", column=S.ENDPOINT))
     orphans = ~measurements[S.SUBJECT_ID].isin(subjects[S.SUBJECT_ID])
     if orphans.any():
         problems.append(
@@ -300,16 +544,28 @@ def _check_tables(
     values = pd.to_numeric(measurements[S.VALUE], errors="coerce")
     bad = values.isna() & measurements[S.VALUE].notna()
     if bad.any():
-        first = int(measurements.index[bad][0]) + 2
+        first = measurements.index[bad][0]
+        texts = ", ".join(repr(t) for t in sorted(set(measurements.loc[bad, S.VALUE].astype(str)))[:5])
         problems.append(
             Problem(
                 "error",
                 MEASUREMENTS_FILE,
-                f"{int(bad.sum())} values are not numbers (first at this row).",
-                row=first,
+                f"{int(bad.sum())} values are not numbers (first at this row: "
+                f"'{measurements.at[first, S.VALUE]}'; texts found: {texts}). "
+                "Leave a missing value's cell empty (codes such as ND or n/a are not read as missing).",
+                row=int(first) + 2,
                 column=S.VALUE,
             )
         )
+    given = measurements[S.VISIT_MONTH].notna() & measurements[S.VISIT_MONTH].astype(str).str.strip().ne("")
+    text_visits = given & pd.to_numeric(measurements[S.VISIT_MONTH], errors="coerce").isna()
+    if text_visits.any():
+        first = measurements.index[text_visits][0]
+        problems.append(Problem(
+            "error", MEASUREMENTS_FILE, f"{int(text_visits.sum())} visit numbers are not numbers (first at "
+            f"this row: '{measurements.at[first, S.VISIT_MONTH]}'); visit_month holds the visit's number "
+            "as study.toml [[visits]] declares it (0, 1, 3, ...).", row=int(first) + 2,
+            column=S.VISIT_MONTH))
     known_visits = {v.number for v in design.visits}
     months = pd.to_numeric(measurements[S.VISIT_MONTH], errors="coerce")
     unknown = ~months.isin(known_visits)
@@ -323,16 +579,29 @@ def _check_tables(
                 column=S.VISIT_MONTH,
             )
         )
-    key = [S.SUBJECT_ID, S.ENDPOINT, S.VISIT_MONTH]
+    key = record_key(measurements)
+    same = measurements.duplicated([*key, S.VALUE], keep="first")
     dups = measurements.duplicated(key, keep="first")
-    if dups.any():
+    if same.any():
         problems.append(
             Problem(
                 "warning",
                 MEASUREMENTS_FILE,
-                f"{int(dups.sum())} duplicate records (same subject, endpoint and visit); the first is kept.",
+                f"{int(same.sum())} duplicate records (same subject, endpoint and visit); the first is kept.",
+                row=int(measurements.index[same][0]) + 2,
             )
         )
+    differing = dups & ~same
+    if differing.any():
+        i = measurements.index[differing][0]
+        subject, endpoint, visit = (measurements.at[i, c] for c in (S.SUBJECT_ID, S.ENDPOINT, S.VISIT_MONTH))
+        problems.append(Problem(
+            "error", MEASUREMENTS_FILE,
+            f"{int(differing.sum())} records repeat a subject, endpoint and visit with another value (first "
+            f"at this row: subject {subject}, {endpoint} at visit {visit}). Keep one record per subject, "
+            "endpoint and visit; a derived record (an average, a carried-forward value) needs its own "
+            f"{S.RECORD_TYPE} (for example AVERAGE or LOCF), an observed one leaves it empty.",
+            row=int(i) + 2))
     from respine.model.endpoints import endpoint_for
 
     in_data = set(measurements[S.ENDPOINT].astype(str))
@@ -518,16 +787,14 @@ def load_files(
     ADaM (an ``adsl`` dataset, optionally with a ``study.toml`` of endpoint declarations; read
     by ``record_rule`` and ``bds``, see :func:`load_adam_files`), or any table with a column
     mapping (``mapping`` or a ``mapping.toml``/``.json`` among the files; see
-    :mod:`respine.io.mapping`).
+    :mod:`respine.io.mapping`). A ZIP archive among the files is read as
+    the files it holds, with a warning naming them.
 
     Returns
     -------
     (trial or None, problems)
         ``None`` when any problem is an error.
     """
-    from respine.io import adam
-    from respine.io import mapping as mapping_module
-
     if not available:
         return None, [
             Problem(
@@ -548,6 +815,28 @@ def load_files(
                 "need (laboratory or vital-sign data, for instance).",
             )
         ]
+    try:
+        available, unpacked = unpack_archives(available, MAX_UPLOAD_BYTES)
+    except DataError as exc:
+        return None, [Problem("error", next(f.name for f in available.values() if f.suffix == ".zip"),
+                              str(exc))]
+    notes = [Problem("warning", archive, note) for archive, note in unpacked]
+    trial, problems = _load_layout(available, source, mapping, reference, record_rule, bds)
+    return trial, [*notes, *problems]
+
+
+def _load_layout(
+    available: dict[str, DataFile],
+    source: str,
+    mapping: ColumnMapping | dict | None,
+    reference: str | None,
+    record_rule: str | None = None,
+    bds: tuple[str, ...] | None = None,
+) -> tuple[S.Trial | None, list[Problem]]:
+    """Recognise the layout of the (unpacked) files and load it (see :func:`load_files`)."""
+    from respine.io import adam
+    from respine.io import mapping as mapping_module
+
     if adam.is_adam(available) and SUBJECTS_FILE not in available:
         return load_adam_files(available, source, reference, record_rule, bds)
     if STUDY_FILE in available:
@@ -562,13 +851,23 @@ def load_files(
     if doc is not None:
         return mapping_module.load_mapped(available, doc, source)
     tables = [f.name for f in available.values() if f.suffix in TABLE_SUFFIXES]
+    if len(available) == 1 and tables:  # one table alone: its own problems come first
+        only = next(iter(available.values()))
+        try:
+            frame = read_table(only)
+        except DataError as exc:
+            return None, [Problem("error", only.name, str(exc))]
+        if frame.empty:
+            return None, [Problem("error", only.name, "The table has a header but no rows.")]
     return None, [
         Problem(
             "error",
-            ", ".join(tables) or "(files)",
+            ", ".join(tables) or ", ".join(f.name for f in available.values()) or "(files)",
             "The layout was not recognised: there is "
             "no study.toml, no ADaM adsl dataset and no column mapping. Map the columns "
-            "(subject, arm, visit, endpoint, value) on the Data page, or add study.toml.",
+            "(subject, arm, visit, endpoint, value) on the Data page, or add study.toml"
+            + (" (for a single table, put it in a folder with a mapping.toml and give the folder)."
+               if len(available) == 1 else "."),
         )
     ]
 
@@ -593,14 +892,35 @@ def load_adam_files(available: dict[str, DataFile], source: str, reference: str 
 def _read_product(available: dict[str, DataFile], source: str) -> tuple[S.Trial | None, list[Problem]]:
     problems: list[Problem] = []
     design = None
+    doc: dict | None = None
     try:
         text, _ = text_of(available[STUDY_FILE])
-        design = _design_from_toml(tomllib.loads(text))
-        _check_design(design, problems)
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        doc = tomllib.loads(text)
+    except DataError as exc:
+        problems.append(Problem("error", STUDY_FILE, str(exc)))
+    except tomllib.TOMLDecodeError as exc:
         problems.append(
             Problem("error", STUDY_FILE, f"Cannot be read ({exc}); compare it with data/study.toml.")
         )
+    except RecursionError:  # [[[[...]]]] thousands deep: the parser gives up
+        problems.append(Problem("error", STUDY_FILE, "Cannot be read: it is nested too deeply (lists or "
+                                "tables inside one another thousands of levels deep); compare it with "
+                                "data/study.toml."))
+    if doc is not None and not doc:
+        problems.append(Problem("error", STUDY_FILE, "The study description is empty. It declares the arms, "
+                                "visits, endpoints and populations; start from a copy of data/study.toml."))
+    elif doc is not None:
+        _check_study_doc(doc, problems)
+        if not any(p.severity == "error" for p in problems):
+            try:
+                design = _design_from_toml(doc)
+                _check_design(design, problems)
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                # a shape the checks above do not know (they cover every key the reader uses)
+                problems.append(
+                    Problem("error", STUDY_FILE, f"Cannot be read ({type(exc).__name__}: {exc}); compare it "
+                            "with data/study.toml.")
+                )
     subjects = _read_product_table(available, SUBJECTS_FILE, problems)
     measurements = _read_product_table(available, MEASUREMENTS_FILE, problems)
     ae = _read_product_table(available, AE_FILE, problems) if AE_FILE in available else None
@@ -624,6 +944,10 @@ def _normalise(
     subjects[S.SUBJECT_ID] = subjects[S.SUBJECT_ID].astype(str)
     subjects[S.ARM] = subjects[S.ARM].astype(str)
     subjects = subjects.drop_duplicates(S.SUBJECT_ID).reset_index(drop=True)
+    for pop in design.populations:  # Yes/No, 1/0 as Y/N (validation warned); empty stays empty
+        if pop.column in subjects.columns:
+            text = _flag_text(subjects[pop.column]).str.strip().str.upper()
+            subjects[pop.column] = text.map(lambda t: "Y" if t in FLAG_YES else "N" if t in FLAG_NO else None)
     # numpy dtypes in the core: nullable extension arrays are slower and surprise statsmodels.
     for col in subjects.columns:
         if pd.api.types.is_numeric_dtype(subjects[col]):
@@ -641,7 +965,7 @@ def _normalise(
         m[S.RECORD_TYPE] = S.OBSERVED
     known = {v.number for v in design.visits}
     m = m[m[S.VISIT_MONTH].isin(known) & m[S.SUBJECT_ID].isin(subjects[S.SUBJECT_ID])]
-    m = m.drop_duplicates([S.SUBJECT_ID, S.ENDPOINT, S.VISIT_MONTH]).reset_index(drop=True)
+    m = m.drop_duplicates(record_key(m)).reset_index(drop=True)  # identical repeats (a warning said so)
     m[S.VISIT] = m[S.VISIT_MONTH].map(design.visit_label)
     events = S.no_adverse_events() if ae is None else _adverse_event_table(ae)
     return S.Trial(design=design, subjects=subjects, measurements=m, adverse_events=events, source=source,

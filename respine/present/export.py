@@ -62,7 +62,8 @@ def analysis_code(sel: Selection, data_path: str | None) -> str:
 
 
 def page_code(calls: Sequence[tuple[Callable[..., object], Sequence[tuple[str, object]]]],
-              data_path: str | None) -> str:
+              data_path: str | None, *, uploaded: Sequence[str] = (), mapping_toml: str = "",
+              show: bool = False) -> str:
     """Python that reruns every core call a page made, in order, from the same data.
 
     Parameters
@@ -71,7 +72,19 @@ def page_code(calls: Sequence[tuple[Callable[..., object], Sequence[tuple[str, o
         Each core function the page called (its dotted path is read from ``__module__`` and
         ``__qualname__``) with its arguments after the trial, by name.
     data_path : str, optional
-        Where the data were loaded from; the shipped data when None.
+        The folder the data were loaded from (any layout :func:`respine.io.load_trial` reads:
+        the product's, CDISC ADaM, a table with its mapping.toml); the shipped data when None
+        and nothing was uploaded.
+    uploaded : sequence of str
+        The names of the uploaded files the data came from, when they came from an upload. An
+        upload is not kept on the server, so the script cannot load it: it names the files, asks
+        for the folder they are saved in (``PATH``) and fails with that message until it is given,
+        never loading other data in their place.
+    mapping_toml : str
+        The column mapping chosen on the Data page for an uploaded table, written into the
+        script as the ``mapping.toml`` to save beside the files.
+    show : bool
+        End with printing every result (what the page showed), for a script run on its own.
 
     Returns
     -------
@@ -81,11 +94,29 @@ def page_code(calls: Sequence[tuple[Callable[..., object], Sequence[tuple[str, o
     paths = [(f"{fn.__module__}.{fn.__qualname__}", args) for fn, args in calls]
     modules = sorted({path.rsplit(".", 1)[0] for path, _ in paths})
     lines = ["import " + m for m in modules]
-    lines += ["", "from respine import ResponderRule, Selection, SubgroupFilter, load_trial", "",
-              f"trial = load_trial({repr(data_path) if data_path else ''})"]
+    lines += ["", "from respine import ResponderRule, Selection, SubgroupFilter, load_trial", ""]
+    if uploaded:
+        # one line of plain text: a file name may hold quotes or line breaks
+        names = ", ".join(" ".join(n.split()) for n in uploaded)
+        lines += [f"# These data were uploaded ({names}); uploads are not kept, so load them from a folder:",
+                  f"# save the uploaded files {names} into one folder and replace PATH by that folder."]
+        if mapping_toml:
+            lines += ["# Save this column mapping beside them as mapping.toml:"]
+            lines += [f"#   {line}" for line in mapping_toml.strip().splitlines()]
+        lines += ['PATH = "PATH"', 'if PATH == "PATH":',
+                  f"    raise SystemExit({f'Replace PATH by the folder holding {names}.'!r})",
+                  "trial = load_trial(PATH)"]
+    else:
+        lines.append(f"trial = load_trial({repr(data_path) if data_path else ''})")
     for i, (path, args) in enumerate(paths, start=1):
         rendered = ", ".join(["trial", *(f"{name}={value!r}" for name, value in args)])
         lines.append(f"result_{i} = {path}({rendered})")
+    if show and paths:
+        lines += ["", "import pandas as pd", "",
+                  'pd.set_option("display.max_columns", None, "display.width", 250,',
+                  '              "display.max_rows", None)']
+        lines += [f'print("result_{i}", result_{i}, sep="\\n", end="\\n\\n")'
+                  for i in range(1, len(paths) + 1)]
     return "\n".join(lines) + "\n"
 
 

@@ -38,15 +38,45 @@ def start_page() -> None:
 
 
 def page_code(trial: S.Trial) -> None:
-    """The Python that reproduces everything the page computed, under the page."""
+    """The Python that reproduces everything the page computed, under the page, loading the same
+    data the page shows (see :func:`data_origin`)."""
     calls = st.session_state.get(cache.CALLS, [])
     if not calls:
         return
-    path = None if trial.source.startswith(("upload", "folder:")) else trial.source
+    path, uploaded, mapping = data_origin(trial)
     with st.expander("Python code that reproduces this page"):
-        st.code(export.page_code(calls, path), language="python")
-        if path is None:
-            st.caption('Replace load_trial() by load_trial("path/to/your/files") for uploaded data.')
+        st.code(export.page_code(calls, path, uploaded=uploaded, mapping_toml=mapping, show=True),
+                language="python")
+        if uploaded:
+            st.caption(fmt.md_escape(f"Save the uploaded files {', '.join(uploaded)} into a folder and "
+                                     "replace PATH by that folder."))
+
+
+def data_origin(trial: S.Trial) -> tuple[str | None, tuple[str, ...], str]:
+    """Where the session's data came from, as the page's code loads them: (folder, uploaded file
+    names, mapping.toml text of a mapping chosen on the Data page).
+
+    The sources are those :mod:`respine.ui.data` gives: ``folder: <path under the data root>
+    [digest]`` for a folder opened on the Data page, ``upload: <names> [digest]`` for uploaded
+    files, and the folder itself for the configured data."""
+    from respine.ui import data
+
+    source = trial.source
+    if source.startswith("folder: "):
+        relative = source.removeprefix("folder: ").rsplit(" [", 1)[0]
+        root = data.folder_root()
+        return (str(root / relative) if root is not None else relative), (), ""
+    if source.startswith("upload"):
+        files = st.session_state.get(data.UPLOAD_KEY) or []
+        listed = source.removeprefix("upload: ").rsplit(" [", 1)[0]
+        names = tuple(sorted(f.name for f in files))
+        if not names or not ", ".join(names).startswith(listed):  # the widget holds other files now
+            names = tuple(n for n in listed.split(", ") if n)
+        used = st.session_state.get("mapping_used")
+        mapping = used.to_toml() if used is not None and not any(
+            n.lower().startswith("mapping.") for n in names) else ""
+        return None, names or ("the uploaded files",), mapping
+    return source, (), ""
 
 
 def _record(block: tuple) -> None:

@@ -5,6 +5,8 @@ the loader must report. The folders are committed; this script documents how the
 from __future__ import annotations
 
 import shutil
+import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -72,7 +74,110 @@ def adam(name: str, adsl: pd.DataFrame, bds: pd.DataFrame | None) -> None:
         bds.to_csv(folder / "adqs.csv", index=False)
 
 
-def main() -> None:
+def workbook(name: str, sheets: list[tuple[str, pd.DataFrame, str]], mapping: str = MAPPING) -> None:
+    """A mapped Excel table: sheets as (title, frame, state), state "visible" or "hidden"."""
+    folder = HERE / name
+    folder.mkdir()
+    with pd.ExcelWriter(folder / "trial.xlsx", engine="openpyxl") as writer:
+        for title, frame, _ in sheets:
+            frame.to_excel(writer, sheet_name=title, index=False)
+        for title, _, state in sheets:
+            writer.book[title].sheet_state = state
+    (folder / "mapping.toml").write_text(mapping.replace("trial.csv", "trial.xlsx"), encoding="utf-8")
+
+
+def cases_33_59() -> None:
+    """Validation that misses nothing: the product layout, files and mappings."""
+    m = MEAS.copy()
+    # a subject-level column that changes between a subject's rows of a long table
+    varying = LONG.assign(sex=["F", "M", "M", "M", "F", "F", "M", "M"])
+    table("33_mapped_subject_varies", varying, mapping=MAPPING + 'covariates = ["sex"]\n')
+    clash = m[m["endpoint"] == "VAS"].head(2).copy()
+    clash["value"] = clash["value"] + 7
+    product("34_conflicting_records", meas=pd.concat([m, clash]))
+    nd = m.copy()
+    nd["value"] = nd["value"].astype(object)
+    nd.iloc[10, nd.columns.get_loc("value")] = "ND"
+    product("35_value_nd", meas=nd)
+    product("36_synthetic_no", study=STUDY.replace("synthetic = true", 'synthetic = "no"', 1))
+    product("37_lower_is_better_text",
+            study=STUDY.replace("lower_is_better = false", 'lower_is_better = "no"', 1))
+    product("38_primary_endpoint_unknown", study=STUDY.replace('[primary]\nendpoint = "RESP"',
+                                                               '[primary]\nendpoint = "RSEP"'))
+    product("39_covariate_column_missing", study=STUDY.replace(
+        "[[covariates]]", '[[covariates]]\ncolumn = "weight"\nlabel = "Weight"\nkind = "continuous"\n\n'
+        "[[covariates]]", 1))
+    # the primary names a population that is not declared, and a declared one has no flag column
+    product("40_unknown_population",
+            study=STUDY.replace('population = "MITT"\nmethod', 'population = "ITT"\nmethod')
+            .replace("[[populations]]", '[[populations]]\nid = "ITT2"\nlabel = "ITT"\ncolumn = "pop_itt"\n\n'
+                     "[[populations]]", 1))
+    product("41_subgroup_default_unknown", study=STUDY.replace('default = ["sex", "age"',
+                                                               'default = ["sex", "weight", "age"'))
+    blank = SUBJECTS.copy()
+    blank.loc[blank.index[[3, 7]], "arm"] = ""
+    product("42_blank_arms", subjects=blank)
+    yes_no = SUBJECTS.copy()
+    yes_no["pop_mitt"] = yes_no["pop_mitt"].map({"Y": "Yes", "N": "No"})
+    product("43_flags_yes_no", subjects=yes_no)
+    product("44_utf16_subjects", raw={"subjects.csv": SUBJECTS.to_csv(index=False).encode("utf-16")})
+    folder = HERE / "45_zip_archive"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "respine_trial.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("respine_trial/study.toml", STUDY)
+        for fname, frame in (("subjects.csv", SUBJECTS), ("measurements.csv", MEAS),
+                             ("adverse_events.csv", AE)):
+            zf.writestr(f"respine_trial/{fname}", frame.to_csv(index=False))
+        zf.writestr("__MACOSX/respine_trial/._study.toml", b"\x00\x05\x16\x07")
+        zf.writestr("respine_trial/notes.docx", b"not data")
+    notes = pd.DataFrame({"note": ["Exported from the EDC on 2024-03-01"]})
+    workbook("46_xlsx_hidden_first_sheet", [("Notes", notes, "hidden"), ("Data", LONG, "visible")])
+    workbook("47_xlsx_second_sheet", [("Data", LONG, "visible"), ("Summary", notes, "visible")])
+    workbook("48_mapping_sheet_unknown", [("Data", LONG, "visible"), ("Summary", notes, "visible")],
+             mapping=MAPPING + 'sheet = "Results"\n')
+    text_visit = LONG.assign(visitn=["0", "4", "0", "4", "0", "four", "0", "4"])
+    table("49_visit_number_text", text_visit, mapping=MAPPING + 'visit_number = "visitn"\n')
+    table("50_mapping_table_number", LONG, mapping=MAPPING.replace('table = "trial.csv"', "table = 3"))
+    product("51_nested_study_toml", study="deep = " + "[" * 5000 + "]" * 5000 + "\n" + STUDY)
+    folder = HERE / "52_nested_mapping_json"
+    folder.mkdir()
+    LONG.to_csv(folder / "trial.csv", index=False)
+    (folder / "mapping.json").write_text('{"mapping": {"table": ' + "[" * 100000 + "]" * 100000 + "}}",
+                                         encoding="utf-8")
+    folder = HERE / "53_single_empty_file"
+    folder.mkdir()
+    (folder / "trial.csv").write_bytes(b"")
+    product("54_empty_study_toml", study="")
+    product("55_study_key_typo", study=STUDY.replace("synthetic = true", "synthetc = true", 1))
+    product("56_visit_declared_twice", study=STUDY.replace(
+        "[[visits]]", '[[visits]]\nnumber = 12\nlabel = "Month 12 (repeat)"\n\n[[visits]]', 1))
+    product("57_negative_visit", study=STUDY.replace(
+        "[[visits]]", '[[visits]]\nnumber = -1\nlabel = "Screening"\n\n[[visits]]', 1))
+    product("58_bom_semicolon_crlf", raw={"subjects.csv": b"\xef\xbb\xbf" + SUBJECTS.to_csv(
+        index=False, sep=";", lineterminator="\r\n").encode()})
+    text = MEAS.to_csv(index=False)
+    cut = text.index("\n", 20000) + 1  # a NUL byte past the first 4 kB, in an otherwise clean file
+    product("59_nul_byte", raw={"measurements.csv": (text[:cut] + "RSP-X,VAS,Baseline,0,5\x00\n"
+                                                     + text[cut:]).encode()})
+
+
+def main(only: tuple[str, ...] = ()) -> None:
+    """Build every case, or only those whose number is in ``only`` (``build.py 33 34``)."""
+    if only:
+        global HERE
+        real, HERE = HERE, Path(__file__).resolve().parent / "__build__"
+        shutil.rmtree(HERE, ignore_errors=True)
+        HERE.mkdir()
+        try:
+            main()
+            for built in HERE.iterdir():
+                if built.name.split("_", 1)[0] in only:
+                    shutil.rmtree(real / built.name, ignore_errors=True)
+                    shutil.move(str(built), real / built.name)
+        finally:
+            shutil.rmtree(HERE, ignore_errors=True)
+            HERE = real
+        return
     for child in HERE.iterdir():
         if child.is_dir():
             shutil.rmtree(child)
@@ -152,7 +257,8 @@ def main() -> None:
     )
     table("31_reference_not_in_data", LONG, mapping=MAPPING + 'reference = "Sham"\n')
     table("32_binary_garbage_csv", raw=bytes(range(256)) * 8)
+    cases_33_59()
 
 
 if __name__ == "__main__":
-    main()
+    main(tuple(sys.argv[1:]))
