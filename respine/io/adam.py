@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from respine.errors import DataError
-from respine.io import files
+from respine.io import files, tte
 from respine.io.files import DataFile
 from respine.model import design as S
 from respine.model.endpoints import Endpoint
@@ -296,5 +296,6 @@ def load_adam(folder: str | Path | dict[str, DataFile], reference: str | None = 
         endpoint_info=info)
     adae = read_table(available["adae"]) if "adae" in available else None
     return S.Trial(design=design, subjects=subjects, measurements=measurements,
-                   adverse_events=_adverse_events(adae), source=source or "upload")
+                   adverse_events=_adverse_events(adae), source=source or "upload",
+                   time_to_event=tte.read_time_to_event(available, subjects))
 

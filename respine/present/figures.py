@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from respine.analyses.survival import TimeToEvent
 from respine.model.endpoints import Endpoint
 from respine.model.results import AnalysisResult
 from respine.present import fmt, privacy
@@ -670,3 +671,51 @@ def posterior_figure(results: list, threshold: float, title: str, endpoint: Endp
     return _layout(fig, title, "Posterior density",
                    wording.contrast_axis_title("risk_difference", sides, arm, reference, "aval"))
 
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    """A ``#RRGGBB`` colour with transparency (for a confidence band in the arm's colour)."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def km_figure(result: TimeToEvent, colours: dict[str, str], title: str, x_title: str,
+              min_cell: int = 0) -> go.Figure:
+    """Kaplan-Meier curves of each arm: the step estimate, its pointwise CI as a band of the arm's
+    colour and a tick at each censored time.
+
+    In aggregate-only mode (``min_cell`` > 0) an arm of fewer than ``min_cell`` subjects is not
+    drawn (its steps would show single subjects' times), and the figure says so.
+    """
+    fig = _new(hovermode="x unified" if len(result.curves) > 1 else "closest")
+    dropped = 0
+    for arm, colour in colours.items():
+        km = result.curves.get(arm)
+        if km is None:
+            continue
+        if privacy.is_small(km.n, min_cell):
+            dropped += 1
+            continue
+        time = list(km.time)
+        fig.add_trace(go.Scatter(x=time, y=list(km.ci_high), mode="lines", line=dict(width=0, shape="hv"),
+                                 showlegend=False, hoverinfo="skip", legendgroup=_t(arm)))
+        fig.add_trace(go.Scatter(x=time, y=list(km.ci_low), mode="lines", line=dict(width=0, shape="hv"),
+                                 fill="tonexty", fillcolor=_rgba(colour, 0.15), showlegend=False,
+                                 hoverinfo="skip", legendgroup=_t(arm)))
+        fig.add_trace(go.Scatter(
+            x=time, y=list(km.survival), mode="lines", name=f"{_t(arm)} (n={km.n})", legendgroup=_t(arm),
+            line=dict(color=colour, shape="hv", width=2.5),
+            hovertemplate=f"<b>{_tpl(arm)}</b>: %{{y:.3f}} at %{{x:g}}<extra></extra>",
+        ))
+        censored = km.censored > 0
+        fig.add_trace(go.Scatter(
+            x=km.time[censored], y=km.survival[censored], mode="markers", showlegend=False,
+            legendgroup=_t(arm), marker=dict(symbol="line-ns-open", size=8, color=colour),
+            hovertemplate=f"<b>{_tpl(arm)}</b>: censored at %{{x:g}}<extra></extra>",
+        ))
+    fig.update_yaxes(range=[0, 1.02])
+    fig.update_xaxes(rangemode="tozero")
+    _suppressed(fig, dropped, min_cell)
+    level = next(iter(result.curves.values())).confidence if result.curves else 0.95
+    return _layout(fig, title, f"Probability without the event (band: pointwise {100 * level:g}% CI)",
+                   x_title)
