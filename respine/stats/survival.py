@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,6 +129,16 @@ class HazardRatio:
     confidence: float = 0.95
 
 
+@contextmanager
+def _library() -> Iterator[None]:
+    """Around lifelines' calls: pandas' notices that lifelines 0.30 uses arguments pandas 4 will
+    remove (``frame.sum(0)``) say nothing about the result, and would fill a server's log on every
+    rerun; every other warning passes."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"lifelines(\.|$)")
+        yield
+
+
 def _arrays(time: npt.ArrayLike, event: npt.ArrayLike) -> tuple[FloatArray, npt.NDArray[np.int64]]:
     t = np.asarray(time, dtype=float)
     e = np.asarray(event)
@@ -167,10 +178,11 @@ def kaplan_meier(time: npt.ArrayLike, event: npt.ArrayLike, confidence: float = 
     from lifelines.utils import median_survival_times
 
     t, e = _arrays(time, event)
-    kmf = KaplanMeierFitter(alpha=1 - confidence).fit(t, event_observed=e)
-    table = kmf.event_table  # index: 0 and each distinct time; at_risk counts time >= index
-    ci = kmf.confidence_interval_survival_function_
-    median_ci = median_survival_times(ci).to_numpy().ravel()
+    with _library():
+        kmf = KaplanMeierFitter(alpha=1 - confidence).fit(t, event_observed=e)
+        table = kmf.event_table  # index: 0 and each distinct time; at_risk counts time >= index
+        ci = kmf.confidence_interval_survival_function_
+        median_ci = median_survival_times(ci).to_numpy().ravel()
 
     def finite(v: float) -> float:
         return float(v) if np.isfinite(v) else math.nan
@@ -279,7 +291,8 @@ def logrank(
     statistic = float(diff @ np.linalg.pinv(cov[:-1, :-1]) @ diff)
     if strata is None:
         # The library's test; the sums above give the same statistic (tests/test_survival.py checks).
-        statistic = float(multivariate_logrank_test(t, code, e).test_statistic)
+        with _library():
+            statistic = float(multivariate_logrank_test(t, code, e).test_statistic)
     return LogRank(
         statistic=statistic,
         df=k - 1,
@@ -354,7 +367,7 @@ def cox_hazard_ratios(
         strata_cols = ["stratum"]
     fitter = CoxPHFitter(alpha=1 - confidence)
     try:
-        with warnings.catch_warnings():
+        with _library():
             warnings.simplefilter("error", ConvergenceWarning)
             fitter.fit(frame, duration_col="time", event_col="event", strata=strata_cols)
     except (ConvergenceError, ConvergenceWarning) as exc:
