@@ -271,3 +271,8 @@ def test_the_page_renders_on_the_pilot_and_is_absent_on_the_twin(monkeypatch):
     next(s for s in at.selectbox if s.label.startswith("Stratify")).set_value("sex").run()
     assert_healthy(at, "survival, stratified")
     assert "Log-rank stratified by SEX" in at.dataframe[2].value["Test"].tolist()
+    # the page's Python code reruns the same analysis
+    from tests.test_export import _run_page_code
+
+    reran = [v for k, v in _run_page_code(at).items() if k.startswith("result_")]
+    assert [r.stratified.statistic for r in reran] == pytest.approx([59.2566266904], abs=1e-8)
