@@ -24,12 +24,12 @@ st.markdown(
 )
 c1, c2 = st.columns(2)
 with c1:
-    parameter = controls.choice("tte_parameter", "Event", {p: md(label) for p, label in parameters.items()},
-                                st.selectbox)
+    # selectbox options are plain text (not Markdown): the data's labels are shown as they are
+    parameter = controls.choice("tte_parameter", "Event", parameters, st.selectbox)
 with c2:
     covariates = {c.column: c.label for c in tte.stratification_covariates(trial)}
     stratify = controls.choice("tte_strata", "Stratify the test and the model by",
-                               {"": "No stratification", **{c: md(lab) for c, lab in covariates.items()}},
+                               {"": "No stratification", **covariates},
                                st.selectbox)
 with render.explained():
     result = cache.run(registry.time_to_event, trial, parameter, view.population, view.filters, stratify)
