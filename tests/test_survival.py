@@ -57,6 +57,8 @@ def test_the_pilot_adtte_becomes_the_time_to_event_table(pilot):
     assert tte_analysis.parameters(pilot) == {"TTDE": "Time to First Dermatologic Event"}
     raw = pd.read_parquet(PILOT / "adtte.parquet")
     assert table[S.EVENT].sum() == (raw["CNSR"] == 0).sum() == 152  # CNSR 0 is the event
+    # no AVALU: AVAL is the day count from STARTDT to ADT (first day counted) in every record
+    assert set(table[S.TIME_UNIT]) == {"days"}
     # the arm the analyses use (ADSL TRT01P) is ADTTE's TRTP for every subject of the pilot
     arms = table.merge(pilot.subjects, on=S.SUBJECT_ID).set_index(S.SUBJECT_ID)[S.ARM]
     assert (raw.set_index("USUBJID")["TRTP"].reindex(arms.index) == arms).all()
@@ -84,6 +86,14 @@ SUBJECTS = pd.DataFrame({S.SUBJECT_ID: ["a", "b", "c"], S.ARM: ["T", "T", "C"]})
 def test_cnsr_above_zero_is_censored_whatever_the_reason_code():
     out = tte.time_to_event(_adtte(), SUBJECTS)
     assert out[S.EVENT].tolist() == [1, 0, 0] and out[S.TIME_UNIT].iloc[0] == "days"
+
+
+def test_without_avalu_the_unit_is_days_only_when_the_dates_say_so():
+    dated = _adtte(STARTDT=["2020-01-01"] * 3, ADT=["2020-01-04", "2020-01-06", "2020-01-09"]).drop(
+        columns="AVALU")
+    assert set(tte.time_to_event(dated, SUBJECTS)[S.TIME_UNIT]) == {"days"}  # AVAL = ADT - STARTDT
+    dated["AVAL"] = [3.0, 5.0, 9.0]  # not one day count: say nothing
+    assert set(tte.time_to_event(dated, SUBJECTS)[S.TIME_UNIT]) == {""}
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -228,8 +238,8 @@ def test_cox_hazard_ratios_match_r_coxph(pilot, stratify, reference):
 def test_the_tables_and_the_figure_show_the_result(pilot):
     result = registry.time_to_event(pilot, "TTDE")
     summary = tables.time_to_event_display(result)
-    assert summary.set_index("Arm").loc[HIGH, "Median [95% CI]"] == "36.0 [23.0, 46.0]"
-    assert summary.set_index("Arm").loc[PLACEBO, "Median [95% CI]"] == "NR [NR, NR]"
+    assert summary.set_index("Arm").loc[HIGH, "Median (days) [95% CI]"] == "36.0 [23.0, 46.0]"
+    assert summary.set_index("Arm").loc[PLACEBO, "Median (days) [95% CI]"] == "NR [NR, NR]"
     assert summary.set_index("Arm").loc[HIGH, "Hazard ratio vs Placebo [95% CI]"] == "5.03 [3.18, 7.94]"
     times = tables.risk_times(result)
     assert times[0] == 0 and len(times) <= 7
@@ -239,6 +249,8 @@ def test_the_tables_and_the_figure_show_the_result(pilot):
     curves = [t for t in fig.data if t.name]
     assert [t.name for t in curves] == [f"{LOW} (n=84)", f"{HIGH} (n=84)", f"{PLACEBO} (n=86)"]
     assert all(t.line.shape == "hv" for t in curves)
+    ticks = [t for t in fig.data if t.mode == "markers"]
+    assert sum(len(t.x) for t in ticks) == sum(int((km.censored > 0).sum()) for km in result.curves.values())
 
 
 def test_small_arms_are_suppressed_in_aggregate_only_mode(pilot):
@@ -248,6 +260,10 @@ def test_small_arms_are_suppressed_in_aggregate_only_mode(pilot):
     fig = figures.km_figure(result, figures.arm_colours([LOW, HIGH, PLACEBO], PLACEBO), "TTDE", "Time",
                             min_cell=100)
     assert not [t for t in fig.data if t.name] and fig.layout.annotations
+    shown = figures.km_figure(result, figures.arm_colours([LOW, HIGH, PLACEBO], PLACEBO), "TTDE", "Time",
+                              min_cell=5)
+    assert len([t for t in shown.data if t.name]) == 3
+    assert not [t for t in shown.data if t.mode == "markers"]  # no censoring tick: each is one subject
 
 
 @pytest.mark.app

@@ -3,7 +3,8 @@
 ADTTE has one record per subject and parameter (ADaM basic data structure for time-to-event
 analyses, ADaM BDS for TTE v1.0): ``PARAMCD``/``PARAM`` name the event, ``AVAL`` is the time from
 the origin (``STARTDT``) to the event or the censoring date (``ADT``), ``CNSR`` is 0 for an event
-and a positive integer for a censored time (the integer codes the reason), ``AVALU`` the unit.
+and a positive integer for a censored time (the integer codes the reason), ``AVALU`` the unit
+(without it, "days" when AVAL is the day count from STARTDT to ADT in every record).
 The table keeps those as :data:`respine.model.design.TIME_TO_EVENT_COLUMNS`, with ``event`` = 1
 for CNSR = 0, so an analysis never needs to know ADaM's inverted coding.
 
@@ -33,6 +34,19 @@ REQUIRED = ("USUBJID", "PARAMCD", "AVAL", "CNSR")
 def _examples(frame: pd.DataFrame, mask: pd.Series) -> str:
     rows = frame.loc[mask, ["USUBJID", "PARAMCD"]].head(3).astype(str)
     return "; ".join(f"{s} ({p})" for s, p in rows.itertuples(index=False))
+
+
+def _unit_from_dates(frame: pd.DataFrame, time: pd.Series) -> str:
+    """"days" when AVAL is the number of days from STARTDT to ADT (counting the first day or not,
+    the same way in every record), as in the CDISC pilot, which gives no AVALU; else ""."""
+    if not {"STARTDT", "ADT"} <= set(frame.columns):
+        return ""
+    start = pd.to_datetime(frame["STARTDT"], errors="coerce")
+    end = pd.to_datetime(frame["ADT"], errors="coerce")
+    if start.isna().any() or end.isna().any():
+        return ""
+    offset = (time - (end - start).dt.days).unique()
+    return "days" if len(offset) == 1 and offset[0] in (0, 1) else ""
 
 
 def time_to_event(adtte: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
@@ -79,7 +93,8 @@ def time_to_event(adtte: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
         raise DataError(f"ADTTE has {int(twice.sum())} records that repeat a subject and parameter (e.g. "
                         f"{_examples(frame, twice)}); keep one record per subject and PARAMCD.")
     label = frame["PARAM"] if "PARAM" in frame.columns else frame["PARAMCD"]
-    unit = frame["AVALU"] if "AVALU" in frame.columns else pd.Series("", index=frame.index)
+    unit = (frame["AVALU"] if "AVALU" in frame.columns
+            else pd.Series(_unit_from_dates(frame, time), index=frame.index))
     out = pd.DataFrame({
         S.SUBJECT_ID: frame["USUBJID"].astype(str),
         S.PARAMETER: frame["PARAMCD"].astype(str),

@@ -685,7 +685,8 @@ def km_figure(result: TimeToEvent, colours: dict[str, str], title: str, x_title:
     colour and a tick at each censored time.
 
     In aggregate-only mode (``min_cell`` > 0) an arm of fewer than ``min_cell`` subjects is not
-    drawn (its steps would show single subjects' times), and the figure says so.
+    drawn (its steps would show single subjects' times), and the figure says so; the censoring
+    ticks, each one subject's time, are left out.
     """
     fig = _new(hovermode="x unified" if len(result.curves) > 1 else "closest")
     dropped = 0
@@ -708,6 +709,8 @@ def km_figure(result: TimeToEvent, colours: dict[str, str], title: str, x_title:
             hovertemplate=f"<b>{_tpl(arm)}</b>: %{{y:.3f}} at %{{x:g}}<extra></extra>",
         ))
         censored = km.censored > 0
+        if min_cell > 0:
+            continue
         fig.add_trace(go.Scatter(
             x=km.time[censored], y=km.survival[censored], mode="markers", showlegend=False,
             legendgroup=_t(arm), marker=dict(symbol="line-ns-open", size=8, color=colour),
