@@ -244,7 +244,8 @@ def logrank(
         Each subject's stratum: the test sums observed-minus-expected events and their covariances
         over strata (hazards may differ between strata).
     groups : sequence of str, optional
-        The groups in the order of the result (default: sorted).
+        The groups compared, in the order of the result (default: every group, sorted); subjects
+        of other groups are left out.
 
     Returns
     -------
@@ -324,7 +325,8 @@ def cox_hazard_ratios(
     strata : array_like, optional
         A stratification variable: a baseline hazard of its own per stratum.
     groups : sequence of str, optional
-        The order of the result (default: sorted); the reference is left out.
+        The groups in the model, in the order of the result (default: every group, sorted);
+        subjects of other groups are left out, and the reference has no ratio of its own.
     confidence : float
         Level of the Wald intervals.
 
