@@ -38,7 +38,7 @@ navigation = {
         else st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url_path)
         for p in group
     ]
-    for section, group in pages.sections().items()
+    for section, group in pages.sections(trial).items()
 }
 page = st.navigation(navigation, expanded=True)
 deep_link = access.requested_page()  # a link opened before signing in lands on its page now

@@ -109,6 +109,8 @@ def registry_pages(module: object, app_dir: Path) -> tuple[list[str], dict[str, 
         raise RuntimeError(f"{REGISTRY} has none of {', '.join(REGISTRY_COLLECTIONS)}")
     pages, scripts = [], {}
     for fallback, entry in _entries(collection):
+        if _field(entry, "shown_for"):
+            continue  # a page only studies with particular data offer (time to event): not the twin's
         name = script = None
         if isinstance(entry, str | os.PathLike):
             script, name = (str(entry), None) if str(entry).endswith(".py") else (None, str(entry))

@@ -39,6 +39,7 @@ from respine.analyses import (
     robustness,
     safety,
     subgroups,
+    survival,
     trend,
 )
 from respine.model import design as S
@@ -215,6 +216,7 @@ baseline_notes = register(baseline.baseline_notes)
 participant_flow = register(flow.participant_flow, keep=16)
 ae_overview = register(safety.ae_overview)
 ae_by_term = register(safety.ae_by_term)
+time_to_event = register(survival.time_to_event, keep=32)
 immune_response = register(safety.immune_response)
 completion = register(missing.completion)
 missing_patterns = register(missing.missing_patterns, "patterns")

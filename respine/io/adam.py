@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from respine.errors import DataError, Problem
-from respine.io import files
+from respine.io import files, tte
 from respine.io.files import DataFile
 from respine.model import design as S
 from respine.model.endpoints import Endpoint
@@ -988,4 +988,5 @@ def _load(folder: str | Path | dict[str, DataFile], reference: str | None, bds: 
                              "to show."))
     return S.Trial(design=design, subjects=subjects, measurements=measurements,
                    adverse_events=_adverse_events(adae), source=source or "upload",
-                   adverse_events_recorded=adae is not None)
+                   adverse_events_recorded=adae is not None,
+                   time_to_event=tte.read_time_to_event(available, subjects))

@@ -75,6 +75,22 @@ def no_adverse_events() -> pd.DataFrame:
     """An adverse-event table with the identity columns and no row."""
     return pd.DataFrame({c: pd.Series(dtype=object) for c in AE_IDENTITY})
 
+# Time-to-event table (one row per subject and parameter; ADaM ADTTE): the time from the origin to
+# the event or censoring, and whether the event happened (1) or the subject was censored (0).
+PARAMETER = "parameter"
+PARAMETER_LABEL = "parameter_label"
+TIME = "time"
+EVENT = "event"
+TIME_UNIT = "time_unit"  # ADaM AVALU ("DAYS"); "" when the dataset does not say
+TIME_TO_EVENT_COLUMNS = (SUBJECT_ID, PARAMETER, PARAMETER_LABEL, TIME, EVENT, TIME_UNIT)
+
+
+
+def empty_time_to_event() -> pd.DataFrame:
+    """The time-to-event table of a study that has none (its columns, no row)."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in TIME_TO_EVENT_COLUMNS})
+
+
 SUBJECT_REQUIRED = (SUBJECT_ID, ARM)
 MEASUREMENT_REQUIRED = (SUBJECT_ID, ENDPOINT, VISIT, VISIT_MONTH, VALUE)
 # Optional measurement column: how a record was derived, as ADaM's DTYPE ("LOCF", "AVERAGE",
@@ -236,7 +252,8 @@ class StudyDesign:
 
 @dataclass(frozen=True, eq=False)
 class Trial:
-    """A loaded trial: design plus subject, measurement and adverse-event tables.
+    """A loaded trial: design plus subject, measurement and adverse-event tables, and optionally
+    a time-to-event table (columns :data:`TIME_TO_EVENT_COLUMNS`; empty for a study without one).
 
     The tables are never modified after loading; derivations build new frames.
     """
@@ -250,6 +267,12 @@ class Trial:
     #: mapped measurement table): the safety views then say "no adverse-event data" instead of
     #: reporting that no subject had an event.
     adverse_events_recorded: bool = True
+    time_to_event: pd.DataFrame = field(default_factory=lambda: empty_time_to_event())
+
+    @property
+    def has_time_to_event(self) -> bool:
+        """Whether the study has time-to-event data (the Time to event page is shown only then)."""
+        return not self.time_to_event.empty
 
     @property
     def synthetic(self) -> bool:

@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from respine.analyses.survival import TimeToEvent
 from respine.model.endpoints import Endpoint
 from respine.model.results import AnalysisResult
 from respine.present import fmt, privacy
@@ -800,3 +801,54 @@ def ae_dot_figure(by_term: pd.DataFrame, arms: Sequence[str], colours: dict[str,
                      row=1, col=2)
     fig.update_layout(height=max(320, 28 * len(terms) + 160), margin=dict(l=60, r=20, t=70, b=50))
     return _suppressed(fig, sum(small), min_cell)
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    """A ``#RRGGBB`` colour with transparency (for a confidence band in the arm's colour)."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def km_figure(result: TimeToEvent, colours: dict[str, str], title: str, x_title: str,
+              min_cell: int = 0) -> go.Figure:
+    """Kaplan-Meier curves of each arm: the step estimate, its pointwise CI as a band of the arm's
+    colour and a tick at each censored time.
+
+    In aggregate-only mode (``min_cell`` > 0) an arm of fewer than ``min_cell`` subjects is not
+    drawn (its steps would show single subjects' times), and the figure says so; the censoring
+    ticks, each one subject's time, are left out.
+    """
+    fig = _new(hovermode="x unified" if len(result.curves) > 1 else "closest")
+    dropped = 0
+    for arm, colour in colours.items():
+        km = result.curves.get(arm)
+        if km is None:
+            continue
+        if privacy.is_small(km.n, min_cell):
+            dropped += 1
+            continue
+        time = list(km.time)
+        fig.add_trace(go.Scatter(x=time, y=list(km.ci_high), mode="lines", line=dict(width=0, shape="hv"),
+                                 showlegend=False, hoverinfo="skip", legendgroup=_t(arm)))
+        fig.add_trace(go.Scatter(x=time, y=list(km.ci_low), mode="lines", line=dict(width=0, shape="hv"),
+                                 fill="tonexty", fillcolor=_rgba(colour, 0.15), showlegend=False,
+                                 hoverinfo="skip", legendgroup=_t(arm)))
+        fig.add_trace(go.Scatter(
+            x=time, y=list(km.survival), mode="lines", name=f"{_t(arm)} (n={km.n})", legendgroup=_t(arm),
+            line=dict(color=colour, shape="hv", width=2.5),
+            hovertemplate=f"<b>{_tpl(arm)}</b>: %{{y:.3f}} at %{{x:g}}<extra></extra>",
+        ))
+        censored = km.censored > 0
+        if min_cell > 0:
+            continue
+        fig.add_trace(go.Scatter(
+            x=km.time[censored], y=km.survival[censored], mode="markers", showlegend=False,
+            legendgroup=_t(arm), marker=dict(symbol="line-ns-open", size=8, color=colour),
+            hovertemplate=f"<b>{_tpl(arm)}</b>: censored at %{{x:g}}<extra></extra>",
+        ))
+    fig.update_yaxes(range=[0, 1.02])
+    fig.update_xaxes(rangemode="tozero")
+    _suppressed(fig, dropped, min_cell)
+    level = next(iter(result.curves.values())).confidence if result.curves else 0.95
+    return _layout(fig, title, f"Probability without the event (band: pointwise {100 * level:g}% CI)",
+                   x_title)

@@ -9,12 +9,13 @@ subjects are suppressed; 0, the default, shows everything.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from respine.analyses import baseline, flow
+from respine.analyses import baseline, flow, survival
 from respine.model.endpoints import Endpoint
 from respine.model.results import AnalysisResult, BinarySummary
 from respine.present import fmt, privacy
@@ -672,3 +673,75 @@ def gee_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
     small = privacy.small_rows(frame, SMALL_ROW_COUNTS, min_cell)
     return privacy.mask_rows(table, small, ("Visit", "Comparison"))
 
+
+
+# Time to event ---------------------------------------------------------------------------------
+NOT_REACHED = "NR"  # a median (or a limit) the Kaplan-Meier curve never reaches
+
+
+def _time_or_nr(x: float) -> str:
+    return NOT_REACHED if x != x else fmt.num(x)  # NaN: not reached
+
+
+def risk_times(result: survival.TimeToEvent, most: int = 7) -> list[float]:
+    """Round times from 0 to the last observed time, at most ``most`` of them, at which the
+    numbers at risk are shown (a step of 1, 2 or 5 times a power of ten, as an axis has)."""
+    last = max((float(km.time[-1]) for km in result.curves.values()), default=0.0)
+    if last <= 0:
+        return [0.0]
+    raw = last / (most - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    return [i * step for i in range(int(last // step) + 1)]
+
+
+def time_to_event_display(result: survival.TimeToEvent, min_cell: int = 0) -> pd.DataFrame:
+    """Per arm: subjects, events, median time [95% CI] and the hazard ratio against the reference
+    [95% CI] with its Wald p. Under aggregate-only mode an arm of fewer than ``min_cell``
+    subjects, or whose events or non-events are that few, shows no count, median or ratio."""
+    hr = {h.group: h for h in result.hazard_ratios}
+    rows, hidden = [], []
+    unit = f" ({result.unit})" if result.unit else ""
+    level = f"{100 * next(iter(result.curves.values())).confidence:g}%" if result.curves else "95%"
+    for arm, km in result.curves.items():
+        h = hr.get(arm)
+        rows.append({
+            "Arm": arm,
+            "Subjects": privacy.count_cell(km.n, min_cell),
+            "Events": privacy.count_of_cell(km.n_events, km.n, min_cell, fmt.n_pct),
+            f"Median{unit} [{level} CI]": f"{_time_or_nr(km.median)} [{_time_or_nr(km.median_low)}, "
+                                          f"{_time_or_nr(km.median_high)}]",
+            f"Hazard ratio vs {result.reference} [{level} CI]":
+                fmt.est_ci(h.hazard_ratio, h.ci_low, h.ci_high, 2) if h else fmt.DASH,
+            "p (Wald)": fmt.p_value(h.p_value) if h else fmt.DASH,
+        })
+        hidden.append(privacy.is_small(km.n, min_cell) or privacy.split_small(km.n_events, km.n, min_cell))
+    table = pd.DataFrame(rows)
+    if not rows:
+        return table
+    if any(h for arm, h in zip(result.curves, hidden, strict=True) if arm == result.reference):
+        # A ratio against a reference arm too small to show would let that arm be worked back.
+        table[table.columns[4]] = table[table.columns[5]] = privacy.SUPPRESSED
+    counts = {c: [str(v) for v in table[c]] for c in ("Subjects", "Events")}
+    return privacy.mask_rows(table, hidden, ("Arm",), counts)
+
+
+def at_risk_display(result: survival.TimeToEvent, times: Sequence[float], min_cell: int = 0) -> pd.DataFrame:
+    """Numbers at risk (subjects still followed and without the event) of each arm at ``times``;
+    a number of 1 to ``min_cell`` - 1 reads '<k'."""
+    rows = []
+    for arm, km in result.curves.items():
+        row: dict[str, object] = {"Arm": arm}
+        for t, n in zip(times, km.number_at_risk(times), strict=True):
+            row[fmt.num(t, 0)] = privacy.count_cell(int(n), min_cell)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def logrank_display(result: survival.TimeToEvent, stratum_label: str = "") -> pd.DataFrame:
+    """The log-rank test(s): unstratified, and stratified by the chosen covariate if any."""
+    tests = [("Log-rank", result.logrank)]
+    if result.stratified is not None:
+        tests.append((f"Log-rank stratified by {stratum_label or result.stratify}", result.stratified))
+    return pd.DataFrame([{"Test": name, "Chi-square": fmt.num(t.statistic, 2), "df": t.df,
+                          "p": fmt.p_value(t.p_value)} for name, t in tests])

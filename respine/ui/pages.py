@@ -10,8 +10,11 @@ A new page is one :class:`Page` line below and its file in ``app_pages/``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from respine.model import design as S
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,6 +38,9 @@ class Page:
     selection : bool
         Whether it shows results of the selected subjects: the small-selection check of the frame
         applies and its view can be added to the report.
+    shown_for : str
+        The data a study must have for the page to be in its navigation: a key of
+        :data:`STUDY_HAS` ("time_to_event"), or "" for every study.
     """
 
     file: str
@@ -43,6 +49,11 @@ class Page:
     section: str
     url_path: str
     selection: bool = True
+    shown_for: str = ""
+
+    def shown(self, trial: S.Trial | None) -> bool:
+        """Whether the page belongs in the navigation of ``trial`` (every page without a trial)."""
+        return not self.shown_for or trial is None or STUDY_HAS[self.shown_for](trial)
 
     @property
     def default(self) -> bool:
@@ -57,6 +68,11 @@ class Page:
 
 RESULTS, TRIAL, DATA = "Results", "Trial", "Data and report"
 
+#: What a page may require of a study (:attr:`Page.shown_for`), and how to tell.
+STUDY_HAS: dict[str, Callable[[S.Trial], bool]] = {
+    "time_to_event": lambda trial: trial.has_time_to_event,
+}
+
 PAGES: tuple[Page, ...] = (
     Page("app_pages/overview.py", "Study overview", ":material/home:", RESULTS, ""),
     Page("app_pages/explorer.py", "Endpoint explorer", ":material/show_chart:", RESULTS, "explorer"),
@@ -66,6 +82,8 @@ PAGES: tuple[Page, ...] = (
     Page("app_pages/trajectories.py", "Over time", ":material/timeline:", RESULTS, "trajectories"),
     Page("app_pages/mri.py", "MRI", ":material/radiology:", RESULTS, "mri"),
     Page("app_pages/robustness.py", "Robustness", ":material/verified:", RESULTS, "robustness"),
+    Page("app_pages/survival.py", "Time to event", ":material/event_available:", RESULTS, "survival",
+         shown_for="time_to_event"),
     Page("app_pages/baseline.py", "Baseline", ":material/table_chart:", TRIAL, "baseline"),
     Page("app_pages/flow.py", "Participant flow", ":material/device_hub:", TRIAL, "flow"),
     Page("app_pages/safety.py", "Safety", ":material/health_and_safety:", TRIAL, "safety"),
@@ -77,11 +95,12 @@ PAGES: tuple[Page, ...] = (
 )
 
 
-def sections() -> dict[str, list[Page]]:
-    """The pages by navigation group, in order."""
+def sections(trial: S.Trial | None = None) -> dict[str, list[Page]]:
+    """The pages by navigation group, in order; with a trial, only those it has data for."""
     out: dict[str, list[Page]] = {}
     for page in PAGES:
-        out.setdefault(page.section, []).append(page)
+        if page.shown(trial):
+            out.setdefault(page.section, []).append(page)
     return out
 
 
