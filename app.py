@@ -27,6 +27,7 @@ except RespineError as exc:
     st.stop()
 
 state.init_view(trial)
+report.restore(trial)  # a report in the address (a reload, a shared link) is reopened, once
 state.begin_run()
 st.session_state["trial"] = trial
 
@@ -69,7 +70,7 @@ if shows_selection:
     st.sidebar.button(
         "Add this view to the report",
         on_click=report.add_current_view,
-        args=(page.title, page.url_path),
+        args=(page.title, page.url_path, trial),
         icon=":material/playlist_add:",
         key="add_to_report",
     )
