@@ -35,6 +35,9 @@ class Page:
     selection : bool
         Whether it shows results of the selected subjects: the small-selection check of the frame
         applies and its view can be added to the report.
+    individual : bool
+        Whether the whole page shows individual subjects: in aggregate-only mode it is left out of
+        the navigation and its address says why instead of showing it.
     """
 
     file: str
@@ -43,6 +46,7 @@ class Page:
     section: str
     url_path: str
     selection: bool = True
+    individual: bool = False
 
     @property
     def default(self) -> bool:
@@ -70,6 +74,8 @@ PAGES: tuple[Page, ...] = (
     Page("app_pages/flow.py", "Participant flow", ":material/device_hub:", TRIAL, "flow"),
     Page("app_pages/safety.py", "Safety", ":material/health_and_safety:", TRIAL, "safety"),
     Page("app_pages/missing.py", "Missing data", ":material/grid_off:", TRIAL, "missing"),
+    Page("app_pages/patient.py", "Patient profile", ":material/person:", TRIAL, "patient", individual=True),
+    Page("app_pages/listings.py", "Data listings", ":material/list:", TRIAL, "listings", individual=True),
     Page("app_pages/paper.py", "Reproduce the paper", ":material/fact_check:", TRIAL, "paper"),
     Page("app_pages/data.py", "Load data", ":material/upload_file:", DATA, "data", selection=False),
     Page("app_pages/report.py", "Report", ":material/summarize:", DATA, "report", selection=False),
@@ -83,6 +89,12 @@ def sections() -> dict[str, list[Page]]:
     for page in PAGES:
         out.setdefault(page.section, []).append(page)
     return out
+
+
+def listed(page: Page, individual_views: bool) -> bool:
+    """Whether the navigation lists ``page``: every page, except the pages of individual subjects
+    when individual views are off (aggregate-only mode; their address then says why)."""
+    return individual_views or not page.individual
 
 
 def by_url_path(url_path: str) -> Page | None:
