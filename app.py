@@ -75,6 +75,7 @@ except Exception:  # a bug must not show a traceback: say so plainly, log the de
         "page. The details were written to the server log; please report them.",
         icon=":material/bug_report:",
     )
+report.rebuild_step(trial, page.url_path)  # a report being rebuilt opens its next view, if any
 state.sync_url(trial)
 if shows_selection:
     st.sidebar.button(

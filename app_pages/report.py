@@ -48,6 +48,15 @@ else:
         on_click="ignore",
         key="dl_report_docx",
     )
+    missing = sum(not item.blocks for item in items)
+    if missing:
+        st.button(
+            f"Rebuild the tables and figures of {missing} view(s)",
+            on_click=report.start_rebuild,
+            icon=":material/autorenew:",
+            help="Opens each view reopened from the address in turn, keeps what it shows, and comes back.",
+            key="report_rebuild",
+        )
     for i, item in enumerate(items):
         with st.container(border=True):
             left, right = st.columns([5, 2])
@@ -61,8 +70,8 @@ else:
             else:
                 left.caption(
                     "Reopened from the address: its tables and figures are not in this session. Press "
-                    "**Open**, then **Add this view to the report** to include them again (its comment "
-                    "stays)."
+                    "**Rebuild** above, or **Open** and then **Add this view to the report**, to include "
+                    "them again (its comment stays)."
                 )
             left.code(item.link, language=None)
             left.text_area(

@@ -244,3 +244,38 @@ def test_a_report_address_that_cannot_be_read_says_so_and_opens_empty(value):
     assert any("The report in this address could not be read" in w.value for w in at.sidebar.warning)
     assert any("No view yet" in i.value for i in at.info)
     assert "report" not in at.query_params  # the address no longer carries what could not be read
+
+
+def _tables(items_: list[ReportItem]) -> list[list[pd.DataFrame]]:
+    return [[b[2] for b in item.blocks if b[0] == "table"] for item in items_]
+
+
+@pytest.mark.app
+def test_rebuild_brings_back_the_same_tables_and_figures_after_a_reload():
+    from tests.test_app import assert_healthy, new_app
+
+    at = new_app(filter="sex=Female", ep="ODI").run()
+    _add(at, "app_pages/explorer.py")
+    at.sidebar.multiselect(key="w_filter_sex").set_value(["Male"]).run()
+    _add(at, "app_pages/baseline.py")
+    at.switch_page("app_pages/report.py").run()
+    next(t for t in at.text_area if t.label == "Comment").input("kept").run()
+    before = list(at.session_state["report_items"])
+    assert all(item.blocks for item in before)
+
+    again = new_app(**at.query_params).run()
+    again.switch_page("app_pages/report.py").run()
+    assert all(not item.blocks for item in again.session_state["report_items"])
+    assert "Reopened from the address" in " ".join(c.value for c in again.caption)
+    next(b for b in again.button if b.key == "report_rebuild").click().run()
+    assert_healthy(again)
+    assert any(t.value == "Report" for t in again.title)  # back on the Report page
+    after = list(again.session_state["report_items"])
+    assert [i.link for i in after] == [i.link for i in before] and after[0].comment == "kept"
+    assert [[b[0] for b in i.blocks] for i in after] == [[b[0] for b in i.blocks] for i in before]
+    for old, new in zip(_tables(before), _tables(after), strict=True):  # the same numbers
+        assert len(old) == len(new) > 0 and all(a.equals(b) for a, b in zip(old, new, strict=True))
+    # the reader's own view (men, ODI, as the address said) is back, and so is the sidebar
+    assert again.sidebar.multiselect(key="w_filter_sex").value == ["Male"]
+    assert again.query_params.get("ep") == "ODI" and "report" in again.query_params
+    assert not any(b.key == "report_rebuild" for b in again.button)

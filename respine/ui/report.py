@@ -7,7 +7,9 @@ address as one ``report`` parameter (:func:`respine.present.report.encode_entrie
 report changes, so a reload of the tab, or the address sent to a colleague, reopens the report
 (:func:`restore`). Tables and figures are not in the address (they are computed from the data):
 an item reopened from a link gets them again when its view is opened (:func:`open_item`) and
-added again, which updates the item in place and keeps its comment.
+added again, which updates the item in place and keeps its comment, or all at once: the Report
+page's "Rebuild" opens each such view in turn and keeps what it shows (:func:`start_rebuild`,
+:func:`rebuild_step`), then comes back.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from respine.ui import pages, render, state
 
 ITEMS = "report_items"
 OPEN = "_report_open"  # the page an "Open" button asked for (switched to by the Report page)
+REBUILD = "_report_rebuild"  # links still to rebuild, the view and notes to come back to
+REBUILDING = "_report_rebuilding"  # the link whose view this run draws for a rebuild
+REPORT_PAGE = "app_pages/report.py"
 PARAM = report.PARAM
 MAX_COMMENT = report.MAX_COMMENT
 
@@ -132,9 +137,14 @@ def _changed(before: list[report.ReportItem]) -> bool:
     return True
 
 
+def _page_blocks() -> tuple[report.Block, ...]:
+    """What the page of this run showed (figures as JSON, as a report keeps them)."""
+    return tuple(("figure", b[1].to_json()) if b[0] == "figure" and not isinstance(b[1], str) else b
+                 for b in st.session_state.get(render.BLOCKS, []))
+
+
 def add_current_view(title: str, page_path: str, trial: S.Trial) -> None:
-    blocks = tuple(("figure", b[1].to_json()) if b[0] == "figure" and not isinstance(b[1], str) else b
-                   for b in st.session_state.get(render.BLOCKS, []))
+    blocks = _page_blocks()
     if not blocks:
         st.toast("This page has nothing to add yet.")
         return
@@ -246,6 +256,44 @@ def open_item(trial: S.Trial, index: int) -> None:
         return
     state.open_view(trial, query)
     st.session_state[OPEN] = page.file
+
+
+def start_rebuild() -> None:
+    """The "Rebuild" button's callback: every item without contents is to be opened in turn."""
+    pending = tuple(item.link for item in items() if not item.blocks)
+    if pending:
+        st.session_state[REBUILD] = (pending, state.view(), list(st.session_state.get(state.URL_NOTES, [])))
+
+
+def rebuild_step(trial: S.Trial, page_url_path: str) -> None:
+    """Called by the frame after every page run: during a rebuild, keep what this run showed for
+    the item whose view it drew, then open the next item's view, or go back to the Report page
+    with the reader's view as it was.
+
+    Every item is visited once, whatever its page showed: a view that shows nothing now (a
+    selection aggregate-only mode withholds, data that changed) stays without contents."""
+    job = st.session_state.get(REBUILD)
+    if job is None:
+        return
+    pending, home, notes = job
+    opened = st.session_state.get(REBUILDING)
+    if pending and opened == pending[0] and _split(opened)[0] == page_url_path:
+        blocks = _page_blocks()
+        if blocks:
+            stamp = report.ReportItem("", "", ()).added
+            st.session_state[ITEMS] = [replace(item, blocks=blocks, added=stamp) if item.link == opened
+                                       else item for item in items()]
+        pending = pending[1:]
+    target = next((p for p in (pages.by_url_path(_split(link)[0]) for link in pending[:1]) if p), None)
+    if pending and target is not None:
+        state.open_view(trial, _split(pending[0])[1])
+        st.session_state[REBUILD] = (pending, home, notes)
+        st.session_state[REBUILDING] = pending[0]
+        st.switch_page(target.file)
+    st.session_state.pop(REBUILD, None)
+    st.session_state.pop(REBUILDING, None)
+    state.restore_view(home, notes)
+    st.switch_page(REPORT_PAGE)
 
 
 def pending_page() -> str | None:

@@ -106,6 +106,14 @@ def open_view(trial: S.Trial, query: dict[str, list[str]]) -> None:
         del st.session_state[key]
 
 
+def restore_view(saved: params.ViewState, notes: list[str]) -> None:
+    """Put back a view saved before :func:`open_view` (and its notes); widgets show it again."""
+    st.session_state[VIEW] = saved
+    st.session_state[URL_NOTES] = notes
+    for key in [k for k in st.session_state if str(k).startswith("w_")]:
+        del st.session_state[key]
+
+
 def reset_view(trial: S.Trial) -> None:
     """A new data set: start from its defaults and forget widget values of the old one."""
     st.session_state[VIEW] = options_for(trial).default
