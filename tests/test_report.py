@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import random
@@ -14,6 +15,7 @@ import plotly.graph_objects as go
 import pytest
 
 from respine.present import report as core
+from respine.present.fmt import md_escape
 from respine.present.report import ReportItem, render_docx, render_html
 from tests.test_app import open_page
 
@@ -279,3 +281,26 @@ def test_rebuild_brings_back_the_same_tables_and_figures_after_a_reload():
     assert again.sidebar.multiselect(key="w_filter_sex").value == ["Male"]
     assert again.query_params.get("ep") == "ODI" and "report" in again.query_params
     assert not any(b.key == "report_rebuild" for b in again.button)
+
+
+@pytest.mark.security
+def test_a_crafted_report_address_shows_its_texts_as_text():
+    """Comments and link values are the address's, so anybody's: never markup on the page, in the
+    HTML report or in a link of another site."""
+    from urllib.parse import quote
+
+    from tests.test_app import assert_healthy, new_app
+
+    markdown = "[click](https://evil.example) **bold** :red[x] $x$"
+    link = "/explorer?filter=" + quote(f"sex={markdown}|{EVIL}")
+    value = core.encode_entries([(link, f"{EVIL} {markdown}")])
+    at = new_app(report=value).run()
+    at.switch_page("app_pages/report.py").run()
+    assert_healthy(at)
+    (selection,) = [m.value for m in at.markdown if m.value.startswith("Selection: ")]
+    assert selection == "Selection: " + md_escape(f"Population MITT · sex in {{{markdown}, {EVIL}}}")
+    assert [t.value for t in at.text_area if t.label == "Comment"] == [f"{EVIL} {markdown}"]  # as typed
+    page = render_html(list(at.session_state["report_items"]), "R", "p", synthetic=False)
+    assert EVIL not in page and html.escape(f"{EVIL} {markdown}") in page
+    body = page.split("</head>", 1)[1]  # (plotly.js, in the head, has links of its own)
+    assert [h[:10] for h in re.findall(r"href='([^']*)'", body)] == ["/explorer?"]

@@ -56,7 +56,7 @@ def measurements_figure(measurements: pd.DataFrame, endpoints: Sequence[str], co
                             line=dict(color=colour, width=2),
                             symbol="circle" if observed else "diamond-open"),
                 text=[_t(v) for v in part[L.VISIT_LABEL]],
-                hovertemplate="%{text}: %{y}<extra>" + _t(record) + "</extra>",
+                hovertemplate="%{text}: %{y}<extra>" + figures._tpl(record) + "</extra>",
             ), row=i, col=1)
             legend_done.add(str(record))
     visits = measurements.drop_duplicates(L.VISIT_NUMBER).sort_values(L.VISIT_NUMBER)
@@ -99,7 +99,7 @@ def adverse_event_figure(events: pd.DataFrame, title: str, term: str = "term",
             marker=dict(size=13, color=SEVERITY_COLOURS.get(level.upper(), figures.REFERENCE_COLOUR),
                         symbol=["diamond" if s else "circle" for s in is_serious[rows]],
                         line=dict(color="#333333", width=1)),
-            hovertemplate="%{y}<br>day %{x}<extra>" + _t(level) + "</extra>",
+            hovertemplate="%{y}<br>day %{x}<extra>" + figures._tpl(level) + "</extra>",
         ))
     fig.update_yaxes(autorange="reversed", type="category", categoryorder="array",
                      categoryarray=[_t(n) for n in names])
