@@ -44,6 +44,11 @@ AUTHOR = "RESPINE results explorer"
 """Author and last editor written into the Word document's properties."""
 
 
+def stamp() -> str:
+    """Now, as a report item's time of adding (local time, minutes)."""
+    return dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+
+
 @dataclass(frozen=True)
 class ReportItem:
     """One view of the app as it was shown.
@@ -69,7 +74,7 @@ class ReportItem:
     title: str
     link: str
     blocks: tuple[Block, ...]
-    added: str = field(default_factory=lambda: dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    added: str = field(default_factory=stamp)
     selection: str = ""
     comment: str = ""
 

@@ -52,17 +52,18 @@ def _base() -> str:
     return base
 
 
-def _view_query() -> dict[str, list[str]]:
-    """The view's query parameters as the address bar has them, without the report itself."""
-    return {k: st.query_params.get_all(k) for k in st.query_params if k != PARAM}
+def _view_query(trial: S.Trial) -> dict[str, str | list[str]]:
+    """The query of the session's view (what the address bar says once the run has written it;
+    the view, not a rerun's query string, which can be older: see :func:`state.sync_url`)."""
+    return urlstate.encode(state.view(), state.options_for(trial).default)
 
 
-def current_link(page_path: str) -> str:
+def current_link(page_path: str, trial: S.Trial) -> str:
     """The address of the current view: the app's URL with this page and the view's parameters."""
-    return _base() + _relative(page_path, _view_query())
+    return _base() + _relative(page_path, _view_query(trial))
 
 
-def _relative(page_path: str, query: Mapping[str, list[str]]) -> str:
+def _relative(page_path: str, query: Mapping[str, str | list[str]]) -> str:
     text = urlencode(query, doseq=True)
     return f"/{page_path}" + (f"?{text}" if text else "")
 
@@ -77,7 +78,7 @@ def _split(link: str) -> tuple[str, dict[str, list[str]]]:
     return path.strip("/"), parse_qs(parts.query, keep_blank_values=True)
 
 
-def describe_view(trial: S.Trial, query: Mapping[str, list[str]]) -> tuple[str, list[str]]:
+def describe_view(trial: S.Trial, query: Mapping[str, str | list[str]]) -> tuple[str, list[str]]:
     """The selection of a view's link in words, and notes about link values this study cannot use.
 
     The population and the subgroup filters are always named (they decide which subjects are
@@ -148,14 +149,14 @@ def add_current_view(title: str, page_path: str, trial: S.Trial) -> None:
     if not blocks:
         st.toast("This page has nothing to add yet.")
         return
-    link = current_link(page_path)
+    link = current_link(page_path, trial)
     before = list(items())
-    selection_text, _ = describe_view(trial, _view_query())
+    selection_text, _ = describe_view(trial, _view_query(trial))
     same = next((i for i, item in enumerate(before) if item.link == link), None)
     if same is not None:
         # The same view again (after a reload, its contents are rebuilt so): updated in place,
         # with its comment and its place in the report.
-        updated = replace(before[same], blocks=blocks, added=report.ReportItem("", "", ()).added,
+        updated = replace(before[same], blocks=blocks, added=report.stamp(),
                           selection=selection_text)
         st.session_state[ITEMS] = [*before[:same], updated, *before[same + 1:]]
         if _changed(before):
@@ -280,7 +281,7 @@ def rebuild_step(trial: S.Trial, page_url_path: str) -> None:
     if pending and opened == pending[0] and _split(opened)[0] == page_url_path:
         blocks = _page_blocks()
         if blocks:
-            stamp = report.ReportItem("", "", ()).added
+            stamp = report.stamp()
             st.session_state[ITEMS] = [replace(item, blocks=blocks, added=stamp) if item.link == opened
                                        else item for item in items()]
         pending = pending[1:]

@@ -168,7 +168,8 @@ URL_SENT = "_url_sent"
 
 
 def sync_url(trial: S.Trial) -> None:
-    """Write the current view into the address bar, so the URL always reopens this view.
+    """Write the current view into the address bar, so the URL always reopens this view (with
+    the query parameters that are not the view's, :data:`URL_EXTRA`: the report).
 
     Written in every run, whatever the rerun's query string says. That query string is not a
     reliable picture of the address bar (found with 3 to 8 concurrent sessions, whose runs are
