@@ -27,15 +27,19 @@ except RespineError as exc:
     st.stop()
 
 state.init_view(trial)
+report.restore(trial)  # a report in the address (a reload, a shared link) is reopened, once
 state.begin_run()
 st.session_state["trial"] = trial
 
-# The navigation is built from the one page registry (respine/ui/pages.py).
+# The navigation is built from the one page registry (respine/ui/pages.py). In aggregate-only mode
+# the pages of individual subjects are left out of it; their address then says why (below).
+individual_views = access.individual_views()
 navigation = {
     section: [
         st.Page(p.file, title=p.title, icon=p.icon, default=True)
         if p.default
-        else st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url_path)
+        else st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url_path,
+                     visibility="visible" if pages.listed(p, individual_views) else "hidden")
         for p in group
     ]
     for section, group in pages.sections(trial).items()
@@ -54,7 +58,14 @@ render.start_page()
 spec = pages.by_url_path(page.url_path)
 shows_selection = spec is None or spec.selection
 try:
-    if not shows_selection or frame.disclosure_allows(trial):
+    if spec is not None and spec.individual and not individual_views:
+        st.title(spec.title)
+        st.info(
+            f"{spec.title}: not available in aggregate-only mode, because it shows individual subjects. "
+            "The other pages show the same data as summaries.",
+            icon=":material/visibility_off:",
+        )
+    elif not shows_selection or frame.disclosure_allows(trial):
         page.run()
         render.page_code(trial)
 except Exception:  # a bug must not show a traceback: say so plainly, log the details for us
@@ -64,12 +75,13 @@ except Exception:  # a bug must not show a traceback: say so plainly, log the de
         "page. The details were written to the server log; please report them.",
         icon=":material/bug_report:",
     )
+report.rebuild_step(trial, page.url_path)  # a report being rebuilt opens its next view, if any
 state.sync_url(trial)
 if shows_selection:
     st.sidebar.button(
         "Add this view to the report",
         on_click=report.add_current_view,
-        args=(page.title, page.url_path),
+        args=(page.title, page.url_path, trial),
         icon=":material/playlist_add:",
         key="add_to_report",
     )

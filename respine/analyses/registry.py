@@ -33,6 +33,7 @@ from respine.analyses import (
     compare,
     flow,
     individual,
+    listings,
     missing,
     published,
     repeated,
@@ -202,6 +203,11 @@ sweep = register(individual.threshold_sweep, "sweep")
 trajectories = register(individual.trajectories)
 waterfall = register(individual.waterfall)
 structure = register(individual.structure_vs_symptoms, "structure")
+# Patient-level views (listings, one subject's profile) ------------------------------------------
+subject_listing = register(listings.subject_listing, keep=16)
+measurement_listing = register(listings.measurement_listing, keep=16)
+adverse_event_listing = register(listings.adverse_event_listing, keep=16)
+patient_profile = register(listings.patient_profile, keep=32)
 # Robustness --------------------------------------------------------------------------------------
 sensitivity = register(robustness.sensitivity)
 tipping = register(robustness.tipping)

@@ -41,6 +41,9 @@ class Page:
     shown_for : str
         The data a study must have for the page to be in its navigation: a key of
         :data:`STUDY_HAS` ("time_to_event"), or "" for every study.
+    individual : bool
+        Whether the whole page shows individual subjects: in aggregate-only mode it is left out of
+        the navigation and its address says why instead of showing it.
     """
 
     file: str
@@ -50,6 +53,7 @@ class Page:
     url_path: str
     selection: bool = True
     shown_for: str = ""
+    individual: bool = False
 
     def shown(self, trial: S.Trial | None) -> bool:
         """Whether the page belongs in the navigation of ``trial`` (every page without a trial)."""
@@ -88,6 +92,8 @@ PAGES: tuple[Page, ...] = (
     Page("app_pages/flow.py", "Participant flow", ":material/device_hub:", TRIAL, "flow"),
     Page("app_pages/safety.py", "Safety", ":material/health_and_safety:", TRIAL, "safety"),
     Page("app_pages/missing.py", "Missing data", ":material/grid_off:", TRIAL, "missing"),
+    Page("app_pages/patient.py", "Patient profile", ":material/person:", TRIAL, "patient", individual=True),
+    Page("app_pages/listings.py", "Data listings", ":material/list:", TRIAL, "listings", individual=True),
     Page("app_pages/paper.py", "Reproduce the paper", ":material/fact_check:", TRIAL, "paper"),
     Page("app_pages/data.py", "Load data", ":material/upload_file:", DATA, "data", selection=False),
     Page("app_pages/report.py", "Report", ":material/summarize:", DATA, "report", selection=False),
@@ -102,6 +108,12 @@ def sections(trial: S.Trial | None = None) -> dict[str, list[Page]]:
         if page.shown(trial):
             out.setdefault(page.section, []).append(page)
     return out
+
+
+def listed(page: Page, individual_views: bool) -> bool:
+    """Whether the navigation lists ``page``: every page, except the pages of individual subjects
+    when individual views are off (aggregate-only mode; their address then says why)."""
+    return individual_views or not page.individual
 
 
 def by_url_path(url_path: str) -> Page | None:

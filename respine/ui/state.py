@@ -30,10 +30,12 @@ from respine.derive.arms import shown_choice
 from respine.model import design as S
 from respine.model import params
 from respine.model.selection import Selection
+from respine.present import report
 from respine.present.fmt import md_escape
 
 VIEW = "view"
 URL_NOTES = "url_notes"
+URL_EXTRA = "_url_extra"  # query parameters that are not the view's (the report), written with it
 
 
 def default_endpoint(trial: S.Trial, endpoints: tuple[str, ...]) -> str:
@@ -88,10 +90,29 @@ def init_view(trial: S.Trial) -> None:
     run the URL is written from the view and never read back."""
     if VIEW in st.session_state:
         return
-    query = {k: st.query_params.get_all(k) for k in st.query_params}
+    # The report parameter is not the view's: respine.ui.report.restore reads it.
+    query = {k: st.query_params.get_all(k) for k in st.query_params if k != report.PARAM}
     state, notes = urlstate.decode(query, options_for(trial))
     st.session_state[VIEW] = state
     st.session_state[URL_NOTES] = notes
+
+
+def open_view(trial: S.Trial, query: dict[str, list[str]]) -> None:
+    """Make the view of a link (a report item's) the session's view, from a widget callback; the
+    link's unusable values are noted as a first run's are, and widgets show the new view."""
+    state, notes = urlstate.decode(query, options_for(trial))
+    st.session_state[VIEW] = state
+    st.session_state[URL_NOTES] = notes
+    for key in [k for k in st.session_state if str(k).startswith("w_")]:
+        del st.session_state[key]
+
+
+def restore_view(saved: params.ViewState, notes: list[str]) -> None:
+    """Put back a view saved before :func:`open_view` (and its notes); widgets show it again."""
+    st.session_state[VIEW] = saved
+    st.session_state[URL_NOTES] = notes
+    for key in [k for k in st.session_state if str(k).startswith("w_")]:
+        del st.session_state[key]
 
 
 def reset_view(trial: S.Trial) -> None:
@@ -148,7 +169,8 @@ URL_SENT = "_url_sent"
 
 
 def sync_url(trial: S.Trial) -> None:
-    """Write the current view into the address bar, so the URL always reopens this view.
+    """Write the current view into the address bar, so the URL always reopens this view (with
+    the query parameters that are not the view's, :data:`URL_EXTRA`: the report).
 
     Written in every run, whatever the rerun's query string says. That query string is not a
     reliable picture of the address bar (found with 3 to 8 concurrent sessions, whose runs are
@@ -172,7 +194,7 @@ def sync_url(trial: S.Trial) -> None:
     only if the view changed in between. Sending an unchanged query costs one small message:
     the frontend pushes a history entry only for a query that differs from the address bar's.
     """
-    wanted = urlstate.encode(view(), options_for(trial).default)
+    wanted = {**urlstate.encode(view(), options_for(trial).default), **st.session_state.get(URL_EXTRA, {})}
     if st.session_state.get(URL_SENT) == wanted:
         return
     st.query_params.from_dict(wanted)

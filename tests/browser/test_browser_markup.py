@@ -43,6 +43,8 @@ PAGES = {
     "/flow": "Participant flow",
     "/safety": "Safety",
     "/missing": "Missing data",
+    "/patient": "Patient profile",
+    "/listings": "Data listings",
     "/paper": "Reproduce the paper",
     "/data": "Load data",
     "/report": "Report",
