@@ -347,9 +347,6 @@ CIBIC_24 = Selection(endpoint="CIBICVAL", visit=24.0, population="EFF", method="
                      measure="aval", covariates=("sitegr1",), reference=REFERENCE)
 
 
-@pytest.mark.xfail(strict=True, raises=AnalysisError, reason=(
-    "The analysis layer's ANCOVA always adjusts for baseline; CIBIC+ has none, so every row is "
-    "dropped and the error blames the reference arm. Issue 14, the pilot's secondary tables."))
 def test_table_14_3_02_from_the_analysis_layer(pilot_trial):
     """Table 14-3.02 as the app and `respine analyze` compute it on the whole study: an ANCOVA
     of the Week 24 value on arm and SITEGR1, no baseline term."""
@@ -398,9 +395,6 @@ def test_stored_dose_response_is_the_ols_slope(request, table, response, covaria
         close(mine[name], ref[name], OLS, f"{table} dose-response {name}")
 
 
-@pytest.mark.xfail(strict=True, raises=ImportError, reason=(
-    "respine has no dose-response (linear trend in dose) test yet: issue 14, the pilot's "
-    "secondary tables (Table 14-3.01 dose-response p)."))
 @pytest.mark.parametrize("table,response,covariates", [
     ("table_14_3_01", derive.CHG, ("sitegr1", derive.BASE)),
     ("table_14_3_02", S.VALUE, ("sitegr1",))])
@@ -416,9 +410,6 @@ def test_dose_response(request, table, response, covariates):
         close(value, ref[name], OLS, f"{table} dose-response {name}")
 
 
-@pytest.mark.xfail(strict=True, raises=(AttributeError, AnalysisError), reason=(
-    "The analysis layer reports no dose-response (AnalysisResult has no dose_response; for "
-    "CIBIC+ the ANCOVA itself fails first): issue 14, the pilot's secondary tables."))
 @pytest.mark.parametrize("table,sel", [
     ("table_14_3_01", Selection(endpoint="ACTOT", visit=24.0, population="EFF", method="ancova",
                                 covariates=("sitegr1",), reference=REFERENCE)),
@@ -532,9 +523,6 @@ def test_unstructured_mmrm_equals_nlme_gls(respine_mmrm):
         close(float(got["se"]), r["se"], 1e-5, f"{r['arm']} {r['visit']} se")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "The analysis layer's MMRM reads every ANL01FL record, so on the pilot it models the LOCF "
-    "records too (702 instead of 539; Week 24 differences off by 17-27%). Issue 14, first bullet."))
 @pytest.mark.parametrize("df_method,key", [("satterthwaite", "us_satterthwaite"),
                                            ("kenward-roger", "us_kenward_roger_linear")])
 def test_mmrm_from_the_analysis_layer_uses_observed_records(adas_trial, df_method, key):

@@ -138,7 +138,7 @@ def _endpoint_data(
             kinds = {src: _wide(m, src, S.RECORD_TYPE).reindex(index=idx, columns=[base_visit, *months])
                      for src in sources}
             if records == "observed":  # a derived source value after baseline is a missing value
-                keep = {src: k.isna() | (k == S.OBSERVED) | (k.columns == base_visit)
+                keep = {src: k.isna() | k.isin((S.OBSERVED, *S.SUMMARY_TYPES)) | (k.columns == base_visit)
                         for src, k in kinds.items()}
                 wide = {src: w.where(keep[src]) for src, w in wide.items()}
         values = {

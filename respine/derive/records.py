@@ -50,9 +50,16 @@ def record_types(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(S.OBSERVED, index=frame.index, dtype=object)
 
 
+def _observed(types: pd.Series) -> pd.Series:
+    # a summary of one visit's observed values (AVERAGE of its time points) is an observation of it
+    return types.isin((S.OBSERVED, *S.SUMMARY_TYPES))
+
+
 def is_observed(frame: pd.DataFrame) -> pd.Series:
-    """True for the observed records of ``frame``."""
-    return record_types(frame) == S.OBSERVED
+    """True for the observed records of ``frame``: observed values and records summarising the
+    observed values of their visit (:data:`~respine.model.design.SUMMARY_TYPES`, such as ADaM
+    ``DTYPE = "AVERAGE"``); False for imputed records (LOCF, WOCF, BOCF, ...)."""
+    return _observed(record_types(frame))
 
 
 def has_derived_records(trial: S.Trial, endpoint: str | None = None) -> bool:
@@ -73,7 +80,7 @@ def select_records(frame: pd.DataFrame, records: Records) -> pd.DataFrame:
 
 
 def _by_type(types: pd.Series) -> dict[str, int]:
-    derived = types[types != S.OBSERVED]
+    derived = types[~_observed(types)]
     return {str(t): int(n) for t, n in derived.value_counts().sort_index().items()}
 
 
@@ -97,11 +104,11 @@ def count_records(
     by_arm = []
     for arm in arms:
         t = types[frame[S.ARM] == arm]
-        by_arm.append({"arm": arm, "observed": int((t == S.OBSERVED).sum()),
-                       "derived": int((t != S.OBSERVED).sum())})
+        by_arm.append({"arm": arm, "observed": int(_observed(t).sum()),
+                       "derived": int((~_observed(t)).sum())})
     return RecordCounts(
         records=records,
-        observed=int((types == S.OBSERVED).sum()),
+        observed=int(_observed(types).sum()),
         derived=_by_type(types),
         by_arm=tuple(by_arm),
         left_out=_by_type(record_types(left_out)) if left_out is not None else {},

@@ -500,9 +500,12 @@ def _records(file: str, d: pd.DataFrame, rule: RecordRule, analysed: set[str],
             base_label = "Baseline"
             base_how = f"BASE, as a baseline visit (AVISITN {base_n:g}) before the first record"
         else:
-            base_n = first_n
-            base_how = (f"the first visit (AVISITN {base_n:g}), as no record is flagged ABLFL = 'Y' "
-                        "or is at a visit named Baseline")
+            # No ABLFL, no visit named Baseline, no BASE: the parameter has no baseline value (the
+            # CIBIC+ is itself a rating of change). Its first visit is not a baseline: taking it as
+            # one would adjust later visits for a post-baseline value.
+            base_n = 0.0 if first_n > 0 else first_n - 1
+            base_how = ("none: no record is flagged ABLFL = 'Y', none is at a visit named Baseline and "
+                        "there is no BASE, so change from baseline is not defined")
     unscheduled = ~r["abl"] & (r["visit_n"].isna()
                                | r["label"].map(lambda s: bool(UNSCHEDULED.search(s))).astype(bool))
     r = leave_out(unscheduled, "unscheduled")

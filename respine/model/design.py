@@ -98,6 +98,9 @@ MEASUREMENT_REQUIRED = (SUBJECT_ID, ENDPOINT, VISIT, VISIT_MONTH, VALUE)
 # asks for derived records (the LOCF ANCOVA of a study report) reads them too.
 RECORD_TYPE = "dtype"
 OBSERVED = ""
+# Record types that summarise the observed values of one visit (the mean of its time points, ...):
+# they are observations of that visit, not imputations, so an observed-only analysis reads them.
+SUMMARY_TYPES = ("AVERAGE", "AVG", "MEAN", "MAXIMUM", "MINIMUM", "MAX", "MIN", "MEDIAN")
 
 # Population flag columns: population id -> column in the subject table.
 POPULATION_COLUMN_PREFIX = "pop_"
