@@ -73,7 +73,6 @@ from scipy import stats as sps
 from respine import derive, stats
 from respine.analyses import compare
 from respine.cli import main
-from respine.errors import AnalysisError
 from respine.io.adam import load_adam
 from respine.model import design as S
 from respine.model.selection import Selection
