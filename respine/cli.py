@@ -309,8 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    trial = arms_from_args(args, load_trial(args.data))
-    result = analyze(trial, selection_from_args(args, trial))
+    study = load_trial(args.data)
+    sel = selection_from_args(args, study)  # names as the study spells them, arms included
+    trial = arms_from_args(args, study)
+    result = analyze(trial, sel)
     if args.format == "json":
         print(json.dumps(_nan_to_none(result.to_dict()), indent=2, default=_json_default))
         return 0
@@ -336,13 +338,14 @@ def _one_or_per_arm(items: list[Any]) -> object:
 
 
 def _robustness(args: argparse.Namespace) -> int:
-    trial = arms_from_args(args, load_trial(args.data))
+    study = load_trial(args.data)
     if args.endpoint is None:
-        if trial.design.primary is None:
+        if study.design.primary is None:
             raise SelectionError("Give --endpoint: this study declares no primary analysis whose endpoint "
                                  "robustness would examine by default.")
-        args.endpoint = trial.design.primary.endpoint
-    sel = selection_from_args(args, trial)
+        args.endpoint = study.design.primary.endpoint
+    sel = selection_from_args(args, study)  # names as the study spells them, arms included
+    trial = arms_from_args(args, study)
     args.endpoint = sel.endpoint  # as the study spells it
     binary = trial.endpoint(sel.endpoint).kind == "binary"
     sel = sel.with_(measure="aval" if binary else "chg")
