@@ -207,20 +207,20 @@ def render_html(items: Sequence[ReportItem], title: str, provenance: str, synthe
              f"<h1>{_esc(title)}</h1>",
              f"<p class='meta'>Written {_esc(_written())}. Data: {_esc(provenance)}.</p>"]
     if synthetic:
-        parts.append("<p class='notice'><b>Synthetic data.</b> These are not the trial's patients: the "
+        parts.append("<p class='notice'><strong>Synthetic data.</strong> These are not the trial's patients: the "
                      "data are a seeded synthetic twin built to reproduce the published results; "
                      "everything else in them is assumed.</p>")
     figure_no = 0
     for i, item in enumerate(items, start=1):
         parts.append(f"<h2>{i}. {_esc(item.title)}</h2>")
         if item.selection:
-            parts.append(f"<p class='selection'><b>Selection:</b> {_esc(item.selection)}</p>")
+            parts.append(f"<p class='selection'><strong>Selection:</strong> {_esc(item.selection)}</p>")
         if item.link:
             added = f" · added {_esc(item.added)}" if item.added else ""
             parts.append(f"<p class='meta'>View in the app: <a href='{_esc(item.link)}'>{_esc(item.link)}</a>"
                          f"{added}</p>")
         if item.comment:
-            parts.append(f"<div class='comment'><b>Comment:</b> {_esc(item.comment)}</div>")
+            parts.append(f"<div class='comment'><strong>Comment:</strong> {_esc(item.comment)}</div>")
         if not item.blocks and item.link:
             parts.append(f"<p class='notice'>{_esc(NOT_REBUILT)}</p>")
         for block in item.blocks:
