@@ -292,6 +292,17 @@ def _interval_trace(
     )
 
 
+def _subgroup_hover(r: pd.Series, contrast: str, label: str, counts: str, head: str = "") -> str:
+    """The hover text of one subgroup row of a forest plot: its label, n per arm, the effect with
+    its CI, the interaction p and any note (``head``: the comparison, when there are several)."""
+    est = fmt.contrast_estimate(contrast, r["estimate"], r["ci_low"], r["ci_high"])
+    p_int = r["p_interaction"]
+    p = "" if pd.isna(p_int) else f"<br>interaction p = {fmt.p_value(p_int)}"
+    note = f"<br>{_t(r['note'])}" if r["note"] else ""
+    top = f"<b>{head}</b><br>{label}" if head else f"<b>{label}</b>"
+    return f"{top}<br>{counts}<br>{fmt.contrast_label(contrast)}: {est}{p}{note}"
+
+
 def forest_figure(
     frame: pd.DataFrame, treat: str, reference: str, title: str, min_cell: int = 0,
     endpoint: Endpoint | None = None, measure: str = "chg",
@@ -343,13 +354,8 @@ def _forest_several(parts: list[tuple[str, str, pd.DataFrame]], treat: str, refe
         for (_, r), (v, lev) in zip(part.iterrows(), zip(part["variable"], part["level"], strict=True),
                                    strict=True):
             ns = ", ".join(f"{_t(c[2:])} n={privacy.count_cell(int(r[c]), min_cell)}" for c in n_columns)
-            est = fmt.contrast_estimate(contrast, r["estimate"], r["ci_low"], r["ci_high"])
-            p_int = r["p_interaction"]
-            p = "" if pd.isna(p_int) else f"<br>interaction p = {fmt.p_value(p_int)}"
-            note = f"<br>{_t(r['note'])}" if r["note"] else ""
             lab = "Overall" if v == "Overall" else _t(f"{v}: {lev}")
-            hover.append(f"<b>{_t(arm)} vs {_t(ref)}</b><br>{lab}<br>{ns}<br>"
-                         f"{fmt.contrast_label(contrast)}: {est}{p}{note}")
+            hover.append(_subgroup_hover(r, contrast, lab, ns, f"{_t(arm)} vs {_t(ref)}"))
         marker = dict(symbol=["diamond" if v == "Overall" else "square" for v in part["variable"]],
                       size=[12 if v == "Overall" else 8 for v in part["variable"]], color=colours[arm])
         trace = _interval_trace(part, scale, y, hover, marker)
@@ -369,16 +375,7 @@ def _forest_one(
     frame: pd.DataFrame, treat: str, reference: str, title: str, min_cell: int = 0,
     endpoint: Endpoint | None = None, measure: str = "chg",
 ) -> go.Figure:
-    """Forest plot: one row per subgroup level, effect with 95% CI, null line, n per arm on hover.
-
-    Odds ratios use a log axis. Rows with no estimate (too few subjects) are shown without a
-    point, and their reason is in the hover text; so are rows with an arm of fewer than
-    ``min_cell`` subjects (aggregate-only mode), whose estimate is suppressed.
-
-    The x axis says which side favours which arm, from ``endpoint``'s direction of benefit and
-    ``measure`` (its change, value or percent change); without an endpoint, or for one whose
-    direction is unknown, it names the contrast only.
-    """
+    """:func:`forest_figure` of one comparison: one row per subgroup level."""
     contrast = frame["measure"].iloc[0]
     n_columns = [c for c in frame.columns if c.startswith("n ")]
     small = privacy.small_rows(frame, n_columns, min_cell)
@@ -394,15 +391,8 @@ def _forest_one(
         for v, lev in zip(frame["variable"], frame["level"], strict=True)
     ]
     y = list(range(len(frame)))[::-1]
-    n_cols = [c for c in frame.columns if c.startswith("n ")]
-    hover = []
-    for (_, r), lab in zip(frame.iterrows(), row_labels, strict=True):
-        ns = ", ".join(f"{_t(c[2:])} n={r[c]}" for c in n_cols)
-        est = fmt.contrast_estimate(contrast, r["estimate"], r["ci_low"], r["ci_high"])
-        p_int = r["p_interaction"]
-        p = "" if pd.isna(p_int) else f"<br>interaction p = {fmt.p_value(p_int)}"
-        note = f"<br>{_t(r['note'])}" if r["note"] else ""
-        hover.append(f"<b>{lab}</b><br>{ns}<br>{fmt.contrast_label(contrast)}: {est}{p}{note}")
+    hover = [_subgroup_hover(r, contrast, lab, ", ".join(f"{_t(c[2:])} n={r[c]}" for c in n_columns))
+             for (_, r), lab in zip(frame.iterrows(), row_labels, strict=True)]
     colours = [PALETTE[0] if v != "Overall" else "#000000" for v in frame["variable"]]
     marker = dict(
         symbol=["diamond" if v == "Overall" else "square" for v in frame["variable"]],
