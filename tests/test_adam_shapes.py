@@ -24,12 +24,10 @@ from respine.io import validate_folder
 from respine.io.adam import RECORD_RULES, load_adam, read_adam, record_rule
 from respine.model import design as S
 from respine.model.selection import Selection
-from respine.ui import pages
 from tests.adam_shapes import BUILDERS, Shape
-from tests.test_app import assert_healthy, new_app
+from tests.test_app import assert_healthy, each_page, new_app
 
 REPO = Path(__file__).resolve().parent.parent
-ALL_PAGES = sorted(f"app_pages/{p.name}" for p in (REPO / "app_pages").glob("*.py"))
 NOT_ANALYSED = ("Screen Failure", "Not Assigned")
 
 
@@ -270,11 +268,7 @@ def test_every_page_renders_on_each_shape(name, tmp_path, monkeypatch):
     monkeypatch.setenv("RESPINE_DATA", str(shape.folder))
     trial = load_adam(shape.folder)
     at = new_app().run()
-    for page in ALL_PAGES:
-        if not pages.by_file(page).shown(at.session_state["trial"]):
-            continue  # a page this study's navigation does not offer (no data for it)
-        if page != "app_pages/overview.py":
-            at.switch_page(page).run()
+    for page in each_page(at):
         assert_healthy(at, f"{name}: {page}")
         assert not at.error, (name, page, [e.value for e in at.error])
         if page == "app_pages/data.py":  # the page says which study it explores

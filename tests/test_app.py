@@ -4,12 +4,15 @@ and a URL seeds the view."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from respine import load_trial
 from tests.conftest import REPO
+
+ALL_PAGES = sorted(f"app_pages/{p.name}" for p in (REPO / "app_pages").glob("*.py"))
 
 pytestmark = pytest.mark.app
 PAGES = ("app_pages/overview.py", "app_pages/explorer.py", "app_pages/responders.py")
@@ -26,6 +29,20 @@ def assert_healthy(at: AppTest, where: str = "") -> None:
     """No exception, and no page caught by the frame's guard (which logs a bug and says so)."""
     assert not at.exception, (where, [e.value for e in at.exception])
     assert not any("Something went wrong" in e.value for e in at.error), (where, [e.value for e in at.error])
+
+
+def each_page(at: AppTest, *, from_overview: bool = True) -> Iterator[str]:
+    """Open, in turn, every page the navigation of the session's study offers, and yield each
+    page file after its run. ``from_overview``: the session stands on the overview (where the app
+    opens), which is then not reopened."""
+    from respine.ui import pages
+
+    for page in ALL_PAGES:
+        if not pages.by_file(page).shown(at.session_state["trial"]):
+            continue  # a page this study's navigation does not offer (no data for it)
+        if not (from_overview and page == "app_pages/overview.py"):
+            at.switch_page(page).run()
+        yield page
 
 
 def open_page(page: str, **query: str) -> AppTest:

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from respine.ui import pages
-from tests.test_app import assert_healthy, new_app
+from tests.test_app import assert_healthy, each_page, new_app
 
 REPO = Path(__file__).resolve().parent.parent
-ALL_PAGES = sorted(f"app_pages/{p.name}" for p in (REPO / "app_pages").glob("*.py"))
 
 
 SCENARIOS = {
@@ -29,11 +27,7 @@ SCENARIOS = {
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_every_page_explains_instead_of_failing(scenario):
     at = new_app(**SCENARIOS[scenario]).run()
-    for page in ALL_PAGES:
-        if not pages.by_file(page).shown(at.session_state["trial"]):
-            continue  # a page this study's navigation does not offer (no data for it)
-        if page != "app_pages/overview.py":
-            at.switch_page(page).run()
+    for page in each_page(at):
         assert_healthy(at, page)
         if scenario in ("empty subgroup", "one arm left") and page not in (
                 "app_pages/overview.py", "app_pages/flow.py", "app_pages/paper.py", "app_pages/missing.py"):
@@ -57,9 +51,5 @@ def test_every_page_renders_on_a_study_we_did_not_make(study, tmp_path, monkeypa
     folder = _pilot_folder() if study == "cdisc pilot" else write_study(tmp_path / "pf")
     monkeypatch.setenv("RESPINE_DATA", str(folder))
     at = new_app().run()
-    for page in ALL_PAGES:
-        if not pages.by_file(page).shown(at.session_state["trial"]):
-            continue  # a page this study's navigation does not offer (no data for it)
-        if page != "app_pages/overview.py":
-            at.switch_page(page).run()
+    for page in each_page(at):
         assert_healthy(at, f"{study}: {page}")

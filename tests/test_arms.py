@@ -457,15 +457,12 @@ def test_no_comparison_is_nan_for_an_arm_without_subjects_in_a_level(tmp_path):
 @pytest.mark.parametrize("query", [{"pool": f"{LOW}+{HIGH}"}, {"ref": HIGH, "arms": f"{HIGH},{PLACEBO}"}],
                          ids=["pooled doses", "high dose as reference"])
 def test_every_page_renders_on_a_view_of_the_pilot(query, monkeypatch):
-    from tests.test_app import assert_healthy, new_app
-    from tests.test_app_robustness import ALL_PAGES
+    from tests.test_app import assert_healthy, each_page, new_app
 
     monkeypatch.setenv("RESPINE_DATA", str(PILOT))
     at = new_app(**query).run()
     assert not at.sidebar.warning, [w.value for w in at.sidebar.warning]
-    for page in ALL_PAGES:
-        if page != "app_pages/overview.py":
-            at.switch_page(page).run()
+    for page in each_page(at):
         assert_healthy(at, page)
     at.switch_page("app_pages/baseline.py").run()
     shown = at.dataframe[0].value

@@ -19,9 +19,9 @@ from respine.analyses import missing, robustness
 from respine.model import selection
 from respine.model.results import AnalysisResult, BinarySummary, Contrast
 from respine.present import figures, fmt, privacy, tables
-from respine.ui import access, pages, sessions
+from respine.ui import access, sessions
 from tests.conftest import REPO
-from tests.test_app import assert_healthy
+from tests.test_app import ALL_PAGES, assert_healthy, each_page
 
 PASSWORD = "correct horse battery"
 OIDC = {
@@ -31,7 +31,6 @@ OIDC = {
     "client_secret": "not-a-real-secret",
     "server_metadata_url": "https://login.example.org/.well-known/openid-configuration",
 }
-ALL_PAGES = sorted(f"app_pages/{p.name}" for p in (REPO / "app_pages").glob("*.py"))
 
 
 @pytest.fixture(autouse=True)
@@ -449,10 +448,7 @@ def test_html_in_a_data_set_and_its_folder_name_is_shown_as_text(tmp_path, monke
         next(b for b in at.button if b.label == "Use these data anyway").click().run()
     assert folder_name in at.session_state["trial"].source, [e.value for e in at.error]
     seen = False
-    for page in ALL_PAGES:
-        if not pages.by_file(page).shown(at.session_state["trial"]):
-            continue  # a page this study's navigation does not offer (no data for it)
-        at.switch_page(page).run()
+    for page in each_page(at, from_overview=False):
         assert_healthy(at, page)
         texts = [e.value for kind in ("markdown", "caption", "title", "header", "subheader", "info",
                                       "warning", "error", "success") for e in at.get(kind)]

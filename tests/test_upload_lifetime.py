@@ -18,11 +18,9 @@ from streamlit.testing.v1 import AppTest
 
 from respine.io import load_trial
 from respine.model import design as S
-from respine.ui import pages
 from tests.conftest import REPO
-from tests.test_app import assert_healthy
+from tests.test_app import assert_healthy, each_page
 
-ALL_PAGES = sorted(f"app_pages/{p.name}" for p in (REPO / "app_pages").glob("*.py"))
 UPLOAD_SOURCE = "upload: subjects.csv, measurements.csv [lifetime-test]"
 
 
@@ -53,11 +51,7 @@ def test_an_uploaded_trial_is_cached_in_its_session_only_and_freed_with_it(tmp_p
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
     at.session_state["loaded_trial"] = uploaded
     at.run()
-    for page in ALL_PAGES:
-        if not pages.by_file(page).shown(at.session_state["trial"]):
-            continue  # a page this study's navigation does not offer (no data for it)
-        if page != "app_pages/overview.py":
-            at.switch_page(page).run()
+    for page in each_page(at):
         assert_healthy(at, page)
     assert at.session_state["trial"].source == UPLOAD_SOURCE
     # every result and figure of the upload is in the session, none in the process-wide caches
