@@ -256,13 +256,12 @@ def selection_from_args(args: argparse.Namespace, trial: S.Trial) -> Selection:
     return to_selection(view, trial.endpoint(view.endpoint).kind)
 
 
-def arms_from_args(args: argparse.Namespace, trial: S.Trial) -> S.Trial:
-    """The trial as the command line's arms show it (``--reference``, ``--arms``, ``--pool``),
-    as the app reads them (:func:`respine.derive.arms.compared_trial`)."""
+def arms_view(study: S.Trial, sel: Selection) -> S.Trial:
+    """The trial as the selection's arms show it (``--reference``, ``--arms``, ``--pool``), as the
+    app reads them (:func:`respine.derive.arms.compared_trial`)."""
     from respine.derive.arms import compared_trial
 
-    view = view_from_args(args, trial)
-    return compared_trial(trial, view.reference, view.arms, view.pool)
+    return compared_trial(study, sel.reference, sel.arms, sel.pool)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -311,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _analyze(args: argparse.Namespace) -> int:
     study = load_trial(args.data)
     sel = selection_from_args(args, study)  # names as the study spells them, arms included
-    trial = arms_from_args(args, study)
+    trial = arms_view(study, sel)
     result = analyze(trial, sel)
     if args.format == "json":
         print(json.dumps(_nan_to_none(result.to_dict()), indent=2, default=_json_default))
@@ -345,7 +344,7 @@ def _robustness(args: argparse.Namespace) -> int:
                                  "robustness would examine by default.")
         args.endpoint = study.design.primary.endpoint
     sel = selection_from_args(args, study)  # names as the study spells them, arms included
-    trial = arms_from_args(args, study)
+    trial = arms_view(study, sel)
     args.endpoint = sel.endpoint  # as the study spells it
     binary = trial.endpoint(sel.endpoint).kind == "binary"
     sel = sel.with_(measure="aval" if binary else "chg")

@@ -207,9 +207,9 @@ def render_html(items: Sequence[ReportItem], title: str, provenance: str, synthe
              f"<h1>{_esc(title)}</h1>",
              f"<p class='meta'>Written {_esc(_written())}. Data: {_esc(provenance)}.</p>"]
     if synthetic:
-        parts.append("<p class='notice'><strong>Synthetic data.</strong> These are not the trial's patients: the "
-                     "data are a seeded synthetic twin built to reproduce the published results; "
-                     "everything else in them is assumed.</p>")
+        parts.append("<p class='notice'><strong>Synthetic data.</strong> These are not the trial's "
+                     "patients: the data are a seeded synthetic twin built to reproduce the published "
+                     "results; everything else in them is assumed.</p>")
     figure_no = 0
     for i, item in enumerate(items, start=1):
         parts.append(f"<h2>{i}. {_esc(item.title)}</h2>")
