@@ -207,3 +207,18 @@ def test_a_study_toml_beside_the_pilot_declares_directions(tmp_path):
     assert trial.endpoint("ACTOT").lower_is_better is True and trial.endpoint("ACTOT").label == "ADAS-Cog(11)"
     assert trial.endpoint("ACITM01").lower_is_better is None
     assert len(trial.subjects) == 254
+
+
+def test_zeros_of_a_sas_transport_file_are_read_as_zero(tmp_path):
+    """pandas decodes a transport (v5) file's 0 as 16**-65 (5.4e-79): a CNSR of 0 (an event) or a
+    placebo dose of 0 must be read as 0. The file is written by ReadStat (pyreadstat), as SAS writes."""
+    import pyreadstat
+
+    from respine.io.files import DataFile, read_table
+
+    frame = pd.DataFrame({"CNSR": [0.0, 1.0, 0.0], "AVAL": [3.0, 0.0, -2.5]})
+    path = tmp_path / "adtte.xpt"
+    pyreadstat.write_xport(frame, str(path), file_format_version=5)
+    assert pd.read_sas(path, format="xport")["CNSR"].iloc[0] != 0.0  # the artefact this test is about
+    read = read_table(DataFile(path.name, path=path))
+    assert read["CNSR"].tolist() == [0.0, 1.0, 0.0] and read["AVAL"].tolist() == [3.0, 0.0, -2.5]

@@ -300,10 +300,26 @@ def _numeric_if_possible(column: pd.Series) -> pd.Series:
         return column.astype(object).where(column.notna(), None)
 
 
+#: What pandas' transport (v5) reader returns for a stored 0: the IBM hex float 16**-65, because it
+#: decodes the zero's exponent bits as a number. No clinical value is that small, so every value equal
+#: to it is the 0 the file holds (a CNSR of 0, an event, read as "not 0" would turn events into errors).
+IBM_ZERO_ARTEFACT = 16.0 ** -65
+
+
+def _ibm_zeros(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with pandas' decoding of transport zeros (:data:`IBM_ZERO_ARTEFACT`) set to 0."""
+    for col in frame.columns:
+        if pd.api.types.is_float_dtype(frame[col]):
+            values = frame[col]
+            frame[col] = values.where(values.abs() != IBM_ZERO_ARTEFACT, 0.0)
+    return frame
+
+
 def _read_sas(file: DataFile) -> pd.DataFrame:
     fmt = "xport" if file.suffix == ".xpt" else "sas7bdat"
     try:  # pandas reads transport v5 and sas7bdat from memory
-        return pd.read_sas(file.source(), format=fmt, encoding="latin-1")
+        frame = pd.read_sas(file.source(), format=fmt, encoding="latin-1")
+        return _ibm_zeros(frame) if fmt == "xport" else frame
     except (ValueError, OSError, EOFError) as first:
         if fmt != "xport":
             raise
