@@ -57,6 +57,7 @@ def comment(page: Page, index: int, text: str) -> None:
 
 
 def download(page: Page, button: str, target: Path) -> Path:
+    wait_idle(page)  # a click on a button a rerun is replacing starts no download
     with page.expect_download(timeout=90_000) as info:
         page.get_by_role("button", name=button).click()
     info.value.save_as(target)
