@@ -25,7 +25,9 @@ except ImportError:  # the `browser` fixture then skips, or fails under CI, with
 RENDER_TIMEOUT_MS = 60_000  # the first run of a session on a cold 2-core machine
 AFTER_FAILURE_TIMEOUT_MS = 15_000  # once a page failed to draw, later ones fail fast
 _render_failures: list[str] = []
-UPDATE_TIMEOUT_MS = 20_000
+# How long a rerun may take: generous, because it only costs time when a test fails, and the
+# browser tier runs on 2 cores beside the app server, Chromium and (in a full run) the suite.
+UPDATE_TIMEOUT_MS = 45_000
 
 EXCEPTION = '[data-testid="stException"]'
 ALERT = '[data-testid="stAlert"]'
@@ -59,9 +61,26 @@ def open_app(page: Page, path: str) -> Page:
 
 
 def wait_idle(page: Page) -> None:
-    """Wait until Streamlit is not running the script (no status widget, no stale elements)."""
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=UPDATE_TIMEOUT_MS)
-    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=UPDATE_TIMEOUT_MS)
+    """Wait until Streamlit is not running the script (no status widget, no stale elements).
+
+    Idle must hold at two looks 300 ms apart: the status widget appears only some time after a
+    rerun starts, so one look right after a click can see the quiet moment before the run.
+    """
+    status = page.locator('[data-testid="stStatusWidget"]')
+    stale = page.locator('[data-stale="true"]')
+    deadline = time.monotonic() + UPDATE_TIMEOUT_MS / 1000
+    quiet = 0
+    while quiet < 2:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{page.url}: the app did not stay idle within {UPDATE_TIMEOUT_MS / 1000:.0f} s",
+                        pytrace=False)
+        remaining_ms = max(1_000.0, (deadline - time.monotonic()) * 1000)
+        expect(status).to_have_count(0, timeout=remaining_ms)
+        expect(stale).to_have_count(0, timeout=remaining_ms)
+        quiet += 1
+        if quiet < 2:
+            page.wait_for_timeout(300)
+            quiet = quiet if status.count() == 0 and stale.count() == 0 else 0
 
 
 def assert_no_exception(page: Page) -> None:
