@@ -90,6 +90,8 @@ EXPECTED = {
     "57_negative_visit": (True, "[[visits]] number -1 (Screening) is negative"),
     "58_bom_semicolon_crlf": (True, ""),
     "59_nul_byte": (False, "measurements.csv holds a NUL byte (an invisible control character) on line 538"),
+    "80_death_flag_not_a_flag": (False, "The column 'died' holds ['UNKNOWN']; a flag is Y (died during the "
+                                        "study) or N (blank: no death recorded)"),
 }
 # more that a case's report must say
 ALSO = {"40_unknown_population": "ERROR: subjects.csv, column 'pop_itt': Flag column for population 'ITT2' "

@@ -105,6 +105,43 @@ def test_withdrawal_for_an_adverse_event_is_adsl_s_44_40_8_as_on_the_flow_page(p
 
 
 @pytest.mark.reference
+def test_deaths_of_any_cause_are_adsl_s_dthfl(pilot, raw):
+    adsl, teae = raw
+    o = safety.ae_overview(pilot, "SAF").set_index("key")
+    row = o.loc["died"]
+    by_flag = adsl[adsl["DTHFL"] == "Y"].groupby("TRT01P").size()
+    assert {a: int(row[f"{a}|count"]) for a in ARMS} == {a: int(by_flag.get(a, 0)) for a in ARMS} == {
+        PLACEBO: 2, LOW: 1, HIGH: 0}
+    assert pd.isna(row[f"{LOW}|events"])  # a flag on the subject counts subjects, not events
+    # the same subjects as the events with a fatal outcome, here; the two rows need not agree
+    fatal = teae[(teae["AEOUT"] == "FATAL") | (teae["AESDTH"] == "Y")]
+    assert set(fatal["USUBJID"]) == set(adsl.loc[adsl["DTHFL"] == "Y", "USUBJID"])
+    assert any("DTHFL" in n for n in safety.ae_notes(pilot))
+
+
+def test_no_death_row_when_the_subjects_have_no_death_flag(pilot):
+    trial = load_trial(REPO / "data")
+    assert S.DIED not in trial.subjects.columns
+    assert "died" not in set(safety.ae_overview(trial)["key"])
+    assert not any("DTHFL" in n for n in safety.ae_notes(trial))
+
+
+def test_a_product_layout_death_flag_counts_its_subjects(tmp_path):
+    import shutil
+    shutil.copytree(REPO / "data", tmp_path / "study")
+    subjects = pd.read_csv(tmp_path / "study" / "subjects.csv", keep_default_na=False)
+    treated = subjects[subjects["pop_safety"] == "Y"]
+    dead = treated.groupby("arm").head(1)["subject_id"]  # one treated subject of each arm
+    subjects["died"] = subjects["subject_id"].isin(dead).map({True: "Yes", False: ""})  # Yes: a warning
+    subjects.to_csv(tmp_path / "study" / "subjects.csv", index=False)
+    problems = validate_folder(tmp_path / "study")
+    assert [p.severity for p in problems if p.column == S.DIED] == ["warning"]
+    trial = load_trial(tmp_path / "study")
+    row = safety.ae_overview(trial).set_index("key").loc["died"]
+    assert {a: int(row[f"{a}|count"]) for a in trial.design.arms} == {a: 1 for a in trial.design.arms}
+
+
+@pytest.mark.reference
 def test_worst_severity_rows_count_each_subject_once_at_their_worst_event(pilot, raw):
     _, teae = raw
     o = safety.ae_overview(pilot, "SAF")

@@ -192,6 +192,16 @@ def _withdrawal_row(trial: S.Trial, events: pd.DataFrame, g: _Groups) -> dict[st
     return None
 
 
+def _death_row(trial: S.Trial, g: _Groups) -> dict[str, object] | None:
+    """Subjects who died during the study, of any cause (the subject table's death flag, ADSL
+    DTHFL), or None when the subject table records no deaths flag."""
+    s = trial.subjects
+    if S.DIED not in s.columns:
+        return None
+    died = s[S.DIED].fillna("").astype(str).str.strip().str.upper().isin({"Y", "YES", "1", "TRUE"})
+    return _row("died", "Died during the study, any cause (subject table)", s.loc[died, S.SUBJECT_ID], None, g)
+
+
 def _worst(events: pd.DataFrame, column: str, levels: list[object], label: str, key: str,
            g: _Groups) -> list[dict[str, object]]:
     """Each subject once at the worst level of ``column`` among their events (levels from least to
@@ -223,7 +233,8 @@ def ae_overview(trial: S.Trial, population: str | None = None, filters: Filters 
 
     Rows, each only when the data record what it needs: any adverse event; serious; related to
     the product; related to the procedure; serious and related; fatal outcome; withdrawal because
-    of an adverse event (from the disposition, else from the action taken); the worst severity
+    of an adverse event (from the disposition, else from the action taken); deaths of any cause
+    (from the subject table's death flag, ADSL DTHFL); the worst severity
     and the worst toxicity grade of each subject's events.
 
     Parameters
@@ -262,6 +273,9 @@ def ae_overview(trial: S.Trial, population: str | None = None, filters: Filters 
     withdrawal = _withdrawal_row(trial, events, g)
     if withdrawal is not None:
         rows.append(withdrawal)
+    death = _death_row(trial, g)
+    if death is not None:
+        rows.append(death)
     if S.ae_recorded(events, "severity"):
         levels = _severity_levels(events)
         rows += _worst(events, "severity", levels, "Worst severity", "severity", g)
@@ -355,6 +369,9 @@ def ae_notes(trial: S.Trial) -> tuple[str, ...]:
                      "participant flow page.")
     elif S.ae_recorded(ae, "led_to_withdrawal"):
         notes.append("Withdrawal: subjects with an event after which the study product was withdrawn.")
+    if S.DIED in s.columns:
+        notes.append("Died: subjects the subject table flags as having died during the study (ADSL DTHFL), "
+                     "whatever the cause; the fatal-outcome row counts events.")
     if S.ae_recorded(events, "severity"):
         other = _severity_levels(events)[len(S.SEVERITY_ORDER):]
         notes.append("Worst severity: each subject once, at the most severe of their events"

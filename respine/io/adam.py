@@ -352,6 +352,9 @@ def _subjects(adsl: pd.DataFrame, notes: list[Problem], file: str = "ADSL"
         covariates.append(S.Covariate(col.lower(), col, kind))
     if "SAFFL" in flags:
         s["treated"] = np.where(flags["SAFFL"][keep], "Y", "N")
+    if "DTHFL" in adsl.columns:
+        # ADaM's death flag is "Y" or blank: blank means no death recorded, not unknown.
+        s["died"] = np.where(_yes(adsl["DTHFL"]), "Y", "N")
     if "EOSSTT" in adsl.columns:
         done = adsl["EOSSTT"].astype(str).str.upper().eq("COMPLETED")
         s["status"] = np.where(done, "Completed", "Withdrew")

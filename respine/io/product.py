@@ -412,9 +412,16 @@ def _flag_text(column: pd.Series) -> pd.Series:
 
 
 def _check_flag(subjects: pd.DataFrame, pop: S.Population, problems: list[Problem]) -> None:
-    """A population flag holds Y or N (empty: not in the population). Yes/No, true/false and 1/0
-    are read as Y/N with a warning; anything else is an error naming the values."""
-    text = _flag_text(subjects[pop.column]).str.strip().str.upper()
+    """A population flag holds Y or N (empty: not in the population)."""
+    _check_flag_column(subjects, pop.column, f"Flag column for population '{pop.id}'",
+                       "Y (in the population) or N (not in it)", problems)
+
+
+def _check_flag_column(subjects: pd.DataFrame, column: str, what: str, meaning: str,
+                       problems: list[Problem]) -> None:
+    """A Y/N column of the subject table. Yes/No, true/false and 1/0 are read as Y/N with a
+    warning; anything else is an error naming the values."""
+    text = _flag_text(subjects[column]).str.strip().str.upper()
     values = set(text[text.ne("")])
     if values <= {"Y", "N"}:
         return
@@ -422,14 +429,14 @@ def _check_flag(subjects: pd.DataFrame, pop: S.Population, problems: list[Proble
     if other:
         first = subjects.index[text.isin(other)][0]
         problems.append(Problem(
-            "error", SUBJECTS_FILE, f"Flag column for population '{pop.id}' holds {other}; a flag is Y (in "
-            "the population) or N (not in it).", row=int(first) + 2, column=pop.column))
+            "error", SUBJECTS_FILE, f"{what} holds {other}; a flag is {meaning}.",
+            row=int(first) + 2, column=column))
         return
-    written = sorted(set(_flag_text(subjects[pop.column]).str.strip()) - {"Y", "N", ""})
+    written = sorted(set(_flag_text(subjects[column]).str.strip()) - {"Y", "N", ""})
     problems.append(Problem(
-        "warning", SUBJECTS_FILE, f"Flag column for population '{pop.id}' is written {written} rather than "
-        "Y/N; it was read as Y/N (Yes, True, 1: in the population). Write Y or N to avoid this note.",
-        column=pop.column))
+        "warning", SUBJECTS_FILE, f"{what} is written {written} rather than "
+        "Y/N; it was read as Y/N (Yes, True, 1: Y). Write Y or N to avoid this note.",
+        column=column))
 
 
 def _check_tables(
@@ -503,6 +510,9 @@ def _check_tables(
             )
             continue
         _check_flag(subjects, pop, problems)
+    if S.DIED in subjects.columns:
+        _check_flag_column(subjects, S.DIED, f"The column '{S.DIED}'",
+                           "Y (died during the study) or N (blank: no death recorded)", problems)
     measured = {str(e).lower() for e in measurements[S.ENDPOINT].unique()}
     for cov in design.covariates:
         # a baseline-value covariate is made from its endpoint (see derive.baseline_covariates)
@@ -948,6 +958,9 @@ def _normalise(
         if pop.column in subjects.columns:
             text = _flag_text(subjects[pop.column]).str.strip().str.upper()
             subjects[pop.column] = text.map(lambda t: "Y" if t in FLAG_YES else "N" if t in FLAG_NO else None)
+    if S.DIED in subjects.columns:  # blank: no death recorded, as ADSL's DTHFL
+        text = _flag_text(subjects[S.DIED]).str.strip().str.upper()
+        subjects[S.DIED] = text.map(lambda t: "Y" if t in FLAG_YES else "N")
     # numpy dtypes in the core: nullable extension arrays are slower and surprise statsmodels.
     for col in subjects.columns:
         if pd.api.types.is_numeric_dtype(subjects[col]):

@@ -64,6 +64,9 @@ WITHDRAWN_ACTIONS = frozenset({"DRUG WITHDRAWN", "DRUG DISCONTINUED", "TREATMENT
 #: The disposition (subject table ``withdrawal_reason``, ADSL DCSREAS) of a subject who left the
 #: study because of an adverse event, compared case-insensitively.
 AE_WITHDRAWAL_REASON = "adverse event"
+#: The subject-table column that says a subject died during the study (Y/N; ADSL DTHFL). The
+#: safety overview counts deaths from it, whatever the cause, beside the events with a fatal outcome.
+DIED = "died"
 
 
 def ae_recorded(events: pd.DataFrame, column: str) -> bool:

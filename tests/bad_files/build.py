@@ -161,6 +161,14 @@ def cases_33_59() -> None:
                                                      + text[cut:]).encode()})
 
 
+def cases_80_on() -> None:
+    """Product-layout cases added after the ADaM ones (60-79)."""
+    died = SUBJECTS.assign(died="N")
+    died.loc[died.index[2], "died"] = "Unknown"
+    died.loc[died.index[5], "died"] = "Y"
+    product("80_death_flag_not_a_flag", subjects=died)
+
+
 def main(only: tuple[str, ...] = ()) -> None:
     """Build every case, or only those whose number is in ``only`` (``build.py 33 34``)."""
     if only:
@@ -258,6 +266,7 @@ def main(only: tuple[str, ...] = ()) -> None:
     table("31_reference_not_in_data", LONG, mapping=MAPPING + 'reference = "Sham"\n')
     table("32_binary_garbage_csv", raw=bytes(range(256)) * 8)
     cases_33_59()
+    cases_80_on()
 
 
 if __name__ == "__main__":
