@@ -264,19 +264,47 @@ def arms_view(study: S.Trial, sel: Selection) -> S.Trial:
     return compared_trial(study, sel.reference, sel.arms, sel.pool)
 
 
+def add_adam_options(parser: argparse.ArgumentParser) -> None:
+    """How an ADaM folder is read: the same two options for every command that reads data."""
+    parser.add_argument("--record-rule", choices=[r.id for r in RECORD_RULES], default=None,
+                        help="ADaM: how one record per subject, parameter and visit is chosen; "
+                             + "; ".join(f"{r.id}: {r.label}" for r in RECORD_RULES)
+                             + f" (default {DEFAULT_RECORD_RULE})")
+    parser.add_argument("--bds", default=None, metavar="NAME[,NAME]",
+                        help="ADaM: the BDS datasets to read (e.g. adqsadas,advs); default every BDS "
+                             "dataset except laboratory, vital-sign, ECG, exposure, PK and time-to-event "
+                             "ones")
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """``--data`` and the ADaM reading options (:func:`add_adam_options`)."""
+    parser.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
+    add_adam_options(parser)
+
+
+def _bds(args: argparse.Namespace) -> tuple[str, ...] | None:
+    return tuple(n.strip() for n in args.bds.split(",") if n.strip()) if args.bds else None
+
+
+def load_from_args(args: argparse.Namespace) -> S.Trial:
+    """The trial a command reads: ``--data`` (default $RESPINE_DATA or the twin), read with
+    ``--record-rule`` and ``--bds`` when it is an ADaM folder."""
+    return load_trial(args.data, record_rule=args.record_rule, bds=_bds(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="respine", description="RESPINE results explorer: analyses from the command line.")
     p.add_argument("--version", action="version", version=f"respine {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     a = sub.add_parser("analyze", help="compare arms for one endpoint at one visit")
-    a.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
+    add_data_options(a)
     add_view_options(a, required=("endpoint", "visit"))
     a.add_argument("--format", choices=["json", "text"], default="text")
 
     r = sub.add_parser("robustness", help="missing-data strategies, tipping point, Bayesian reading, "
                        "multiplicity and GEE for one endpoint at one visit")
-    r.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
+    add_data_options(r)
     # No --endpoint: the study's primary endpoint (None here; resolved once the data are loaded).
     add_view_options(r, ROBUSTNESS_PARAMS, required=("visit",), defaults={"endpoint": ""})
     r.add_argument("--imputations", type=int, default=50, help="multiple imputations (default 50)")
@@ -286,18 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=["json", "text"], default="text")
 
     rep = sub.add_parser("report", help="write a static report of the primary and secondary endpoints")
-    rep.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
+    add_data_options(rep)
     rep.add_argument("--out", required=True, help="output file: .html (interactive, offline) or .docx")
 
     v = sub.add_parser("validate", help="check a trial folder and list every problem")
     v.add_argument("path", help="trial folder")
-    v.add_argument("--record-rule", choices=[r.id for r in RECORD_RULES], default=None,
-                   help="ADaM: how one record per subject, parameter and visit is chosen; "
-                        + "; ".join(f"{r.id}: {r.label}" for r in RECORD_RULES)
-                        + f" (default {DEFAULT_RECORD_RULE})")
-    v.add_argument("--bds", default=None, metavar="NAME[,NAME]",
-                   help="ADaM: the BDS datasets to read (e.g. adqsadas,advs); default every BDS "
-                        "dataset except laboratory, vital-sign, ECG, exposure, PK and time-to-event ones")
+    add_adam_options(v)
 
     s = sub.add_parser("synth", help="write a synthetic twin of RESPINE")
     s.add_argument("--n-per-arm", type=int, default=None,
@@ -308,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    study = load_trial(args.data)
+    study = load_from_args(args)
     sel = selection_from_args(args, study)  # names as the study spells them, arms included
     trial = arms_view(study, sel)
     result = analyze(trial, sel)
@@ -337,7 +359,7 @@ def _one_or_per_arm(items: list[Any]) -> object:
 
 
 def _robustness(args: argparse.Namespace) -> int:
-    study = load_trial(args.data)
+    study = load_from_args(args)
     if args.endpoint is None:
         if study.design.primary is None:
             raise SelectionError("Give --endpoint: this study declares no primary analysis whose endpoint "
@@ -399,7 +421,7 @@ def _robustness(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from respine.present.report import render_docx, render_html, static_report
 
-    trial = load_trial(args.data)
+    trial = load_from_args(args)
     items = static_report(trial)
     title = f"{trial.design.id} results report"
     provenance = f"{trial.design.title or trial.design.id}, source {trial.source}"
@@ -413,8 +435,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    bds = tuple(n.strip() for n in args.bds.split(",") if n.strip()) if args.bds else None
-    problems = validate_folder(args.path, record_rule=args.record_rule, bds=bds)
+    problems = validate_folder(args.path, record_rule=args.record_rule, bds=_bds(args))
     for p in problems:
         print(str(p))
     errors = sum(p.severity == "error" for p in problems)

@@ -8,6 +8,7 @@ every page of the app renders on each shape with no exception and no error box.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -302,3 +303,33 @@ def test_datasets_with_different_baseline_visits_share_the_design_baseline(tmp_p
     day29 = eff[eff["AVISITN"] == 29.0].set_index("USUBJID")
     assert len(post) == len(day29)
     assert np.allclose(post["chg"], (day29["AVAL"] - day29["BASE"]).loc[post.index])
+
+
+def test_every_command_reads_an_adam_folder_by_the_record_rule_it_is_given(tmp_path, capsys):
+    """``--record-rule`` (and ``--bds``) of analyze, robustness and report read the folder as
+    ``validate --record-rule`` checks it: the first time point's values, not the last's."""
+    from respine.model.selection import Selection
+
+    shape = BUILDERS["timepoints"](tmp_path)
+    means = {}
+    for rule in ("analysis", "first_timepoint"):
+        assert main(["analyze", "--data", str(shape.folder), "--endpoint", "PAIN", "--visit", "Week 8",
+                     "--record-rule", rule, "--bds", "adqspain", "--format", "json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        core = analyze(load_adam(shape.folder, record_rule=rule),
+                       Selection(endpoint="PAIN", visit=8.0))
+        assert [a["mean"] for a in out["arms"]] == pytest.approx([a.mean for a in core.arms], abs=1e-12)
+        means[rule] = [a["mean"] for a in out["arms"]]
+    assert means["analysis"] != means["first_timepoint"]  # the rule reached the loader
+    assert main(["robustness", "--data", str(shape.folder), "--endpoint", "PAIN", "--visit", "Week 8",
+                 "--record-rule", "first_timepoint", "--imputations", "5", "--format", "json"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "report.html"
+    assert main(["report", "--data", str(shape.folder), "--record-rule", "first_timepoint",
+                 "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
+    with pytest.raises(SystemExit) as stop:  # an unknown rule: the usage error lists the choices
+        main(["analyze", "--data", str(shape.folder), "--endpoint", "PAIN", "--visit", "Week 8",
+              "--record-rule", "latest"])
+    assert stop.value.code == 2
+    assert "first_timepoint" in capsys.readouterr().err

@@ -198,8 +198,9 @@ def _death_row(trial: S.Trial, g: _Groups) -> dict[str, object] | None:
     s = trial.subjects
     if S.DIED not in s.columns:
         return None
-    died = s[S.DIED].fillna("").astype(str).str.strip().str.upper().isin({"Y", "YES", "1", "TRUE"})
-    return _row("died", "Died during the study, any cause (subject table)", s.loc[died, S.SUBJECT_ID], None, g)
+    died = s[S.DIED].astype(object).eq(YES)  # Y/N, as the loaders write it
+    return _row("died", "Died during the study, any cause (subject table)", s.loc[died, S.SUBJECT_ID],
+                None, g)
 
 
 def _worst(events: pd.DataFrame, column: str, levels: list[object], label: str, key: str,

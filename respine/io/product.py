@@ -985,7 +985,8 @@ def _normalise(
                    adverse_events_recorded=ae is not None)
 
 
-def load_trial(path: str | os.PathLike | None = None) -> S.Trial:
+def load_trial(path: str | os.PathLike | None = None, record_rule: str | None = None,
+               bds: tuple[str, ...] | None = None) -> S.Trial:
     """Load a trial folder: the product's layout, a CDISC ADaM study, or a mapped table.
 
     Parameters
@@ -994,6 +995,9 @@ def load_trial(path: str | os.PathLike | None = None) -> S.Trial:
         Folder with study.toml and the CSV files, a CDISC ADaM folder (ADSL, BDS datasets,
         ADAE; see :mod:`respine.io.adam`), or a table with ``mapping.toml``; default
         :func:`default_data_path`.
+    record_rule, bds : optional
+        For an ADaM folder: how one record per subject, parameter and visit is chosen, and the
+        BDS datasets to read (see :func:`respine.io.adam.load_adam`); ignored otherwise.
 
     Raises
     ------
@@ -1001,7 +1005,7 @@ def load_trial(path: str | os.PathLike | None = None) -> S.Trial:
         When validation finds errors; the message lists each one.
     """
     folder = Path(path) if path is not None else default_data_path()
-    trial, problems = load_files(folder_files(folder), str(folder))
+    trial, problems = load_files(folder_files(folder), str(folder), record_rule=record_rule, bds=bds)
     if trial is None:
         errors = [str(p) for p in problems if p.severity == "error"]
         raise DataError(f"The data in {folder} cannot be loaded:\n" + "\n".join(errors))
