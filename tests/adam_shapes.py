@@ -261,6 +261,18 @@ def other_dataset_names(root: Path) -> Shape:
                  notes=("PARAMCD TOTAL occur in more than one dataset",), analysed=len(adsl))
 
 
+def no_baseline(root: Path) -> Shape:
+    """A global impression of change (as the CDISC pilot's ADCIBC loaded alone): post-baseline
+    visits only, with no ABLFL, no visit named Baseline and no BASE."""
+    adsl = _adsl()
+    d = _bds(adsl, params=(("CGIC", "Clinical global impression of change (1-7)"),))
+    d = d[d["ABLFL"] != "Y"].drop(columns=["ABLFL", "BASE", "CHG"]).reset_index(drop=True)
+    d["AVAL"] = d["AVAL"].clip(1, 7).round()
+    _write(root / "no_baseline", {"adsl": adsl, "adqscgic": d, "adae": _adae(adsl)})
+    return Shape(root / "no_baseline", adsl, {"adqscgic": d}, notes=("No dataset has a baseline record",),
+                 analysed=len(adsl))
+
+
 BUILDERS: dict[str, Callable[[Path], Shape]] = {
     "timepoints": timepoints,
     "average": average_records,
@@ -274,4 +286,5 @@ BUILDERS: dict[str, Callable[[Path], Shape]] = {
     "unscheduled": unscheduled_visits,
     "baseline_day_one": baseline_at_day_one,
     "dataset_names": other_dataset_names,
+    "no_baseline": no_baseline,
 }

@@ -333,3 +333,19 @@ def test_every_command_reads_an_adam_folder_by_the_record_rule_it_is_given(tmp_p
               "--record-rule", "latest"])
     assert stop.value.code == 2
     assert "first_timepoint" in capsys.readouterr().err
+
+
+def test_a_study_without_baseline_records_has_no_baseline_invented(tmp_path):
+    """The first visit in the data is a post-baseline visit like the others: the explorer
+    analyses its value (no change from baseline) and offers it as a visit to compare at."""
+    from respine.analyses import availability
+    from respine.model.selection import Selection
+
+    shape = BUILDERS["no_baseline"](tmp_path)
+    trial = load_adam(shape.folder)
+    first = float(shape.bds["adqscgic"]["AVISITN"].min())
+    assert trial.design.visits[0].number < first
+    assert not availability.has_baseline(trial, "CGIC")
+    assert availability.post_baseline_visits(trial, "CGIC")[0] == first
+    result = analyze(trial, Selection(endpoint="CGIC", visit=first, measure="aval"))
+    assert sum(a.n for a in result.arms) == len(shape.adsl)

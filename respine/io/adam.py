@@ -598,9 +598,10 @@ def _has_text(d: pd.DataFrame) -> np.ndarray:
 
 
 def _measurements(datasets: dict[str, tuple[str, pd.DataFrame]], rule: RecordRule, analysed: set[str],
-                  notes: list[Problem]) -> tuple[pd.DataFrame, dict[str, Endpoint]]:
-    """The kept records of every BDS dataset (name -> (file name, frame)) as measurements, and
-    an endpoint entry per parameter (its id qualified by the dataset where two share a PARAMCD)."""
+                  notes: list[Problem]) -> tuple[pd.DataFrame, dict[str, Endpoint], bool]:
+    """The kept records of every BDS dataset (name -> (file name, frame)) as measurements, an
+    endpoint entry per parameter (its id qualified by the dataset where two share a PARAMCD), and
+    whether any dataset has baseline records."""
     frames, info = [], {}
     picked: dict[str, pd.DataFrame] = {}
     for name, (file, d) in datasets.items():
@@ -650,7 +651,7 @@ def _measurements(datasets: dict[str, tuple[str, pd.DataFrame]], rule: RecordRul
                         + (" (the BDS datasets have no record left by the record rule; see the notes)."
                            if frames else "."))
     m = pd.concat(frames, ignore_index=True)
-    return m.reset_index(drop=True), info
+    return m.reset_index(drop=True), info, any(bool(r["is_base"].any()) for r in picked.values())
 
 
 def _one_baseline_visit(picked: dict[str, pd.DataFrame], datasets: dict[str, tuple[str, pd.DataFrame]],
@@ -672,6 +673,9 @@ def _one_baseline_visit(picked: dict[str, pd.DataFrame], datasets: dict[str, tup
                                  f"is counted as the study's baseline visit ({label}, {number:g}), "
                                  "shared with the other datasets."))
 
+
+#: The label of the baseline visit an ADaM study gets when no dataset has baseline records.
+NO_BASELINE_LABEL = "Baseline (no records)"
 
 ENDPOINT_KEYS = {"label": "label", "unit": "unit", "kind": "kind", "lower_is_better": "lower_is_better",
                  "range": "value_range", "description": "description", "derive": "derivation"}
@@ -952,7 +956,7 @@ def _load(folder: str | Path | dict[str, DataFile], reference: str | None, bds: 
     notes.extend(Problem("warning", available["adsl"].name, m) for m in read_notes)
     subjects, populations, covariates, default_pop = _subjects(adsl, notes, available["adsl"].name)
     datasets = _choose_datasets(available, bds, where, notes)
-    measurements, info = _measurements(datasets, rule, set(subjects[S.SUBJECT_ID]), notes)
+    measurements, info, has_baseline = _measurements(datasets, rule, set(subjects[S.SUBJECT_ID]), notes)
     info = _declared(raw, info, notes)
     order_col = next((c for c in ("TRT01PN", "TRTPN") if c in adsl.columns), None)
     arm_col = next(c for c in ("TRT01P", "ARM", "TRTP") if c in adsl.columns)
@@ -974,8 +978,18 @@ def _load(folder: str | Path | dict[str, DataFile], reference: str | None, bds: 
         reference = next((a for a in arm_order if REFERENCE_NAME.search(a)), arm_order[0])
     elif reference not in arm_order:
         raise DataError(f"Reference arm '{reference}' is not in the data; arms: {', '.join(arm_order)}.")
-    visits = (measurements.drop_duplicates(S.VISIT_MONTH).sort_values(S.VISIT_MONTH)
-              [[S.VISIT_MONTH, S.VISIT]].itertuples(index=False))
+    visits = list(measurements.drop_duplicates(S.VISIT_MONTH).sort_values(S.VISIT_MONTH)
+                  [[S.VISIT_MONTH, S.VISIT]].itertuples(index=False))
+    if not has_baseline:
+        # The design's first visit is its baseline (change is computed from it). No record is a
+        # baseline here (a global impression of change such as CIBIC+ loaded alone), so the first
+        # visit in the data must not become one: the design gets a baseline visit without records,
+        # before every visit, and each endpoint is analysed as a value, without a baseline term.
+        first = float(visits[0][0])
+        visits.insert(0, (0.0 if first > 0 else first - 1.0, NO_BASELINE_LABEL))
+        notes.append(Problem("info", "ADaM", "No dataset has a baseline record (ABLFL = 'Y', a visit named "
+                             "Baseline, or BASE): every endpoint is analysed as its value at a visit, "
+                             "without change from baseline or a baseline term."))
     study_id = str(adsl["STUDYID"].iloc[0]) if "STUDYID" in adsl.columns else "ADaM study"
     measured = sorted(set(measurements[S.ENDPOINT]))
     design = S.StudyDesign(
