@@ -71,6 +71,7 @@ with render.explained():
         direction = labels.result_direction_note(ep, result)  # from the registry; empty if unknown
         if direction:
             st.caption(md(direction))
+        controls.direction(ctx, endpoint)  # only where the study file does not declare it
         dose = result.dose_response  # the ANCOVA on 3+ arms with doses adds the dose-response test
         if dose is not None:
             doses = ", ".join(f"{md(a)} {d:g}" for a, d in dose.doses.items())

@@ -260,8 +260,10 @@ def arms_view(study: S.Trial, sel: Selection) -> S.Trial:
     """The trial as the selection's arms show it (``--reference``, ``--arms``, ``--pool``), as the
     app reads them (:func:`respine.derive.arms.compared_trial`)."""
     from respine.derive.arms import compared_trial
+    from respine.derive.directions import with_directions
 
-    return compared_trial(study, sel.reference, sel.arms, sel.pool)
+    directed = with_directions(study, sel.lower_better, sel.higher_better)
+    return compared_trial(directed, sel.reference, sel.arms, sel.pool)
 
 
 def add_adam_options(parser: argparse.ArgumentParser) -> None:

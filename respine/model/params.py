@@ -206,6 +206,15 @@ class ViewState:
                                      help="arms to show, comma-separated (default: every arm)")
     pool: tuple[str, ...] = name_set(url="pool", label="Pool arms", choices="arms", cli="--pool", sep="+",
                                      help='arms pooled into one, joined by "+", e.g. "Low Dose+High Dose"')
+    # The direction of benefit of endpoints the study file leaves undeclared (or a reversal of a
+    # declared one), set by the reader (respine.derive.directions applies it to the trial once).
+    lower_better: tuple[str, ...] = name_set(
+        url="lower", label="Lower values are better", choices="endpoints", cli="--lower-is-better",
+        help="endpoints whose lower values are better, comma-separated (sets a direction the study "
+             "file does not declare)")
+    higher_better: tuple[str, ...] = name_set(
+        url="higher", label="Higher values are better", choices="endpoints", cli="--higher-is-better",
+        help="endpoints whose higher values are better, comma-separated")
     join: Join = choice("OR", url="join", label="Combine VAS and ODI criteria with",  # noqa: RUF009
                         choices=("AND", "OR"),
                         cli="--join", help="responder: VAS vs ODI join", to="rule.join")

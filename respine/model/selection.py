@@ -75,6 +75,10 @@ class Selection:
     # already shows them (respine.derive.arms.arm_view); kept so a result names its view.
     arms: tuple[str, ...] = ()
     pool: tuple[str, ...] = ()
+    # The reader's directions of benefit, as the trial the analysis reads already has them
+    # (respine.derive.directions.with_directions); kept so a result names its view.
+    lower_better: tuple[str, ...] = ()
+    higher_better: tuple[str, ...] = ()
     covariance: str = "us"
     df_method: str = "satterthwaite"
     lsmeans_weights: str = "observed"

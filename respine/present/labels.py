@@ -155,4 +155,7 @@ def result_direction_note(endpoint: Endpoint | None, result: AnalysisResult) -> 
     if not result.contrasts:
         return ""
     c = result.contrasts[0]
-    return direction_note(endpoint, c.arm, c.reference, c.measure, result.measure)
+    # several arms compared with one reference: the sentence holds for each, so it names none
+    several = len({x.arm for x in result.contrasts}) > 1
+    arm = f"the arm compared with {c.reference}" if several else c.arm
+    return direction_note(endpoint, arm, c.reference, c.measure, result.measure)

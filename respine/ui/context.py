@@ -9,6 +9,7 @@ import streamlit as st
 
 from respine import derive
 from respine.derive.arms import compared_trial
+from respine.derive.directions import with_directions
 from respine.errors import SelectionError
 from respine.model import design as S
 from respine.model.endpoints import Endpoint
@@ -76,6 +77,16 @@ class PageContext:
         return self.design.visit_label(visit)
 
 
+def directed(study: S.Trial, view: ViewState) -> S.Trial:
+    """The study with the view's directions of benefit (:func:`respine.derive.directions.with_directions`);
+    a setting the study cannot take (the link's decoding already left out unknown endpoints) leaves
+    the study as loaded."""
+    try:
+        return with_directions(study, view.lower_better, view.higher_better)
+    except SelectionError:
+        return study
+
+
 def compared(study: S.Trial, view: ViewState) -> tuple[S.Trial, str]:
     """The trial a view's choice of arms shows (:func:`respine.derive.arms.compared_trial`), and
     "" or what of the choice could not be used and what is shown instead.
@@ -98,7 +109,7 @@ def page_context() -> PageContext:
     trial is the study as the view's arms show it, applied here once for every page."""
     study: S.Trial = st.session_state["trial"]
     view = state.view()
-    trial, _ = compared(study, view)  # the sidebar shows why a choice could not be used
+    trial, _ = compared(directed(study, view), view)  # the sidebar shows why a choice could not be used
     design = trial.design
     return PageContext(
         trial=trial,

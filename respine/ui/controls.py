@@ -161,3 +161,40 @@ def _copy_arms(key: str, field: str, names: list[str]) -> None:
     # every arm shown is the default (none named), so the link stays as short as before
     value = () if field == "arms" and len(chosen) == len(names) else tuple(chosen)
     state.update(**{field: value})
+
+
+#: The direction-of-benefit choices of :func:`direction`: the endpoint's ``lower_is_better``.
+DIRECTIONS: dict[bool | None, str] = {None: "Not declared (no 'favours' wording)",
+                                      True: "Lower values are better", False: "Higher values are better"}
+
+
+def direction(ctx: PageContext, endpoint_id: str) -> None:
+    """The reader's direction of benefit of an endpoint the study file leaves undeclared (an
+    ADaM parameter until ``[endpoints.X] lower_is_better`` is written), kept in the view's
+    ``lower_better`` / ``higher_better`` (so in the link and on the command line); drawn only
+    for such an endpoint, or one whose direction the reader set."""
+    declared = ctx.study.endpoint(endpoint_id).lower_is_better
+    view = state.view()
+    set_here = endpoint_id in view.lower_better or endpoint_id in view.higher_better
+    if declared is not None and not set_here:
+        return
+    options = [d for d in DIRECTIONS if (d is None and declared is None) or d is not None]
+    key = f"w_direction_{endpoint_id}"
+    state.seed(key, ctx.trial.endpoint(endpoint_id).lower_is_better)
+    st.selectbox("Direction of benefit", options, key=key, format_func=DIRECTIONS.__getitem__,
+                 on_change=_copy_direction, args=(key, endpoint_id, declared),
+                 help="Which values are better for this endpoint: the study file does not say "
+                      "([endpoints.<id>] lower_is_better in study.toml). Once set, the tables say "
+                      "which side of a difference favours the treatment.")
+
+
+def _copy_direction(key: str, endpoint_id: str, declared: bool | None) -> None:
+    chosen = st.session_state.get(key)
+    view = state.view()
+    lower = tuple(e for e in view.lower_better if e != endpoint_id)
+    higher = tuple(e for e in view.higher_better if e != endpoint_id)
+    if chosen is True and declared is not True:
+        lower += (endpoint_id,)
+    elif chosen is False and declared is not False:
+        higher += (endpoint_id,)
+    state.update(lower_better=lower, higher_better=higher)
