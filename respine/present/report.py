@@ -398,7 +398,8 @@ def static_report(trial: Trial) -> list[ReportItem]:
             result = compare.analyze(trial, sel)
             course = trend.over_time(trial, sel)
         except RespineError as exc:
-            items.append(ReportItem(endpoint_label(ep, sel.rule, trial.endpoint), "", (("text", str(exc)),)))
+            items.append(ReportItem(endpoint_label(ep, sel.rule, trial.endpoint), "", (("text", str(exc)),),
+                                    selection=labels.selection_caption(trial, sel)))
             continue
         # The result's label names the responder rule it was computed under (never "primary"
         # for another rule); every title of the section uses it.
