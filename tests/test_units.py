@@ -138,3 +138,14 @@ def test_pilot_explorer_percent_change_is_in_percent(monkeypatch):
     assert_healthy(at)
     axes = _axes(at)
     assert axes and all(_unit_of_title(t) == "%" for t in axes), axes
+
+
+@pytest.mark.app
+def test_over_time_and_mri_axes_show_the_measures_unit():
+    traj = _axes(open_page("app_pages/trajectories.py", ep="ODI"))
+    assert traj[:2] == ["Change from baseline (percentage points)"] * 2, traj  # means, each subject
+    assert traj[2] == "Percent change from baseline (%)", traj  # the waterfall
+    mri = open_page("app_pages/mri.py")
+    assert _axes(mri) == ["Observed value (ms)", "Change from baseline (ms)",
+                          "Change in Low back pain VAS (mm)"]
+    assert _charts(mri)[2]["layout"]["xaxis"]["title"]["text"] == "Change in T2 (ms)"
