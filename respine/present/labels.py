@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from respine.derive.measures import MEASURES
 from respine.derive.records import RECORDS, has_derived_records
 from respine.errors import SelectionError
+from respine.memo import per_trial
 from respine.model.endpoints import Endpoint
 from respine.model.labels import (
     endpoint_label,
@@ -257,6 +258,13 @@ def _population_words(trial: Trial, population: str | None) -> str:
     return f"{label} population ({pop_id})" if label and label != pop_id else f"population {pop_id}"
 
 
+@per_trial(maxsize=64)
+def _has_derived(trial: Trial, endpoint: str | None) -> bool:
+    # a scan of the measurements (about 1 ms at 114 subjects): a caption is drawn for every
+    # table and figure of every rerun, so it is done once per trial and endpoint
+    return has_derived_records(trial, endpoint)
+
+
 def _arms_words(trial: Trial, pool: Sequence[str]) -> str:
     design = trial.design
     words = f"{', '.join(design.treatment_arms)} vs {design.reference_arm} (reference)"
@@ -276,7 +284,7 @@ def selection_parts(trial: Trial, sel: Selection | None = None, *, population: s
     pool = sel.pool if sel else ()
     who = WHOLE_STUDY if whole_study else _population_words(trial, population)
     parts = [who, filters_phrase(filters) or NO_FILTER, _arms_words(trial, pool)]
-    if records is not None and has_derived_records(trial, endpoint or (sel.endpoint if sel else None)):
+    if records is not None and _has_derived(trial, endpoint or (sel.endpoint if sel else None)):
         parts.append(RECORDS.get(records, records))
     if note:
         parts.append(note)

@@ -104,19 +104,20 @@ def shown_caption() -> str:
     any data are loaded."""
     if "trial" not in st.session_state:
         return ""
-    ctx = context.page_context()
+    study: S.Trial = st.session_state["trial"]
+    trial, _ = context.compared(study, state.view())  # the page's trial: the view's arms
     calls = st.session_state.get(cache.CALLS, [])
-    source = ctx.study.source  # the data; the arms of the view are named from ctx.trial
+    source = study.source  # the data; the arms of the view are named from the page's trial
     for _, inputs in reversed(calls):
         args = dict(inputs)
         sel = next((v for v in args.values() if isinstance(v, Selection)), None)
         records = args.get("records") if isinstance(args.get("records"), str) else None
         if sel is not None:
-            return labels.selection_caption(ctx.trial, sel, records=records, source=source)
+            return labels.selection_caption(trial, sel, records=records, source=source)
         if "population" in args or "filters" in args:
-            return labels.selection_caption(ctx.trial, population=args.get("population") or None,
+            return labels.selection_caption(trial, population=args.get("population") or None,
                                             filters=tuple(args.get("filters") or ()), source=source)
-    return labels.selection_caption(ctx.trial, whole_study=True, source=source)
+    return labels.selection_caption(trial, whole_study=True, source=source)
 
 
 def _about(name: str, caption: str) -> list[str]:
