@@ -24,6 +24,7 @@ from respine.analyses import published
 from respine.analyses.subgroups import subgroup_analysis
 from respine.io.adam import load_adam
 from respine.present import export, figures, labels, report, tables
+from tests.adam_shapes import BUILDERS
 from tests.test_app import _charts, open_page
 
 html_escape = html.escape
@@ -247,3 +248,24 @@ def test_overview_says_the_sidebar_filter_is_not_applied_and_captions_what_it_sh
     assert subtitles and all("no subgroup filter" in s for s in subtitles), subtitles
     plain = open_page("app_pages/overview.py")
     assert not [i for i in plain.info if "Not applied on this page" in i.value]
+
+
+# ---- any study: the built ADaM shapes -------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_every_shape_reports_and_exports_its_selection_without_a_synthetic_mark(name, tmp_path):
+    shape = BUILDERS[name](tmp_path)
+    trial = load_adam(shape.folder)
+    assert not trial.synthetic
+    items = report.static_report(trial)
+    assert items and all(item.selection for item in items), [i.title for i in items if not i.selection]
+    page = report.render_html(items, "r", "p", trial.synthetic)
+    assert MARK not in page and "no subgroup filter" in page
+    caption = labels.selection_caption(trial)
+    assert f"vs {trial.design.reference_arm} (reference)" in caption and trial.design.id in caption
+    frame = tables.counts_frame_display(published.population_counts(trial),
+                                        [*trial.design.arms, "Total"])
+    data = export.to_csv_bytes(frame, _about(trial, caption, "populations"))
+    assert MARK not in data.decode("utf-8-sig")
+    back = pd.read_csv(io.BytesIO(data), comment="#", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert back.columns.tolist() == frame.columns.tolist() and len(back) == len(frame)
