@@ -108,6 +108,15 @@ def test_csv_starts_with_the_selection_and_reads_back(study, request):
     assert back.to_numpy().tolist() == frame.astype(str).to_numpy().tolist()
 
 
+def test_about_lines_name_the_measure_and_leave_out_empty_parts():
+    lines = export.about_lines("VAS_arms", "cap", study="RESPINE", synthetic=True,
+                               measure="Low back pain VAS, change from baseline (mm)")
+    assert lines == ["VAS_arms", "Study: RESPINE", "Endpoint: Low back pain VAS, change from baseline (mm)",
+                     "Selection: cap", "Synthetic data: these are not real patients; the study description "
+                     "marks the data as synthetic."]
+    assert export.about_lines("t", "") == ["t"]
+
+
 def test_csv_header_lines_stay_one_line_each_whatever_the_labels():
     data = export.to_csv_bytes(pd.DataFrame({"a": [1]}), ["title", "Selection: arm\nX=1\r\n# y"])
     lines = data.decode("utf-8-sig").splitlines()

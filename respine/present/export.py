@@ -52,12 +52,16 @@ SYNTHETIC_LINE = ("{mark}: these are not real patients; the study description ma
                   "synthetic.")
 
 
-def about_lines(title: str, caption: str, *, study: str = "", synthetic: bool = False) -> list[str]:
+def about_lines(title: str, caption: str, *, study: str = "", synthetic: bool = False,
+                measure: str = "") -> list[str]:
     """What an exported table says about itself, one line each: its ``title``, the ``study``, the
-    selection it shows (``caption``, :func:`respine.present.labels.selection_caption`) and, for
-    synthetic data, a line that says so. Empty parts are left out; line breaks in a part (a label
-    from the data) become spaces, so that each part stays one line."""
-    lines = [title, f"Study: {study}" if study else "", f"Selection: {caption}" if caption else "",
+    endpoint and measure with its unit (``measure``, :func:`respine.present.labels.value_title`;
+    a table's cells carry no unit), the selection it shows (``caption``,
+    :func:`respine.present.labels.selection_caption`) and, for synthetic data, a line that says
+    so. Empty parts are left out; line breaks in a part (a label from the data) become spaces, so
+    that each part stays one line."""
+    lines = [title, f"Study: {study}" if study else "", f"Endpoint: {measure}" if measure else "",
+             f"Selection: {caption}" if caption else "",
              SYNTHETIC_LINE.format(mark=SYNTHETIC_MARK) if synthetic else ""]
     return [" ".join(line.split()) for line in lines if line.strip()]
 

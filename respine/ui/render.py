@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from respine import derive
 from respine.errors import AnalysisError, RespineError
 from respine.model import design as S
 from respine.model.selection import Selection
@@ -120,12 +121,27 @@ def shown_caption() -> str:
     return labels.selection_caption(trial, whole_study=True, source=source)
 
 
+def _shown_measure(trial: S.Trial) -> str:
+    """The endpoint and measure, with its unit, of the analysis the page ran last
+    (:func:`respine.present.labels.value_title`), "" when that analysis has no selection: a
+    table's cells carry no unit, its export says it once."""
+    for _, inputs in reversed(st.session_state.get(cache.CALLS, [])):
+        sel = next((v for v in dict(inputs).values() if isinstance(v, Selection)), None)
+        if sel is None:
+            continue
+        ep = trial.endpoint(sel.endpoint)
+        measure = sel.measure if ep.kind == "continuous" and sel.measure in derive.MEASURES else "aval"
+        return labels.value_title(ep, measure, name=True)
+    return ""
+
+
 def _about(name: str, caption: str) -> list[str]:
     trial = st.session_state.get("trial")
     if trial is None:
         return export.about_lines(name, caption)
     design = trial.design
-    return export.about_lines(name, caption, study=design.title or design.id, synthetic=design.synthetic)
+    return export.about_lines(name, caption, study=design.title or design.id, synthetic=design.synthetic,
+                              measure=_shown_measure(trial))
 
 
 def table(frame: pd.DataFrame, name: str, key: str, caption: str | None = None) -> None:

@@ -1,6 +1,7 @@
 """Browser tier: a table downloaded from a page under a subgroup filter says, inside the file, what
-it shows: the filter, the population, the data and (the shipped twin) the synthetic-data mark;
-and the chart on the page carries the same selection as its subtitle."""
+it shows: the endpoint and measure with its unit, the filter, the population, the data and (the
+shipped twin) the synthetic-data mark; and the chart on the page carries the same selection as its
+subtitle."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ DOWNLOAD = '[data-testid="stDownloadButton"]'
 
 @pytest.mark.browser
 def test_csv_downloaded_under_a_filter_carries_the_selection(page: Page, tmp_path: Path) -> None:
-    open_app(page, "/explorer?filter=sex%3DFemale&pop=PP")
+    open_app(page, "/explorer?filter=sex%3DFemale&pop=PP&measure=pchg")
     healthy(page)
     # the chart's subtitle (drawn by plotly as SVG text) names the filter
     expect(page.locator(CHART).first).to_contain_text("sex in {Female}", timeout=UPDATE_TIMEOUT_MS)
@@ -43,5 +44,7 @@ def test_csv_downloaded_under_a_filter_carries_the_selection(page: Page, tmp_pat
     assert "Per protocol population (PP)" in selection and "sex in {Female}" in selection, head
     assert "data: RESPINE" in selection and "Synthetic data" in selection, head
     assert any(line.startswith("# Synthetic data: ") for line in head), head
+    # the cells carry no unit: the file says what they measure, in the measure's unit
+    assert "# Endpoint: Low back pain VAS, percent change from baseline (%)" in head, head
     table = pd.read_csv(io.BytesIO(raw), comment="#", encoding="utf-8-sig")
     assert "Arm" in table.columns and len(table) == 2, table.head()  # one row per arm
