@@ -30,26 +30,19 @@ with c4:
 
 controls.method_settings(ctx, ep, method)  # LS means weights, MMRM choices, covariates
 sel = state.selection(trial)  # fields the method does not use are normalised by the analyses
-unit = f" ({ep.unit})" if ep.unit else ""
 name = endpoint_label(ep, sel.rule, trial.endpoint)  # a modified responder rule is named as such
 with render.explained():
     trend = cache.run(registry.over_time, trial, sel)
+    # the axis's unit is the measure's (a percent change is in %, whatever the endpoint's unit)
+    y_title = labels.value_title(ep, sel.measure)
     if ep.kind == "continuous":
-        y_title = f"{derive.MEASURES[sel.measure]}{'' if sel.measure == 'pchg' else unit}"
-        if sel.measure == "pchg":
-            y_title += " (%)"
         fig = cache.figure(
             figures.over_time_figure, trend, colours, f"{name}: mean (95% CI) by arm", y_title, min_cell=k
         )
     else:
         fig = cache.figure(
-            figures.over_time_figure,
-            trend,
-            colours,
-            f"{name}: rate (95% CI) by arm",
-            "Subjects",
-            percent=True,
-            min_cell=k,
+            figures.over_time_figure, trend, colours, f"{name}: rate (95% CI) by arm", y_title,
+            percent=True, min_cell=k,
         )
     render.figure(fig, "trend")
     derived = int(trend["derived"].sum())
@@ -91,7 +84,7 @@ with render.explained():
                 column,
                 colours,
                 f"{derive.MEASURES[result.measure]} at {result.visit_label}",
-                ep.label + unit,
+                labels.value_title(ep, result.measure, name=True),
             )
             render.figure(fig, "distribution")
         elif ep.kind == "binary":

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from respine.analyses import availability, registry
-from respine.present import figures, tables
+from respine.model.labels import measure_unit
+from respine.present import figures, labels, tables
 from respine.ui import cache, controls, render, state
 from respine.ui.context import page_context
 
@@ -36,7 +37,7 @@ else:
                         f"T2 at {result.visit_label}"
                         if measure == "aval"
                         else f"Change in T2, baseline to {result.visit_label}",
-                        "ms",
+                        labels.value_title(trial.endpoint(STRUCTURAL), measure),  # the measure's unit
                     ),
                     f"mri_{measure}",
                 )
@@ -61,8 +62,8 @@ else:
                     clinical,
                     colours,
                     f"Change in T2 vs change in {ce.label}, {design.visit_label(visit)}",
-                    "Change in T2 (ms)",
-                    f"Change in {ce.label} ({ce.unit})",
+                    labels.with_unit("Change in T2", measure_unit(trial.endpoint(STRUCTURAL), "chg")),
+                    labels.with_unit(f"Change in {ce.label}", measure_unit(ce, "chg")),
                 ),
                 "mri_scatter",
             )

@@ -4,7 +4,8 @@ import streamlit as st
 
 from respine import ResponderRule
 from respine.analyses import individual, registry
-from respine.present import figures, tables
+from respine.model.labels import measure_unit
+from respine.present import figures, labels, tables
 from respine.ui import cache, controls, render, state
 from respine.ui.context import page_context
 
@@ -42,7 +43,7 @@ with c3:
     controls.visit(ctx, endpoint, post_baseline=True)
 
 ep = trial.endpoint(endpoint)
-unit = "%" if relative else ep.unit
+unit = measure_unit(ep, "pchg" if relative else "improvement")  # a change of ODI is in points
 sel = state.selection(trial, endpoint=endpoint)
 lines = individual.threshold_lines(  # which thresholds a scale carries comes from the study's derivations
     trial, endpoint, relative, ResponderRule(view.vas_pct, view.vas_mm, "AND", view.odi_pct),
@@ -57,7 +58,7 @@ with render.explained():
                 cdf,
                 colours,
                 f"{ep.label}: improvement at {design.visit_label(sel.visit)}",
-                f"Improvement ({unit})",
+                labels.with_unit("Improvement", unit),
                 lines,
             ),
             "cdf",
@@ -71,7 +72,7 @@ with render.explained():
             treat,
             ref,
             "Difference in responders across thresholds",
-            f"Responder threshold: improvement at least ({unit})",
+            labels.with_unit("Responder threshold: improvement at least", unit),
             min_cell=k,
         ),
         "sweep",

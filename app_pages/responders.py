@@ -100,7 +100,7 @@ with render.explained():
             trend,
             colours,
             "Responders by visit (95% CI)",
-            "Responders",
+            "Responders (%)",
             percent=True,
             min_cell=k,
         ),

@@ -87,8 +87,9 @@ with render.explained():
         st.caption(md(note))
     render.table(tables.subgroup_display(frame, k), f"subgroups_{endpoint}", "subgroups")
     st.caption(
-        "Interaction p: likelihood-ratio test of arm × subgroup in a logistic model (binary "
-        "endpoints) or F-test in a linear model (continuous), one per covariate"
+        "Interaction p (right of the plot, beside each covariate, and in the table): likelihood-ratio "
+        "test of arm × subgroup in a logistic model (binary endpoints) or F-test in a linear model "
+        "(continuous), one per covariate"
         + (" and treatment arm; each arm is compared with the reference on the subjects of those two "
            "arms alone, and Holm's adjustment is over the covariates of each comparison."
            if len(design.treatment_arms) > 1 else ".")

@@ -26,9 +26,7 @@ with c3:
     )
 ep = trial.endpoint(endpoint)
 sel = state.selection(trial, endpoint=endpoint)
-label = derive.MEASURES[sel.measure] + (
-    " (%)" if sel.measure == "pchg" else (f" ({ep.unit})" if ep.unit else "")
-)
+label = labels.value_title(ep, sel.measure)  # the measure's unit (a change of ODI is in points)
 with render.explained():
     if mode == "model":
         trend = cache.run(registry.over_time_adjusted, trial, sel)

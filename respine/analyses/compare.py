@@ -21,7 +21,7 @@ from respine.analyses.repeated import _mmrm_at_visit, mmrm_fit, mmrm_records
 from respine.errors import AnalysisError, SelectionError
 from respine.model import design as S
 from respine.model.endpoints import Responder
-from respine.model.labels import endpoint_label, rule_modified
+from respine.model.labels import endpoint_label, filters_sentence, rule_modified
 from respine.model.results import AnalysisResult, DoseResponse, RecordCounts
 from respine.model.selection import Selection
 
@@ -224,7 +224,8 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
         records=records,
         dose_response=dose,
     )
-    return replace(result, methods_text=methods_text(result, sel, trial))
+    # the filters end the sentence whatever the method, so a pasted methods text names them
+    return replace(result, methods_text=methods_text(result, sel, trial) + filters_sentence(sel.filters))
 
 
 def _model_frame(trial: S.Trial, values: pd.DataFrame, covariates: tuple[str, ...]) -> pd.DataFrame:

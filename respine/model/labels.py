@@ -11,6 +11,10 @@ command line cannot disagree:
 * **Name under the view's responder rule**: an endpoint derived by a :class:`Responder` rule is
   named after the rule the view uses, so a rule the user moved away from the study's primary
   rule is never called primary.
+
+And the **unit of what is shown** (:func:`measure_unit`): a value and its change from baseline
+are in the endpoint's unit, a percent change and a rate in percent, so that no axis says "(mm)"
+over a percent change.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Callable
 
 from respine.model.endpoints import Endpoint, Responder, endpoint_for
 from respine.model.rules import PRIMARY_RULE, ResponderRule
+from respine.model.selection import Filters
 
 # Measures of a continuous endpoint that keep the scale's sign: a higher value, change or
 # percent change is better exactly when higher values are better.
@@ -166,3 +171,71 @@ def endpoint_label(endpoint: Endpoint, rule: ResponderRule = PRIMARY_RULE,
     if rule == PRIMARY_RULE:
         return f"{name} ({PRIMARY_QUALIFIER})"
     return f"{name} (modified rule: {describe_rule(endpoint, rule, lookup)})"
+
+
+# The unit of each measure of a continuous endpoint: None keeps the endpoint's own unit (a value,
+# a change or an improvement is on the scale of the value); a percent change is in percent of the
+# baseline value whatever the scale.
+MEASURE_UNITS: dict[str, str | None] = {"aval": None, "chg": None, "improvement": None, "pchg": "%"}
+RATE_UNIT = "%"  # a binary endpoint is shown as the percent of subjects with the event
+# A difference of two percentages (a change on a 0-100% scale such as the ODI) is in percentage
+# points: "(%)" would read as a percent change.
+POINTS = "percentage points"
+
+
+def measure_unit(endpoint: Endpoint, measure: str = "aval") -> str:
+    """The unit of ``measure`` of ``endpoint``, as an axis title or a table header shows it.
+
+    Parameters
+    ----------
+    endpoint : Endpoint
+        The endpoint shown; its ``unit`` is the unit of its values.
+    measure : str
+        ``"aval"`` (observed value), ``"chg"`` (change from baseline), ``"improvement"`` (change
+        with the sign turned so that positive is better) or ``"pchg"`` (percent change from
+        baseline). For a binary endpoint every measure is its rate.
+
+    Returns
+    -------
+    str
+        ``"%"`` for a rate and a percent change; the endpoint's unit for a value; for a change,
+        the endpoint's unit, except on a percent scale, where a change is in
+        :data:`POINTS`; ``""`` when the endpoint declares no unit.
+
+    Raises
+    ------
+    ValueError
+        For a measure whose unit is not declared in :data:`MEASURE_UNITS`.
+
+    Examples
+    --------
+    >>> from respine.model.endpoints import REGISTRY
+    >>> measure_unit(REGISTRY["VAS"], "chg"), measure_unit(REGISTRY["VAS"], "pchg")
+    ('mm', '%')
+    >>> measure_unit(REGISTRY["ODI"], "aval"), measure_unit(REGISTRY["ODI"], "chg")
+    ('%', 'percentage points')
+    """
+    if measure not in MEASURE_UNITS:
+        raise ValueError(f"The unit of the measure '{measure}' is not known; use one of "
+                         f"{', '.join(MEASURE_UNITS)}.")
+    if endpoint.kind == "binary":
+        return RATE_UNIT
+    unit = MEASURE_UNITS[measure]
+    if unit is not None:
+        return unit
+    if measure != "aval" and endpoint.unit == "%":
+        return POINTS
+    return endpoint.unit
+
+
+def filters_phrase(filters: Filters) -> str:
+    """The subgroup filters of a view in words ("sex in {F}; age in [40, 60]"); "" for none."""
+    return "; ".join(f.describe() for f in filters)
+
+
+def filters_sentence(filters: Filters) -> str:
+    """The sentence a methods text ends with when subgroup filters restrict the subjects
+    (" Only subjects with sex in {F} were included."); "" for none, so that a methods sentence
+    pasted into a report never hides a restriction."""
+    phrase = filters_phrase(filters)
+    return f" Only subjects with {phrase} were included." if phrase else ""

@@ -1,9 +1,16 @@
-"""Exports: tables as CSV and Excel with spreadsheet formulas neutralised, and the Python code
-that reproduces an analysis.
+"""Exports: tables as CSV and Excel with spreadsheet formulas neutralised, figures as PNG and
+SVG, and the Python code that reproduces an analysis.
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
 formula by spreadsheet programs (CSV injection, OWASP); such text cells get a leading
 apostrophe. Numbers are left alone (a negative number is data, not a formula).
+
+Every exported table and figure says what it shows, inside the file (:func:`about_lines`): the
+table's name, the study, the selection (population, subgroup filters, arms, data; see
+:func:`respine.present.labels.selection_caption`) and, for synthetic data, a synthetic-data line.
+A CSV starts with them as comment lines (``# ...``: ``pandas.read_csv(path, comment="#")`` reads
+the table back); a workbook has them on a sheet of their own, "About", after the table's sheet; a
+figure has the selection as its subtitle (:func:`respine.present.figures.captioned`).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 
 from respine.model.selection import Selection
+from respine.present.labels import SYNTHETIC_MARK
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -38,14 +46,47 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    return safe_frame(frame).to_csv(index=False).encode("utf-8-sig")
+COMMENT = "#"  # what starts a line of a CSV's header block (pandas.read_csv(comment="#"))
+ABOUT_SHEET = "About"
+SYNTHETIC_LINE = ("{mark}: these are not real patients; the study description marks the data as "
+                  "synthetic.")
 
 
-def to_excel_bytes(frame: pd.DataFrame, sheet: str = "Table") -> bytes:
+def about_lines(title: str, caption: str, *, study: str = "", synthetic: bool = False,
+                measure: str = "") -> list[str]:
+    """What an exported table says about itself, one line each: its ``title``, the ``study``, the
+    endpoint and measure with its unit (``measure``, :func:`respine.present.labels.value_title`;
+    a table's cells carry no unit), the selection it shows (``caption``,
+    :func:`respine.present.labels.selection_caption`) and, for synthetic data, a line that says
+    so. Empty parts are left out; line breaks in a part (a label from the data) become spaces, so
+    that each part stays one line."""
+    lines = [title, f"Study: {study}" if study else "", f"Endpoint: {measure}" if measure else "",
+             f"Selection: {caption}" if caption else "",
+             SYNTHETIC_LINE.format(mark=SYNTHETIC_MARK) if synthetic else ""]
+    return [" ".join(line.split()) for line in lines if line.strip()]
+
+
+def to_csv_bytes(frame: pd.DataFrame, about: Sequence[str] = ()) -> bytes:
+    """The table as CSV (UTF-8 with a byte-order mark, which spreadsheet programs need to read
+    UTF-8), after the ``about`` lines as comment lines ``# ...``.
+
+    ``pandas.read_csv(path, comment="#")`` reads the table back (a cell that holds ``#`` would be
+    cut there by that reader; the tables of this app have none).
+    """
+    head = "".join(f"{COMMENT} {' '.join(str(line).split())}\n" for line in about)
+    return (head + safe_frame(frame).to_csv(index=False)).encode("utf-8-sig")
+
+
+def to_excel_bytes(frame: pd.DataFrame, sheet: str = "Table", about: Sequence[str] = ()) -> bytes:
+    """The table as an Excel workbook: the table on its own sheet (first, so a reader of the
+    first sheet gets the table), and the ``about`` lines, one a row, on the sheet "About"."""
     buffer = io.BytesIO()
+    name = sheet[:31] if sheet[:31] != ABOUT_SHEET else "Table"
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        safe_frame(frame).to_excel(writer, index=False, sheet_name=sheet[:31])
+        safe_frame(frame).to_excel(writer, index=False, sheet_name=name)
+        if about:
+            lines = pd.DataFrame({ABOUT_SHEET: [neutralise(" ".join(str(line).split())) for line in about]})
+            lines.to_excel(writer, index=False, sheet_name=ABOUT_SHEET)
     return buffer.getvalue()
 
 
@@ -147,8 +188,12 @@ def image_renderer() -> str | None:
     return None
 
 
-def figure_image(fig: object, fmt: str) -> bytes:
+def figure_image(fig: object, fmt: str, caption: str = "") -> bytes:
     """A figure as PNG (2100 x 1200 px) or SVG at publication size, rendered by kaleido in Chromium.
+
+    A ``caption`` (what the figure shows, :func:`respine.present.labels.selection_caption`)
+    becomes the image's subtitle (:func:`respine.present.figures.captioned`); a figure that
+    already carries its caption is drawn as it is.
 
     Raises
     ------
@@ -166,5 +211,9 @@ def figure_image(fig: object, fmt: str) -> bytes:
         raise RespineError("PNG and SVG export needs Chromium; install it (Debian: apt-get install "
                            "chromium).")
     os.environ.setdefault("BROWSER_PATH", browser)
+    if caption:
+        from respine.present.figures import captioned
+
+        fig = captioned(fig, caption)
     return pio.to_image(fig, format=fmt, **PUBLICATION[fmt])
 

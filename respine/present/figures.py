@@ -11,6 +11,7 @@ References
 
 from __future__ import annotations
 
+import html
 import textwrap
 from collections.abc import Iterator, Sequence
 
@@ -113,6 +114,37 @@ def _title(title: str) -> tuple[str, int]:
     return "<br>".join(_t(line) for line in lines), len(lines)
 
 
+CAPTION_LINE = 90  # characters of a caption line (a subtitle fits a half-page chart and an export)
+CAPTION_FONT = dict(size=11, color="#555555")
+DEFAULT_TOP = 100  # plotly's top margin when a figure sets none
+
+
+def captioned(fig: go.Figure, caption: str) -> go.Figure:
+    """A copy of ``fig`` whose subtitle is ``caption`` (what the figure shows: the selection, the
+    data, the synthetic-data mark; see :func:`respine.present.labels.selection_caption`), wrapped
+    at spaces, with the top margin grown to hold it. The figure itself is not changed (figures
+    are shared read-only across sessions); an empty caption gives a plain copy.
+
+    The caption is inside the figure, so every image made from it (PNG, SVG, the reports'
+    figures) carries it.
+    """
+    out = go.Figure(fig)
+    if not caption or caption_of(fig) == " ".join(caption.split()):
+        return out  # none, or this one already (its margin has grown once)
+    lines = textwrap.wrap(caption, CAPTION_LINE, break_long_words=False, break_on_hyphens=False) or [caption]
+    out.layout.title.subtitle.text = "<br>".join(_t(line) for line in lines)
+    out.layout.title.subtitle.font = CAPTION_FONT
+    top = out.layout.margin.t if out.layout.margin.t is not None else DEFAULT_TOP
+    out.layout.margin.t = top + 16 * len(lines)
+    return out
+
+
+def caption_of(fig: go.Figure) -> str:
+    """The caption :func:`captioned` put on ``fig`` (as plain text, one line), or ""."""
+    text = fig.layout.title.subtitle.text or ""
+    return " ".join(html.unescape(text.replace("<br>", " ")).split()) if text else ""
+
+
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.Figure:
     """Set the titles of a figure made by :func:`_new` (cheap: three properties); a wrapped
     title gets the room of its extra lines above the plot."""
@@ -152,6 +184,9 @@ def over_time_figure(
     min_cell: int = 0,
 ) -> go.Figure:
     """Mean (or rate) with 95% CI by arm across visits; hover shows n and CI.
+
+    ``y_title`` is the axis title with its unit (:func:`respine.present.labels.value_title`);
+    ``percent`` draws rates (0-1) as percentages.
 
     Arms are dodged slightly along the x axis so their error bars do not overlap. Points that
     describe fewer than ``min_cell`` subjects (n, or responders) are not drawn.
@@ -202,7 +237,7 @@ def over_time_figure(
             )
         )
     fig.update_xaxes(tickmode="array", tickvals=visits, ticktext=[_t(labels[v]) for v in visits])
-    return _suppressed(_layout(fig, title, y_title + (" (%)" if percent else "")), dropped, min_cell)
+    return _suppressed(_layout(fig, title, y_title), dropped, min_cell)
 
 
 def rate_figure(result: AnalysisResult, colours: dict[str, str], min_cell: int = 0) -> go.Figure:
@@ -303,6 +338,27 @@ def _subgroup_hover(r: pd.Series, contrast: str, label: str, counts: str, head: 
     return f"{top}<br>{counts}<br>{fmt.contrast_label(contrast)}: {est}{p}{note}"
 
 
+INTERACTION_MARGIN = 150  # px right of a forest plot, for the interaction p of each covariate
+
+
+def _interaction_notes(fig: go.Figure, variables: Sequence[str], y: Sequence[float],
+                       p_values: Sequence[float], colour: str = "#333333", prefix: str = "") -> None:
+    """Write each covariate's interaction p-value right of the plot, beside the covariate's first
+    (top) row: the test of whether the effect differs between its levels, which is what a
+    subgroup is judged by (the rows' own CIs are not). Rows without a p-value (Overall, a
+    covariate whose test could not be computed) get none."""
+    seen: set[str] = set()
+    for variable, row, p in zip(variables, y, p_values, strict=True):
+        if variable in seen or variable == "Overall" or pd.isna(p):
+            continue
+        seen.add(variable)
+        fig.add_annotation(
+            text=f"{prefix}interaction p = {fmt.p_value(p)}", xref="paper", yref="y", x=1.0, y=row,
+            xanchor="left", yanchor="middle", xshift=8, showarrow=False,
+            font=dict(size=11, color=colour),
+        )
+
+
 def forest_figure(
     frame: pd.DataFrame, treat: str, reference: str, title: str, min_cell: int = 0,
     endpoint: Endpoint | None = None, measure: str = "chg",
@@ -320,6 +376,10 @@ def forest_figure(
     A frame of several comparisons (its ``arm`` column names more than one treatment arm) shows
     every comparison on each row, one colour per treatment arm (the app's arm colours), named in
     the legend; ``treat`` then names the treatment arms in the axis title ("each arm").
+
+    Each covariate's interaction p-value (``p_interaction``, formatted by
+    :func:`respine.present.fmt.p_value`) is written right of the plot beside the covariate's first
+    row (one per comparison, in its arm's colour, when there are several).
     """
     parts = comparisons(frame)
     if len(parts) == 1:
@@ -361,13 +421,17 @@ def _forest_several(parts: list[tuple[str, str, pd.DataFrame]], treat: str, refe
         trace = _interval_trace(part, scale, y, hover, marker)
         trace.update(name=_t(f"{arm} vs {ref}"), showlegend=True, legendgroup=arm)
         fig.add_trace(trace)
+        # interaction p of each comparison beside its own row of the covariate's first level
+        _interaction_notes(fig, list(part["variable"]), y, list(part["p_interaction"]), colours[arm],
+                           f"{_t(arm)}: ")
     fig.add_vline(x=1.0 if ratio else 0.0, line=dict(color="#888888", dash="dash"))
     fig.update_yaxes(tickmode="array", tickvals=[centre[s] for s in slots], ticktext=row_labels,
                      showgrid=False)
     if ratio:
         fig.update_xaxes(type="log")
     _layout(fig, title, "", wording.contrast_axis_title(contrast, endpoint, treat, reference, measure))
-    fig.update_layout(height=max(320, 22 * len(slots) * len(parts) + 160), showlegend=True)
+    fig.update_layout(height=max(320, 22 * len(slots) * len(parts) + 160), showlegend=True,
+                      margin=dict(r=INTERACTION_MARGIN + 60))
     return _suppressed(fig, dropped, min_cell)
 
 
@@ -404,8 +468,9 @@ def _forest_one(
     fig.update_yaxes(tickmode="array", tickvals=y, ticktext=row_labels, showgrid=False)
     if ratio:
         fig.update_xaxes(type="log")
+    _interaction_notes(fig, list(frame["variable"]), y, list(frame["p_interaction"]))
     _layout(fig, title, "", wording.contrast_axis_title(contrast, endpoint, treat, reference, measure))
-    fig.update_layout(height=max(320, 26 * len(frame) + 140))
+    fig.update_layout(height=max(320, 26 * len(frame) + 140), margin=dict(r=INTERACTION_MARGIN))
     return _suppressed(fig, sum(small), min_cell)
 
 

@@ -1,18 +1,43 @@
-"""Direction-of-benefit wording, from the endpoint registry.
+"""Direction-of-benefit wording, units of what is shown, and the selection in words.
 
 Every "favours", "benefit" and "harm" that a figure axis, a hover text, a table header or a note
 shows is written here, from :func:`respine.model.labels.positive_favours_arm`; where the
 endpoint's direction is unknown (``lower_is_better`` is ``None``) the wording speaks only of a
 difference. The endpoint's name under the view's responder rule is
 :func:`respine.model.labels.endpoint_label`, re-exported here for the display layer.
+
+Every axis title of a value, a change or a rate is :func:`value_title`, whose unit comes from the
+measure (:func:`respine.model.labels.measure_unit`). What a figure or a table shows is named by
+:func:`selection_caption`: the population, the subgroup filters, the arms compared, the records
+read where it matters, the data and, for synthetic data, :data:`SYNTHETIC_MARK`. Figures carry it
+as their subtitle and every export (PNG, SVG, CSV, Excel, the reports) carries it inside the file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+from respine.derive.measures import MEASURES
+from respine.derive.records import RECORDS, has_derived_records
+from respine.errors import SelectionError
+from respine.memo import per_trial
 from respine.model.endpoints import Endpoint
-from respine.model.labels import endpoint_label, favoured_arm, positive_favours_arm, rule_modified
+from respine.model.labels import (
+    endpoint_label,
+    favoured_arm,
+    filters_phrase,
+    measure_unit,
+    positive_favours_arm,
+    rule_modified,
+)
 from respine.model.results import AnalysisResult
+from respine.model.selection import Filters, Selection
 from respine.present import fmt
+
+if TYPE_CHECKING:
+    from respine.model.design import Trial
 
 __all__ = [
     "benefit_headers",
@@ -24,6 +49,10 @@ __all__ = [
     "improvement_side",
     "result_direction_note",
     "rule_modified",
+    "selection_caption",
+    "selection_parts",
+    "value_title",
+    "with_unit",
 ]
 
 RATIOS = frozenset({"relative_risk", "odds_ratio"})
@@ -159,3 +188,164 @@ def result_direction_note(endpoint: Endpoint | None, result: AnalysisResult) -> 
     several = len({x.arm for x in result.contrasts}) > 1
     arm = f"the arm compared with {c.reference}" if several else c.arm
     return direction_note(endpoint, arm, c.reference, c.measure, result.measure)
+
+
+# --- units of what is shown --------------------------------------------------------------------
+
+SUBJECTS_TITLE = "Subjects"  # the axis of a rate: the percent of subjects with the event
+IMPROVEMENT_TITLE = "Improvement from baseline"
+
+
+def with_unit(text: str, unit: str) -> str:
+    """``text (unit)``, or ``text`` when there is no unit."""
+    return f"{text} ({unit})" if unit else text
+
+
+def value_title(endpoint: Endpoint, measure: str = "aval", *, name: bool = False) -> str:
+    """The axis title (or table header) of ``measure`` of ``endpoint``, with the measure's unit.
+
+    Parameters
+    ----------
+    endpoint : Endpoint
+        The endpoint shown.
+    measure : str
+        ``"aval"``, ``"chg"``, ``"pchg"`` or ``"improvement"``; a binary endpoint is its rate.
+    name : bool
+        Start with the endpoint's label (for an axis that does not otherwise say which endpoint
+        it shows).
+
+    Examples
+    --------
+    >>> from respine.model.endpoints import REGISTRY
+    >>> value_title(REGISTRY["VAS"], "pchg")
+    'Percent change from baseline (%)'
+    >>> value_title(REGISTRY["ODI"], "chg", name=True)
+    'Oswestry Disability Index, change from baseline (percentage points)'
+    """
+    unit = measure_unit(endpoint, measure)
+    if endpoint.kind == "binary":
+        what = SUBJECTS_TITLE
+    else:
+        what = IMPROVEMENT_TITLE if measure == "improvement" else MEASURES[measure]
+    if name and endpoint.kind == "binary":
+        what = endpoint.label
+    elif name:
+        what = f"{endpoint.label}, {what[0].lower()}{what[1:]}"
+    return with_unit(what, unit)
+
+
+# --- the selection in words ----------------------------------------------------------------------
+
+SYNTHETIC_MARK = "Synthetic data"
+"""The mark every figure, table and report of a synthetic study carries (the study description's
+``synthetic = true``); a study with real data carries none."""
+NO_FILTER = "no subgroup filter"
+WHOLE_STUDY = "every subject of the study"
+
+
+def source_name(source: str) -> str:
+    """The data source as an export names it: an upload or an opened folder as the app names it
+    (file names and digest), a folder on the server by its name only (its path on the server
+    means nothing to a reader, and is not theirs to know)."""
+    if source.startswith(("upload", "folder: ")) or not source:
+        return source
+    return PurePath(source).name or source
+
+
+def _population_words(trial: Trial, population: str | None) -> str:
+    pop_id = population or trial.design.default_population
+    try:
+        label = trial.design.population(pop_id).label
+    except SelectionError:  # a population the study does not declare: named as given
+        return f"population {pop_id}"
+    return f"{label} population ({pop_id})" if label and label != pop_id else f"population {pop_id}"
+
+
+@per_trial(maxsize=64)
+def _has_derived(trial: Trial, endpoint: str | None) -> bool:
+    # a scan of the measurements (about 1 ms at 114 subjects): a caption is drawn for every
+    # table and figure of every rerun, so it is done once per trial and endpoint
+    return has_derived_records(trial, endpoint)
+
+
+def _arms_words(trial: Trial, pool: Sequence[str]) -> str:
+    design = trial.design
+    words = f"{', '.join(design.treatment_arms)} vs {design.reference_arm} (reference)"
+    if pool:
+        words += f"; pooled: {' + '.join(pool)}"
+    return words
+
+
+def selection_parts(trial: Trial, sel: Selection | None = None, *, population: str | None = None,
+                    filters: Filters | None = None, records: str | None = None,
+                    endpoint: str | None = None, note: str = "", whole_study: bool = False,
+                    source: str | None = None) -> list[str]:
+    """The parts of :func:`selection_caption`, in order (population, filters, arms, [records],
+    [note], data, [synthetic mark])."""
+    population = population if population is not None else (sel.population if sel else None)
+    filters = filters if filters is not None else (sel.filters if sel else ())
+    pool = sel.pool if sel else ()
+    who = WHOLE_STUDY if whole_study else _population_words(trial, population)
+    parts = [who, filters_phrase(filters) or NO_FILTER, _arms_words(trial, pool)]
+    if records is not None and _has_derived(trial, endpoint or (sel.endpoint if sel else None)):
+        parts.append(RECORDS.get(records, records))
+    if note:
+        parts.append(note)
+    design = trial.design
+    source = source_name(trial.source if source is None else source)
+    parts.append(f"data: {design.id}" + (f" ({source})" if source and source != design.id else ""))
+    if trial.synthetic:
+        parts.append(SYNTHETIC_MARK)
+    return parts
+
+
+def selection_caption(trial: Trial, sel: Selection | None = None, *, population: str | None = None,
+                      filters: Filters | None = None, records: str | None = None,
+                      endpoint: str | None = None, note: str = "", whole_study: bool = False,
+                      source: str | None = None) -> str:
+    """What a figure or a table shows, in one line: the population, the subgroup filters (or
+    that there is none), the arms compared (and pooled), the records read (only where the study
+    has derived records and ``records`` is given), a ``note``, the data, and
+    :data:`SYNTHETIC_MARK` for a synthetic study.
+
+    Parameters
+    ----------
+    trial : Trial
+        The trial as the view shows it (its arms, reference and pooled arm; its source and
+        whether its data are synthetic).
+    sel : Selection, optional
+        The view's selection (population, filters, pooled arms); the study's default population
+        and no filter when None.
+    population, filters : optional
+        What the shown analysis used, where it is not the selection's (a page that shows the
+        primary analysis on its own population, without the view's filters).
+    records : {"analysis", "observed"}, optional
+        The records read (:data:`respine.derive.records.RECORDS`).
+    endpoint : str, optional
+        The endpoint whose derived records decide whether ``records`` is named (default: the
+        selection's).
+    note : str
+        A further part (e.g. that the sidebar filter is not applied).
+    whole_study : bool
+        What is shown describes every subject of the study (a table of the populations, the
+        participant flow), not one population.
+    source : str, optional
+        The data source to name (default: the trial's; a view of some arms names its study's).
+
+    Examples
+    --------
+    >>> from respine import load_trial
+    >>> from respine.model.selection import SubgroupFilter
+    >>> trial = load_trial()
+    >>> caption = selection_caption(trial, Selection(filters=(SubgroupFilter("sex", ("Female",)),)))
+    >>> for part in caption.split(" · "):
+    ...     print(part)
+    Modified intention to treat population (MITT)
+    sex in {Female}
+    BM-MSC vs Sham (reference)
+    data: RESPINE (data)
+    Synthetic data
+    """
+    return " · ".join(selection_parts(trial, sel, population=population, filters=filters, records=records,
+                                      endpoint=endpoint, note=note, whole_study=whole_study,
+                                      source=source))

@@ -357,28 +357,35 @@ def render_docx(items: Sequence[ReportItem], title: str, provenance: str, synthe
 def static_report(trial: Trial) -> list[ReportItem]:
     """The report `respine report` writes: design and populations, the primary analysis beside the
     published figures, baseline characteristics, every endpoint at the primary visit (or its last
-    visit) with its course over time, and safety; the same tables and figures as the app."""
+    visit) with its course over time, and safety; the same tables and figures as the app.
+
+    Each item carries its selection (:func:`respine.present.labels.selection_caption`), and each
+    figure has it as its subtitle, as in the app."""
     from respine.analyses import published, safety
     from respine.analyses.baseline import baseline_table
-    from respine.present import figures, tables
+    from respine.present import figures, labels, tables
 
     design = trial.design
     colours = figures.arm_colours(design.arms, design.reference_arm)
     arms = [*design.treatment_arms, design.reference_arm]
     items: list[ReportItem] = [ReportItem("Design and populations", "", (
         ("text", design.description or design.title),
-        ("table", "populations", published.population_counts(trial))))]
+        ("table", "populations", published.population_counts(trial))),
+        selection=labels.selection_caption(trial, whole_study=True))]
     if design.primary is not None:
-        result = compare.analyze(trial, published.primary_selection(trial))
+        primary = published.primary_selection(trial)
+        result = compare.analyze(trial, primary)
+        caption = labels.selection_caption(trial, primary)
         items.append(ReportItem(f"Primary analysis: {result.endpoint_label}, {result.visit_label}", "", (
-            ("figure", figures.rate_figure(result, colours).to_json()),
+            ("figure", figures.captioned(figures.rate_figure(result, colours), caption).to_json()),
             ("table", "primary_arms", tables.arm_table(result)),
             ("table", "primary_contrasts", tables.contrast_table(result)),
             ("table", "published_check", published.primary_check(trial, result)),
-            ("text", result.methods_text))))
+            ("text", result.methods_text)), selection=caption))
     frame = baseline_table(trial, design.default_population)
     items.append(ReportItem("Baseline characteristics", "", (
-        ("table", "baseline", tables.baseline_display(frame, arms)),)))
+        ("table", "baseline", tables.baseline_display(frame, arms)),),
+        selection=labels.selection_caption(trial, population=design.default_population)))
     target = design.primary.visit if design.primary else design.visits[-1].number
     for endpoint in availability.available_endpoints(trial):
         ep = trial.endpoint(endpoint)
@@ -391,21 +398,25 @@ def static_report(trial: Trial) -> list[ReportItem]:
             result = compare.analyze(trial, sel)
             course = trend.over_time(trial, sel)
         except RespineError as exc:
-            items.append(ReportItem(endpoint_label(ep, sel.rule, trial.endpoint), "", (("text", str(exc)),)))
+            items.append(ReportItem(endpoint_label(ep, sel.rule, trial.endpoint), "", (("text", str(exc)),),
+                                    selection=labels.selection_caption(trial, sel)))
             continue
         # The result's label names the responder rule it was computed under (never "primary"
         # for another rule); every title of the section uses it.
-        y_title = "Change from baseline" if ep.kind == "continuous" else "Subjects"
+        y_title = labels.value_title(ep, sel.measure)  # the measure's unit
         fig = figures.over_time_figure(course, colours, f"{result.endpoint_label} by visit", y_title,
                                        percent=ep.kind == "binary")
+        caption = labels.selection_caption(trial, sel)
         items.append(ReportItem(f"{result.endpoint_label}, {result.visit_label}", "", (
-            ("figure", fig.to_json()), ("table", f"{endpoint}_arms", tables.arm_table(result)),
+            ("figure", figures.captioned(fig, caption).to_json()),
+            ("table", f"{endpoint}_arms", tables.arm_table(result)),
             ("table", f"{endpoint}_contrasts", tables.contrast_table(result)),
-            ("text", result.methods_text))))
+            ("text", result.methods_text)), selection=caption))
     if not trial.adverse_events.empty:
         pop = "SAFETY" if any(p.id == "SAFETY" for p in design.populations) else None
         overview = safety.ae_overview(trial, pop)
         items.append(ReportItem("Adverse events", "", (
-            ("table", "ae_overview", tables.counts_display(overview, arms, "category", "Category")),)))
+            ("table", "ae_overview", tables.counts_display(overview, arms, "category", "Category")),),
+            selection=labels.selection_caption(trial, population=pop)))
     return items
 

@@ -1,7 +1,14 @@
-"""Rendering helpers: tables with downloads, errors as messages, the synthetic-data banner."""
+"""Rendering helpers: tables with downloads, errors as messages, the synthetic-data banner.
+
+Every table and figure a page shows carries what it shows (:func:`shown_caption`): figures as
+their subtitle, in the app and in every image and report made of them; tables in their CSV and
+Excel downloads.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,10 +16,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from respine import derive
 from respine.errors import AnalysisError, RespineError
 from respine.model import design as S
-from respine.present import export, fmt, privacy
-from respine.ui import access, cache, state
+from respine.model.selection import Selection
+from respine.present import export, figures, fmt, labels, privacy
+from respine.ui import access, cache, context, state
 
 
 @contextmanager
@@ -85,22 +94,106 @@ def _record(block: tuple) -> None:
     st.session_state.setdefault(BLOCKS, []).append(block)
 
 
-def table(frame: pd.DataFrame, name: str, key: str) -> None:
-    """Show a built table and offer it as CSV and Excel (the same table, formulas neutralised)."""
+def shown_caption() -> str:
+    """What the page's next table or figure shows, in words
+    (:func:`respine.present.labels.selection_caption`), from the inputs of the analysis the page
+    ran last: its selection, else its population and filters; a page whose analysis reads
+    neither (the participant flow, the table of populations) shows every subject of the study.
+
+    Read from the analyses, not from the sidebar, so that a page that does not apply the
+    sidebar's filter (the overview's primary analysis) is never captioned with it. Empty before
+    any data are loaded."""
+    if "trial" not in st.session_state:
+        return ""
+    study: S.Trial = st.session_state["trial"]
+    trial, _ = context.compared(study, state.view())  # the page's trial: the view's arms
+    calls = st.session_state.get(cache.CALLS, [])
+    source = study.source  # the data; the arms of the view are named from the page's trial
+    for _, inputs in reversed(calls):
+        args = dict(inputs)
+        sel = next((v for v in args.values() if isinstance(v, Selection)), None)
+        records = args.get("records") if isinstance(args.get("records"), str) else None
+        if sel is not None:
+            return labels.selection_caption(trial, sel, records=records, source=source)
+        if "population" in args or "filters" in args:
+            return labels.selection_caption(trial, population=args.get("population") or None,
+                                            filters=tuple(args.get("filters") or ()), source=source)
+    return labels.selection_caption(trial, whole_study=True, source=source)
+
+
+def _shown_measure(trial: S.Trial) -> str:
+    """The endpoint and measure, with its unit, of the analysis the page ran last
+    (:func:`respine.present.labels.value_title`), "" when that analysis has no selection: a
+    table's cells carry no unit, its export says it once."""
+    for _, inputs in reversed(st.session_state.get(cache.CALLS, [])):
+        sel = next((v for v in dict(inputs).values() if isinstance(v, Selection)), None)
+        if sel is None:
+            continue
+        ep = trial.endpoint(sel.endpoint)
+        measure = sel.measure if ep.kind == "continuous" and sel.measure in derive.MEASURES else "aval"
+        return labels.value_title(ep, measure, name=True)
+    return ""
+
+
+def _about(name: str, caption: str) -> list[str]:
+    trial = st.session_state.get("trial")
+    if trial is None:
+        return export.about_lines(name, caption)
+    design = trial.design
+    return export.about_lines(name, caption, study=design.title or design.id, synthetic=design.synthetic,
+                              measure=_shown_measure(trial))
+
+
+def table(frame: pd.DataFrame, name: str, key: str, caption: str | None = None) -> None:
+    """Show a built table and offer it as CSV and Excel (the same table, formulas neutralised),
+    each file starting with what the table shows: ``caption``, by default :func:`shown_caption`."""
     _record(("table", name, frame))
     st.dataframe(frame, hide_index=True, width="stretch")
     k = access.min_cell()
     if privacy.has_suppressed(frame, k):
         st.caption(privacy.note(k))
+    about = _about(name, shown_caption() if caption is None else caption)
     csv_col, xlsx_col, _ = st.columns([1, 1, 4])
-    csv_col.download_button("Download CSV", lambda: export.to_csv_bytes(frame), file_name=f"{name}.csv",
-                            mime="text/csv", key=f"dl_{key}", icon=":material/download:", on_click="ignore")
-    xlsx_col.download_button("Excel", lambda: export.to_excel_bytes(frame, name), file_name=f"{name}.xlsx",
+    csv_col.download_button("Download CSV", lambda: export.to_csv_bytes(frame, about),
+                            file_name=f"{name}.csv", mime="text/csv", key=f"dl_{key}",
+                            icon=":material/download:", on_click="ignore")
+    xlsx_col.download_button("Excel", lambda: export.to_excel_bytes(frame, name, about),
+                             file_name=f"{name}.xlsx",
                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                              key=f"xl_{key}", icon=":material/table:", on_click="ignore")
 
 
-def figure(fig: go.Figure, key: str) -> None:
+# Captioned copies of the shared figures of the server's own data (a copy costs about 2 ms; the
+# figures are read-only and shared, so their copies can be too). A copy holds its figure, so an
+# id is never reused while its entry lives. Figures of uploaded data are not kept here: they stay
+# in their session.
+_CAPTIONED: OrderedDict[tuple[int, str], tuple[go.Figure, go.Figure]] = OrderedDict()
+_CAPTIONED_ENTRIES = 256
+_CAPTIONED_LOCK = threading.Lock()
+
+
+def _captioned(fig: go.Figure, caption: str) -> go.Figure:
+    trial = st.session_state.get("trial")
+    if trial is None or not cache.is_shared(trial.source):
+        return figures.captioned(fig, caption)
+    key = (id(fig), caption)
+    with _CAPTIONED_LOCK:
+        hit = _CAPTIONED.get(key)
+        if hit is not None and hit[0] is fig:
+            _CAPTIONED.move_to_end(key)
+            return hit[1]
+    out = figures.captioned(fig, caption)
+    with _CAPTIONED_LOCK:
+        _CAPTIONED[key] = (fig, out)
+        while len(_CAPTIONED) > _CAPTIONED_ENTRIES:
+            _CAPTIONED.popitem(last=False)
+    return out
+
+
+def figure(fig: go.Figure, key: str, caption: str | None = None) -> None:
+    """Show a figure with what it shows as its subtitle (``caption``, by default
+    :func:`shown_caption`), and offer it as PNG and SVG with the subtitle inside the image."""
+    fig = _captioned(fig, shown_caption() if caption is None else caption)
     _record(("figure", fig))  # serialised only if the view is added to the report
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
     if export.image_renderer() is not None:  # images are made on click (about 2 s each)

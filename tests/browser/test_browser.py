@@ -187,7 +187,9 @@ def test_download_csv(page: Page) -> None:
     raw = Path(download.path()).read_bytes()
     text = raw.decode("utf-8-sig")  # a byte-order mark (for Excel) is allowed
     assert "<html" not in text.lower() and "\x00" not in text, text[:200]
-    rows = list(csv.reader(io.StringIO(text)))
+    # the file starts with what the table shows, as comment lines (respine.present.export)
+    assert text.startswith("# populations\n") and "# Selection: " in text, text[:300]
+    rows = list(csv.reader(line for line in io.StringIO(text) if not line.startswith("#")))
     assert len(rows) >= 2, f"expected a header row and data rows, got {text!r}"
     header = rows[0]
     assert len(header) >= 2 and all(h.strip() for h in header), f"not a CSV header row: {header!r}"
