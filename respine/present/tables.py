@@ -109,6 +109,8 @@ def arm_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
     binary = isinstance(first, BinarySummary)
     spec = BINARY_ARMS if binary else CONTINUOUS_ARMS
     table = spec.build(result.arms)
+    if binary and result.method == "exact":  # the exact method's arms carry Clopper-Pearson intervals
+        table = table.rename(columns={"95% CI (Wilson)": "95% CI (Clopper-Pearson)"})
     if result.lsmeans:
         lsm = {d["arm"]: d for d in result.lsmeans}
         table["LS mean [95% CI]"] = [
@@ -168,6 +170,21 @@ def contrast_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
     small = {s.arm for s in result.arms if arm_suppressed(s, min_cell)}
     flags = [c.arm in small or c.reference in small for c in result.contrasts]
     return privacy.mask_rows(table, flags, ("Comparison", "Measure", "Test"))
+
+
+def homogeneity_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
+    """The Breslow-Day tests of a stratified (CMH) result, one row per comparison (empty when the
+    result has none); suppressed where an arm of the comparison is."""
+    rows = list(result.extra.get("homogeneity", ()) or ())  # type: ignore[call-overload]
+    table = pd.DataFrame(
+        {"Comparison": [f"{r['arm']} vs {r['reference']}" for r in rows],
+         "Test": [str(r["test"]) for r in rows],
+         "Chi-square": [fmt.num(float(r["statistic"]), 2) for r in rows],
+         "df": [str(r["df"]) for r in rows],
+         "p-value": [fmt.p_value(float(r["p_value"])) for r in rows]})
+    small = {s.arm for s in result.arms if arm_suppressed(s, min_cell)}
+    return privacy.mask_rows(table, [r["arm"] in small or r["reference"] in small for r in rows],
+                             ("Comparison", "Test"))
 
 
 def over_time_table(frame: pd.DataFrame, kind: str, min_cell: int = 0) -> pd.DataFrame:

@@ -226,7 +226,8 @@ def marginal_risks(frame: pd.DataFrame, response_col: str, arm_col: str, referen
     """
     covariates, strata = tuple(covariates), tuple(strata)
     if method not in VARIANCE_METHODS:
-        raise AnalysisError(f"Unknown variance method '{method}'. Choose one of: {', '.join(VARIANCE_METHODS)}.")
+        raise AnalysisError(f"Unknown variance method '{method}'. Choose one of: "
+                            f"{', '.join(VARIANCE_METHODS)}.")
     if ge_type not in ("HC0", "model-based"):
         raise AnalysisError(f"Unknown coefficient covariance '{ge_type}'. Choose HC0 or model-based.")
     if arm_col in covariates or response_col in covariates:
@@ -287,8 +288,10 @@ def marginal_risks(frame: pd.DataFrame, response_col: str, arm_col: str, referen
         varcov = _ye_varcov(y, arm, arms, preds) / n
         if strata:
             varcov = varcov - _ye_strata_term(d, list(strata), y - _expit(X @ beta), arm, arms) / n
-    strata_note = (f"Variance adjusted for randomisation stratified by {', '.join(strata)}.",) if strata else ()
-    label = ", ".join(covariates) if covariates else "nothing (no covariates: the risks are the observed rates)"
+    strata_note = ((f"Variance adjusted for randomisation stratified by {', '.join(strata)}.",)
+                   if strata else ())
+    label = (", ".join(covariates) if covariates
+             else "nothing (no covariates: the risks are the observed rates)")
     return MarginalRisks(arms, str(reference), risks, (varcov + varcov.T) / 2, n, method,
                          ge_type if method == "Ge" else "", strata, covariates,
                          (*notes, *cov_notes, f"Working model adjusted for: {label}.", *strata_note))
