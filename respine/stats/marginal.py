@@ -120,8 +120,11 @@ class MarginalRisks:
     @property
     def test(self) -> str:
         """The method's name in a results table."""
-        what = f"Ge, {self.ge_type}" if self.method == "Ge" else "Ye" + (
-            f", stratified by {', '.join(self.strata)}" if self.strata else "")
+        what = (
+            f"Ge, {self.ge_type}"
+            if self.method == "Ge"
+            else "Ye" + (f", stratified by {', '.join(self.strata)}" if self.strata else "")
+        )
         return f"G-computation ({what})"
 
     def contrast(self, arm: str, measure: str, level: float = 0.95) -> Contrast:
@@ -159,10 +162,17 @@ class MarginalRisks:
         return tuple(self.contrast(a, m, level) for a in self.arms[:-1] for m in MEASURES)
 
 
-def marginal_risks(frame: pd.DataFrame, response_col: str, arm_col: str, reference: str,
-                   covariates: Sequence[str] = (), method: VarianceMethod = "Ye",
-                   ge_type: GeType = "HC0", strata: Sequence[str] = (),
-                   arm_order: Sequence[str] = ()) -> MarginalRisks:
+def marginal_risks(
+    frame: pd.DataFrame,
+    response_col: str,
+    arm_col: str,
+    reference: str,
+    covariates: Sequence[str] = (),
+    method: VarianceMethod = "Ye",
+    ge_type: GeType = "HC0",
+    strata: Sequence[str] = (),
+    arm_order: Sequence[str] = (),
+) -> MarginalRisks:
     """Marginal risks of each arm by g-computation from a logistic working model.
 
     Model: ``logit P(response = 1) = arm + covariates`` (statsmodels GLM, binomial, logit), with
@@ -226,32 +236,42 @@ def marginal_risks(frame: pd.DataFrame, response_col: str, arm_col: str, referen
     """
     covariates, strata = tuple(covariates), tuple(strata)
     if method not in VARIANCE_METHODS:
-        raise AnalysisError(f"Unknown variance method '{method}'. Choose one of: "
-                            f"{', '.join(VARIANCE_METHODS)}.")
+        raise AnalysisError(
+            f"Unknown variance method '{method}'. Choose one of: {', '.join(VARIANCE_METHODS)}."
+        )
     if ge_type not in ("HC0", "model-based"):
         raise AnalysisError(f"Unknown coefficient covariance '{ge_type}'. Choose HC0 or model-based.")
     if arm_col in covariates or response_col in covariates:
-        raise AnalysisError("The arm and the response cannot also be covariates; remove them from "
-                            "the covariate list.")
+        raise AnalysisError(
+            "The arm and the response cannot also be covariates; remove them from the covariate list."
+        )
     if strata and method != "Ye":
-        raise AnalysisError("Strata adjust Ye's variance only; Ge's variance takes none. Drop the strata "
-                            "or choose Ye's method.")
+        raise AnalysisError(
+            "Strata adjust Ye's variance only; Ge's variance takes none. Drop the strata "
+            "or choose Ye's method."
+        )
     outside = [s for s in strata if s not in covariates]
     if outside:
-        raise AnalysisError(f"Stratification variables {', '.join(outside)} must also be covariates of the "
-                            "working model (as randomisation strata are adjusted for).")
+        raise AnalysisError(
+            f"Stratification variables {', '.join(outside)} must also be covariates of the "
+            "working model (as randomisation strata are adjusted for)."
+        )
     all_arms = [str(a) for a in pd.unique(frame[arm_col].dropna())] if arm_col in frame else []
     d, notes = _select(frame, [response_col, arm_col, *covariates], arm_col, all_arms or [str(reference)])
     y = _as_binary(d[response_col], response_col)
     arm = d[arm_col].to_numpy(str)
     treated = _order_arms(list(pd.unique(arm)), str(reference), arm_order)
     if str(reference) not in set(arm) or not treated:
-        raise AnalysisError(f"G-computation needs subjects in the reference arm '{reference}' and in at "
-                            "least one other arm after dropping missing values.")
+        raise AnalysisError(
+            f"G-computation needs subjects in the reference arm '{reference}' and in at "
+            "least one other arm after dropping missing values."
+        )
     if y.min() == y.max():
         state = "responder" if y[0] == 1 else "non-responder"
-        raise AnalysisError(f"Every subject is a {state}, so no treatment effect can be estimated. Choose "
-                            "another visit, endpoint or responder rule.")
+        raise AnalysisError(
+            f"Every subject is a {state}, so no treatment effect can be estimated. Choose "
+            "another visit, endpoint or responder rule."
+        )
     arms = (*treated, str(reference))
     cov_blocks, cov_names, cov_notes = _covariate_blocks(d, covariates)
     Z = np.column_stack(cov_blocks) if cov_blocks else np.empty((len(d), 0))
@@ -266,9 +286,11 @@ def marginal_risks(frame: pd.DataFrame, response_col: str, arm_col: str, referen
     if _separated(X, y):
         groups = _constant_groups(d, y, [arm_col, *covariates])
         where = f" Groups where the response does not vary: {'; '.join(groups)}." if groups else ""
-        raise AnalysisError("The logistic working model cannot be estimated: the arm and covariates predict "
-                            f"the response perfectly in this selection (separation).{where} Remove or merge "
-                            "covariate levels, or widen the selection.")
+        raise AnalysisError(
+            "The logistic working model cannot be estimated: the arm and covariates predict "
+            f"the response perfectly in this selection (separation).{where} Remove or merge "
+            "covariate levels, or widen the selection."
+        )
     beta, xtwx_inv = _fit_logistic(X, y)
     n = len(y)
     # Predictions of every subject under every arm (columns in ``arms`` order).
@@ -288,13 +310,24 @@ def marginal_risks(frame: pd.DataFrame, response_col: str, arm_col: str, referen
         varcov = _ye_varcov(y, arm, arms, preds) / n
         if strata:
             varcov = varcov - _ye_strata_term(d, list(strata), y - _expit(X @ beta), arm, arms) / n
-    strata_note = ((f"Variance adjusted for randomisation stratified by {', '.join(strata)}.",)
-                   if strata else ())
-    label = (", ".join(covariates) if covariates
-             else "nothing (no covariates: the risks are the observed rates)")
-    return MarginalRisks(arms, str(reference), risks, (varcov + varcov.T) / 2, n, method,
-                         ge_type if method == "Ge" else "", strata, covariates,
-                         (*notes, *cov_notes, f"Working model adjusted for: {label}.", *strata_note))
+    strata_note = (
+        (f"Variance adjusted for randomisation stratified by {', '.join(strata)}.",) if strata else ()
+    )
+    label = (
+        ", ".join(covariates) if covariates else "nothing (no covariates: the risks are the observed rates)"
+    )
+    return MarginalRisks(
+        arms,
+        str(reference),
+        risks,
+        (varcov + varcov.T) / 2,
+        n,
+        method,
+        ge_type if method == "Ge" else "",
+        strata,
+        covariates,
+        (*notes, *cov_notes, f"Working model adjusted for: {label}.", *strata_note),
+    )
 
 
 def _expit(eta: np.ndarray) -> np.ndarray:
@@ -311,8 +344,11 @@ def _fit_logistic(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     beta = np.asarray(fit.params, dtype=float)
     if not fit.converged or not np.isfinite(beta).all():
         detail = "; ".join(sorted({str(w.message) for w in caught}))[:200]
-        raise AnalysisError("The logistic working model did not converge" + (f" ({detail})" if detail else "")
-                            + ". Remove covariates or widen the selection.")
+        raise AnalysisError(
+            "The logistic working model did not converge"
+            + (f" ({detail})" if detail else "")
+            + ". Remove covariates or widen the selection."
+        )
     mu = _expit(X @ beta)
     xtwx = (X * (mu * (1 - mu))[:, None]).T @ X
     return beta, np.linalg.inv(xtwx)
@@ -336,13 +372,15 @@ def _ye_varcov(y: np.ndarray, arm: np.ndarray, arms: Sequence[str], preds: np.nd
         for j, b in enumerate(arms):
             if j != i:
                 on_j = arm == b
-                out[i, j] = (cov(yi, preds[on, j]) + cov(y[on_j], preds[on_j, i])
-                             - cov(preds[:, i], preds[:, j]))
+                out[i, j] = (
+                    cov(yi, preds[on, j]) + cov(y[on_j], preds[on_j, i]) - cov(preds[:, i], preds[:, j])
+                )
     return out
 
 
-def _ye_strata_term(d: pd.DataFrame, strata: list[str], resid: np.ndarray, arm: np.ndarray,
-                    arms: Sequence[str]) -> np.ndarray:
+def _ye_strata_term(
+    d: pd.DataFrame, strata: list[str], resid: np.ndarray, arm: np.ndarray, arms: Sequence[str]
+) -> np.ndarray:
     """n times the reduction of Ye's covariance under permuted-block stratified randomisation."""
     pi = np.array([np.mean(arm == a) for a in arms])
     omega = np.diag(pi) - np.outer(pi, pi)
@@ -351,7 +389,11 @@ def _ye_strata_term(d: pd.DataFrame, strata: list[str], resid: np.ndarray, arm: 
     for z in np.unique(stratum):
         in_z = stratum == z
         # An arm absent from a stratum contributes nothing there (beeca's mean() would be NaN).
-        rb = np.array([resid[in_z & (arm == a)].mean() / p if (in_z & (arm == a)).any() else 0.0
-                       for a, p in zip(arms, pi, strict=True)])
+        rb = np.array(
+            [
+                resid[in_z & (arm == a)].mean() / p if (in_z & (arm == a)).any() else 0.0
+                for a, p in zip(arms, pi, strict=True)
+            ]
+        )
         total += np.outer(rb, rb) * omega * in_z.mean()
     return total
