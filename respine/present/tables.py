@@ -786,7 +786,8 @@ def screening_display(screening: Screening, min_cell: int = 0, top: int = 15) ->
         "Chance alone, pointwise": [
             band(lo, hi) for lo, hi in zip(frame["pointwise_low"], frame["pointwise_high"], strict=True)],
         "Chance alone, simultaneous": [
-            band(lo, hi) for lo, hi in zip(frame["simultaneous_low"], frame["simultaneous_high"], strict=True)],
+            band(lo, hi)
+            for lo, hi in zip(frame["simultaneous_low"], frame["simultaneous_high"], strict=True)],
         "Adjusted p (max-T)": [fmt.p_value(p) for p in frame["p_adjusted"]],
         "Beyond chance": ["yes" if o else "no" for o in frame["outside_simultaneous"]],
     })
