@@ -63,6 +63,28 @@ CASES: list[tuple[str, Callable]] = [
             t, Selection("RESP", 12.0), ("sex", "age", "smoking", "country", "modic", "baseline_vas")
         ),
     ),
+    (
+        "exact: Clopper-Pearson, Miettinen-Nurminen, exact odds ratio",
+        lambda t: analyze(t, Selection("RESP", 12.0, method="exact")),
+    ),
+    (
+        "g-computation, Ye variance (country, sex, age)",
+        lambda t: analyze(t, Selection("RESP", 12.0, method="gcomp_ye", covariates=("country", "sex", "age"))),
+    ),
+    (
+        "g-computation, Ge variance (country, sex, age)",
+        lambda t: analyze(t, Selection("RESP", 12.0, method="gcomp_ge", covariates=("country", "sex", "age"))),
+    ),
+    (
+        "van Elteren stratified by country",
+        lambda t: analyze(t, Selection("VAS", 12.0, method="van_elteren", covariates=("country",))),
+    ),
+    (
+        "subgroup screening (11 covariates and pairs, 1000 re-labellings)",
+        lambda t: __import__("respine.analyses.screening").analyses.screening.subgroup_screening(
+            t, Selection("RESP", 12.0, measure="aval")
+        ),
+    ),
 ]
 
 

@@ -16,8 +16,8 @@ from typing import Any, NoReturn, TypedDict
 
 from respine import __version__, derive
 from respine.analyses import compare, robustness
-from respine.analyses.screening import screening_summary
 from respine.analyses.compare import analyze
+from respine.analyses.screening import screening_summary
 from respine.errors import RespineError, SelectionError
 from respine.io import load_trial, validate_folder
 from respine.io.adam import DEFAULT_RECORD_RULE, RECORD_RULES
