@@ -187,15 +187,14 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
         n_total = int(sum(s.n for s in summaries))
     else:
         measure = "aval"
-        summaries = tuple(
-            stats.summarise_binary(at_visit.loc[at_visit[S.ARM] == a, S.VALUE], a) for a in arms_order
-        )
+        # the exact method's rates carry Clopper-Pearson intervals, the others' Wilson intervals
+        rates = [stats.summarise_binary(at_visit.loc[at_visit[S.ARM] == a, S.VALUE], a) for a in arms_order]
+        summaries = tuple(_clopper_pearson(s) if method == "exact" else s for s in rates)
         records = derive.count_records(at_visit.dropna(subset=[S.VALUE]), VISIT_RECORDS, arms_order)
         ref = summaries[-1]
         homogeneity: list[dict[str, object]] = []
         if method == "exact":
-            summaries = tuple(_clopper_pearson(s) for s in summaries)
-            contrasts = tuple(c for s in summaries[:-1] for c in _exact_contrasts(s, summaries[-1]))
+            contrasts = tuple(c for s in rates[:-1] for c in _exact_contrasts(s, rates[-1]))
         elif method in stats.BINARY_TESTS:
             contrasts = tuple(
                 c
@@ -410,7 +409,8 @@ def _adjusted_binary(
         out.append(stratified.cmh_odds_ratio(pair, S.ARM, S.VALUE, "_stratum", arm, reference))
         both = [i for i, (m, k) in enumerate(zip(counts[1], counts[3], strict=True)) if m and k]
         try:
-            bd = stats.breslow_day(*([c[i] for i in both] for c in counts))
+            x1, n1, x2, n2 = ([c[i] for i in both] for c in counts)
+            bd = stats.breslow_day(x1, n1, x2, n2)
         except AnalysisError as exc:  # a stratum with no event or only events: no test, say why
             notes.append(f"No Breslow-Day test for {arm} vs {reference}: {exc}")
             continue

@@ -331,7 +331,7 @@ def marginal_risks(
 
 
 def _expit(eta: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-eta))
+    return np.asarray(1.0 / (1.0 + np.exp(-eta)))
 
 
 def _fit_logistic(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
