@@ -403,7 +403,7 @@ def _adjusted_binary(
         counts = _stratum_counts(pair, arm, reference)
         mn = stats.stratified_miettinen_nurminen(*counts)
         out.append(stats.Contrast(arm, reference, "risk_difference", mn.estimate, None, mn.ci_low, mn.ci_high,
-                                  mn.p_value, "Stratified Miettinen-Nurminen score (CMH weights)",
+                                  mn.p_value, "Stratified Miettinen-Nurminen score (Mantel-Haenszel weights)",
                                   notes=(f"{mn.dropped} strata without subjects of both arms left out.",)
                                   if mn.dropped else ()))
         out.append(stratified.cmh_odds_ratio(pair, S.ARM, S.VALUE, "_stratum", arm, reference))
