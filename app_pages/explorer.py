@@ -61,6 +61,8 @@ with render.explained():
     with left:
         render.table(tables.arm_table(result, k), f"{endpoint}_arms", "arms")
         render.table(tables.contrast_table(result, k), f"{endpoint}_comparison", "contrasts")
+        if result.extra.get("homogeneity"):  # CMH: the Breslow-Day test of each comparison
+            render.table(tables.homogeneity_table(result, k), f"{endpoint}_homogeneity", "homogeneity")
         direction = labels.result_direction_note(ep, result)  # from the registry; empty if unknown
         if direction:
             st.caption(md(direction))

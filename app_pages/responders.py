@@ -68,8 +68,9 @@ with odi_col:
     state.bound("join", st.radio, "Combine VAS and ODI criteria with", options=["OR", "AND"], horizontal=True)
 with rule_col:
     controls.visit(ctx, RESPONDER)
-    controls.method("binary", "Test", compare.BINARY_METHODS)
+    method = controls.method("binary", "Test", compare.BINARY_METHODS)
     st.button("Reset to the primary rule", on_click=reset_rule, icon=":material/restart_alt:")
+controls.method_settings(ctx, trial.endpoint(RESPONDER), method)  # strata or covariates where used
 
 sel = state.selection(trial, endpoint=RESPONDER, measure="aval")
 words = describe_rule(trial.endpoint(RESPONDER), sel.rule, trial.endpoint)  # the declared components
@@ -89,8 +90,22 @@ with render.explained():
     with table_col:
         render.table(tables.arm_table(result, k), "responders_arms", "resp_arms")
         render.table(tables.contrast_table(result, k), "responders_comparison", "resp_contrasts")
+        if result.extra.get("homogeneity"):  # stratified: are the strata's odds ratios alike?
+            render.table(tables.homogeneity_table(result, k), "responders_homogeneity", "resp_homogeneity")
         render.notes(result.notes)
         render.methods(result.methods_text)
+
+if method != "exact":  # the small-sample view of the same comparison, beside the chosen test
+    with render.explained():
+        exact = cache.run(registry.analyze, trial, sel.with_(method="exact"))
+        st.markdown("**Exact and score intervals**")
+        left, right = st.columns([2, 3])
+        with left:
+            render.table(tables.arm_table(exact, k), "responders_arms_exact", "resp_arms_exact")
+        with right:
+            render.table(tables.contrast_table(exact, k), "responders_comparison_exact",
+                         "resp_contrasts_exact")
+        render.methods(exact.methods_text)
 
 with render.explained():
     trend = cache.run(registry.over_time, trial, sel)

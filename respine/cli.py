@@ -17,6 +17,7 @@ from typing import Any, NoReturn, TypedDict
 from respine import __version__, derive
 from respine.analyses import compare, robustness
 from respine.analyses.compare import analyze
+from respine.analyses.screening import screening_summary
 from respine.errors import RespineError, SelectionError
 from respine.io import load_trial, validate_folder
 from respine.io.adam import DEFAULT_RECORD_RULE, RECORD_RULES
@@ -313,6 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=2024, help="seed of the multiple imputation")
     r.add_argument("--threshold", type=float, default=0.10,
                    help="clinically relevant risk difference for the Bayesian reading (default 0.10)")
+    r.add_argument("--screen", default=None, metavar="COV[,COV]|all",
+                   help="subgroup screening: every subgroup of one or two of these declared covariates "
+                        "('all': every covariate but the site) against a permutation chance band")
+    r.add_argument("--permutations", type=int, default=1000,
+                   help="re-labellings of the arms for the screening band (default 1000)")
+    r.add_argument("--min-subgroup", type=int, default=20,
+                   help="smallest subgroup screened, in subjects (default 20; at least 5 per arm)")
     r.add_argument("--format", choices=["json", "text"], default="text")
 
     rep = sub.add_parser("report", help="write a static report of the primary and secondary endpoints")
@@ -401,6 +409,9 @@ def _robustness(args: argparse.Namespace) -> int:
                         [{"arm": a, "reference": trial.design.reference_arm, "priors": p}
                          for a, p in priors.items()])
         out["gee"] = robustness.gee_over_visits(trial, sel).to_dict("records")
+    screens = _screening(args, trial, sel)
+    if screens:
+        out["subgroup_screening"] = _one_or_per_arm([s.to_dict() for s in screens])
     if args.format == "json":
         print(json.dumps(_nan_to_none(out), indent=2, default=_json_default))
         return 0
@@ -417,7 +428,26 @@ def _robustness(args: argparse.Namespace) -> int:
             print(shown.drop(columns=["Prior, in words"]).to_string(index=False))
     print()
     print(tables.multiplicity_display(mult).to_string(index=False))
+    for screen in screens:
+        print(f"\nSubgroup screening, {screen.arm} vs {screen.reference}: {screening_summary(screen)}")
+        print(tables.screening_display(screen, top=10).to_string(index=False))
     return 0
+
+
+def _screening(args: argparse.Namespace, trial: S.Trial, sel: Selection) -> list[Any]:
+    """``--screen``: the subgroup screening of each treatment arm (empty without the option)."""
+    from respine.analyses.screening import subgroup_screening
+
+    if args.screen is None:
+        return []
+    names = study_names(trial)["filter_columns"]
+    given = [c.strip() for c in args.screen.split(",") if c.strip()]
+    if given == ["all"]:
+        variables: tuple[str, ...] = ()
+    else:
+        variables = tuple(matching.match_name(c, names, "covariate", hint=COVARIATE_HINT) for c in given)
+    return [subgroup_screening(trial, sel, variables, min_size=args.min_subgroup,
+                               permutations=args.permutations, arm=a) for a in trial.design.treatment_arms]
 
 
 def _report(args: argparse.Namespace) -> int:

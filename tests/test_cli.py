@@ -105,7 +105,7 @@ def test_console_script_runs_without_traceback():
 
 
 @pytest.mark.parametrize(("method", "covariates", "measures"), [
-    ("cmh", "country", ["risk_difference", "odds_ratio"]),
+    ("cmh", "country", ["risk_difference", "risk_difference", "odds_ratio"]),  # Sato; stratified MN
     ("logistic", "country,sex", ["odds_ratio"]),
 ])
 def test_adjusted_binary_methods(capsys, method, covariates, measures):

@@ -12,6 +12,7 @@ observed and derived records it read, and its methods sentence says so.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pandas as pd
@@ -30,12 +31,18 @@ CONTINUOUS_METHODS = {
     "ancova": "ANCOVA adjusted for baseline",
     "mmrm": "MMRM over all visits (REML)",
     "mann_whitney": "Mann-Whitney with Hodges-Lehmann shift",
+    "van_elteren": "Van Elteren rank test, stratified by the covariates",
 }
 BINARY_METHODS = {
     **stats.BINARY_TESTS,
     "cmh": "Cochran-Mantel-Haenszel, stratified by the covariates",
     "logistic": "Logistic regression adjusted for the covariates",
+    "exact": "Exact and score methods (Clopper-Pearson, Miettinen-Nurminen, exact odds ratio; Fisher)",
+    "gcomp_ye": "G-computation adjusted for the covariates (Ye robust variance)",
+    "gcomp_ge": "G-computation adjusted for the covariates (Ge delta-method variance)",
 }
+#: The variance of each g-computation method (respine.stats.marginal).
+GCOMP_VARIANCE = {"gcomp_ye": "Ye", "gcomp_ge": "Ge"}
 
 
 #: The records a comparison at one visit reads (see the module docstring).
@@ -143,6 +150,10 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
                 )
                 for a in arms_order[:-1]
             )
+        elif method == "van_elteren":
+            contrasts, strata_notes = _van_elteren(trial, values, column, sel.covariates, reference,
+                                                   arms_order)
+            notes.extend(strata_notes)
         else:
             if measure == "aval" and sel.visit == base_visit:
                 raise AnalysisError(
@@ -176,12 +187,15 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
         n_total = int(sum(s.n for s in summaries))
     else:
         measure = "aval"
-        summaries = tuple(
-            stats.summarise_binary(at_visit.loc[at_visit[S.ARM] == a, S.VALUE], a) for a in arms_order
-        )
+        # the exact method's rates carry Clopper-Pearson intervals, the others' Wilson intervals
+        rates = [stats.summarise_binary(at_visit.loc[at_visit[S.ARM] == a, S.VALUE], a) for a in arms_order]
+        summaries = tuple(_clopper_pearson(s) if method == "exact" else s for s in rates)
         records = derive.count_records(at_visit.dropna(subset=[S.VALUE]), VISIT_RECORDS, arms_order)
         ref = summaries[-1]
-        if method in stats.BINARY_TESTS:
+        homogeneity: list[dict[str, object]] = []
+        if method == "exact":
+            contrasts = tuple(c for s in rates[:-1] for c in _exact_contrasts(s, rates[-1]))
+        elif method in stats.BINARY_TESTS:
             contrasts = tuple(
                 c
                 for s in summaries[:-1]
@@ -190,9 +204,12 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
                 )
             )
         else:
-            contrasts = _adjusted_binary(trial, at_visit, method, sel.covariates, reference, arms_order)
+            contrasts, homogeneity, adjusted_notes = _adjusted_binary(trial, at_visit, method, sel.covariates,
+                                                                      reference, arms_order)
+            notes.extend(adjusted_notes)
         n_total = int(sum(s.n for s in summaries))
-        if any(s.n and min(s.responders, s.n - s.responders) < 5 for s in summaries) and method != "fisher":
+        small = any(s.n and min(s.responders, s.n - s.responders) < 5 for s in summaries)
+        if small and method not in ("fisher", "exact"):
             notes.append("Some cells hold fewer than 5 subjects; Fisher's exact test is safer.")
     empty = [s.arm for s in summaries if s.n == 0]
     if empty:
@@ -220,7 +237,9 @@ def analyze(trial: S.Trial, sel: Selection) -> AnalysisResult:
         synthetic=trial.synthetic,
         # Says in the JSON output whether the responder rule differs from the study's primary rule,
         # and which direction is better (None: unknown), so a script can read a contrast's sign.
-        extra={"rule_modified": rule_modified(ep, sel.rule), "lower_is_better": ep.lower_is_better},
+        extra={"rule_modified": rule_modified(ep, sel.rule), "lower_is_better": ep.lower_is_better,
+               # CMH: the Breslow-Day test of homogeneous odds ratios over the strata, per arm
+               **({"homogeneity": homogeneity} if ep.kind == "binary" and method == "cmh" else {})},
         records=records,
         dose_response=dose,
     )
@@ -278,6 +297,72 @@ def dose_response(trial: S.Trial, sel: Selection) -> DoseResponse | None:
     return analyze(trial, sel.with_(method="ancova")).dose_response
 
 
+def _clopper_pearson(s: stats.BinarySummary) -> stats.BinarySummary:
+    """An arm's rate with the Clopper-Pearson interval in place of Wilson's."""
+    lo, hi = stats.clopper_pearson_ci(s.responders, s.n) if s.n else (math.nan, math.nan)
+    return replace(s, ci_low=lo, ci_high=hi)
+
+
+def _exact_contrasts(s: stats.BinarySummary, ref: stats.BinarySummary) -> tuple[stats.Contrast, ...]:
+    """Risk difference with the Miettinen-Nurminen score CI and the conditional odds ratio with its
+    exact CI, both with Fisher's exact p-value (the figures of R's ``fisher.test``)."""
+    if not s.n or not ref.n:
+        raise AnalysisError(f"No subject with a value in arm '{s.arm if not s.n else ref.arm}'; widen the "
+                            "population or filters, or choose another visit.")
+    p = stats.fisher_exact_2x2(s.responders, s.n, ref.responders, ref.n)
+    lo, hi = stats.miettinen_nurminen_ci(s.responders, s.n, ref.responders, ref.n)
+    rd = stats.Contrast(s.arm, ref.arm, "risk_difference", s.rate - ref.rate, None, lo, hi, p,
+                        "Miettinen-Nurminen score CI; Fisher's exact test")
+    odds, o_lo, o_hi = stats.exact_odds_ratio_ci(s.responders, s.n, ref.responders, ref.n)
+    ratio = stats.Contrast(s.arm, ref.arm, "odds_ratio", odds, None, o_lo, o_hi, p,
+                           "Exact conditional CI; Fisher's exact test",
+                           notes=("Conditional maximum-likelihood estimate of the odds ratio.",))
+    return (rd, ratio)
+
+
+def _strata(trial: S.Trial, frame: pd.DataFrame, covariates: tuple[str, ...], what: str
+            ) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """``frame`` with a ``_stratum`` column from the covariates (declared continuous ones cut at
+    their median, as the Subgroups page cuts them), and a note on the cuts."""
+    from respine.analyses.subgroups import cut_levels
+
+    if not covariates:
+        raise AnalysisError(f"The {what} needs at least one covariate to stratify by: choose, for example, "
+                            "country or sex.")
+    frame = frame.merge(derive.subject_table(trial).drop(columns=[S.ARM]), on=S.SUBJECT_ID, how="left")
+    kinds = {c.column: c for c in trial.design.covariates}
+    parts, notes = [], []
+    for cov in covariates:
+        if cov in kinds and kinds[cov].kind == "continuous":
+            parts.append(cut_levels(frame[cov], None, kinds[cov].unit))
+            notes.append(f"{kinds[cov].label} is cut at its median to form strata.")
+        else:
+            parts.append(derive.as_levels(frame[cov]).where(frame[cov].notna(), None))
+    table = pd.concat(parts, axis=1)
+    stratum = table.astype(str).agg(" / ".join, axis=1).where(table.notna().all(axis=1), None)
+    dropped = int(stratum.isna().sum())
+    if dropped:
+        notes.append(f"{dropped} subjects without a value of {', '.join(covariates)} were left out.")
+    return frame.assign(_stratum=stratum.to_numpy()).dropna(subset=["_stratum"]), tuple(notes)
+
+
+def _van_elteren(trial: S.Trial, values: pd.DataFrame, column: str, covariates: tuple[str, ...],
+                 reference: str, arms_order: list[str]) -> tuple[tuple[stats.Contrast, ...], tuple[str, ...]]:
+    """Van Elteren's stratified rank test of each treatment arm against the reference: its
+    standardised statistic (positive when the arm ranks higher) and two-sided p-value."""
+    frame, notes = _strata(trial, values, covariates, "van Elteren test")
+    out = []
+    for arm in arms_order[:-1]:
+        test = stats.van_elteren(frame[column], frame[S.ARM], frame["_stratum"], arm, reference)
+        dropped = ((f"{test.dropped} strata without subjects of both arms were left out.",)
+                   if test.dropped else ())
+        out.append(stats.Contrast(arm, reference, "rank_z", test.z, None, math.nan, math.nan, test.p_value,
+                                  f"Van Elteren, {test.strata} strata",
+                                  notes=("The estimate is the standardised rank statistic z; the test has "
+                                         "no CI.", *dropped)))
+    return tuple(out), notes
+
+
 def _adjusted_binary(
     trial: S.Trial,
     at_visit: pd.DataFrame,
@@ -285,29 +370,69 @@ def _adjusted_binary(
     covariates: tuple[str, ...],
     reference: str,
     arms_order: list[str],
-) -> tuple[stats.Contrast, ...]:
-    """Stratified (CMH) or covariate-adjusted (logistic) comparisons of a binary endpoint."""
+) -> tuple[tuple[stats.Contrast, ...], list[dict[str, object]], tuple[str, ...]]:
+    """Stratified (CMH), covariate-adjusted (logistic) or marginal (g-computation) comparisons of a
+    binary endpoint; with the CMH, the Breslow-Day homogeneity test of each arm's strata."""
     from respine.stats import stratified
 
     if not covariates:
         raise AnalysisError(
             f"The {BINARY_METHODS[method]} needs at least one covariate: choose, for example, country or sex."
         )
+    if method in GCOMP_VARIANCE:
+        from respine.stats.marginal import marginal_risks
+
+        model = _model_frame(trial, at_visit, covariates)
+        fit = marginal_risks(model, S.VALUE, S.ARM, reference, covariates, GCOMP_VARIANCE[method],  # type: ignore[arg-type]
+                             arm_order=tuple(arms_order))
+        return fit.contrasts(), [], ()
     frame = at_visit.merge(derive.subject_table(trial).drop(columns=[S.ARM]), on=S.SUBJECT_ID, how="left")
     if method == "logistic":
         return stratified.logistic_adjusted(
             frame, S.VALUE, S.ARM, reference, covariates, arm_order=tuple(arms_order)
-        )
+        ), [], ()
     missing = [c for c in covariates if c not in frame.columns]
     if missing:
         raise AnalysisError(f"Covariates {missing} are not subject covariates.")
     frame = frame.assign(_stratum=frame[list(covariates)].astype(str).agg(" / ".join, axis=1))
     out: list[stats.Contrast] = []
+    homogeneity: list[dict[str, object]] = []
+    notes: list[str] = []
     for arm in arms_order[:-1]:
         pair = frame[frame[S.ARM].isin([arm, reference])]
         out.append(stratified.cmh_risk_difference(pair, S.ARM, S.VALUE, "_stratum", arm, reference))
+        counts = _stratum_counts(pair, arm, reference)
+        mn = stats.stratified_miettinen_nurminen(*counts)
+        out.append(stats.Contrast(arm, reference, "risk_difference", mn.estimate, None, mn.ci_low, mn.ci_high,
+                                  mn.p_value, "Stratified Miettinen-Nurminen score (Mantel-Haenszel weights)",
+                                  notes=(f"{mn.dropped} strata without subjects of both arms left out.",)
+                                  if mn.dropped else ()))
         out.append(stratified.cmh_odds_ratio(pair, S.ARM, S.VALUE, "_stratum", arm, reference))
-    return tuple(out)
+        both = [i for i, (m, k) in enumerate(zip(counts[1], counts[3], strict=True)) if m and k]
+        try:
+            x1, n1, x2, n2 = ([c[i] for i in both] for c in counts)
+            bd = stats.breslow_day(x1, n1, x2, n2)
+        except AnalysisError as exc:  # a stratum with no event or only events: no test, say why
+            notes.append(f"No Breslow-Day test for {arm} vs {reference}: {exc}")
+            continue
+        homogeneity.append({"arm": arm, "reference": reference,
+                            "test": "Breslow-Day with Tarone's correction",
+                            "statistic": bd.statistic, "df": bd.df, "p_value": bd.p_value,
+                            "common_odds_ratio": bd.common_odds_ratio, "strata": len(both)})
+    return tuple(out), homogeneity, tuple(notes)
+
+
+def _stratum_counts(pair: pd.DataFrame, arm: str, reference: str
+                    ) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Responders and subjects of ``arm`` and of ``reference`` in each stratum."""
+    x1, n1, x2, n2 = [], [], [], []
+    for _, block in pair.dropna(subset=[S.VALUE]).groupby("_stratum", sort=True):
+        a, r = block[block[S.ARM] == arm][S.VALUE], block[block[S.ARM] == reference][S.VALUE]
+        x1.append(int((a == 1).sum()))
+        n1.append(int(a.size))
+        x2.append(int((r == 1).sum()))
+        n2.append(int(r.size))
+    return x1, n1, x2, n2
 
 
 def records_phrase(records: RecordCounts | None) -> str:
@@ -332,17 +457,32 @@ def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
     pop = trial.design.population(result.population).label
     ref = sel.reference or trial.design.reference_arm
     cases = records_phrase(result.records)
-    if result.kind == "binary" and result.method in ("cmh", "logistic"):
+    if result.kind == "binary" and result.method in ("cmh", "logistic", *GCOMP_VARIANCE):
         covs = ", ".join(sel.covariates)
-        how = (
-            f"stratified by {covs} with Cochran-Mantel-Haenszel weights (risk difference with Sato's "
-            "variance; Mantel-Haenszel odds ratio with the Robins-Breslow-Greenland CI)"
-            if result.method == "cmh"
-            else f"by logistic regression adjusted for {covs} (Wald CIs)"
-        )
+        if result.method == "cmh":
+            how = (f"stratified by {covs} with Cochran-Mantel-Haenszel weights (risk difference with Sato's "
+                   "variance and with the stratified Miettinen-Nurminen score CI; Mantel-Haenszel odds ratio "
+                   "with the Robins-Breslow-Greenland CI; Breslow-Day test of homogeneous odds ratios with "
+                   "Tarone's correction)")
+        elif result.method == "logistic":
+            how = f"by logistic regression adjusted for {covs} (Wald CIs)"
+        else:
+            variance = ("the robust variance of Ye et al. (2023)" if result.method == "gcomp_ye"
+                        else "the delta-method variance of Ge et al. (2011) with the HC0 sandwich")
+            how = (f"by g-computation (standardisation) from a logistic working model adjusted for {covs}: "
+                   "marginal risks, their difference, ratio and odds ratio (ratios with log-scale Wald CIs), "
+                   f"with {variance}, as the FDA's 2023 guidance on covariate adjustment describes")
         return (
             f"{result.endpoint_label} at {result.visit_label} was compared between arms in the {pop} "
             f"population {cases} {how}, with {ref} as reference."
+        )
+    if result.kind == "binary" and result.method == "exact":
+        return (
+            f"{result.endpoint_label} at {result.visit_label} was compared between arms in the {pop} "
+            f"population {cases}. Rates are shown with Clopper-Pearson exact 95% CIs; the risk difference "
+            "with the Miettinen-Nurminen score CI; the odds ratio as the conditional maximum-likelihood "
+            f"estimate with its exact conditional CI; the p-value is Fisher's exact test, with {ref} as "
+            "reference."
         )
     if result.kind == "binary":
         derivation = trial.endpoint(result.endpoint).derivation
@@ -363,7 +503,10 @@ def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
         fit = mmrm_fit(trial, sel.with_(reference=ref, measure=result.measure))
         return (fit.methods_text(result.endpoint_label, pop) + mmrm_records_sentence(result.records)
                 + f" Contrasts are arm minus {ref} at each visit.")
-    if result.method == "mann_whitney":
+    if result.method == "van_elteren":
+        how = (f"by van Elteren's rank test stratified by {', '.join(sel.covariates)} (Wilcoxon rank sums "
+               "within strata weighted by 1 / (n + 1); continuous covariates cut at the median)")
+    elif result.method == "mann_whitney":
         how = (
             "by the Mann-Whitney test, with the Hodges-Lehmann estimate of the shift and its CI (Bauer 1972)"
         )
@@ -384,8 +527,9 @@ def methods_text(result: AnalysisResult, sel: Selection, trial: S.Trial) -> str:
         how = "by Welch's unequal-variance t-test"
     text = (
         f"The {what} in {result.endpoint_label} at {result.visit_label} was compared between "
-        f"arms in the {pop} population {cases} {how}; differences are "
-        f"arm minus {ref} with 95% CIs."
+        f"arms in the {pop} population {cases} {how}; "
+        + (f"z is positive when the arm ranks higher than {ref}." if result.method == "van_elteren"
+           else f"differences are arm minus {ref} with 95% CIs.")
     )
     if result.dose_response is not None:
         doses = ", ".join(f"{a} {d:g}" for a, d in result.dose_response.doses.items())

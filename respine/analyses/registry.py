@@ -39,6 +39,7 @@ from respine.analyses import (
     repeated,
     robustness,
     safety,
+    screening,
     subgroups,
     survival,
     trend,
@@ -217,6 +218,7 @@ multiplicity_endpoints = register(robustness.multiplicity_over_endpoints, "multi
 gee = register(robustness.gee_over_visits, "gee")
 # Subgroups, trial conduct and the publication ----------------------------------------------------
 subgroup_analysis = register(subgroups.subgroup_analysis, "subgroups")
+subgroup_screening = register(screening.subgroup_screening, "screening", selection="values", keep=32)
 baseline_table = register(baseline.baseline_table)
 baseline_notes = register(baseline.baseline_notes)
 participant_flow = register(flow.participant_flow, keep=16)

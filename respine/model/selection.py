@@ -113,7 +113,7 @@ class Selection:
                 changes[name] = getattr(d, name)
         if kind == "binary":
             changes["measure"] = "aval"
-        if self.method not in ("ancova", "mmrm", "cmh", "logistic"):
+        if self.method not in ("ancova", "mmrm", "cmh", "logistic", "gcomp_ye", "gcomp_ge", "van_elteren"):
             changes["covariates"] = ()
         if self.method != "mmrm":
             changes.update(covariance=d.covariance, df_method=d.df_method)

@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from respine.analyses.screening import Screening
 from respine.analyses.survival import TimeToEvent
 from respine.model.endpoints import Endpoint
 from respine.model.results import AnalysisResult
@@ -907,3 +908,54 @@ def km_figure(result: TimeToEvent, colours: dict[str, str], title: str, x_title:
     level = next(iter(result.curves.values())).confidence if result.curves else 0.95
     return _layout(fig, title, f"Probability without the event (band: pointwise {100 * level:g}% CI)",
                    x_title)
+
+
+def screening_figure(screening: Screening, title: str, min_cell: int = 0) -> go.Figure:
+    """Subgroup screening: every subgroup's effect against its size, the overall effect as a line,
+    and the funnels of what chance alone gives (pointwise: dotted; simultaneous: shaded).
+
+    Subgroups of one covariate are circles, of two covariates diamonds; those outside the
+    simultaneous band are drawn in vermillion. Risk differences are in percentage points.
+    Subgroups with an arm of fewer than ``min_cell`` subjects (aggregate-only mode) are not drawn.
+    """
+    import numpy as np
+
+    pp = 100.0 if screening.measure == "risk_difference" else 1.0
+    unit = " (percentage points)" if pp == 100.0 else ""
+    s = screening.subgroups
+    counts = [c for c in s.columns if c.startswith("n ")]
+    shown = s[(s[counts] >= min_cell).all(axis=1)] if min_cell else s
+    fig = _new(x_title="Subjects in the subgroup", y_title=f"{fmt.contrast_label(screening.measure)}{unit}")
+    sizes = np.linspace(max(2.0, float(s["n"].min()) * 0.9), float(screening.n), 200)
+    lo_s, hi_s = screening.band(sizes, simultaneous=True)
+    fig.add_trace(go.Scatter(x=sizes, y=hi_s * pp, mode="lines", line=dict(width=0), showlegend=False,
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=sizes, y=lo_s * pp, mode="lines", fill="tonexty",
+                             fillcolor="rgba(110,110,110,0.15)", line=dict(width=0), hoverinfo="skip",
+                             name=f"chance alone, every subgroup ({screening.level:.0%}, simultaneous)"))
+    lo_p, hi_p = screening.band(sizes)
+    for i, y in enumerate((lo_p, hi_p)):
+        fig.add_trace(go.Scatter(x=sizes, y=y * pp, mode="lines",
+                                 line=dict(color="#6E6E6E", dash="dot", width=1),
+                                 hoverinfo="skip", showlegend=i == 0,
+                                 name=f"chance alone, one subgroup ({screening.level:.0%}, pointwise)"))
+    fig.add_hline(y=screening.overall * pp, line=dict(color="#000000", width=1.5),
+                  annotation_text=f"overall {fmt.num(screening.overall * pp, 1)}",
+                  annotation_position="top left")
+    for depth, symbol, name in ((1, "circle", "one covariate"), (2, "diamond", "two covariates")):
+        part = shown[shown["depth"] == depth]
+        if part.empty:
+            continue
+        hover = [
+            f"{_tpl(r['subgroup'])}<br>n = {int(r['n'])} ("
+            + ", ".join(f"{_tpl(c[2:])} {int(r[c])}" for c in counts)
+            + f")<br>effect {fmt.num(r['estimate'] * pp, 1)}; adjusted p = {fmt.p_value(r['p_adjusted'])}"
+            for _, r in part.iterrows()
+        ]
+        colour = [PALETTE[1] if out else PALETTE[0] for out in part["outside_simultaneous"]]
+        fig.add_trace(go.Scatter(x=part["n"], y=part["estimate"] * pp, mode="markers",
+                                 name=f"subgroup of {name}",
+                                 marker=dict(symbol=symbol, size=8, color=colour, opacity=0.8),
+                                 hovertext=hover, hoverinfo="text"))
+    _layout(fig, title, f"{fmt.contrast_label(screening.measure)}{unit}", "Subjects in the subgroup")
+    return _suppressed(fig, len(s) - len(shown), min_cell)

@@ -19,6 +19,7 @@ CONTRAST_LABELS = {
     "relative_risk": "Relative risk",
     "odds_ratio": "Odds ratio",
     "location_shift": "Location shift (Hodges-Lehmann)",
+    "rank_z": "Stratified rank statistic (z)",
 }
 
 

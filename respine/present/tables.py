@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from respine.analyses import baseline, flow, survival
+from respine.analyses.screening import Screening
 from respine.model.endpoints import Endpoint
 from respine.model.results import AnalysisResult, BinarySummary
 from respine.present import fmt, privacy
@@ -109,6 +110,8 @@ def arm_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
     binary = isinstance(first, BinarySummary)
     spec = BINARY_ARMS if binary else CONTINUOUS_ARMS
     table = spec.build(result.arms)
+    if binary and result.method == "exact":  # the exact method's arms carry Clopper-Pearson intervals
+        table = table.rename(columns={"95% CI (Wilson)": "95% CI (Clopper-Pearson)"})
     if result.lsmeans:
         lsm = {d["arm"]: d for d in result.lsmeans}
         table["LS mean [95% CI]"] = [
@@ -168,6 +171,21 @@ def contrast_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
     small = {s.arm for s in result.arms if arm_suppressed(s, min_cell)}
     flags = [c.arm in small or c.reference in small for c in result.contrasts]
     return privacy.mask_rows(table, flags, ("Comparison", "Measure", "Test"))
+
+
+def homogeneity_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
+    """The Breslow-Day tests of a stratified (CMH) result, one row per comparison (empty when the
+    result has none); suppressed where an arm of the comparison is."""
+    rows = list(result.extra.get("homogeneity", ()) or ())  # type: ignore[call-overload]
+    table = pd.DataFrame(
+        {"Comparison": [f"{r['arm']} vs {r['reference']}" for r in rows],
+         "Test": [str(r["test"]) for r in rows],
+         "Chi-square": [fmt.num(float(r["statistic"]), 2) for r in rows],
+         "df": [str(r["df"]) for r in rows],
+         "p-value": [fmt.p_value(float(r["p_value"])) for r in rows]})
+    small = {s.arm for s in result.arms if arm_suppressed(s, min_cell)}
+    return privacy.mask_rows(table, [r["arm"] in small or r["reference"] in small for r in rows],
+                             ("Comparison", "Test"))
 
 
 def over_time_table(frame: pd.DataFrame, kind: str, min_cell: int = 0) -> pd.DataFrame:
@@ -745,3 +763,33 @@ def logrank_display(result: survival.TimeToEvent, stratum_label: str = "") -> pd
         tests.append((f"Log-rank stratified by {stratum_label or result.stratify}", result.stratified))
     return pd.DataFrame([{"Test": name, "Chi-square": fmt.num(t.statistic, 2), "df": t.df,
                           "p": fmt.p_value(t.p_value)} for name, t in tests])
+
+
+def screening_display(screening: Screening, min_cell: int = 0, top: int = 15) -> pd.DataFrame:
+    """The ``top`` subgroups of a screening furthest from the overall effect (by their scaled
+    deviation), with both chance bands at their size; rows with an arm of fewer than ``min_cell``
+    subjects are suppressed (aggregate-only mode)."""
+    frame = screening.subgroups.assign(_order=screening.subgroups["z"].abs()).sort_values(
+        "_order", ascending=False).head(top)
+    counts = [c for c in frame.columns if c.startswith("n ")]
+    measure = screening.measure
+
+    scale, unit = (100.0, " pp") if measure == "risk_difference" else (1.0, "")
+
+    def band(lo: float, hi: float) -> str:
+        return f"{fmt.num(lo * scale)} to {fmt.num(hi * scale)}{unit}"
+
+    table = pd.DataFrame({
+        "Subgroup": frame["subgroup"].tolist(),
+        **{f"n {c[2:]}": [privacy.count_cell(int(v), min_cell) for v in frame[c]] for c in counts},
+        "Effect": [f"{fmt.num(e * scale)}{unit}" for e in frame["estimate"]],
+        "Chance alone, pointwise": [
+            band(lo, hi) for lo, hi in zip(frame["pointwise_low"], frame["pointwise_high"], strict=True)],
+        "Chance alone, simultaneous": [
+            band(lo, hi)
+            for lo, hi in zip(frame["simultaneous_low"], frame["simultaneous_high"], strict=True)],
+        "Adjusted p (max-T)": [fmt.p_value(p) for p in frame["p_adjusted"]],
+        "Beyond chance": ["yes" if o else "no" for o in frame["outside_simultaneous"]],
+    })
+    small = [any(privacy.is_small(int(r[c]), min_cell) for c in counts) for _, r in frame.iterrows()]
+    return privacy.mask_rows(table, small, ("Subgroup",))

@@ -83,6 +83,7 @@ PAGES: tuple[Page, ...] = (
     Page("app_pages/responders.py", "Responders", ":material/task_alt:", RESULTS, "responders"),
     Page("app_pages/profile.py", "Responder profile", ":material/stacked_line_chart:", RESULTS, "profile"),
     Page("app_pages/subgroups.py", "Subgroups", ":material/account_tree:", RESULTS, "subgroups"),
+    Page("app_pages/screening.py", "Subgroup screening", ":material/scatter_plot:", RESULTS, "screening"),
     Page("app_pages/trajectories.py", "Over time", ":material/timeline:", RESULTS, "trajectories"),
     Page("app_pages/mri.py", "MRI", ":material/radiology:", RESULTS, "mri"),
     Page("app_pages/robustness.py", "Robustness", ":material/verified:", RESULTS, "robustness"),
