@@ -1350,6 +1350,8 @@ def fit_mmrm(data: pd.DataFrame, *, response: str = "chg", subject: str = "subje
             continue
         Lt = to_sum[cols]
         Lt = np.where(np.abs(Lt) < math.sqrt(np.finfo(float).eps), 0.0, Lt)
+        if Lt.shape[0] == 0 or not np.any(Lt):
+            continue  # a term without columns (the visit of a one-visit model)
         num, den, fstat, pv = f_test(Lt)
         rows.append({"term": term, "num_df": num, "denom_df": den, "f_stat": fstat, "p_value": pv})
     type3 = pd.DataFrame(rows, columns=["term", "num_df", "denom_df", "f_stat", "p_value"])

@@ -1,0 +1,246 @@
+"""MMRM breadth against R package mmrm 0.3.18: heterogeneous and ante-dependence covariance
+structures, the spatial exponential structure in visit time, covariance by arm, empirical
+(sandwich) standard errors and type III F tests; plus unit checks that need no R.
+
+Reference data (``tests/reference_data/mmrm_breadth/``, see its README): mmrm's example data
+``fev_data`` (197 subjects, 4 visits, arms PBO and TRT) written to ``fev_data.csv`` with a
+visit time ``month`` = 1, 3, 6, 12, and ``values.json``, the unedited output of
+``mmrm_breadth.R``. Each block of ``values.json`` holds its exact R call (``call``); the model
+is::
+
+    fit <- mmrm(FEV1 ~ ARMCD * AVISIT + FEV1_BL * AVISIT + RACE + WEIGHT + <cov>(AVISIT | USUBJID),
+                data = d, reml = TRUE, method = <method>, vcov = <vcov>,
+                optimizer = "BFGS", optimizer_control = list(reltol = 1e-15, maxit = 2000))
+    emmeans(fit, ~ ARMCD | AVISIT, weights = "proportional")                 # lsmeans
+    contrast(emmeans(fit, ~ ARMCD | AVISIT), method = "trt.vs.ctrl", ref = 1,
+             adjust = "none")                                              # contrasts
+    mmrm:::Anova.mmrm(fit, type = "III")                                   # type3
+
+with ``sp_exp(month | USUBJID)`` for the spatial structure and ``<cov>(AVISIT | ARMCD / USUBJID)``
+for a covariance per arm. respine fits the same model with ``fit_mmrm(..., visit="month")`` (the
+visit factor and the coordinate are both the visit time).
+
+Tolerances (relative to the larger of 1 and the value, SEs as the scale of estimates): REML
+log-likelihood 1e-8, estimates and SEs 1e-6, degrees of freedom 1e-5, F statistics 1e-5,
+p-values 1e-5 on the log scale. Measured agreement is far inside: at most 1.1e-7 (F, df) and
+6e-8 (SEs) over the 46 fits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from respine.errors import AnalysisError
+from respine.stats.mmrm import COVARIANCES, VCOVS, MmrmResult, fit_mmrm
+
+HERE = Path(__file__).parent / "reference_data" / "mmrm_breadth"
+VALUES = json.loads((HERE / "values.json").read_text())
+FITS = VALUES["fits"]
+NEW = ("csh", "toeph", "ar1h", "ad", "adh", "sp_exp")
+EST, DF, LL = 1e-6, 1e-5, 1e-8
+TERMS = {"ARMCD": "ARMCD", "AVISIT": "month", "FEV1_BL": "FEV1_BL", "RACE": "RACE",
+         "WEIGHT": "WEIGHT", "ARMCD:AVISIT": "ARMCD:month", "AVISIT:FEV1_BL": "month:FEV1_BL"}
+VISITS = {"VIS1": 1.0, "VIS2": 3.0, "VIS3": 6.0, "VIS4": 12.0}
+
+
+@cache
+def fev() -> pd.DataFrame:
+    return pd.read_csv(HERE / "fev_data.csv")
+
+
+@cache
+def fit(covariance: str, df_method: str = "satterthwaite", vcov: str = "model",
+        by_arm: bool = False) -> MmrmResult:
+    return fit_mmrm(fev(), response="FEV1", subject="USUBJID", arm="ARMCD", visit="month",
+                    baseline="FEV1_BL", covariates=("RACE", "WEIGHT"), reference="PBO",
+                    covariance=covariance, df_method=df_method, vcov=vcov,
+                    group="ARMCD" if by_arm else None)
+
+
+def close(got: float, want: float, tol: float, what: str, scale: float = 1.0) -> None:
+    assert abs(got - want) <= tol * max(abs(want), scale, 1e-300), f"{what}: {got!r} vs R {want!r}"
+
+
+def check(res: MmrmResult, ref: dict) -> None:
+    close(res.reml_loglik, ref["reml_loglik"], LL, "REML log-likelihood")
+    assert res.n_observations == ref["n_obs"] and res.n_subjects == ref["n_subjects"]
+    for r in ref["contrasts"]:
+        got = res.contrasts[res.contrasts["visit"] == VISITS[r["visit"]]].iloc[0]
+        what = f"contrast at {r['visit']}"
+        for name in ("estimate", "ci_low", "ci_high"):
+            close(float(got[name]), r[name], EST, f"{what} {name}", scale=r["se"])
+        close(float(got["se"]), r["se"], EST, f"{what} se")
+        close(float(got["df"]), r["df"], DF, f"{what} df")
+        close(math.log(float(got["p_value"])), math.log(r["p_value"]), DF, f"{what} log p")
+    for r in ref["lsmeans"]:
+        got = res.lsmeans[(res.lsmeans["arm"] == r["arm"]) & (res.lsmeans["visit"] == VISITS[r["visit"]])]
+        what = f"LS mean {r['arm']} {r['visit']}"
+        close(float(got["estimate"].iloc[0]), r["estimate"], EST, what, scale=r["se"])
+        close(float(got["se"].iloc[0]), r["se"], EST, f"{what} se")
+        close(float(got["df"].iloc[0]), r["df"], DF, f"{what} df")
+    t3 = res.type3.set_index("term")
+    assert list(t3.index) == [TERMS[r["term"]] for r in ref["type3"]]
+    for r in ref["type3"]:
+        got = t3.loc[TERMS[r["term"]]]
+        assert int(got["num_df"]) == r["num_df"], r["term"]
+        close(float(got["denom_df"]), r["denom_df"], DF, f"type III {r['term']} df")
+        close(float(got["f_stat"]), r["f_stat"], DF, f"type III {r['term']} F")
+        close(math.log(float(got["p_value"])), math.log(r["p_value"]), DF, f"type III {r['term']} log p")
+
+
+def test_reference_file_is_what_the_tests_read():
+    assert VALUES["packages"]["mmrm"] == "0.3.18"
+    assert len(FITS) == 46
+    for key, block in FITS.items():
+        assert block["call"].startswith("fit <- mmrm(FEV1 ~ ARMCD * AVISIT + FEV1_BL * AVISIT"), key
+
+
+@pytest.mark.parametrize("covariance", [*NEW, "us", "cs", "ar1", "toep"])
+def test_structures_satterthwaite_match_r(covariance):
+    """values.json fits.<cov>_satterthwaite: mmrm(..., method = "Satterthwaite")."""
+    check(fit(covariance), FITS[f"{covariance}_satterthwaite"])
+
+
+@pytest.mark.parametrize("covariance", NEW)
+def test_new_structures_parameters_are_mmrm_theta(covariance):
+    """respine reports the new structures in mmrm's parameters: component(fit, "theta_est")."""
+    got = np.array([v for _, v in fit(covariance).covariance_parameters])
+    want = np.array(FITS[f"{covariance}_satterthwaite"]["theta"])
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("covariance", NEW)
+@pytest.mark.parametrize("df_method", ["kenward-roger", "kenward-roger-linear"])
+def test_new_structures_kenward_roger_match_r(covariance, df_method):
+    """fits.<cov>_kenward_roger: mmrm(..., method = "Kenward-Roger") (second-derivative term in
+    mmrm's parameters); fits.<cov>_kenward_roger_linear: the same with vcov =
+    "Kenward-Roger-Linear"."""
+    check(fit(covariance, df_method), FITS[f"{covariance}_{df_method.replace('-', '_')}"])
+
+
+def test_kenward_roger_variants_differ_where_r_says():
+    """The two R variants differ by more than the tolerance (0.36% for csh), so the tests above
+    tell them apart."""
+    a = fit("csh", "kenward-roger").contrasts["se"].to_numpy()
+    b = fit("csh", "kenward-roger-linear").contrasts["se"].to_numpy()
+    assert np.max(np.abs(a / b - 1)) > 1e-3
+
+
+@pytest.mark.parametrize("covariance", ["us", "toep", "csh", "ar1h", "sp_exp"])
+@pytest.mark.parametrize("vcov", ["empirical", "empirical-bias-reduced", "empirical-jackknife"])
+def test_empirical_standard_errors_match_r(covariance, vcov):
+    """fits.<cov>_empirical*: mmrm(..., method = "Satterthwaite", vcov = "Empirical" |
+    "Empirical-Bias-Reduced" | "Empirical-Jackknife") (the df are mmrm's Bell-McCaffrey df)."""
+    check(fit(covariance, vcov=vcov), FITS[f"{covariance}_{vcov.replace('-', '_')}"])
+
+
+def test_empirical_with_residual_df_matches_r():
+    """fits.us_residual_empirical: mmrm(..., method = "Residual", vcov = "Empirical")."""
+    check(fit("us", "residual", "empirical"), FITS["us_residual_empirical"])
+
+
+@pytest.mark.parametrize("covariance", ["us", "csh", "ar1"])
+def test_covariance_by_arm_matches_r(covariance):
+    """fits.<cov>_by_arm_satterthwaite: <cov>(AVISIT | ARMCD / USUBJID)."""
+    res = fit(covariance, by_arm=True)
+    ref = FITS[f"{covariance}_by_arm_satterthwaite"]
+    check(res, ref)
+    assert [g for g, _ in res.group_covariances] == ["PBO", "TRT"]
+    for label, matrix in res.group_covariances:
+        np.testing.assert_allclose(matrix, np.array(ref["covariance"][label]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("key,kw", [
+    ("csh_by_arm_kenward_roger", {"df_method": "kenward-roger"}),
+    ("csh_by_arm_kenward_roger_linear", {"df_method": "kenward-roger-linear"}),
+    ("us_by_arm_empirical", {"vcov": "empirical"}),
+    ("us_by_arm_empirical_bias_reduced", {"vcov": "empirical-bias-reduced"}),
+    ("us_by_arm_empirical_jackknife", {"vcov": "empirical-jackknife"}),
+])
+def test_covariance_by_arm_with_other_inference_matches_r(key, kw):
+    check(fit(key.split("_by_arm")[0], by_arm=True, **kw), FITS[key])
+
+
+# ------------------------------------------------------------------------- checks without R
+
+
+def test_spatial_exponential_uses_visit_distance():
+    """sp_exp: Sigma_ij = sigma^2 rho^|t_i - t_j| with the visit times (months 1, 3, 6, 12)."""
+    res = fit("sp_exp")
+    S = res.covariance_matrix
+    t = np.array(res.visits)
+    rho = S[1, 0] / S[0, 0]
+    rho_per_month = rho ** (1 / (t[1] - t[0]))
+    np.testing.assert_allclose(S / S[0, 0], rho_per_month ** np.abs(np.subtract.outer(t, t)), rtol=1e-10)
+
+
+def test_spatial_exponential_equals_ar1_on_equally_spaced_visits():
+    """With visits 1, 2, 3, 4 the exponential and AR(1) structures are the same model (rho>0)."""
+    d = fev().assign(visitn=lambda x: x["VISITN"].astype(float))
+    kw = dict(response="FEV1", subject="USUBJID", arm="ARMCD", visit="visitn", baseline="FEV1_BL",
+              reference="PBO")
+    a, b = fit_mmrm(d, covariance="sp_exp", **kw), fit_mmrm(d, covariance="ar1", **kw)
+    assert a.reml_loglik == pytest.approx(b.reml_loglik, abs=1e-7)
+    np.testing.assert_allclose(a.contrasts["se"], b.contrasts["se"], rtol=1e-6)
+
+
+def test_heterogeneous_structures_nest_their_homogeneous_forms():
+    """A heterogeneous structure has more parameters and a REML maximum at least as high."""
+    for het, hom in (("csh", "cs"), ("ar1h", "ar1"), ("toeph", "toep"), ("adh", "ad")):
+        assert fit(het).reml_loglik >= fit(hom).reml_loglik - 1e-8
+        assert len(fit(het).covariance_parameters) == len(fit(hom).covariance_parameters) + 3
+    assert fit("us").reml_loglik >= fit("adh").reml_loglik - 1e-8
+
+
+def test_empirical_errors_are_clear():
+    with pytest.raises(AnalysisError, match="Kenward-Roger degrees of freedom adjust"):
+        fit_mmrm(fev(), response="FEV1", subject="USUBJID", arm="ARMCD", visit="month",
+                 baseline="FEV1_BL", reference="PBO", vcov="empirical", df_method="kenward-roger")
+    with pytest.raises(AnalysisError, match="Unknown covariance of the fixed effects"):
+        fit_mmrm(fev(), response="FEV1", subject="USUBJID", arm="ARMCD", visit="month",
+                 baseline="FEV1_BL", reference="PBO", vcov="robust")
+
+
+def test_group_must_be_subject_level():
+    d = fev().assign(vgroup=lambda x: np.where(x["VISITN"] <= 2, "early", "late"))
+    with pytest.raises(AnalysisError, match="changes within a subject"):
+        fit_mmrm(d, response="FEV1", subject="USUBJID", arm="ARMCD", visit="month",
+                 baseline="FEV1_BL", reference="PBO", group="vgroup")
+    with pytest.raises(AnalysisError, match="not in the data"):
+        fit_mmrm(d, response="FEV1", subject="USUBJID", arm="ARMCD", visit="month",
+                 baseline="FEV1_BL", reference="PBO", group="nope")
+
+
+def test_structure_that_cannot_be_estimated_is_named():
+    """Two subjects per arm cannot support a heterogeneous Toeplitz matrix per arm: the message
+    names the structure."""
+    full = fev().dropna(subset=["FEV1"]).groupby("USUBJID").filter(lambda g: len(g) == 4)
+    few = full[full["USUBJID"].isin(full.drop_duplicates("USUBJID").groupby("ARMCD").head(2)["USUBJID"])]
+    with pytest.raises(AnalysisError, match=r"heterogeneous Toeplitz covariance matrix \(one per ARMCD\)"):
+        fit_mmrm(few, response="FEV1", subject="USUBJID", arm="ARMCD", visit="month",
+                 baseline="FEV1_BL", reference="PBO", covariance="toeph", group="ARMCD")
+
+
+def test_catalogues_name_every_option():
+    assert set(NEW) <= set(COVARIANCES)
+    assert set(VCOVS) == {"model", "empirical", "empirical-bias-reduced", "empirical-jackknife"}
+    text = fit("csh", vcov="empirical", by_arm=True).methods_text("FEV1", "full")
+    assert "heterogeneous compound symmetry" in text and "one for each ARMCD" in text
+    assert "sandwich" in text and "Bell-McCaffrey" in text
+
+
+def test_ordering_of_rows_does_not_change_the_fit():
+    a = fit("adh")
+    b = fit_mmrm(fev().sample(frac=1.0, random_state=5), response="FEV1", subject="USUBJID",
+                 arm="ARMCD", visit="month", baseline="FEV1_BL", covariates=("RACE", "WEIGHT"),
+                 reference="PBO", covariance="adh")
+    assert a.reml_loglik == pytest.approx(b.reml_loglik, abs=1e-8)
+    pd.testing.assert_frame_equal(a.type3, b.type3, rtol=1e-6)
