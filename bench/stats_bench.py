@@ -41,6 +41,37 @@ CASES: list[tuple[str, Callable]] = [
             t, Selection("VAS", 12.0, method="mmrm", covariance="toep", df_method="kenward-roger")
         ),
     ),
+    *(
+        (
+            f"MMRM {label}, Satterthwaite, + type III",
+            lambda t, cov=cov: repeated.mmrm_type3(t, Selection("VAS", 12.0, method="mmrm", covariance=cov)),
+        )
+        for cov, label in (
+            ("csh", "heterogeneous CS"), ("toeph", "heterogeneous Toeplitz"), ("ar1h", "heterogeneous AR(1)"),
+            ("ad", "ante-dependence"), ("adh", "heterogeneous ante-dependence"),
+            ("sp_exp", "spatial exponential (months)"),
+        )
+    ),
+    (
+        "MMRM heterogeneous AR(1), Kenward-Roger, + type III",
+        lambda t: repeated.mmrm_type3(
+            t, Selection("VAS", 12.0, method="mmrm", covariance="ar1h", df_method="kenward-roger")
+        ),
+    ),
+    (
+        "MMRM unstructured per arm, Satterthwaite, + type III",
+        lambda t: repeated.mmrm_type3(t, Selection("VAS", 12.0, method="mmrm", covariance_by="arm")),
+    ),
+    *(
+        (
+            f"MMRM unstructured, {label} SE, + type III",
+            lambda t, v=v: repeated.mmrm_type3(t, Selection("VAS", 12.0, method="mmrm", vcov=v)),
+        )
+        for v, label in (
+            ("empirical", "empirical (CR0)"), ("empirical-bias-reduced", "empirical (CR2)"),
+            ("empirical-jackknife", "empirical (CR3)"),
+        )
+    ),
     ("Mann-Whitney / Hodges-Lehmann", lambda t: analyze(t, Selection("ODI", 12.0, method="mann_whitney"))),
     (
         "CMH stratified by country",
@@ -68,7 +99,7 @@ CASES: list[tuple[str, Callable]] = [
 
 def clear_caches() -> None:
     derive.subject_table.cache_clear()
-    derive._endpoint_data.cache_clear()
+    derive.measures._endpoint_data.cache_clear()
     repeated.mmrm_fit.cache_clear()
     availability._available_endpoints.cache_clear()
     availability._visits_with_data.cache_clear()
@@ -87,7 +118,10 @@ def timed(fn: Callable, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default="", help="run only the analyses whose name contains this "
+                        "text (the results file is then not written)")
     args = parser.parse_args()
+    cases = [(n, f) for n, f in CASES if args.only.lower() in n.lower()]
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big"
         write_twin(generate(5000), big)
@@ -96,7 +130,7 @@ def main() -> None:
         for size, folder in folders.items():
             trial = load_trial(folder)
             results[size] = {}
-            for name, fn in CASES:
+            for name, fn in cases:
                 call = (
                     (lambda f=folder: (validate_folder(f), load_trial(f)))
                     if fn is None
@@ -119,13 +153,14 @@ def main() -> None:
         "| analysis | 114 subjects | 10,000 subjects |",
         "|---|---:|---:|",
     ]
-    for name, _ in CASES:
+    for name, _ in cases:
         lines.append(
             f"| {name} | {results['114 subjects'][name]:.3f} | {results['10,000 subjects'][name]:.3f} |"
         )
     table = "\n".join(lines)
     print(table)
-    (REPO / "bench" / "stats_results.md").write_text(table + "\n", encoding="utf-8")
+    if not args.only:
+        (REPO / "bench" / "stats_results.md").write_text(table + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypedDict
 
 from respine import __version__, derive
-from respine.analyses import compare, robustness
+from respine.analyses import compare, repeated, robustness
 from respine.analyses.compare import analyze
 from respine.errors import RespineError, SelectionError
 from respine.io import load_trial, validate_folder
@@ -312,14 +312,22 @@ def _analyze(args: argparse.Namespace) -> int:
     sel = selection_from_args(args, study)  # names as the study spells them, arms included
     trial = arms_view(study, sel)
     result = analyze(trial, sel)
+    type3 = repeated.mmrm_type3(trial, sel) if result.method == "mmrm" else None
     if args.format == "json":
-        print(json.dumps(_nan_to_none(result.to_dict()), indent=2, default=_json_default))
+        out = result.to_dict()
+        if type3 is not None:  # the MMRM's type III F test of each term
+            out["type3"] = type3.to_dict("records")
+        print(json.dumps(_nan_to_none(out), indent=2, default=_json_default))
         return 0
     banner = " [SYNTHETIC DATA]" if result.synthetic else ""
     print(f"{result.endpoint_label}, {result.visit_label}, population {result.population}{banner}")
     print(tables.arm_table(result).to_string(index=False))
     print()
     print(tables.contrast_table(result).to_string(index=False))
+    if type3 is not None:
+        print()
+        print("Type III F tests")
+        print(tables.type3_table(type3).to_string(index=False))
     direction = labels.result_direction_note(trial.endpoint(result.endpoint), result)
     if direction:  # which side of the contrast favours the treatment, from the registry
         print(direction)

@@ -170,6 +170,23 @@ def contrast_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame:
     return privacy.mask_rows(table, flags, ("Comparison", "Measure", "Test"))
 
 
+TYPE3 = TableSpec(
+    (
+        Column("Term", lambda r: r.label),
+        Column("Numerator df", lambda r: f"{r.num_df:g}"),
+        Column("Denominator df", lambda r: fmt.num(r.denom_df, 1)),
+        Column("F", lambda r: fmt.num(r.f_stat, 2)),
+        Column("p", lambda r: fmt.p_value(r.p_value)),
+    )
+)
+
+
+def type3_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Type III F tests of a model's terms (:func:`respine.analyses.repeated.mmrm_type3`); model
+    statistics of every subject, so nothing to mask in aggregate-only mode."""
+    return TYPE3.build(frame.itertuples())
+
+
 def over_time_table(frame: pd.DataFrame, kind: str, min_cell: int = 0) -> pd.DataFrame:
     spec = OVER_TIME_BINARY if kind == "binary" else OVER_TIME_CONTINUOUS
     table = spec.build(r for _, r in frame.iterrows())
