@@ -72,6 +72,10 @@ CASES: list[tuple[str, Callable]] = [
             ("empirical-jackknife", "empirical (CR3)"),
         )
     ),
+    (
+        "MMRM under every covariance choice (40 fits, robustness)",
+        lambda t: repeated.covariance_sensitivity(t, Selection("VAS", 12.0, method="mmrm")),
+    ),
     ("Mann-Whitney / Hodges-Lehmann", lambda t: analyze(t, Selection("ODI", 12.0, method="mann_whitney"))),
     (
         "CMH stratified by country",

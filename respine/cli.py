@@ -385,6 +385,10 @@ def _robustness(args: argparse.Namespace) -> int:
                         [{"arm": a, "reference": trial.design.reference_arm, "priors": p}
                          for a, p in priors.items()])
         out["gee"] = robustness.gee_over_visits(trial, sel).to_dict("records")
+    covariances = None
+    if trial.endpoint(sel.endpoint).kind == "continuous":  # the MMRM under every covariance choice
+        covariances = repeated.covariance_sensitivity(trial, sel)
+        out["mmrm_covariance"] = covariances.to_dict("records")
     if args.format == "json":
         print(json.dumps(_nan_to_none(out), indent=2, default=_json_default))
         return 0
@@ -401,6 +405,9 @@ def _robustness(args: argparse.Namespace) -> int:
             print(shown.drop(columns=["Prior, in words"]).to_string(index=False))
     print()
     print(tables.multiplicity_display(mult).to_string(index=False))
+    if covariances is not None:
+        print("\nMMRM under each covariance structure")
+        print(tables.covariance_sensitivity_display(covariances).to_string(index=False))
     return 0
 
 

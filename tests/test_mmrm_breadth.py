@@ -410,3 +410,51 @@ def test_explorer_offers_the_options_and_shows_type3():
     next(w for w in at.selectbox if w.label == "Degrees of freedom").set_value("kenward-roger").run()
     assert not at.exception
     assert any("Roger degrees of freedom adjust" in e.value for e in at.error)  # Markdown-escaped
+
+
+def test_covariance_sensitivity_refits_every_choice(twin):
+    """Each row is the fit of that choice (the same numbers as fitting it alone); the AIC ranks
+    the structures (unstructured is the best by AIC on the twin, csh next)."""
+    from respine.analyses import repeated
+    from respine.model.selection import Selection
+
+    sel = Selection("VAS", 12.0, method="mmrm")
+    table = repeated.covariance_sensitivity(twin, sel)
+    assert len(table) == len(repeated.COVARIANCES) * 2 * 2 and not table["message"].any()
+    row = table[(table["covariance"] == "toeph") & (table["covariance_by"] == "arm")
+                & (table["vcov"] == "empirical-bias-reduced")].iloc[0]
+    alone = repeated.mmrm_fit(twin, sel.with_(reference="Sham", covariance="toeph", covariance_by="arm",
+                                              vcov="empirical-bias-reduced"))
+    want = alone.contrasts[alone.contrasts["visit"] == 12.0].iloc[0]
+    assert (row["estimate"], row["se"], row["aic"]) == (want["estimate"], want["se"], alone.aic)
+    model = table[table["vcov"] == "model"].sort_values("aic")
+    assert model["covariance"].tolist()[:2] == ["us", "csh"]
+
+
+def test_covariance_sensitivity_names_a_structure_that_fails(twin):
+    """Ireland's 6 subjects cannot support an unstructured or Toeplitz matrix: those rows say so,
+    naming the structure (and "one per arm"); the simpler structures are fitted."""
+    from respine.analyses import repeated
+    from respine.model.selection import Selection, SubgroupFilter
+
+    sel = Selection("VAS", 12.0, method="mmrm", filters=(SubgroupFilter("country", ("Ireland",)),))
+    table = repeated.covariance_sensitivity(twin, sel)
+    failed = table[table["message"] != ""]
+    assert {"us", "toep", "toeph"} <= set(failed["covariance"])
+    for r in failed.itertuples():
+        assert r.message.startswith(f"The {COVARIANCES[r.covariance]} covariance matrix"), r.message
+        assert ("(one per arm)" in r.message) == (r.covariance_by == "arm")
+        assert pd.isna(r.estimate)
+    fitted = table[table["message"] == ""]
+    assert {"cs", "ar1"} <= set(fitted["covariance"]) and fitted["se"].gt(0).all()
+
+
+def test_cli_robustness_has_the_covariance_table(capsys):
+    from respine.cli import main
+
+    assert main(["robustness", "--endpoint", "VAS", "--visit", "12", "--imputations", "5",
+                 "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    rows = out["mmrm_covariance"]
+    assert {r["covariance"] for r in rows} == set(COVARIANCES)
+    assert all(r["message"] == "" and r["se"] > 0 for r in rows)

@@ -185,3 +185,45 @@ def _mmrm_at_visit(
     )
     return out, lsmeans, list(fit.notes)
 
+
+
+def covariance_sensitivity(trial: S.Trial, sel: Selection) -> pd.DataFrame:
+    """The MMRM contrast at ``sel.visit`` under every covariance structure, one covariance matrix
+    and one per arm, with model-based and empirical (CR2) standard errors: how much the
+    comparison depends on the choice of covariance (a robustness check).
+
+    One row per structure, grouping and standard error, per treatment arm: covariance, label,
+    covariance_by, vcov, arm, reference, estimate, se, df, ci_low, ci_high, p_value, aic (smaller
+    is better; comparable across structures because the fixed effects are the same), and
+    ``message``: empty, or why that structure could not be fitted (it names the structure). The
+    other MMRM options of ``sel`` (degrees of freedom, covariates) are kept; Kenward-Roger
+    degrees of freedom go with model-based standard errors only, so the empirical rows use
+    Satterthwaite's (Bell-McCaffrey).
+    """
+    reference = sel.reference or trial.design.reference_arm
+    rows: list[dict[str, object]] = []
+    for covariance, label in COVARIANCES.items():
+        for by in COVARIANCE_BY:
+            for vcov in ("model", "empirical-bias-reduced"):
+                df_method = sel.df_method if vcov == "model" else "satterthwaite"
+                base = {"covariance": covariance, "label": label, "covariance_by": by, "vcov": vcov,
+                        "df_method": df_method}
+                try:
+                    fit = mmrm_fit(trial, sel.with_(method="mmrm", reference=reference, covariance=covariance,
+                                                    covariance_by=by, vcov=vcov, df_method=df_method))
+                except AnalysisError as exc:
+                    rows.append({**base, "reference": reference, "message": str(exc)})
+                    continue
+                at = fit.contrasts[fit.contrasts["visit"] == sel.visit]
+                if at.empty:
+                    raise AnalysisError(
+                        "The MMRM models post-baseline visits only; choose a visit after baseline, not "
+                        f"{trial.design.visit_label(sel.visit)}."
+                    )
+                for r in at.itertuples():
+                    rows.append({**base, "arm": r.arm, "reference": r.reference, "estimate": r.estimate,
+                                 "se": r.se, "df": r.df, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                                 "p_value": r.p_value, "aic": fit.aic, "message": ""})
+    columns = ["covariance", "label", "covariance_by", "vcov", "df_method", "arm", "reference", "estimate",
+               "se", "df", "ci_low", "ci_high", "p_value", "aic", "message"]
+    return pd.DataFrame(rows, columns=columns)

@@ -893,10 +893,19 @@ def _maximise_reml(pats: list[_Pattern], struct: _Grouped, N: int, p: int,
         raise AnalysisError("The MMRM cannot be started from these data (the design or the initial "
                             f"{name} covariance{by_arm} is singular). Try a simpler covariance "
                             "structure such as compound symmetry.")
+    singular = (f"The {name} covariance matrix{by_arm} cannot be estimated from these data: the fit "
+                "drives it towards a singular matrix (too few subjects with values at several visits "
+                "for this many covariance parameters). Use a simpler covariance structure (compound "
+                "symmetry or AR(1)) or widen the selection.")
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        opt = optimize.minimize(fun, phi0, jac=jac, hess=hess, method="trust-exact",
-                                options={"maxiter": int(max_iter), "gtol": 1e-9})
+        try:
+            opt = optimize.minimize(fun, phi0, jac=jac, hess=hess, method="trust-exact",
+                                    options={"maxiter": int(max_iter), "gtol": 1e-9})
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            # the trust-region step overflowed: the likelihood runs off to a boundary of the
+            # parameter space (a variance to zero or a correlation to +-1)
+            raise AnalysisError(singular) from exc
     phi = opt.x
     # trust-exact may stop on "failure to predict improvement" at a point that is already
     # optimal to rounding; accept it when the gradient is negligible.
@@ -906,11 +915,7 @@ def _maximise_reml(pats: list[_Pattern], struct: _Grouped, N: int, p: int,
         S_end = struct.opt_derivs(phi)[0]
     ev_end = np.linalg.eigvalsh(S_end) if np.all(np.isfinite(S_end)) else np.array([0.0, 1.0])
     if ev_end.min() <= 1e-8 * ev_end.max():
-        raise AnalysisError(f"The {name} covariance matrix{by_arm} cannot be estimated from these "
-                            "data: the fit drives it towards a singular matrix (too few subjects "
-                            "with values at several visits for this many covariance parameters). "
-                            "Use a simpler covariance structure (compound symmetry or AR(1)) or "
-                            "widen the selection.")
+        raise AnalysisError(singular)
     raise AnalysisError(f"The MMRM with {_article(name)} {name} covariance{by_arm} did not converge "
                         f"within {max_iter} iteration{'s' if max_iter != 1 else ''}. Try a simpler "
                         "covariance structure (compound symmetry or AR(1)), fewer covariates, or "
