@@ -75,6 +75,10 @@ with render.explained():
                 f"{fmt.est_ci(dose.slope, dose.ci_low, dose.ci_high, 4)} per unit of dose, "
                 f"SE {fmt.num(dose.se, 4)}, p = {fmt.p_value(dose.p_value)} ({dose.df:g} df)."
             )
+        if result.method == "mmrm":  # type III F tests of the model's terms
+            type3 = cache.run(registry.mmrm_type3, trial, sel)
+            st.caption("Type III F tests of the model's terms (every factor sum-to-zero coded)")
+            render.table(tables.type3_table(type3), f"{endpoint}_type3", "type3")
         render.notes(result.notes)
         render.methods(result.methods_text)
     with right:

@@ -41,6 +41,41 @@ CASES: list[tuple[str, Callable]] = [
             t, Selection("VAS", 12.0, method="mmrm", covariance="toep", df_method="kenward-roger")
         ),
     ),
+    *(
+        (
+            f"MMRM {label}, Satterthwaite, + type III",
+            lambda t, cov=cov: repeated.mmrm_type3(t, Selection("VAS", 12.0, method="mmrm", covariance=cov)),
+        )
+        for cov, label in (
+            ("csh", "heterogeneous CS"), ("toeph", "heterogeneous Toeplitz"), ("ar1h", "heterogeneous AR(1)"),
+            ("ad", "ante-dependence"), ("adh", "heterogeneous ante-dependence"),
+            ("sp_exp", "spatial exponential (months)"),
+        )
+    ),
+    (
+        "MMRM heterogeneous AR(1), Kenward-Roger, + type III",
+        lambda t: repeated.mmrm_type3(
+            t, Selection("VAS", 12.0, method="mmrm", covariance="ar1h", df_method="kenward-roger")
+        ),
+    ),
+    (
+        "MMRM unstructured per arm, Satterthwaite, + type III",
+        lambda t: repeated.mmrm_type3(t, Selection("VAS", 12.0, method="mmrm", covariance_by="arm")),
+    ),
+    *(
+        (
+            f"MMRM unstructured, {label} SE, + type III",
+            lambda t, v=v: repeated.mmrm_type3(t, Selection("VAS", 12.0, method="mmrm", vcov=v)),
+        )
+        for v, label in (
+            ("empirical", "empirical (CR0)"), ("empirical-bias-reduced", "empirical (CR2)"),
+            ("empirical-jackknife", "empirical (CR3)"),
+        )
+    ),
+    (
+        "MMRM under every covariance choice (40 fits, robustness)",
+        lambda t: repeated.covariance_sensitivity(t, Selection("VAS", 12.0, method="mmrm")),
+    ),
     ("Mann-Whitney / Hodges-Lehmann", lambda t: analyze(t, Selection("ODI", 12.0, method="mann_whitney"))),
     (
         "CMH stratified by country",
@@ -106,7 +141,10 @@ def timed(fn: Callable, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default="", help="run only the analyses whose name contains this "
+                        "text (the results file is then not written)")
     args = parser.parse_args()
+    cases = [(n, f) for n, f in CASES if args.only.lower() in n.lower()]
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big"
         write_twin(generate(5000), big)
@@ -115,7 +153,7 @@ def main() -> None:
         for size, folder in folders.items():
             trial = load_trial(folder)
             results[size] = {}
-            for name, fn in CASES:
+            for name, fn in cases:
                 call = (
                     (lambda f=folder: (validate_folder(f), load_trial(f)))
                     if fn is None
@@ -138,13 +176,14 @@ def main() -> None:
         "| analysis | 114 subjects | 10,000 subjects |",
         "|---|---:|---:|",
     ]
-    for name, _ in CASES:
+    for name, _ in cases:
         lines.append(
             f"| {name} | {results['114 subjects'][name]:.3f} | {results['10,000 subjects'][name]:.3f} |"
         )
     table = "\n".join(lines)
     print(table)
-    (REPO / "bench" / "stats_results.md").write_text(table + "\n", encoding="utf-8")
+    if not args.only:
+        (REPO / "bench" / "stats_results.md").write_text(table + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypedDict
 
 from respine import __version__, derive
-from respine.analyses import compare, robustness
+from respine.analyses import compare, repeated, robustness
 from respine.analyses.compare import analyze
 from respine.analyses.screening import screening_summary
 from respine.errors import RespineError, SelectionError
@@ -344,14 +344,22 @@ def _analyze(args: argparse.Namespace) -> int:
     sel = selection_from_args(args, study)  # names as the study spells them, arms included
     trial = arms_view(study, sel)
     result = analyze(trial, sel)
+    type3 = repeated.mmrm_type3(trial, sel) if result.method == "mmrm" else None
     if args.format == "json":
-        print(json.dumps(_nan_to_none(result.to_dict()), indent=2, default=_json_default))
+        out = result.to_dict()
+        if type3 is not None:  # the MMRM's type III F test of each term
+            out["type3"] = type3.to_dict("records")
+        print(json.dumps(_nan_to_none(out), indent=2, default=_json_default))
         return 0
     banner = " [SYNTHETIC DATA]" if result.synthetic else ""
     print(f"{result.endpoint_label}, {result.visit_label}, population {result.population}{banner}")
     print(tables.arm_table(result).to_string(index=False))
     print()
     print(tables.contrast_table(result).to_string(index=False))
+    if type3 is not None:
+        print()
+        print("Type III F tests")
+        print(tables.type3_table(type3).to_string(index=False))
     direction = labels.result_direction_note(trial.endpoint(result.endpoint), result)
     if direction:  # which side of the contrast favours the treatment, from the registry
         print(direction)
@@ -412,6 +420,10 @@ def _robustness(args: argparse.Namespace) -> int:
     screens = _screening(args, trial, sel)
     if screens:
         out["subgroup_screening"] = _one_or_per_arm([s.to_dict() for s in screens])
+    covariances = None
+    if trial.endpoint(sel.endpoint).kind == "continuous":  # the MMRM under every covariance choice
+        covariances = repeated.covariance_sensitivity(trial, sel)
+        out["mmrm_covariance"] = covariances.to_dict("records")
     if args.format == "json":
         print(json.dumps(_nan_to_none(out), indent=2, default=_json_default))
         return 0
@@ -431,6 +443,9 @@ def _robustness(args: argparse.Namespace) -> int:
     for screen in screens:
         print(f"\nSubgroup screening, {screen.arm} vs {screen.reference}: {screening_summary(screen)}")
         print(tables.screening_display(screen, top=10).to_string(index=False))
+    if covariances is not None:
+        print("\nMMRM under each covariance structure")
+        print(tables.covariance_sensitivity_display(covariances).to_string(index=False))
     return 0
 
 

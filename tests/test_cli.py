@@ -256,4 +256,5 @@ def test_fixed_choices_in_any_case(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["analyze", "--endpoint", "VAS", "--visit", "12", "--covariance", "unstructured"])
     assert exit_.value.code == 2
-    assert "invalid choice: 'unstructured' (choose from 'us', 'cs', 'ar1', 'toep')" in capsys.readouterr().err
+    assert ("invalid choice: 'unstructured' (choose from 'us', 'cs', 'ar1', 'toep', 'csh', 'toeph', 'ar1h', "
+            "'ad', 'adh', 'sp_exp')") in capsys.readouterr().err

@@ -198,6 +198,7 @@ over_time = register(trend.over_time, selection="trend", keep=512)
 over_time_adjusted = register(trend.over_time_adjusted)
 over_time_mmrm = register(trend.over_time_mmrm)
 mmrm_records = register(repeated.mmrm_records)
+mmrm_type3 = register(repeated.mmrm_type3, selection="normalised")
 # Individual subjects -----------------------------------------------------------------------------
 cumulative = register(individual.cumulative_distribution, "cumulative")
 sweep = register(individual.threshold_sweep, "sweep")

@@ -21,9 +21,21 @@ from respine.model.selection import Selection
 #: The records an MMRM reads (see the module docstring).
 MMRM_RECORDS: derive.Records = "observed"
 
-# The covariance structures and denominator degrees of freedom the app offers, with their labels.
-COVARIANCES = {"us": "unstructured", "cs": "compound symmetry", "ar1": "AR(1)", "toep": "Toeplitz"}
+# The covariance structures, denominator degrees of freedom, covariance grouping and standard
+# errors the app offers, with their labels (the statistics module holds the methods).
+COVARIANCES = {
+    "us": "unstructured", "cs": "compound symmetry", "ar1": "AR(1)", "toep": "Toeplitz",
+    "csh": "heterogeneous compound symmetry", "toeph": "heterogeneous Toeplitz",
+    "ar1h": "heterogeneous AR(1)", "ad": "ante-dependence", "adh": "heterogeneous ante-dependence",
+    "sp_exp": "spatial exponential (visit time)",
+}
 DF_METHODS = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger"}
+COVARIANCE_BY = {"none": "one for all subjects", "arm": "one per arm"}
+VCOVS = {
+    "model": "model-based", "empirical": "empirical (sandwich, CR0)",
+    "empirical-bias-reduced": "empirical, bias-reduced (CR2)",
+    "empirical-jackknife": "empirical, jackknife (CR3)",
+}
 
 def _has_baseline(data: pd.DataFrame) -> bool:
     """Whether any record of the frame has a baseline value (an endpoint without a baseline
@@ -74,6 +86,17 @@ def mmrm_fit(trial: S.Trial, sel: Selection):
         raise SelectionError(
             f"Unknown degrees-of-freedom method '{sel.df_method}'. Choose one of: {', '.join(DF_METHODS)}."
         )
+    if sel.covariance_by not in COVARIANCE_BY:
+        raise SelectionError(
+            f"Unknown covariance grouping '{sel.covariance_by}'. Choose one of: {', '.join(COVARIANCE_BY)}."
+        )
+    if sel.vcov not in VCOVS:
+        raise SelectionError(f"Unknown standard errors '{sel.vcov}'. Choose one of: {', '.join(VCOVS)}.")
+    if sel.vcov != "model" and sel.df_method == "kenward-roger":
+        raise SelectionError(
+            "Kenward-Roger degrees of freedom adjust the model-based standard errors; with empirical "
+            "standard errors choose Satterthwaite degrees of freedom (Bell-McCaffrey)."
+        )
     data, column = _mmrm_frame(trial, sel)
     reference = sel.reference or trial.design.reference_arm
     return fit_mmrm(
@@ -86,7 +109,29 @@ def mmrm_fit(trial: S.Trial, sel: Selection):
         covariance=sel.covariance,
         df_method=sel.df_method,
         arm_order=tuple(derive.arm_order(trial)),
+        # The spatial exponential structure reads the visit numbers as times (months for the
+        # product's own layout, AVISITN for ADaM), so unequally spaced visits are correlated by
+        # their distance.
+        group=S.ARM if sel.covariance_by == "arm" else None,
+        vcov=sel.vcov,
     )
+
+
+def mmrm_type3(trial: S.Trial, sel: Selection) -> pd.DataFrame:
+    """Type III F tests of every term of the MMRM of ``sel`` (one row per term: term, its label,
+    numerator and denominator df, F and p), with the selection's degrees of freedom and
+    standard errors; see :func:`respine.stats.mmrm.fit_mmrm`."""
+    reference = sel.reference or trial.design.reference_arm
+    fit = mmrm_fit(trial, sel.with_(reference=reference))
+    names = {S.ARM: "Arm", S.VISIT_MONTH: "Visit", derive.BASE: "Baseline"}
+    labels = {c.column: c.label for c in trial.design.covariates}
+
+    def label(term: str) -> str:
+        return " × ".join(names.get(part, labels.get(part, part)) for part in term.split(":"))
+
+    out = fit.type3.copy()
+    out.insert(1, "label", [label(t) for t in out["term"]])
+    return out
 
 
 def mmrm_records(trial: S.Trial, sel: Selection) -> RecordCounts:
@@ -107,7 +152,11 @@ def _mmrm_at_visit(
         raise AnalysisError(
             f"The MMRM models post-baseline visits only; choose a visit after baseline, not {visit_label}."
         )
-    test = f"MMRM ({COVARIANCES[fit.covariance]}, {DF_METHODS.get(fit.df_method, fit.df_method)} df)"
+    parts = [COVARIANCES[fit.covariance] + (" per arm" if fit.group is not None else ""),
+             f"{DF_METHODS.get(fit.df_method, fit.df_method)} df"]
+    if fit.vcov != "model":
+        parts.append(VCOVS[fit.vcov] + " SE")
+    test = f"MMRM ({', '.join(parts)})"
     out = tuple(
         stats.Contrast(
             r.arm,
@@ -136,3 +185,45 @@ def _mmrm_at_visit(
     )
     return out, lsmeans, list(fit.notes)
 
+
+
+def covariance_sensitivity(trial: S.Trial, sel: Selection) -> pd.DataFrame:
+    """The MMRM contrast at ``sel.visit`` under every covariance structure, one covariance matrix
+    and one per arm, with model-based and empirical (CR2) standard errors: how much the
+    comparison depends on the choice of covariance (a robustness check).
+
+    One row per structure, grouping and standard error, per treatment arm: covariance, label,
+    covariance_by, vcov, arm, reference, estimate, se, df, ci_low, ci_high, p_value, aic (smaller
+    is better; comparable across structures because the fixed effects are the same), and
+    ``message``: empty, or why that structure could not be fitted (it names the structure). The
+    other MMRM options of ``sel`` (degrees of freedom, covariates) are kept; Kenward-Roger
+    degrees of freedom go with model-based standard errors only, so the empirical rows use
+    Satterthwaite's (Bell-McCaffrey).
+    """
+    reference = sel.reference or trial.design.reference_arm
+    rows: list[dict[str, object]] = []
+    for covariance, label in COVARIANCES.items():
+        for by in COVARIANCE_BY:
+            for vcov in ("model", "empirical-bias-reduced"):
+                df_method = sel.df_method if vcov == "model" else "satterthwaite"
+                base = {"covariance": covariance, "label": label, "covariance_by": by, "vcov": vcov,
+                        "df_method": df_method}
+                try:
+                    fit = mmrm_fit(trial, sel.with_(method="mmrm", reference=reference, covariance=covariance,
+                                                    covariance_by=by, vcov=vcov, df_method=df_method))
+                except AnalysisError as exc:
+                    rows.append({**base, "reference": reference, "message": str(exc)})
+                    continue
+                at = fit.contrasts[fit.contrasts["visit"] == sel.visit]
+                if at.empty:
+                    raise AnalysisError(
+                        "The MMRM models post-baseline visits only; choose a visit after baseline, not "
+                        f"{trial.design.visit_label(sel.visit)}."
+                    )
+                for r in at.itertuples():
+                    rows.append({**base, "arm": r.arm, "reference": r.reference, "estimate": r.estimate,
+                                 "se": r.se, "df": r.df, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                                 "p_value": r.p_value, "aic": fit.aic, "message": ""})
+    columns = ["covariance", "label", "covariance_by", "vcov", "df_method", "arm", "reference", "estimate",
+               "se", "df", "ci_low", "ci_high", "p_value", "aic", "message"]
+    return pd.DataFrame(rows, columns=columns)

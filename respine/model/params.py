@@ -189,11 +189,20 @@ class ViewState:
     vas_join: Join = choice("AND", url="vas_join", label="Combine the two VAS criteria with",  # noqa: RUF009
                             choices=("AND", "OR"), cli="--vas-join", to="rule.vas_join")
     covariance: str = choice("us", url="covstruct", label="Within-subject covariance",
-                             choices=("us", "cs", "ar1", "toep"), cli="--covariance",
-                             help="MMRM within-subject covariance (default unstructured)")
+                             choices=("us", "cs", "ar1", "toep", "csh", "toeph", "ar1h", "ad", "adh",
+                                      "sp_exp"), cli="--covariance",
+                             help="MMRM within-subject covariance (default unstructured; sp_exp: "
+                                  "spatial exponential in the visit numbers)")
     df_method: str = choice("satterthwaite", url="df", label="Degrees of freedom",
                             choices=("satterthwaite", "kenward-roger"), cli="--df",
                             help="MMRM degrees of freedom")
+    covariance_by: str = choice("none", url="covby", label="Covariance matrix", choices=("none", "arm"),
+                                cli="--covariance-by",
+                                help="MMRM: one covariance matrix (none) or one per arm (arm)")
+    vcov: str = choice("model", url="vcov", label="Standard errors",
+                       choices=("model", "empirical", "empirical-bias-reduced", "empirical-jackknife"),
+                       cli="--vcov", help="MMRM standard errors: model-based or empirical (sandwich: CR0, "
+                                          "bias-reduced CR2, jackknife CR3)")
     lsmeans_weights: str = choice("observed", url="lsw", label="LS means weighting",
                                   choices=("observed", "equal"), cli="--lsmeans-weights",
                                   help="ANCOVA LS means: observed proportions or equal weights of covariate "

@@ -81,6 +81,8 @@ class Selection:
     higher_better: tuple[str, ...] = ()
     covariance: str = "us"
     df_method: str = "satterthwaite"
+    covariance_by: str = "none"
+    vcov: str = "model"
     lsmeans_weights: str = "observed"
 
     def with_(self, **changes: Any) -> Selection:
@@ -116,7 +118,8 @@ class Selection:
         if self.method not in ("ancova", "mmrm", "cmh", "logistic", "gcomp_ye", "gcomp_ge", "van_elteren"):
             changes["covariates"] = ()
         if self.method != "mmrm":
-            changes.update(covariance=d.covariance, df_method=d.df_method)
+            changes.update(covariance=d.covariance, df_method=d.df_method,
+                           covariance_by=d.covariance_by, vcov=d.vcov)
         if self.method != "ancova":
             changes["lsmeans_weights"] = d.lsmeans_weights
         return replace(self, **changes)

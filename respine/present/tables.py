@@ -188,6 +188,44 @@ def homogeneity_table(result: AnalysisResult, min_cell: int = 0) -> pd.DataFrame
                              ("Comparison", "Test"))
 
 
+TYPE3 = TableSpec(
+    (
+        Column("Term", lambda r: r.label),
+        Column("Numerator df", lambda r: f"{r.num_df:g}"),
+        Column("Denominator df", lambda r: fmt.num(r.denom_df, 1)),
+        Column("F", lambda r: fmt.num(r.f_stat, 2)),
+        Column("p", lambda r: fmt.p_value(r.p_value)),
+    )
+)
+
+
+def type3_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Type III F tests of a model's terms (:func:`respine.analyses.repeated.mmrm_type3`); model
+    statistics of every subject, so nothing to mask in aggregate-only mode."""
+    return TYPE3.build(frame.itertuples())
+
+
+def covariance_sensitivity_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The MMRM contrast under each covariance choice
+    (:func:`respine.analyses.repeated.covariance_sensitivity`); a structure that could not be
+    fitted shows why instead of numbers."""
+    rows = []
+    for r in frame.to_dict("records"):
+        fitted = not r["message"]
+        rows.append({
+            "Covariance": str(r["label"]) + (" per arm" if r["covariance_by"] == "arm" else ""),
+            "Standard errors": "empirical (CR2)" if r["vcov"] != "model" else "model-based",
+            "Comparison": f"{r['arm']} vs {r['reference']}" if fitted else "",
+            "Estimate [95% CI]": (fmt.est_ci(r["estimate"], r["ci_low"], r["ci_high"]) if fitted
+                                  else "not fitted"),
+            "p-value": fmt.p_value(r["p_value"]) if fitted else "",
+            "AIC": fmt.num(r["aic"], 1) if fitted else "",
+            "Note": r["message"],
+        })
+    return pd.DataFrame(rows, columns=["Covariance", "Standard errors", "Comparison", "Estimate [95% CI]",
+                                       "p-value", "AIC", "Note"])
+
+
 def over_time_table(frame: pd.DataFrame, kind: str, min_cell: int = 0) -> pd.DataFrame:
     spec = OVER_TIME_BINARY if kind == "binary" else OVER_TIME_CONTINUOUS
     table = spec.build(r for _, r in frame.iterrows())

@@ -83,10 +83,14 @@ def method_settings(ctx: PageContext, ep: Endpoint, method: str) -> None:
         )
     if _uses(ep, method, covariance="ar1", df_method="kenward-roger"):
         # Labels and choices as declared (model/params.py); the catalogues name the choices.
-        for column, (field, names) in zip(st.columns(2), (("covariance", repeated.COVARIANCES),
-                                                          ("df_method", repeated.DF_METHODS)), strict=True):
+        fields = (("covariance", repeated.COVARIANCES), ("df_method", repeated.DF_METHODS),
+                  ("covariance_by", repeated.COVARIANCE_BY), ("vcov", repeated.VCOVS))
+        for column, (field, names) in zip(st.columns(len(fields)), fields, strict=True):
             with column:
                 state.bound(field, st.selectbox, options=list(state.choices(field)), format_func=names.get)
+        st.caption("The spatial exponential structure correlates visits by their distance in visit "
+                   "numbers (months here; AVISITN in an ADaM study). Kenward-Roger degrees of freedom "
+                   "go with model-based standard errors only; empirical ones use Bell-McCaffrey's.")
     if _uses(ep, method, covariates=("_",)):
         covariates = {c.column: c.label for c in ctx.design.covariates}
         state.bound_multi(
