@@ -104,7 +104,7 @@ def _cli_kwargs(p: Param, required: bool, default: object) -> _Argument:
         allowed = p.choices if isinstance(p.choices, tuple) else CLI_CHOICES.get(p.choices or "")
         if allowed is not None:
             kwargs["choices"] = list(allowed)
-            kwargs["type"] = _CaseFolder(tuple(allowed))  # --measure CHG, --vas-join and: any case
+            kwargs["type"] = _CaseFolder(tuple(allowed))  # --measure CHG, --responder-criteria vas: any case
     if not required:
         # "" means "the study's default" and () "none": no value on the command line either.
         kwargs["default"] = None if default in ("", ()) else default
@@ -139,7 +139,8 @@ def add_view_options(parser: argparse.ArgumentParser, names: tuple[str, ...] | N
         kwargs["help"] = "; ".join(([p.help] if p.help else []) + listed) or None
         if p.name in defaults:
             kwargs["help"] = f"{p.help} (default {defaults[p.name]})"
-        parser.add_argument(p.cli, **kwargs)
+        # older spellings (p.aliases) stay accepted; argparse lists them beside the flag
+        parser.add_argument(p.cli, *p.aliases, dest=p.dest, **kwargs)
 
 
 def study_names(trial: S.Trial) -> dict[str, tuple[str, ...]]:
