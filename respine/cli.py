@@ -265,6 +265,30 @@ def arms_view(study: S.Trial, sel: Selection) -> S.Trial:
     return compared_trial(study, sel.reference, sel.arms, sel.pool)
 
 
+SHEET_OPTION: _Argument = {
+    "default": "", "metavar": "NAME",
+    "help": "Excel: the sheet of the mapped workbook to read, in place of mapping.toml's sheet (default: "
+            "the mapping's, else the first visible sheet); the command says which sheet it read"}
+
+
+def _sheet_read(problems: list[Any]) -> None:
+    """Say on stderr which sheet of a workbook was read (the load report's note), so that the
+    output of ``analyze`` and ``robustness`` stays the result alone."""
+    for p in problems:
+        if p.severity != "error" and "sheet" in p.message.lower() and " was read" in p.message:
+            print(f"respine: {p.message}", file=sys.stderr)
+
+
+def _load(args: argparse.Namespace) -> S.Trial:
+    """The trial of ``--data`` and ``--sheet`` (see :func:`respine.io.load_trial`); the sheet
+    read from a workbook is named on stderr."""
+    from respine.io.product import load_trial_reported
+
+    trial, problems = load_trial_reported(args.data, args.sheet)
+    _sheet_read(problems)
+    return trial
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="respine", description="RESPINE results explorer: analyses from the command line.")
     p.add_argument("--version", action="version", version=f"respine {__version__}")
@@ -272,12 +296,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("analyze", help="compare arms for one endpoint at one visit")
     a.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
+    a.add_argument("--sheet", **SHEET_OPTION)
     add_view_options(a, required=("endpoint", "visit"))
     a.add_argument("--format", choices=["json", "text"], default="text")
 
     r = sub.add_parser("robustness", help="missing-data strategies, tipping point, Bayesian reading, "
                        "multiplicity and GEE for one endpoint at one visit")
     r.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
+    r.add_argument("--sheet", **SHEET_OPTION)
     # No --endpoint: the study's primary endpoint (None here; resolved once the data are loaded).
     add_view_options(r, ROBUSTNESS_PARAMS, required=("visit",), defaults={"endpoint": ""})
     r.add_argument("--imputations", type=int, default=50, help="multiple imputations (default 50)")
@@ -292,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check a trial folder and list every problem")
     v.add_argument("path", help="trial folder")
+    v.add_argument("--sheet", **SHEET_OPTION)
     v.add_argument("--record-rule", choices=[r.id for r in RECORD_RULES], default=None,
                    help="ADaM: how one record per subject, parameter and visit is chosen; "
                         + "; ".join(f"{r.id}: {r.label}" for r in RECORD_RULES)
@@ -309,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    study = load_trial(args.data)
+    study = _load(args)
     sel = selection_from_args(args, study)  # names as the study spells them, arms included
     trial = arms_view(study, sel)
     result = analyze(trial, sel)
@@ -338,7 +365,7 @@ def _one_or_per_arm(items: list[Any]) -> object:
 
 
 def _robustness(args: argparse.Namespace) -> int:
-    study = load_trial(args.data)
+    study = _load(args)
     if args.endpoint is None:
         if study.design.primary is None:
             raise SelectionError("Give --endpoint: this study declares no primary analysis whose endpoint "
@@ -415,7 +442,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     bds = tuple(n.strip() for n in args.bds.split(",") if n.strip()) if args.bds else None
-    problems = validate_folder(args.path, record_rule=args.record_rule, bds=bds)
+    problems = validate_folder(args.path, record_rule=args.record_rule, bds=bds, sheet=args.sheet)
     for p in problems:
         print(str(p))
     errors = sum(p.severity == "error" for p in problems)
