@@ -17,6 +17,7 @@ from typing import Any, NoReturn, TypedDict
 from respine import __version__, derive
 from respine.analyses import compare, robustness
 from respine.analyses.compare import analyze
+from respine.analyses.progress import DONE, ProgressCallback, Tracker, within
 from respine.errors import RespineError, SelectionError
 from respine.io import load_trial, validate_folder
 from respine.io.adam import DEFAULT_RECORD_RULE, RECORD_RULES
@@ -271,12 +272,40 @@ SHEET_OPTION: _Argument = {
             "the mapping's, else the first visible sheet); the command says which sheet it read"}
 
 
+PROGRESS_OPTION: _Argument = {
+    "action": "store_true",
+    "help": "show progress on stderr (shown anyway when stderr is a terminal); stdout is unchanged"}
+# The share of the robustness command's progress that loading the data takes (measured at 10,000
+# subjects: about a fifth of the 14 s).
+LOADED = 0.2
+
+
+def _say(text: str) -> None:
+    """One line on stderr; on a terminal it first clears a progress line being rewritten there."""
+    print(("\r\033[K" if sys.stderr.isatty() else "") + text, file=sys.stderr)
+
+
+def _progress(args: argparse.Namespace) -> ProgressCallback | None:
+    """A progress line on stderr (``--progress``, or stderr a terminal), never on stdout; on a
+    terminal one line rewritten in place, else one line per step."""
+    tty = sys.stderr.isatty()
+    if not (getattr(args, "progress", False) or tty):
+        return None
+
+    def show(fraction: float, step: str) -> None:
+        line = f"respine {args.command}: {100 * fraction:3.0f}% {step}"
+        sys.stderr.write(("\r\033[K" + line + ("\n" if step == DONE else "")) if tty else line + "\n")
+        sys.stderr.flush()
+
+    return show
+
+
 def _sheet_read(problems: list[Any]) -> None:
     """Say on stderr which sheet of a workbook was read (the load report's note), so that the
     output of ``analyze`` and ``robustness`` stays the result alone."""
     for p in problems:
         if p.severity != "error" and "sheet" in p.message.lower() and " was read" in p.message:
-            print(f"respine: {p.message}", file=sys.stderr)
+            _say(f"respine: {p.message}")
 
 
 def _load(args: argparse.Namespace) -> S.Trial:
@@ -299,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--sheet", **SHEET_OPTION)
     add_view_options(a, required=("endpoint", "visit"))
     a.add_argument("--format", choices=["json", "text"], default="text")
+    a.add_argument("--progress", **PROGRESS_OPTION)
 
     r = sub.add_parser("robustness", help="missing-data strategies, tipping point, Bayesian reading, "
                        "multiplicity and GEE for one endpoint at one visit")
@@ -311,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--threshold", type=float, default=0.10,
                    help="clinically relevant risk difference for the Bayesian reading (default 0.10)")
     r.add_argument("--format", choices=["json", "text"], default="text")
+    r.add_argument("--progress", **PROGRESS_OPTION)
 
     rep = sub.add_parser("report", help="write a static report of the primary and secondary endpoints")
     rep.add_argument("--data", help="trial folder (default: $RESPINE_DATA or the shipped twin)")
@@ -336,10 +367,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _analyze(args: argparse.Namespace) -> int:
+    tracker = Tracker(("loading the data", "analysing"), _progress(args))
+    tracker.start("loading the data")
     study = _load(args)
     sel = selection_from_args(args, study)  # names as the study spells them, arms included
     trial = arms_view(study, sel)
+    tracker.start("analysing")
     result = analyze(trial, sel)
+    tracker.finish()
     if args.format == "json":
         print(json.dumps(_nan_to_none(result.to_dict()), indent=2, default=_json_default))
         return 0
@@ -365,6 +400,9 @@ def _one_or_per_arm(items: list[Any]) -> object:
 
 
 def _robustness(args: argparse.Namespace) -> int:
+    progress = _progress(args)
+    if progress is not None:
+        progress(0.0, "loading the data")
     study = _load(args)
     if args.endpoint is None:
         if study.design.primary is None:
@@ -376,11 +414,11 @@ def _robustness(args: argparse.Namespace) -> int:
     args.endpoint = sel.endpoint  # as the study spells it
     binary = trial.endpoint(sel.endpoint).kind == "binary"
     sel = sel.with_(measure="aval" if binary else "chg")
-    sens = robustness.sensitivity(trial, sel, args.imputations, args.seed)
     # The tipping point and the Bayesian reading show one comparison each: one per treatment arm.
     arms = trial.design.treatment_arms
-    tipping = {a: robustness.tipping(trial, sel, args.imputations, args.seed, arm=a) for a in arms}
-    mult = robustness.multiplicity_over_visits(trial, sel)
+    report = robustness.robustness_report(trial, sel, args.imputations, args.seed, args.threshold,
+                                          progress=within(progress, LOADED, 1.0))
+    sens, tipping, mult = report["sensitivity"], report["tipping"], report["multiplicity"]
     ep = trial.endpoint(args.endpoint)
     out: dict[str, object] = {
         "endpoint": args.endpoint, "endpoint_label": endpoint_label(ep, sel.rule, trial.endpoint),
@@ -395,7 +433,7 @@ def _robustness(args: argparse.Namespace) -> int:
         "data": {"source": trial.source, "synthetic": trial.synthetic},
     }
     if binary:
-        bayes = {a: robustness.bayes_reading(trial, sel, args.threshold, arm=a) for a in arms}
+        bayes = report["bayes"]
         priors = {a: [{"prior": b.prior, "prior_description": b.prior_description, "mean": b.mean,
                        "ci_low": b.ci_low, "ci_high": b.ci_high, "p_benefit": b.p_positive,
                        "threshold": b.threshold, "p_above_threshold": b.p_threshold} for b in posts]
@@ -404,7 +442,7 @@ def _robustness(args: argparse.Namespace) -> int:
         out["bayes"] = (priors[arms[0]] if len(arms) == 1 else
                         [{"arm": a, "reference": trial.design.reference_arm, "priors": p}
                          for a, p in priors.items()])
-        out["gee"] = robustness.gee_over_visits(trial, sel).to_dict("records")
+        out["gee"] = report["gee"].to_dict("records")
     if args.format == "json":
         print(json.dumps(_nan_to_none(out), indent=2, default=_json_default))
         return 0
@@ -470,17 +508,16 @@ def main(argv: list[str] | None = None) -> int:
                     "synth": _synth}
         return commands[args.command](args)
     except RespineError as exc:
-        print(f"respine: {str(exc).splitlines()[0] if args.command != 'analyze' else exc}",
-              file=sys.stderr)
+        _say(f"respine: {str(exc).splitlines()[0] if args.command != 'analyze' else exc}")
         return EXIT_DATA
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         return 0
     except (OSError, RuntimeError) as exc:
-        print(f"respine: {exc}", file=sys.stderr)
+        _say(f"respine: {exc}")
         return EXIT_DATA
     except Exception as exc:  # a bug: one line for the user, not a traceback
-        print(f"respine: internal error ({type(exc).__name__}: {exc}). Please report it with the "
-              "command you ran.", file=sys.stderr)
+        _say(f"respine: internal error ({type(exc).__name__}: {exc}). Please report it with the "
+             "command you ran.")
         return EXIT_INTERNAL
 
 
