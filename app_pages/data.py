@@ -83,10 +83,18 @@ if configured:
     with st.expander(f"How these data were read ({len(configured)} note(s): the record rule and its counts)"):
         st.dataframe(data.problems_table(configured), hide_index=True, width="stretch")
 
-draft = data.mapping_draft()
-if draft is not None and report and not report["ok"]:
+mapping_offered = report and not report["ok"]
+sheets = data.sheet_choices() if mapping_offered else {}
+sheet = ""
+if sheets:  # several sheets, or hidden ones: the reader chooses, rather than the first being read
+    sheet = st.selectbox("Sheet to read", list(sheets), index=data.first_visible(sheets),
+                         format_func=sheets.__getitem__, key=data.SHEET_KEY,
+                         help="The workbook has several sheets (hidden ones are named as hidden); the "
+                         "columns below are those of the sheet chosen here.")
+draft = data.mapping_draft(sheet) if mapping_offered else None
+if draft is not None:
     name, columns, guess = draft
-    st.subheader(f"Map the columns of {md(name)}")
+    st.subheader(f"Map the columns of {md(name)}" + (f", sheet {md(sheet)}" if sheet else ""))
     options = ["", *columns]
 
     def pick(label: str, role: str, help_text: str = "") -> str:
@@ -110,6 +118,24 @@ if draft is not None and report and not report["ok"]:
         endpoint = pick("Endpoint (long table)", "endpoint")
         value = pick("Value (long table)", "value")
     endpoints = st.multiselect("Or, for a wide table: endpoint columns", columns, key="map_endpoints")
+    st.markdown("**Or, for a table with one column per visit** (one row per subject, such as `pain_base`, "
+                "`pain_m3`, `pain_m12`): name the visit columns and their visits, or give a pattern of "
+                "their names. Leave the visit, endpoint and value above empty; the table is reshaped to "
+                "one row per subject and visit.")
+    w1, w2 = st.columns(2)
+    with w1:
+        visit_columns = st.multiselect("Visit columns", columns, key="map_visit_columns")
+        pattern = st.text_input(
+            "Or a pattern of their names", key="map_visit_pattern", placeholder="pain_m{month}",
+            help="One visit placeholder: {month}, {week} or {day} (a number: pain_m3 is Month 3, 0 is "
+            "Baseline) or {visit} (the text as written); {endpoint} names the endpoint "
+            "({endpoint}_m{month} reads vas_m3 and odi_m3). Columns named on the left keep their visit.")
+        endpoint_name = st.text_input("Endpoint they measure (default: the name the columns share)",
+                                      key="map_endpoint_name")
+    with w2:
+        visit_values = [st.text_input(f"Visit of {c}", value=data.guess_visit(c, visit_columns),
+                                      key=f"map_visit_of_{c}") for c in visit_columns]
+    by_visit = bool(visit_columns or pattern.strip())
     populations = st.multiselect(
         "Population flag columns (Y/N)", columns, default=list(guess.populations), key="map_populations"
     )
@@ -117,13 +143,18 @@ if draft is not None and report and not report["ok"]:
     reference = st.text_input("Reference arm (exact value)", value=guess.reference, key="map_reference")
     mapping = ColumnMapping(
         table=name,
+        sheet=sheet,
         subject=subject,
         arm=arm,
-        visit=visit,
-        visit_number=visit_number,
-        endpoint="" if endpoints else endpoint,
-        value="" if endpoints else value,
-        endpoints=tuple(endpoints),
+        visit="" if by_visit else visit,
+        visit_number="" if by_visit else visit_number,
+        endpoint="" if endpoints or by_visit else endpoint,
+        value="" if endpoints or by_visit else value,
+        endpoints=() if by_visit else tuple(endpoints),
+        visit_columns=tuple(visit_columns),
+        visit_values=tuple(visit_values),
+        visit_pattern=pattern.strip(),
+        endpoint_name=endpoint_name.strip(),
         populations=tuple(populations),
         covariates=tuple(covariates),
         reference=reference,

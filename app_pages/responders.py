@@ -3,7 +3,7 @@
 import streamlit as st
 
 from respine.analyses import compare, registry
-from respine.model import params
+from respine.model import params, rules
 from respine.model.labels import describe_rule
 from respine.present import figures, tables
 from respine.present.fmt import md_escape as md
@@ -31,6 +31,13 @@ st.markdown(
     "20 mm, **or** ODI improvement of at least 20%, from baseline. Change the thresholds "
     "to see how sensitive the result is to the definition."
 )
+# The rule's two criteria read the endpoints the study's responder declaration names.
+first, second = map(md, trial.endpoint(RESPONDER).derivation.sources)
+CRITERIA_TEXT = {"OR": f"the {first} or the {second} criterion", "AND": "both criteria",
+                 "VAS": f"the {first} criterion alone", "ODI": f"the {second} criterion alone"}
+alone = state.view().join  # a criterion left out of the rule: its thresholds are shown, unused
+unused = {"disabled": True, "help": "Not used: the rule counts the other criterion alone."}
+vas_kw, odi_kw = (unused if alone == "ODI" else {}), (unused if alone == "VAS" else {})
 
 rule_col, vas_col, odi_col = st.columns([2, 3, 3])
 with vas_col:
@@ -42,6 +49,7 @@ with vas_col:
         max_value=100.0,
         step=5.0,
         format="%.0f",
+        **vas_kw,
     )
     state.bound(
         "vas_mm",
@@ -51,9 +59,11 @@ with vas_col:
         max_value=100.0,
         step=5.0,
         format="%.0f",
+        **vas_kw,
     )
     state.bound(
-        "vas_join", st.radio, "Combine the two VAS criteria with", options=["AND", "OR"], horizontal=True
+        "vas_join", st.radio, "Combine the two VAS criteria with", options=["AND", "OR"], horizontal=True,
+        **vas_kw,
     )
 with odi_col:
     state.bound(
@@ -64,8 +74,9 @@ with odi_col:
         max_value=100.0,
         step=5.0,
         format="%.0f",
+        **odi_kw,
     )
-    state.bound("join", st.radio, "Combine VAS and ODI criteria with", options=["OR", "AND"], horizontal=True)
+    state.bound("join", st.radio, options=list(rules.CRITERIA), format_func=CRITERIA_TEXT.__getitem__)
 with rule_col:
     controls.visit(ctx, RESPONDER)
     method = controls.method("binary", "Test", compare.BINARY_METHODS)

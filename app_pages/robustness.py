@@ -3,6 +3,7 @@
 import streamlit as st
 
 from respine.analyses import availability, registry
+from respine.analyses.progress import Tracker
 from respine.model.labels import endpoint_label
 from respine.present import figures, labels, tables
 from respine.present.fmt import md_escape as md
@@ -50,6 +51,12 @@ if several:
 else:
     treat = design.treatment_arms[0]
 chosen = {"arm": treat} if several else {}  # the analyses' default: the only treatment arm
+# A first view at 10,000 subjects computes for seconds: a bar names the step under way.
+bar = st.progress(0.0)
+steps = ["missing data", "tipping point", *(["Bayesian reading"] if binary else []), "multiplicity",
+         *(["GEE"] if binary else [])]
+tracker = Tracker(steps, lambda done, step: bar.progress(done, text=f"Computing: {step}"))
+tracker.start("missing data")
 
 st.subheader("Missing data")
 with render.explained():
@@ -65,6 +72,7 @@ with render.explained():
     # the multiple imputation (of the arm the figure compares); the others are named above
     render.methods((sens[sens["arm"] == treat] if several else sens)["methods_text"].iloc[-1])
 
+tracker.start("tipping point")
 st.subheader("Tipping point")
 with render.explained():
     grid, summary = cache.run(registry.tipping, trial, sel, **chosen)
@@ -88,6 +96,7 @@ with render.explained():
     st.markdown((f"{md(treat)} vs {md(ref)}: " if several else "") + f"**{md(summary)}**")
 
 if binary:
+    tracker.start("Bayesian reading")
     st.subheader("Bayesian reading")
     word = labels.benefit_word(ep)  # "benefit" for responders; never for an unknown direction
     relevant = state.option(
@@ -119,6 +128,7 @@ if binary:
             f"uniform priors; enthusiastic: centred on a 15-point {word}."
         )
 
+tracker.start("multiplicity")
 st.subheader("Multiplicity")
 families = {"visits": f"{md(label)} at every visit", "endpoints": f"every endpoint at {md(visit)}"}
 family = controls.choice("mult_family", "Family of tests", families)  # labels escaped above
@@ -138,6 +148,7 @@ with render.explained():
     )
 
 if binary:
+    tracker.start("GEE")
     st.subheader("All visits in one model: GEE")
     corr = controls.choice("gee_corr", "Working correlation", ["exchangeable", "unstructured"])
     with render.explained():
@@ -147,3 +158,5 @@ if binary:
             f"Logistic generalised estimating equations over all post-baseline visits with arm × "
             f"visit terms, {corr} working correlation and robust (sandwich) standard errors."
         )
+tracker.finish()
+bar.empty()

@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from respine.analyses import robustness  # noqa: E402
+from respine.analyses import repeated, robustness  # noqa: E402
 from respine.analyses.compare import analyze  # noqa: E402
 from respine.io import load_trial, validate_folder  # noqa: E402
 from respine.model.selection import Selection  # noqa: E402

@@ -158,13 +158,13 @@ def test_responder_rule_controls_change_rates_and_reset():
     changed = at.dataframe[0].value["Responders / n"].tolist()
     assert changed != primary
     assert any("differs from the primary" in i.value for i in at.info)
-    widget(at.radio, "Combine VAS and ODI criteria with").set_value("AND").run()
+    widget(at.radio, "A responder meets").set_value("AND").run()
     assert at.dataframe[0].value["Responders / n"].tolist() != changed
     widget(at.button, "Reset to the primary rule").click().run()
     assert at.dataframe[0].value["Responders / n"].tolist() == primary
     # the widgets show the primary rule again, not only the numbers
     assert widget(at.slider, "VAS improvement at least (mm)").value == 20.0
-    assert widget(at.radio, "Combine VAS and ODI criteria with").value == "OR"
+    assert widget(at.radio, "A responder meets").value == "OR"
 
 
 def test_mcid_thresholds_change_rates():

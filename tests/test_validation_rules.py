@@ -68,7 +68,7 @@ def test_an_archive_too_big_unpacked_or_clashing_is_refused():
     assert problems[0].severity == "error" and "cannot be read as a ZIP archive" in problems[0].message
 
 
-def test_a_named_sheet_is_read_without_a_note(tmp_path):
+def test_a_named_sheet_is_read_without_a_warning_and_the_report_names_it(tmp_path):
     path = CORPUS / "47_xlsx_second_sheet" / "trial.xlsx"
     notes: list[str] = []
     frame = read_table(DataFile("trial.xlsx", path=path), notes, sheet="Summary")
@@ -77,7 +77,9 @@ def test_a_named_sheet_is_read_without_a_note(tmp_path):
         "table": "trial.xlsx", "sheet": "Data", "subject": "patient", "arm": "group", "visit": "visit",
         "endpoint": "param", "value": "result"}})
     trial, problems = load_files({"trial.xlsx": DataFile("trial.xlsx", path=path)}, "t", mapping=mapping)
-    assert trial is not None and problems == [] and len(trial.subjects) == 4
+    assert trial is not None and len(trial.subjects) == 4
+    assert [(p.severity, p.message) for p in problems] == [
+        ("info", "Sheet 'Data' of trial.xlsx was read (2 sheets: 'Data', 'Summary').")]
 
 
 def test_utf16_without_a_byte_order_mark_is_read_with_a_note():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from respine.derive.measures import endpoints_with_data
 from respine.memo import per_trial
 from respine.model import design as S
 
@@ -29,19 +30,9 @@ def _visits_with_data(trial: S.Trial, endpoint: str) -> tuple[float, ...]:
 
 
 def available_endpoints(trial: S.Trial) -> list[str]:
-    """Endpoint ids of the study that have data (derived ones need their sources)."""
-    return list(_available_endpoints(trial))
-
-
-@per_trial(maxsize=16)
-def _available_endpoints(trial: S.Trial) -> tuple[str, ...]:
-    have = set(trial.measurements[S.ENDPOINT].unique())
-    out = []
-    for ep_id in trial.design.endpoints or sorted(have):
-        ep = trial.endpoint(ep_id)
-        if (ep.is_derived and all(d in have for d in ep.derived_from)) or ep_id in have:
-            out.append(ep_id)
-    return tuple(out)
+    """Endpoint ids of the study that have data (derived ones need their sources); see
+    :func:`respine.derive.measures.endpoints_with_data`."""
+    return list(endpoints_with_data(trial))
 
 
 def has_baseline(trial: S.Trial, endpoint: str) -> bool:

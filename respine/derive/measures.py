@@ -28,6 +28,24 @@ PCHG = "pchg"
 MEASURES = {"chg": "Change from baseline", "pchg": "Percent change from baseline", "aval": "Observed value"}
 
 
+def endpoints_with_data(trial: S.Trial) -> tuple[str, ...]:
+    """Endpoint ids of the study that have data, in the study's order: a measured endpoint with
+    records, a derived one (responder rule, MCID) whose sources all have records. Read from the
+    study's endpoint declarations, so a new derived endpoint is listed without a new line here."""
+    return _endpoints_with_data(trial)
+
+
+@per_trial(maxsize=16)
+def _endpoints_with_data(trial: S.Trial) -> tuple[str, ...]:
+    have = set(trial.measurements[S.ENDPOINT].unique())
+    out = []
+    for ep_id in trial.design.endpoints or sorted(have):
+        ep = trial.endpoint(ep_id)
+        if (ep.is_derived and all(d in have for d in ep.derived_from)) or ep_id in have:
+            out.append(ep_id)
+    return tuple(out)
+
+
 def resolve_visit(trial: S.Trial, visit: str | float | int) -> float:
     """Turn a visit label ("Month 12") or number ("12", 12) into the visit number."""
     visits = trial.design.visits
@@ -156,8 +174,12 @@ def _endpoint_data(
         long = long.dropna(subset=[S.VALUE])
     else:
         if endpoint not in available:
+            # every endpoint an analysis can read, derived ones (responder rule, MCID) included
+            listed = ", ".join(endpoints_with_data(trial)) or "(none)"
+            known = endpoint in trial.design.endpoints
             raise SelectionError(
-                f"Endpoint '{endpoint}' has no data. Available: {', '.join(sorted(available))}."
+                f"Endpoint '{endpoint}' has no data. Choose one of: {listed}." if known
+                else f"Unknown endpoint '{endpoint}'. Choose one of: {listed}."
             )
         columns = [S.SUBJECT_ID, S.VISIT_MONTH, S.VALUE]
         if S.RECORD_TYPE in m.columns:

@@ -247,20 +247,51 @@ def read_table(file: DataFile, notes: list[str] | None = None, sheet: str = "") 
     return frame
 
 
+def excel_sheets(file: DataFile) -> dict[str, str]:
+    """The sheets of an .xlsx workbook, in the workbook's order, each with its state: "visible",
+    "hidden" or "veryHidden" (hidden so that only a macro can show it). Other files: none.
+
+    Raises
+    ------
+    DataError
+        When the workbook cannot be read.
+    """
+    if file.suffix != ".xlsx":
+        return {}
+    import openpyxl  # type: ignore[import-untyped]  # no annotations; only sheet names are read
+
+    try:
+        book = openpyxl.load_workbook(file.source(), read_only=True)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise DataError(f"{file.name} cannot be read as an Excel workbook ({reason}). "
+                        "Check that the file is complete and of the type its extension says.") from exc
+    try:
+        return {ws.title: ws.sheet_state for ws in book.worksheets}
+    finally:
+        book.close()
+
+
+def sheet_label(name: str, state: str) -> str:
+    """A sheet as a list names it: hidden ones say so."""
+    return f"'{name}'" + ("" if state == "visible" else " (hidden)")
+
+
+def excel_sheets_text(file: DataFile) -> str:
+    """"3 sheets: 'Data', 'Old' (hidden), 'Notes'": the sheets of a workbook, for a report."""
+    states = excel_sheets(file)
+    return f"{len(states)} sheet{'s' if len(states) != 1 else ''}: " + ", ".join(
+        sheet_label(n, st) for n, st in states.items())
+
+
 def _read_excel(file: DataFile, sheet: str, notes: list[str] | None) -> pd.DataFrame:
     """One sheet of a workbook: ``sheet`` if named, else the first visible one; a workbook with
     several sheets, or hidden ones, gets a note saying which was read and how to choose."""
     if file.suffix != ".xlsx":  # .xls: no sheet states to read; pandas reads the first sheet
         return pd.read_excel(file.source(), sheet_name=sheet or 0)
-    import openpyxl  # type: ignore[import-untyped]  # no annotations; only sheet names are read
-
-    book = openpyxl.load_workbook(file.source(), read_only=True)
-    try:
-        states = {ws.title: ws.sheet_state for ws in book.worksheets}
-    finally:
-        book.close()
+    states = excel_sheets(file)
     visible = [name for name, state in states.items() if state == "visible"]
-    listed = ", ".join(f"'{n}'" + ("" if states[n] == "visible" else " (hidden)") for n in states)
+    listed = ", ".join(sheet_label(n, st) for n, st in states.items())
     if sheet:
         if sheet not in states:
             raise DataError(f"{file.name} has no sheet '{sheet}' (sheets: {listed}); name one of them in "
@@ -273,7 +304,8 @@ def _read_excel(file: DataFile, sheet: str, notes: list[str] | None) -> pd.DataF
                         "in the mapping's sheet = \"...\".")
     if notes is not None and not sheet and len(states) > 1:
         notes.append(f"{file.name} has {len(states)} sheets ({listed}); sheet '{chosen}' was read. To read "
-                     "another, name it in mapping.toml as sheet = \"...\".")
+                     "another, name it in mapping.toml as sheet = \"...\" (or choose it on the Load data "
+                     "page, or give --sheet on the command line).")
     return pd.read_excel(file.source(), sheet_name=chosen)
 
 

@@ -1,9 +1,12 @@
 """Non-standard tables: a column mapping turns any long or wide table into a trial.
 
-A mapping says which column is the subject id, the arm, the visit, and either the endpoint and
-value columns (long format) or a list of endpoint columns (wide format). It is saved as a small
-``mapping.toml`` beside the table, so the command line and a hosted deployment read it and
-nobody maps twice::
+A mapping says which column is the subject id, the arm, and either the visit with the endpoint
+and value columns (long format), the visit with a list of endpoint columns (wide by endpoint), or
+the columns that each hold one visit of an endpoint (wide by visit: one row per subject, such as
+``pid, group, pain_base, pain_m3, pain_m12``), named one by one with their visits or by a pattern
+such as ``pain_m{month}``; a table wide by visit is reshaped to the long format, with a note
+saying how many rows were made. It is saved as a small ``mapping.toml`` beside the table, so the
+command line and a hosted deployment read it and nobody maps twice::
 
     [mapping]
     table = "trial.csv"
@@ -14,7 +17,11 @@ nobody maps twice::
     visit_number = ""           # optional numeric column for the order
     endpoint = "param"          # long format ...
     value = "result"
-    endpoints = []              # ... or wide format: one column per endpoint
+    endpoints = []              # ... or wide by endpoint: one column per endpoint
+    visit_columns = []          # ... or wide by visit (no visit column): the columns of each visit
+    visit_values = []           #     and their visits, in the same order ("Baseline", "Month 3")
+    visit_pattern = ""          #     or a pattern: "pain_m{month}", "{endpoint}_w{week}", "pain_{visit}"
+    endpoint_name = ""          #     the endpoint they measure (default: the columns' common prefix)
     populations = ["itt"]       # Y/N flag columns
     covariates = ["sex", "age"]
     reference = "Placebo"
@@ -24,15 +31,16 @@ nobody maps twice::
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
 
 from respine.errors import DataError
-from respine.io.files import TABLE_SUFFIXES, DataFile, read_table, text_of
+from respine.io.files import TABLE_SUFFIXES, DataFile, excel_sheets_text, read_table, text_of
 from respine.model import design as S
 
 ROLES = ("subject", "arm", "visit", "visit_number", "endpoint", "value")
@@ -50,7 +58,15 @@ MAX_REPORTED = 20
 
 @dataclass(frozen=True)
 class ColumnMapping:
-    """Which column plays which role. Empty strings mean "not used"."""
+    """Which column plays which role. Empty strings mean "not used".
+
+    A table wide by visit (:attr:`wide_by_visit`) names its visit columns in ``visit_columns``
+    with their visits in ``visit_values`` (labels; a number in a label gives the visit's order,
+    "Baseline" is 0), or by ``visit_pattern``, a column name with one visit placeholder:
+    ``{month}``, ``{week}`` or ``{day}`` (a number; the visit is labelled "Month 3", and 0
+    "Baseline") or ``{visit}`` (the text as written), and optionally ``{endpoint}`` (the endpoint
+    id). Columns named both ways take their visit from ``visit_values``.
+    """
 
     table: str = ""
     sheet: str = ""
@@ -61,6 +77,10 @@ class ColumnMapping:
     endpoint: str = ""
     value: str = ""
     endpoints: tuple[str, ...] = ()
+    visit_columns: tuple[str, ...] = ()
+    visit_values: tuple[str, ...] = ()
+    visit_pattern: str = ""
+    endpoint_name: str = ""
     populations: tuple[str, ...] = ()
     covariates: tuple[str, ...] = ()
     reference: str = ""
@@ -92,6 +112,11 @@ class ColumnMapping:
             else:
                 values[key] = value
         return cls(**values)
+
+    @property
+    def wide_by_visit(self) -> bool:
+        """Whether the table holds one column per visit (one row per subject)."""
+        return bool(self.visit_columns or self.visit_pattern)
 
     def to_toml(self) -> str:
         lines = ["# Column mapping for the RESPINE results explorer (respine.io.mapping).", "[mapping]"]
@@ -157,6 +182,178 @@ def _visit_numbers(labels: pd.Series) -> dict[str, float]:
     return out
 
 
+# Reshaped columns (names no table is expected to use).
+WIDE_VISIT, WIDE_ENDPOINT, WIDE_VALUE = "__visit__", "__endpoint__", "__value__"
+# Pattern placeholders: a visit number in a unit (its label), or the visit or endpoint as written.
+VISIT_UNITS = {"month": "Month", "week": "Week", "day": "Day"}
+_PLACEHOLDER = re.compile(r"\{(month|week|day|visit|endpoint)\}")
+
+
+def _pattern_regex(pattern: str) -> tuple[re.Pattern[str], str]:
+    """The regular expression of a column pattern and its visit placeholder.
+
+    Raises
+    ------
+    DataError
+        When the pattern has no visit placeholder, more than one, or an unknown one.
+    """
+    found = _PLACEHOLDER.findall(pattern)
+    visits = [f for f in found if f != "endpoint"]
+    named = set(re.findall(r"\{([^{}]*)\}", pattern))
+    unknown = sorted(named - {"month", "week", "day", "visit", "endpoint"})
+    if unknown or len(visits) != 1 or found.count("endpoint") > 1:
+        raise DataError(
+            f"The visit column pattern '{pattern}' needs exactly one visit placeholder, {{month}}, "
+            "{week}, {day} or {visit}, and may name the endpoint once with {endpoint}"
+            + (f"; {{{unknown[0]}}} is not one of them" if unknown else "")
+            + ". For example pain_m{month} reads pain_m3 as the pain score at Month 3.")
+    parts, last = [], 0
+    for m in _PLACEHOLDER.finditer(pattern):
+        parts.append(re.escape(pattern[last:m.start()]))
+        name = m.group(1)
+        parts.append(r"(?P<n>\d+(?:\.\d+)?)" if name in VISIT_UNITS else f"(?P<{name}>.+?)")
+        last = m.end()
+    parts.append(re.escape(pattern[last:]))
+    return re.compile("".join(parts), re.IGNORECASE), visits[0]
+
+
+def _common_name(columns: list[str]) -> str:
+    """The endpoint id columns share: their common prefix without trailing separators."""
+    # the common prefix of the names, letter by letter (pain_base, pain_m3 -> "pain_"); one column
+    # alone: its name without the visit part at its end (pain_m3 -> "pain")
+    if len(columns) > 1:
+        prefix = os.path.commonprefix(columns)  # noqa: RUF071  (characters, not path parts, are meant)
+    else:
+        prefix = re.sub(r"(?:m|mo|month|w|wk|week|d|day|v|visit)?[ _-]?\d+(?:\.\d+)?$", "", columns[0],
+                        flags=re.IGNORECASE)
+    return re.sub(r"[^0-9A-Za-z]+$", "", prefix)
+
+
+def visit_columns(columns: list[str], mapping: ColumnMapping) -> list[tuple[str, str, str]]:
+    """The visit columns of a table wide by visit: (column, endpoint id, visit label) each, in
+    the table's column order.
+
+    Raises
+    ------
+    DataError
+        For a named column the table lacks, a pattern that matches no column, visits that do not
+        pair with the columns, an endpoint that cannot be named, or two columns of one endpoint
+        and visit.
+    """
+    given = dict(zip(mapping.visit_columns, mapping.visit_values, strict=False))
+    if len(mapping.visit_columns) != len(mapping.visit_values):
+        raise DataError(
+            f"{len(mapping.visit_columns)} visit columns and {len(mapping.visit_values)} visits are named; "
+            "give each visit column its visit, in the same order (visit_values = [\"Baseline\", "
+            "\"Month 3\", ...]).")
+    missing = [c for c in mapping.visit_columns if c not in columns]
+    if missing:
+        raise DataError(f"Visit columns {missing} are not in the table (its columns: {', '.join(columns)}).")
+    blank = [c for c, v in given.items() if not v.strip()]
+    if blank:
+        raise DataError(f"Visit column '{blank[0]}' has no visit; give it one, such as \"Baseline\" or "
+                        "\"Month 3\".")
+    found: dict[str, tuple[str | None, str]] = {c: (None, v.strip()) for c, v in given.items()}
+    if mapping.visit_pattern:
+        regex, unit = _pattern_regex(mapping.visit_pattern)
+        matched = 0
+        for c in columns:
+            m = regex.fullmatch(c)
+            if m is None:
+                continue
+            matched += 1
+            if c in found:
+                continue  # named one by one: that visit wins
+            if unit in VISIT_UNITS:
+                number = float(m.group("n"))
+                label = "Baseline" if number == 0 else f"{VISIT_UNITS[unit]} {number:g}"
+            else:
+                label = m.group("visit")
+            found[c] = (m.groupdict().get("endpoint"), label)
+        if not matched:
+            raise DataError(f"No column matches the visit column pattern '{mapping.visit_pattern}' (the "
+                            f"table's columns: {', '.join(columns)}).")
+    # A column named one by one beside a pattern that names endpoints (vas_base beside
+    # {endpoint}_m{month}) belongs to the endpoint its name starts with (the longest such name).
+    patterned = sorted({e for e, _ in found.values() if e is not None}, key=len, reverse=True)
+    for c, (e, v) in list(found.items()):
+        if e is None and not mapping.endpoint_name.strip():
+            starts = [p for p in patterned if c.casefold().startswith(p.casefold())]
+            if starts:
+                found[c] = (starts[0], v)
+    unnamed = [c for c, (e, _) in found.items() if e is None]
+    name = mapping.endpoint_name.strip() or (_common_name(unnamed) if unnamed else "")
+    if unnamed and not name:
+        raise DataError(f"The visit columns {unnamed} share no name to call their endpoint; name the "
+                        "endpoint (endpoint_name = \"...\").")
+    out = [(c, found[c][0] or name, found[c][1]) for c in columns if c in found]
+    seen: dict[tuple[str, str], str] = {}
+    for c, e, v in out:
+        if (e, v) in seen:
+            raise DataError(f"Columns '{seen[(e, v)]}' and '{c}' both hold {e} at {v}; give each visit "
+                            "one column.")
+        seen[(e, v)] = c
+    return out
+
+
+# What a visit column's name may add to the shared name: a baseline word, or a unit and a number.
+_VISIT_WORDS = ((r"(?:baseline|base|bl|screening|day ?0)", None), (r"(?:m|mo|month)[ _-]?", "Month"),
+                (r"(?:w|wk|week)[ _-]?", "Week"), (r"(?:d|day)[ _-]?", "Day"),
+                (r"(?:v|visit)[ _-]?", "Visit"))
+
+
+def guess_visit_label(column: str, columns: list[str]) -> str:
+    """A first visit label for one of a table's visit columns, from what its name adds to the
+    names the columns share (pain_base -> "Baseline", pain_m3 -> "Month 3", pain_w12 -> "Week 12"),
+    for the person to check; the rest of the name as it is when no unit is recognised."""
+    shared = _common_name(columns) if columns else ""
+    rest = column[len(shared):] if shared and column.startswith(shared) else column
+    rest = re.sub(r"^[^0-9A-Za-z]+", "", rest)
+    # what the name adds to the shared name, else its last part (vas_base beside odi_base: "base")
+    for part in (rest, re.split(r"[ _.-]", column)[-1]):
+        for words, unit in _VISIT_WORDS:
+            if unit is None and re.fullmatch(words, part, re.IGNORECASE):
+                return "Baseline"
+            m = re.fullmatch(words + r"(\d+(?:\.\d+)?)", part, re.IGNORECASE) if unit else None
+            if m:
+                number = float(m.group(1))
+                return "Baseline" if number == 0 else f"{unit} {number:g}"
+    return rest or column
+
+
+def reshape_by_visit(frame: pd.DataFrame, mapping: ColumnMapping) -> tuple[pd.DataFrame, str]:
+    """A table wide by visit as a long table (one row per subject and visit column) and a note
+    saying so; the columns :data:`WIDE_ENDPOINT`, :data:`WIDE_VISIT` and :data:`WIDE_VALUE` hold
+    the endpoint, the visit label and the value, every other column is kept, and each row keeps
+    the index of the row it came from (so a problem names the table's own row).
+
+    Raises
+    ------
+    DataError
+        See :func:`visit_columns`.
+    """
+    cols = visit_columns([str(c) for c in frame.columns], mapping)
+    parts = []
+    keep = [c for c in frame.columns if c not in {c for c, _, _ in cols}]
+    for column, endpoint, visit in cols:
+        part = frame[keep].copy()
+        part[WIDE_ENDPOINT], part[WIDE_VISIT], part[WIDE_VALUE] = endpoint, visit, frame[column]
+        parts.append(part)
+    long = pd.concat(parts).sort_index(kind="stable")
+    endpoints = sorted({e for _, e, _ in cols})
+    labels = pd.Series(list(dict.fromkeys(v for _, _, v in cols)))
+    order = _visit_numbers(labels)
+    visits = sorted(labels, key=lambda v: order[v])
+    shown = ", ".join(f"{c} = {e} at {v}" for c, e, v in cols[:12]) + (", ..." if len(cols) > 12 else "")
+    empty = int(long[WIDE_VALUE].isna().sum())
+    note = (f"The table is wide by visit: its {len(frame)} rows (one per subject) were reshaped to "
+            f"{len(long)} rows of the long format, one per subject and visit column"
+            + (f" ({empty} of them empty, so not analysed)" if empty else "")
+            + f"; {len(cols)} visit columns: {shown}; endpoint{'s' if len(endpoints) > 1 else ''} "
+            f"{', '.join(endpoints)}; visits {', '.join(visits)}.")
+    return long, note
+
+
 def load_mapped(
     available: dict[str, DataFile], mapping: ColumnMapping | dict, source: str
 ) -> tuple[S.Trial | None, list]:
@@ -190,8 +387,27 @@ def load_mapped(
     name = file.name
     if frame.empty:
         return None, [*problems, Problem("error", name, "The table has a header but no rows.")]
-    columns = set(map(str, frame.columns))
+    if file.suffix == ".xlsx" and mapping.sheet:  # the sheet chosen: the report says which was read
+        problems.append(Problem("info", name, f"Sheet '{mapping.sheet}' of {name} was read "
+                                f"({excel_sheets_text(file)})."))
     frame.columns = [str(c) for c in frame.columns]
+    by_visit = mapping.wide_by_visit
+    if by_visit:
+        roles = ("visit", "visit_number", "endpoint", "value")
+        taken = [f"{role} ('{getattr(mapping, role)}')" for role in roles if getattr(mapping, role)]
+        taken += ["endpoint columns"] if mapping.endpoints else []
+        if taken:
+            return None, [*problems, Problem(
+                "error", name, f"The table is mapped as wide by visit (visit columns), and also maps "
+                f"{', '.join(taken)}; a table wide by visit takes its visits, endpoints and values from "
+                "the visit columns: leave those roles empty.")]
+        try:
+            frame, note = reshape_by_visit(frame, mapping)
+        except DataError as exc:
+            return None, [*problems, Problem("error", name, str(exc))]
+        problems.append(Problem("info", name, note))
+        mapping = replace(mapping, visit=WIDE_VISIT, endpoint=WIDE_ENDPOINT, value=WIDE_VALUE)
+    columns = set(map(str, frame.columns))
     for role in ("subject", "arm", "visit"):
         col = getattr(mapping, role)
         if not col:
@@ -322,7 +538,7 @@ def load_mapped(
                 f"{int(text.sum())} values are not numbers (e.g. "
                 f"'{long.loc[text, value_col].iloc[0]}') and are ignored.",
                 row=first,
-                column=value_col if not wide else None,
+                column=value_col if not (wide or by_visit) else None,
             )
         )
     if mapping.visit_number:

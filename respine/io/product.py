@@ -770,17 +770,18 @@ def _with_undeclared_endpoints(
 
 
 def validate_folder(path: str | os.PathLike, record_rule: str | None = None,
-                    bds: tuple[str, ...] | None = None) -> list[Problem]:
+                    bds: tuple[str, ...] | None = None, sheet: str = "") -> list[Problem]:
     """List every problem of a trial folder (product layout, CDISC ADaM or a mapped table).
 
     ``record_rule`` and ``bds`` apply to an ADaM folder (see :func:`respine.io.adam.load_adam`);
-    its rules applied, with their counts, are listed as "info" problems.
+    its rules applied, with their counts, are listed as "info" problems. ``sheet`` names the
+    sheet of a mapped Excel table to read (see :func:`load_files`).
     """
     try:
         available = folder_files(Path(path))
     except DataError as exc:
         return [Problem("error", str(path), str(exc))]
-    return load_files(available, str(path), record_rule=record_rule, bds=bds)[1]
+    return load_files(available, str(path), record_rule=record_rule, bds=bds, sheet=sheet)[1]
 
 
 def load_files(
@@ -790,8 +791,12 @@ def load_files(
     reference: str | None = None,
     record_rule: str | None = None,
     bds: tuple[str, ...] | None = None,
+    sheet: str = "",
 ) -> tuple[S.Trial | None, list[Problem]]:
     """Recognise the layout of a set of files and load it; never raises for bad input.
+
+    ``sheet`` names the sheet of a mapped Excel table to read, in place of the mapping's own
+    (the command line's ``--sheet``); the load report then says which sheet was read.
 
     Layouts, in this order: the product's own (``study.toml`` with ``subjects.csv``), CDISC
     ADaM (an ``adsl`` dataset, optionally with a ``study.toml`` of endpoint declarations; read
@@ -831,7 +836,7 @@ def load_files(
         return None, [Problem("error", next(f.name for f in available.values() if f.suffix == ".zip"),
                               str(exc))]
     notes = [Problem("warning", archive, note) for archive, note in unpacked]
-    trial, problems = _load_layout(available, source, mapping, reference, record_rule, bds)
+    trial, problems = _load_layout(available, source, mapping, reference, record_rule, bds, sheet)
     return trial, [*notes, *problems]
 
 
@@ -842,6 +847,7 @@ def _load_layout(
     reference: str | None,
     record_rule: str | None = None,
     bds: tuple[str, ...] | None = None,
+    sheet: str = "",
 ) -> tuple[S.Trial | None, list[Problem]]:
     """Recognise the layout of the (unpacked) files and load it (see :func:`load_files`)."""
     from respine.io import adam
@@ -859,12 +865,19 @@ def _load_layout(
             except DataError as exc:
                 return None, [Problem("error", name, str(exc))]
     if doc is not None:
+        if sheet:  # the sheet asked for replaces the mapping's
+            try:
+                doc = replace(doc if isinstance(doc, mapping_module.ColumnMapping)
+                              else mapping_module.ColumnMapping.from_dict(doc),
+                              sheet=sheet)
+            except DataError as exc:
+                return None, [Problem("error", "mapping", str(exc))]
         return mapping_module.load_mapped(available, doc, source)
     tables = [f.name for f in available.values() if f.suffix in TABLE_SUFFIXES]
     if len(available) == 1 and tables:  # one table alone: its own problems come first
         only = next(iter(available.values()))
         try:
-            frame = read_table(only)
+            frame = read_table(only, sheet=sheet)
         except DataError as exc:
             return None, [Problem("error", only.name, str(exc))]
         if frame.empty:
@@ -985,7 +998,7 @@ def _normalise(
                    adverse_events_recorded=ae is not None)
 
 
-def load_trial(path: str | os.PathLike | None = None, record_rule: str | None = None,
+def load_trial(path: str | os.PathLike | None = None, sheet: str = "", record_rule: str | None = None,
                bds: tuple[str, ...] | None = None) -> S.Trial:
     """Load a trial folder: the product's layout, a CDISC ADaM study, or a mapped table.
 
@@ -995,6 +1008,9 @@ def load_trial(path: str | os.PathLike | None = None, record_rule: str | None = 
         Folder with study.toml and the CSV files, a CDISC ADaM folder (ADSL, BDS datasets,
         ADAE; see :mod:`respine.io.adam`), or a table with ``mapping.toml``; default
         :func:`default_data_path`.
+    sheet : str
+        The sheet of a mapped Excel table to read, in place of the mapping's (see
+        :func:`load_files`).
     record_rule, bds : optional
         For an ADaM folder: how one record per subject, parameter and visit is chosen, and the
         BDS datasets to read (see :func:`respine.io.adam.load_adam`); ignored otherwise.
@@ -1004,10 +1020,25 @@ def load_trial(path: str | os.PathLike | None = None, record_rule: str | None = 
     DataError
         When validation finds errors; the message lists each one.
     """
+    return load_trial_reported(path, sheet, record_rule, bds)[0]
+
+
+def load_trial_reported(path: str | os.PathLike | None = None, sheet: str = "",
+                        record_rule: str | None = None,
+                        bds: tuple[str, ...] | None = None) -> tuple[S.Trial, list[Problem]]:
+    """:func:`load_trial`, with the load report's warnings and notes (which sheet of a workbook
+    was read, the rules an ADaM reading applied, ...).
+
+    Raises
+    ------
+    DataError
+        As :func:`load_trial`.
+    """
     folder = Path(path) if path is not None else default_data_path()
-    trial, problems = load_files(folder_files(folder), str(folder), record_rule=record_rule, bds=bds)
+    trial, problems = load_files(folder_files(folder), str(folder), sheet=sheet, record_rule=record_rule,
+                                 bds=bds)
     if trial is None:
         errors = [str(p) for p in problems if p.severity == "error"]
         raise DataError(f"The data in {folder} cannot be loaded:\n" + "\n".join(errors))
-    return trial
+    return trial, problems
 

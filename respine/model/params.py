@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields, replace
 from typing import Any, Literal, TypeVar, get_args
 
-from respine.model.rules import MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, Join
+from respine.model.rules import CRITERIA, MCID_ODI_POINTS, MCID_VAS_MM, PRIMARY_RULE, Criteria, Join
 from respine.model.selection import Selection, SubgroupFilter
 
 Kind = Literal["choice", "number", "visit", "names", "filters"]
@@ -86,6 +86,9 @@ class Param:
     sep : str
         What joins a set of names in a link and on the command line (``","``; ``"+"`` for
         pooled arms, whose names read as a sum).
+    aliases : tuple of str
+        Older spellings of the command-line flag, still accepted (``--join`` for
+        ``--responder-criteria``), so scripts written against them keep working.
     """
 
     name: str
@@ -101,6 +104,7 @@ class Param:
     endpoints: EndpointKind
     empty_is_none: bool
     sep: str = ","
+    aliases: tuple[str, ...] = ()
 
     @property
     def dest(self) -> str | None:
@@ -126,11 +130,11 @@ T = TypeVar("T")
 def _declare(kind: Kind, default: T, *, url: str, label: str, cli: str | None = None, help: str = "",
              choices: tuple[str, ...] | Source | None = None, bounds: tuple[float, float] | None = None,
              to: str | None = None, endpoints: EndpointKind = "any", empty_is_none: bool = False,
-             sep: str = ",") -> T:
+             sep: str = ",", aliases: tuple[str, ...] = ()) -> T:
     # The name is the field's, and ``to`` defaults to it: both filled in by _param.
     spec = Param(name="", kind=kind, default=default, url=url, label=label, cli=cli, help=help,
                  choices=choices, bounds=bounds, to=to or "", endpoints=endpoints,
-                 empty_is_none=empty_is_none, sep=sep)
+                 empty_is_none=empty_is_none, sep=sep, aliases=aliases)
     # A dataclass field whose metadata holds the declaration; typed as its default so that
     # mypy checks the field's annotation against the default.
     out: Any = field(default=default, metadata={META: spec})
@@ -139,10 +143,10 @@ def _declare(kind: Kind, default: T, *, url: str, label: str, cli: str | None = 
 
 def choice(default: T, *, url: str, label: str, choices: tuple[str, ...] | Source, cli: str | None = None,
            help: str = "", to: str | None = None, endpoints: EndpointKind = "any",
-           empty_is_none: bool = False) -> T:
+           empty_is_none: bool = False, aliases: tuple[str, ...] = ()) -> T:
     """Declare a parameter whose value is one of ``choices`` (see :class:`Param`)."""
     return _declare("choice", default, url=url, label=label, cli=cli, help=help, choices=choices, to=to,
-                    endpoints=endpoints, empty_is_none=empty_is_none)
+                    endpoints=endpoints, empty_is_none=empty_is_none, aliases=aliases)
 
 
 def number(default: float, *, url: str, label: str, bounds: tuple[float, float], cli: str | None = None,
@@ -187,7 +191,10 @@ class ViewState:
                                 to="method", endpoints="binary", empty_is_none=True)
     # (noqa: ruff does not know that the Literal ``Join`` is immutable; the call returns a Field)
     vas_join: Join = choice("AND", url="vas_join", label="Combine the two VAS criteria with",  # noqa: RUF009
-                            choices=("AND", "OR"), cli="--vas-join", to="rule.vas_join")
+                            choices=("AND", "OR"), cli="--vas-pct-mm-join", aliases=("--vas-join",),
+                            help="responder: the VAS criterion needs the %% AND the mm threshold (the "
+                                 "primary rule), or either (OR)",
+                            to="rule.vas_join")
     covariance: str = choice("us", url="covstruct", label="Within-subject covariance",
                              choices=("us", "cs", "ar1", "toep", "csh", "toeph", "ar1h", "ad", "adh",
                                       "sp_exp"), cli="--covariance",
@@ -224,9 +231,13 @@ class ViewState:
     higher_better: tuple[str, ...] = name_set(
         url="higher", label="Higher values are better", choices="endpoints", cli="--higher-is-better",
         help="endpoints whose higher values are better, comma-separated")
-    join: Join = choice("OR", url="join", label="Combine VAS and ODI criteria with",  # noqa: RUF009
-                        choices=("AND", "OR"),
-                        cli="--join", help="responder: VAS vs ODI join", to="rule.join")
+    # The link key stays "join" (links written when it took AND/OR only keep their meaning).
+    join: Criteria = choice("OR", url="join", label="A responder meets", choices=CRITERIA,  # noqa: RUF009
+                            cli="--responder-criteria", aliases=("--join",),
+                            help="responder: the criteria that make a responder: OR (the VAS or the ODI "
+                                 "criterion, the primary rule), AND (both), VAS or ODI (that criterion "
+                                 "alone)",
+                            to="rule.join")
     visit: float = visit_number(12.0, url="visit", label="Visit", cli="--visit",
                          help='visit label ("Month 12") or number (12)')
     vas_pct: float = number(PRIMARY_RULE.vas_pct, url="vas_pct", label="VAS improvement at least (%)",

@@ -2,21 +2,29 @@
 
 The RESPINE primary responder rule (Pers et al. 2024): improvement of VAS low back pain of at
 least 20% **and** at least 20 mm, **or** improvement of ODI of at least 20% (relative), from
-baseline. Both the thresholds and the AND/OR joins are adjustable, because sensitivity to the
-rule is one of the first questions readers ask.
+baseline. The thresholds, the AND/OR joins and which criteria count (both, or the VAS or the ODI
+criterion alone) are adjustable, because sensitivity to the rule is one of the first questions
+readers ask.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
 from respine.model.endpoints import Derivation, Mcid, Responder
 
 Join = Literal["AND", "OR"]
+Criteria = Literal["OR", "AND", "VAS", "ODI"]
+"""Which criteria make a responder: either (``OR``, the primary rule), both (``AND``), or one alone:
+``VAS`` the first criterion (the ``vas_*`` thresholds), ``ODI`` the second (the ``odi_*`` ones).
+The names are those of the RESPINE rule, as the thresholds' are; which endpoints the two criteria
+read is the study's :class:`~respine.model.endpoints.Responder` declaration."""
+CRITERIA: tuple[Criteria, ...] = get_args(Criteria)
+ALONE: tuple[Criteria, ...] = ("VAS", "ODI")  # one criterion alone: the other's thresholds are unused
 
 
 @dataclass(frozen=True)
@@ -35,8 +43,9 @@ class ResponderRule:
         Minimum relative ODI improvement, in percent of baseline.
     odi_points : float
         Minimum absolute ODI improvement, in points (0 = no absolute criterion).
-    join : {"AND", "OR"}
-        How the VAS criterion and the ODI criterion combine.
+    join : {"OR", "AND", "VAS", "ODI"}
+        Which criteria make a responder (:data:`Criteria`): the VAS or the ODI criterion (OR),
+        both (AND), or the VAS or the ODI criterion alone.
 
     References
     ----------
@@ -49,7 +58,7 @@ class ResponderRule:
     vas_join: Join = "AND"
     odi_pct: float = 20.0
     odi_points: float = 0.0
-    join: Join = "OR"
+    join: Criteria = "OR"
 
     def describe(self, first: str = "VAS", second: str = "ODI", first_unit: str = "mm") -> str:
         """The rule in words; ``first`` and ``second`` name the endpoints its two criteria read
@@ -59,6 +68,8 @@ class ResponderRule:
         odi = f"{second} improvement >= {self.odi_pct:g}%"
         if self.odi_points > 0:
             odi += f" and >= {self.odi_points:g} points"
+        if self.join in ALONE:
+            return f"{vas if self.join == 'VAS' else odi} ({first if self.join == 'VAS' else second} alone)"
         return f"({vas}) {self.join} ({odi})"
 
     @property
@@ -73,8 +84,13 @@ MCID_VAS_MM = 15.0
 MCID_ODI_POINTS = 10.0
 
 
-def _combine(a: np.ndarray, b: np.ndarray, join: Join) -> np.ndarray:
-    """Three-valued AND/OR: NaN means unknown; a known result wins where logic allows."""
+def _combine(a: np.ndarray, b: np.ndarray, join: Join | Criteria) -> np.ndarray:
+    """Three-valued AND/OR: NaN means unknown; a known result wins where logic allows. ``VAS``
+    and ``ODI`` (:data:`Criteria`) keep the first or the second criterion alone."""
+    if join == "VAS":
+        return a
+    if join == "ODI":
+        return b
     a_true, b_true = a == 1.0, b == 1.0
     a_false, b_false = a == 0.0, b == 0.0
     out = np.full(a.shape, np.nan)

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from respine.errors import Problem
 from respine.io import default_data_path, load_files
@@ -177,8 +178,13 @@ def report_counts(problems: list[Problem]) -> tuple[int, int, int]:
 MAPPING_KEY = "mapping_draft"
 
 
+def uploaded() -> list[UploadedFile]:
+    """The files in the Load data page's uploader."""
+    return list(st.session_state.get(UPLOAD_KEY) or [])
+
+
 def on_load_clicked() -> None:
-    files = st.session_state.get(UPLOAD_KEY) or []
+    files = uploaded()
     if not files:
         _report([Problem("error", "(no file)", "Choose one or more files first.")], False, "upload")
         return
@@ -189,32 +195,75 @@ def on_folder_clicked() -> None:
     load_folder(st.session_state.get("folder_path", ""))
 
 
-def mapping_draft() -> tuple[str, list[str], ColumnMapping] | None:
-    """For a single uploaded table that was not recognised: its name, columns and a guessed mapping."""
-    from respine.io.files import TABLE_SUFFIXES, read_table
+SHEET_KEY = "map_sheet"
 
-    files = [
-        f for f in (st.session_state.get(UPLOAD_KEY) or []) if Path(f.name).suffix.lower() in TABLE_SUFFIXES
-    ]
-    if len(files) != 1:
+
+def _single_table() -> UploadedFile | None:
+    """The one uploaded table (an UploadedFile), if exactly one table was uploaded."""
+    from respine.io.files import TABLE_SUFFIXES
+
+    files = [f for f in uploaded() if Path(f.name).suffix.lower() in TABLE_SUFFIXES]
+    return files[0] if len(files) == 1 else None
+
+
+def sheet_choices() -> dict[str, str]:
+    """The sheets of the one uploaded workbook, name -> how the choice shows it (hidden ones
+    named as hidden), when there is a choice to make: several sheets, or a hidden one. Else
+    empty (a CSV file, a workbook of one visible sheet, an unreadable workbook)."""
+    from respine.errors import DataError
+    from respine.io.files import excel_sheets
+
+    f = _single_table()
+    if f is None or Path(f.name).suffix.lower() != ".xlsx":
+        return {}
+    try:
+        states = excel_sheets(DataFile(f.name, data=f.getvalue()))
+    except DataError:
+        return {}
+    if len(states) < 2 and all(state == "visible" for state in states.values()):
+        return {}
+    return {name: name + ("" if state == "visible" else " (hidden)") for name, state in states.items()}
+
+
+def first_visible(choices: dict[str, str]) -> int:
+    """The index of the sheet read when none is chosen: the first visible one."""
+    return next((i for i, label in enumerate(choices.values()) if not label.endswith(" (hidden)")), 0)
+
+
+def mapping_draft(sheet: str = "") -> tuple[str, list[str], ColumnMapping] | None:
+    """For a single uploaded table that was not recognised: its name, columns (of ``sheet`` for
+    a workbook; by default its first visible sheet) and a guessed mapping."""
+    from respine.io.files import read_table
+
+    f = _single_table()
+    if f is None:
         return None
-    f = files[0]
-    key = (f.name, f.size)
+    key = (f.name, f.size, sheet)
     cached = st.session_state.get(MAPPING_KEY)
     if cached and cached[0] == key:
         return cached[1]
+    from dataclasses import replace
+
     from respine.errors import DataError
     from respine.io.mapping import guess_mapping
 
     try:
-        frame = read_table(DataFile(f.name, data=f.getvalue()))
+        frame = read_table(DataFile(f.name, data=f.getvalue()), sheet=sheet)
     except DataError:
         return None
-    draft = (f.name, [str(c) for c in frame.columns], guess_mapping(frame, f.name))
+    guess = replace(guess_mapping(frame, f.name), sheet=sheet)
+    draft = (f.name, [str(c) for c in frame.columns], guess)
     st.session_state[MAPPING_KEY] = (key, draft)
     return draft
 
 
+def guess_visit(column: str, columns: list[str]) -> str:
+    """The visit a visit column is first shown with (see :func:`respine.io.mapping.guess_visit_label`)."""
+    from respine.io.mapping import guess_visit_label
+
+    return guess_visit_label(column, columns)
+
+
 def on_mapping_clicked(mapping: ColumnMapping) -> None:
-    load_uploads(st.session_state.get(UPLOAD_KEY) or [], mapping)
+    load_uploads(uploaded(), mapping)
     st.session_state["mapping_used"] = mapping

@@ -71,6 +71,8 @@ LINKS: list[tuple[str, str, str]] = [
     ("responders-open-ranges",
      "/responders?filter=baseline_vas=60..&filter=bmi=..28.5&filter=pfirrmann=4|5&bmethod=chisq",
      "numeric ranges open at one end, numeric-looking levels, bmethod=chisq"),
+    ("responders-vas-alone", "/responders?join=VAS&vas_mm=30",
+     "the VAS criterion alone (join=VAS): the ODI threshold is shown but unused"),
     # --- page options (o_*) ------------------------------------------------------------------
     ("profile-odi-relative", "/profile?o_profile_endpoint=ODI&o_profile_scale=relative&visit=24&odi_pct=30",
      "o_profile_endpoint, o_profile_scale, odi_pct line"),
