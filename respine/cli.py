@@ -534,9 +534,11 @@ def _report(args: argparse.Namespace) -> int:
     provenance = f"{trial.design.title or trial.design.id}, source {trial.source}"
     out = Path(args.out)
     if out.suffix.lower() == ".docx":
-        out.write_bytes(render_docx(items, title, provenance, trial.synthetic))
+        out.write_bytes(render_docx(items, title, provenance, trial.synthetic,
+                                    notice=labels.synthetic_notice(trial.design)))
     else:
-        out.write_text(render_html(items, title, provenance, trial.synthetic), encoding="utf-8")
+        out.write_text(render_html(items, title, provenance, trial.synthetic,
+                                   notice=labels.synthetic_notice(trial.design)), encoding="utf-8")
     print(f"{out}: {len(items)} sections" + (" (synthetic data)" if trial.synthetic else ""))
     return 0
 

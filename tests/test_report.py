@@ -304,3 +304,29 @@ def test_a_crafted_report_address_shows_its_texts_as_text():
     assert EVIL not in page and html.escape(f"{EVIL} {markdown}") in page
     body = page.split("</head>", 1)[1]  # (plotly.js, in the head, has links of its own)
     assert [h[:10] for h in re.findall(r"href='([^']*)'", body)] == ["/explorer?"]
+
+
+def test_a_report_says_of_synthetic_data_what_the_study_says():
+    """The twin cites the paper it reproduces; a synthetic study that cites none is only called
+    synthetic, in the HTML, the Word file and on the pages alike (one text)."""
+    from dataclasses import replace
+
+    from docx import Document
+
+    from respine.io import load_trial
+    from respine.present.labels import synthetic_notice
+    from respine.ui.render import synthetic_notice as banner
+    from tests.conftest import REPO
+
+    twin = load_trial(REPO / "data").design
+    plain = replace(twin, short_citation="")
+    assert "built to reproduce the published results" in synthetic_notice(twin)
+    for design in (twin, plain):
+        notice = synthetic_notice(design)
+        page = render_html(items(), "Report", "p", synthetic=True, notice=notice)
+        doc = Document(io.BytesIO(render_docx(items(), "Report", "p", synthetic=True, notice=notice,
+                                              images=False)))
+        text = " ".join(p.text for p in doc.paragraphs)
+        assert html.escape(notice, quote=False) in page and notice in text
+        assert ("built to reproduce" in page) == bool(design.short_citation) == ("built to reproduce" in text)
+        assert banner(design).replace("\\", "").endswith(notice)

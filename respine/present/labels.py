@@ -37,7 +37,7 @@ from respine.model.selection import Filters, Selection
 from respine.present import fmt
 
 if TYPE_CHECKING:
-    from respine.model.design import Trial
+    from respine.model.design import StudyDesign, Trial
 
 __all__ = [
     "benefit_headers",
@@ -51,6 +51,7 @@ __all__ = [
     "rule_modified",
     "selection_caption",
     "selection_parts",
+    "synthetic_notice",
     "value_title",
     "with_unit",
 ]
@@ -237,6 +238,19 @@ def value_title(endpoint: Endpoint, measure: str = "aval", *, name: bool = False
 # --- the selection in words ----------------------------------------------------------------------
 
 SYNTHETIC_MARK = "Synthetic data"
+
+
+def synthetic_notice(design: StudyDesign) -> str:
+    """What a page or a report says of data the study description marks as synthetic (plain
+    text, after :data:`SYNTHETIC_MARK`), in the study description's words: a study that cites
+    published results (``short_citation``) is a twin built to reproduce them; one that cites none
+    is only called synthetic."""
+    if design.short_citation:
+        return (f"These are not the {design.id} patients: this is a seeded synthetic twin built to "
+                f"reproduce the published results ({design.short_citation}). Everything else in it is "
+                "assumed; see data/README.md.")
+    return (f"These are not real patients of {design.id}: the study description marks the data as "
+            "synthetic.")
 """The mark every figure, table and report of a synthetic study carries (the study description's
 ``synthetic = true``); a study with real data carries none."""
 NO_FILTER = "no subgroup filter"

@@ -34,6 +34,7 @@ from respine.analyses import availability, compare, trend
 from respine.errors import RespineError
 from respine.model import selection
 from respine.model.labels import endpoint_label
+from respine.present.labels import SYNTHETIC_MARK
 
 if TYPE_CHECKING:
     from respine.model.design import Trial
@@ -195,10 +196,21 @@ def _written() -> str:
     return dt.datetime.now().strftime("%Y-%m-%d %H:%M")
 
 
-def render_html(items: Sequence[ReportItem], title: str, provenance: str, synthetic: bool) -> str:
+#: What a report says of data its study description marks as synthetic. Whether a synthetic study
+#: reproduces published results is the study's to say (its description and the paper page), not
+#: the report's: a synthetic study need not have any.
+SYNTHETIC_NOTICE = ("These are not real patients: the study description marks the data as synthetic "
+                    "(generated, not collected), so the numbers show what the analyses do, not what "
+                    "a treatment does.")
+
+
+def render_html(items: Sequence[ReportItem], title: str, provenance: str, synthetic: bool,
+                notice: str = "") -> str:
     """A self-contained HTML report; it opens offline (no script or style is fetched).
 
-    Each item is written under its own selection, with its link and its comment."""
+    Each item is written under its own selection, with its link and its comment. ``notice``:
+    what the report says of synthetic data (the study's words,
+    :func:`respine.present.labels.synthetic_notice`; default :data:`SYNTHETIC_NOTICE`)."""
     import plotly.offline
 
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_esc(title)}</title>",
@@ -207,9 +219,8 @@ def render_html(items: Sequence[ReportItem], title: str, provenance: str, synthe
              f"<h1>{_esc(title)}</h1>",
              f"<p class='meta'>Written {_esc(_written())}. Data: {_esc(provenance)}.</p>"]
     if synthetic:
-        parts.append("<p class='notice'><strong>Synthetic data.</strong> These are not the trial's "
-                     "patients: the data are a seeded synthetic twin built to reproduce the published "
-                     "results; everything else in them is assumed.</p>")
+        parts.append(f"<p class='notice'><strong>{_esc(SYNTHETIC_MARK)}.</strong> "
+                     f"{_esc(notice or SYNTHETIC_NOTICE)}</p>")
     figure_no = 0
     for i, item in enumerate(items, start=1):
         parts.append(f"<h2>{i}. {_esc(item.title)}</h2>")
@@ -281,7 +292,7 @@ def figure_images(specs: Sequence[str]) -> tuple[list[bytes], str]:
 
 
 def render_docx(items: Sequence[ReportItem], title: str, provenance: str, synthetic: bool,
-                subject: str = "", images: bool = True) -> bytes:
+                subject: str = "", images: bool = True, notice: str = "") -> bytes:
     """A Word document of the report: each item under its own selection, with its link, its
     comment, its texts, tables and figures (PNG, when Chromium can draw them here; else a line
     says why and the tables stand alone).
@@ -313,8 +324,7 @@ def render_docx(items: Sequence[ReportItem], title: str, provenance: str, synthe
     doc.add_heading(title, level=0)
     doc.add_paragraph(f"Written {_written()}. Data: {provenance}.")
     if synthetic:
-        doc.add_paragraph("Synthetic data: these are not the trial's patients; the data are a seeded "
-                          "synthetic twin built to reproduce the published results.")
+        doc.add_paragraph(f"{SYNTHETIC_MARK}: {notice or SYNTHETIC_NOTICE}")
     if specs and not pngs:
         doc.add_paragraph(f"The figures are not included: {reason}. Their numbers are in the tables; "
                           "the HTML report shows every figure.")

@@ -21,6 +21,8 @@ from respine.errors import AnalysisError, RespineError
 from respine.model import design as S
 from respine.model.selection import Selection
 from respine.present import export, figures, fmt, labels, privacy
+from respine.present.labels import SYNTHETIC_MARK
+from respine.present.labels import synthetic_notice as synthetic_notice_text
 from respine.ui import access, cache, context, state
 
 
@@ -232,15 +234,9 @@ def synthetic_banner(trial: S.Trial) -> None:
 
 
 def synthetic_notice(design: S.StudyDesign) -> str:
-    """The synthetic-data banner's text (Markdown), from the study description's id and short
-    citation."""
-    if design.short_citation:
-        return (f"**Synthetic data.** These are not the {fmt.md_phrase(design.id)} patients: this is a "
-                "seeded synthetic twin built to reproduce the published results "
-                f"({fmt.md_phrase(design.short_citation)}). Everything else in it is assumed; see "
-                "data/README.md.")
-    return (f"**Synthetic data.** These are not real patients of {fmt.md_phrase(design.id)}: the "
-            "study description marks the data as synthetic.")
+    """The synthetic-data banner's text (Markdown): :func:`respine.present.labels.synthetic_notice`,
+    the one text of pages and reports."""
+    return f"**{fmt.md_phrase(SYNTHETIC_MARK)}.** {fmt.md_phrase(synthetic_notice_text(design))}"
 
 
 def notes(messages: list[str] | tuple[str, ...]) -> None:

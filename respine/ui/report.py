@@ -25,6 +25,7 @@ from respine import urlstate
 from respine.model import design as S
 from respine.model import params
 from respine.present import report
+from respine.present.labels import synthetic_notice
 from respine.ui import pages, render, state
 
 ITEMS = "report_items"
@@ -315,11 +316,13 @@ def html_file(trial: S.Trial) -> Callable[[], bytes]:
     where session state is not available, so everything it needs is captured now."""
     title, _, provenance, synthetic = describe(trial)
     chosen = list(items())
-    return lambda: report.render_html(chosen, title, provenance, synthetic).encode("utf-8")
+    notice = synthetic_notice(trial.design)
+    return lambda: report.render_html(chosen, title, provenance, synthetic, notice=notice).encode("utf-8")
 
 
 def docx_file(trial: S.Trial) -> Callable[[], bytes]:
     """The Word report (figures drawn on download, about 0.6 s each), captured like :func:`html_file`."""
     title, subject, provenance, synthetic = describe(trial)
     chosen = list(items())
-    return lambda: report.render_docx(chosen, title, provenance, synthetic, subject=subject)
+    notice = synthetic_notice(trial.design)
+    return lambda: report.render_docx(chosen, title, provenance, synthetic, subject=subject, notice=notice)
