@@ -745,3 +745,16 @@ def logrank_display(result: survival.TimeToEvent, stratum_label: str = "") -> pd
         tests.append((f"Log-rank stratified by {stratum_label or result.stratify}", result.stratified))
     return pd.DataFrame([{"Test": name, "Chi-square": fmt.num(t.statistic, 2), "df": t.df,
                           "p": fmt.p_value(t.p_value)} for name, t in tests])
+
+
+def shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """A built table with its cells as a reader sees them (:func:`fmt.cell`): flags as Yes/No,
+    missing text as a dash. Number columns keep their numbers (the grid shows a dash for a
+    missing one), so sorting and the downloads stay numeric; the frame given is not changed."""
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if pd.api.types.is_bool_dtype(column) or column.dtype == object or isinstance(
+                column.dtype, pd.StringDtype):
+            out[name] = column.map(fmt.cell, na_action=None).astype(object)
+    return out

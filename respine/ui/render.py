@@ -11,7 +11,7 @@ import streamlit as st
 
 from respine.errors import AnalysisError, RespineError
 from respine.model import design as S
-from respine.present import export, fmt, privacy
+from respine.present import export, fmt, privacy, tables
 from respine.ui import access, cache, state
 
 
@@ -85,30 +85,45 @@ def _record(block: tuple) -> None:
     st.session_state.setdefault(BLOCKS, []).append(block)
 
 
+#: A table of at most this many rows is the page's content: it is drawn whole, at the height of
+#: its rows, never in a scrolling box (a longer one, such as a listing, scrolls in a box of
+#: Streamlit's default height, ten rows).
+FULL_HEIGHT_ROWS = 100
+
+
 def table(frame: pd.DataFrame, name: str, key: str) -> None:
-    """Show a built table and offer it as CSV and Excel (the same table, formulas neutralised)."""
+    """Show a built table and offer it as CSV and Excel (the same table, formulas neutralised).
+
+    The cells are shown as a reader reads them (flags as Yes/No, missing values as a dash, by
+    :func:`tables.shown`); a table of up to :data:`FULL_HEIGHT_ROWS` rows is drawn at full
+    height."""
+    frame = tables.shown(frame)
     _record(("table", name, frame))
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(frame, hide_index=True, width="stretch", placeholder=fmt.DASH,
+                 height="content" if len(frame) <= FULL_HEIGHT_ROWS else "auto")
     k = access.min_cell()
     if privacy.has_suppressed(frame, k):
         st.caption(privacy.note(k))
-    csv_col, xlsx_col, _ = st.columns([1, 1, 4])
-    csv_col.download_button("Download CSV", lambda: export.to_csv_bytes(frame), file_name=f"{name}.csv",
-                            mime="text/csv", key=f"dl_{key}", icon=":material/download:", on_click="ignore")
-    xlsx_col.download_button("Excel", lambda: export.to_excel_bytes(frame, name), file_name=f"{name}.xlsx",
-                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                             key=f"xl_{key}", icon=":material/table:", on_click="ignore")
+    # The buttons sit in a row sized to their labels (it wraps on a narrow page): in fixed
+    # columns their labels were cut to "D..." and "E...".
+    with st.container(horizontal=True, gap="small"):
+        st.download_button("Download CSV", lambda: export.to_csv_bytes(frame), file_name=f"{name}.csv",
+                           mime="text/csv", key=f"dl_{key}", icon=":material/download:", on_click="ignore")
+        st.download_button("Excel", lambda: export.to_excel_bytes(frame, name), file_name=f"{name}.xlsx",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           key=f"xl_{key}", icon=":material/table:", on_click="ignore")
 
 
 def figure(fig: go.Figure, key: str) -> None:
     _record(("figure", fig))  # serialised only if the view is added to the report
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
     if export.image_renderer() is not None:  # images are made on click (about 2 s each)
-        png, svg, _ = st.columns([1, 1, 4])
-        png.download_button("PNG", lambda: export.figure_image(fig, "png"), file_name=f"{key}.png",
-                            mime="image/png", key=f"png_{key}", icon=":material/image:", on_click="ignore")
-        svg.download_button("SVG", lambda: export.figure_image(fig, "svg"), file_name=f"{key}.svg",
-                            mime="image/svg+xml", key=f"svg_{key}", icon=":material/draw:", on_click="ignore")
+        with st.container(horizontal=True, gap="small"):  # a row sized to the labels, as for tables
+            st.download_button("PNG", lambda: export.figure_image(fig, "png"), file_name=f"{key}.png",
+                               mime="image/png", key=f"png_{key}", icon=":material/image:", on_click="ignore")
+            st.download_button("SVG", lambda: export.figure_image(fig, "svg"), file_name=f"{key}.svg",
+                               mime="image/svg+xml", key=f"svg_{key}", icon=":material/draw:",
+                               on_click="ignore")
 
 
 def individual(what: str) -> bool:
