@@ -40,14 +40,8 @@
     if (!shown(df)) continue;
     const canvas = df.querySelector('canvas[data-testid="data-grid-canvas"]');
     const scroller = df.querySelector('.dvn-scroller');
-    const header = Array.from(df.querySelectorAll('th[role="columnheader"]')).map(th => th.textContent.trim()).join(', ').slice(0, 60);
-    if (!canvas || !scroller) { out.push(`table not drawn | ${path(df)} | ${header} | no grid canvas`); continue; }
-    if (scroller.scrollWidth > scroller.clientWidth + 1)
-      out.push(`table wider than its box | ${path(df)} | ${header} | ${scroller.scrollWidth} > ${scroller.clientWidth} px`);
-    const table = canvas.querySelector('table[role="grid"]');
-    const rows = table ? Number(table.getAttribute('aria-rowcount')) - 1 : 0;
-    if (rows <= shortRows && scroller.scrollHeight > scroller.clientHeight + 1)
-      out.push(`short table in a scrolling box | ${path(df)} | ${header} | ${rows} rows, ${scroller.scrollHeight} > ${scroller.clientHeight} px`);
+    let header = Array.from(df.querySelectorAll('th[role="columnheader"]')).map(th => th.textContent.trim()).join(', ');
+    if (!canvas || !scroller) { out.push(`table not drawn | ${path(df)} | ${header.slice(0, 60)} | no grid canvas`); continue; }
     // The column widths the grid drew with are the props of the canvas's React component.
     const key = Object.keys(canvas).find(k => k.startsWith('__reactFiber'));
     let fiber = key && canvas[key], columns = null;
@@ -55,6 +49,15 @@
       const p = fiber.memoizedProps;
       if (p && Array.isArray(p.columns) && p.columns.length && typeof p.columns[0].width === 'number') columns = p.columns;
     }
+    // the header as the grid has it (its accessibility table holds only the columns in view)
+    if (columns) header = columns.map(c => c.title || '').filter(t => t).join(', ');
+    header = header.slice(0, 60);
+    if (scroller.scrollWidth > scroller.clientWidth + 1)
+      out.push(`table wider than its box | ${path(df)} | ${header} | ${scroller.scrollWidth} > ${scroller.clientWidth} px`);
+    const table = canvas.querySelector('table[role="grid"]');
+    const rows = table ? Number(table.getAttribute('aria-rowcount')) - 1 : 0;
+    if (rows <= shortRows && scroller.scrollHeight > scroller.clientHeight + 1)
+      out.push(`short table in a scrolling box | ${path(df)} | ${header} | ${rows} rows, ${scroller.scrollHeight} > ${scroller.clientHeight} px`);
     if (!columns) { out.push(`table columns unknown | ${path(df)} | ${header} | the grid's column widths were not found`); continue; }
     const grid = df.querySelector('.stDataFrameGlideDataEditor');
     const css = getComputedStyle(grid);
