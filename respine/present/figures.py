@@ -492,15 +492,25 @@ def cumulative_figure(
                 hovertemplate=f"<b>{_tpl(arm)}</b><br>improvement ≥ %{{x:g}}: %{{y:.1f}}%<extra></extra>",
             )
         )
-    for label, value in thresholds.items():
-        fig.add_vline(
-            x=value,
-            line=dict(color="#888888", dash="dot"),
-            annotation_text=_t(label),
-            annotation_position="top",
+    # Each threshold's label has its own row at the top of the plot (from the left-most line
+    # down), so two thresholds close together (a 20 mm responder rule and a 15 mm MCID) never
+    # print their labels on top of each other, whatever the thresholds are.
+    for row, (label, value) in enumerate(sorted(thresholds.items(), key=lambda item: item[1])):
+        fig.add_vline(x=value, line=dict(color="#888888", dash="dot"))
+        fig.add_annotation(
+            x=value, xref="x", xanchor="left", y=1 - THRESHOLD_ROW * row, yref="paper", yanchor="top",
+            text=f"{_t(label)} ({value:g})", showarrow=False, font=dict(size=12, color="#555555"),
+            bgcolor="rgba(255, 255, 255, 0.85)", name=THRESHOLD_LABEL,
         )
     fig.update_yaxes(range=[0, 102])
     return _layout(fig, title, "Subjects improving at least this much (%)", x_title)
+
+
+#: The height of one row of threshold labels on a cumulative plot, as a share of the plot area
+#: (a 12 px label is about 16 px tall; the plot area is at least 300 px high).
+THRESHOLD_ROW = 0.07
+#: The name carried by the threshold labels of a cumulative plot (for the tests and the report).
+THRESHOLD_LABEL = "threshold"
 
 
 def sweep_figure(

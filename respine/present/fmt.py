@@ -92,6 +92,27 @@ def contrast_label(measure: str) -> str:
     return CONTRAST_LABELS.get(measure, measure.replace("_", " ").capitalize())
 
 
+def cell(value: object) -> object:
+    """A table cell as a reader sees it: yes/no for a flag, a dash for a missing value (None,
+    NaN, pandas' NA and NaT), anything else unchanged. Python's ``True``, ``None`` and ``nan`` are
+    never shown."""
+    if isinstance(value, bool) or type(value).__name__ in ("bool", "bool_"):  # numpy's bool is no bool
+        return "Yes" if value else "No"
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return DASH
+    if isinstance(value, float) and math.isnan(value):
+        return DASH
+    return value
+
+
+def setting(value: object) -> str:
+    """A server option's value as it is written in ``.streamlit/config.toml`` (``true``/``false``,
+    not Python's ``True``/``False``), so a reader can copy it there."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def visit_number(v: float) -> str:
     return f"{v:g}"
 

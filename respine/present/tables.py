@@ -831,3 +831,16 @@ def screening_display(screening: Screening, min_cell: int = 0, top: int = 15) ->
     })
     small = [any(privacy.is_small(int(r[c]), min_cell) for c in counts) for _, r in frame.iterrows()]
     return privacy.mask_rows(table, small, ("Subgroup",))
+
+
+def shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """A built table with its cells as a reader sees them (:func:`fmt.cell`): flags as Yes/No,
+    missing text as a dash. Number columns keep their numbers (the grid shows a dash for a
+    missing one), so sorting and the downloads stay numeric; the frame given is not changed."""
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if pd.api.types.is_bool_dtype(column) or column.dtype == object or isinstance(
+                column.dtype, pd.StringDtype):
+            out[name] = column.map(fmt.cell, na_action=None).astype(object)
+    return out

@@ -40,7 +40,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from respine.errors import RespineError
 from respine.present import privacy
-from respine.present.fmt import md_escape
+from respine.present.fmt import md_escape, setting
 from respine.ui import guard, sessions
 
 LOG = logging.getLogger("respine.access")
@@ -631,8 +631,8 @@ def server_settings() -> list[dict[str, str]]:
         rows.append(
             {
                 "Setting": option,
-                "Value": str(value),
-                "Safe value": str(safe),
+                "Value": setting(value),
+                "Safe value": setting(safe),
                 "Status": "ok" if value == safe else "check",
                 "Why": why,
             }

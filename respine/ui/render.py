@@ -7,6 +7,7 @@ Excel downloads.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from respine import derive
 from respine.errors import AnalysisError, RespineError
 from respine.model import design as S
 from respine.model.selection import Selection
-from respine.present import export, figures, fmt, labels, privacy
+from respine.present import export, figures, fmt, labels, privacy, tables
 from respine.present.labels import SYNTHETIC_MARK
 from respine.present.labels import synthetic_notice as synthetic_notice_text
 from respine.ui import access, cache, context, state
@@ -146,23 +147,62 @@ def _about(name: str, caption: str) -> list[str]:
                               measure=_shown_measure(trial))
 
 
+#: A table of at most this many rows is the page's content: it is drawn whole, at the height of
+#: its rows, never in a scrolling box (a longer one, such as a listing, scrolls in a box of
+#: Streamlit's default height, ten rows).
+FULL_HEIGHT_ROWS = 100
+
+
+# The grid sizes a column to its header and cells but leaves out a cell at least twice as long as
+# the column's mean ("outliers"), which it then cuts ("Withdrew from the study because of an adverse
+# e..."). Such a column is given the width of its longest cell or header: about 6.5 px a character
+# of the grid's 14 px font (measured: 6.0 on the safety table's longest category; the estimate errs
+# wide), plus the cell's padding, at most the grid's widest column.
+CHAR_PX, CELL_PADDING_PX, MAX_COLUMN_PX = 6.5, 8, 1000
+
+
+def wide_columns(frame: pd.DataFrame) -> dict[str, int]:
+    """The width (px) of each text column the grid would cut: one whose longest cell is at least
+    twice as long as its cells' mean, in a table of more than five rows (the grid's rule)."""
+    out: dict[str, int] = {}
+    if len(frame) <= 5:
+        return out
+    for name in frame.columns:
+        if not (frame[name].dtype == object or pd.api.types.is_string_dtype(frame[name])):
+            continue
+        lengths = frame[name].map(lambda v: len(str(v)))
+        longest = int(lengths.max())
+        if longest >= 2 * float(lengths.mean()):
+            chars = max(longest, len(str(name)))
+            out[str(name)] = min(MAX_COLUMN_PX, math.ceil(chars * CHAR_PX + 2 * CELL_PADDING_PX))
+    return out
+
+
 def table(frame: pd.DataFrame, name: str, key: str, caption: str | None = None) -> None:
     """Show a built table and offer it as CSV and Excel (the same table, formulas neutralised),
-    each file starting with what the table shows: ``caption``, by default :func:`shown_caption`."""
+    each file starting with what the table shows: ``caption``, by default :func:`shown_caption`.
+
+    The cells are shown as a reader reads them (flags as Yes/No, missing values as a dash, by
+    :func:`tables.shown`); a table of up to :data:`FULL_HEIGHT_ROWS` rows is drawn at full
+    height."""
+    frame = tables.shown(frame)
     _record(("table", name, frame))
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(frame, hide_index=True, width="stretch", placeholder=fmt.DASH,
+                 height="content" if len(frame) <= FULL_HEIGHT_ROWS else "auto",
+                 column_config={c: st.column_config.Column(width=w) for c, w in wide_columns(frame).items()})
     k = access.min_cell()
     if privacy.has_suppressed(frame, k):
         st.caption(privacy.note(k))
     about = _about(name, shown_caption() if caption is None else caption)
-    csv_col, xlsx_col, _ = st.columns([1, 1, 4])
-    csv_col.download_button("Download CSV", lambda: export.to_csv_bytes(frame, about),
-                            file_name=f"{name}.csv", mime="text/csv", key=f"dl_{key}",
-                            icon=":material/download:", on_click="ignore")
-    xlsx_col.download_button("Excel", lambda: export.to_excel_bytes(frame, name, about),
-                             file_name=f"{name}.xlsx",
-                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                             key=f"xl_{key}", icon=":material/table:", on_click="ignore")
+    # The buttons sit in a row sized to their labels (it wraps on a narrow page): in fixed
+    # columns their labels were cut to "D..." and "E...".
+    with st.container(horizontal=True, gap="small"):
+        st.download_button("Download CSV", lambda: export.to_csv_bytes(frame, about), file_name=f"{name}.csv",
+                           mime="text/csv", key=f"dl_{key}", icon=":material/download:", on_click="ignore")
+        st.download_button("Excel", lambda: export.to_excel_bytes(frame, name, about),
+                           file_name=f"{name}.xlsx",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           key=f"xl_{key}", icon=":material/table:", on_click="ignore")
 
 
 # Captioned copies of the shared figures of the server's own data (a copy costs about 2 ms; the
@@ -199,11 +239,12 @@ def figure(fig: go.Figure, key: str, caption: str | None = None) -> None:
     _record(("figure", fig))  # serialised only if the view is added to the report
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
     if export.image_renderer() is not None:  # images are made on click (about 2 s each)
-        png, svg, _ = st.columns([1, 1, 4])
-        png.download_button("PNG", lambda: export.figure_image(fig, "png"), file_name=f"{key}.png",
-                            mime="image/png", key=f"png_{key}", icon=":material/image:", on_click="ignore")
-        svg.download_button("SVG", lambda: export.figure_image(fig, "svg"), file_name=f"{key}.svg",
-                            mime="image/svg+xml", key=f"svg_{key}", icon=":material/draw:", on_click="ignore")
+        with st.container(horizontal=True, gap="small"):  # a row sized to the labels, as for tables
+            st.download_button("PNG", lambda: export.figure_image(fig, "png"), file_name=f"{key}.png",
+                               mime="image/png", key=f"png_{key}", icon=":material/image:", on_click="ignore")
+            st.download_button("SVG", lambda: export.figure_image(fig, "svg"), file_name=f"{key}.svg",
+                               mime="image/svg+xml", key=f"svg_{key}", icon=":material/draw:",
+                               on_click="ignore")
 
 
 def individual(what: str) -> bool:
