@@ -452,8 +452,10 @@ def test_covariance_sensitivity_names_a_structure_that_fails(twin):
 def test_cli_robustness_has_the_covariance_table(capsys):
     from respine.cli import main
 
-    assert main(["robustness", "--endpoint", "VAS", "--visit", "12", "--imputations", "5",
-                 "--format", "json"]) == 0
+    args = ["robustness", "--endpoint", "VAS", "--visit", "12", "--imputations", "5", "--format", "json"]
+    assert main(args) == 0
+    assert "mmrm_covariance" not in json.loads(capsys.readouterr().out)  # 40 fits: asked for only
+    assert main([*args, "--covariance-sensitivity"]) == 0
     out = json.loads(capsys.readouterr().out)
     rows = out["mmrm_covariance"]
     assert {r["covariance"] for r in rows} == set(COVARIANCES)
