@@ -8,7 +8,7 @@ import streamlit as st
 
 from respine.errors import RespineError
 from respine.present.fmt import md_escape
-from respine.ui import access, data, frame, pages, render, report, state
+from respine.ui import access, data, frame, pages, render, report, state, warmup
 
 LOG = logging.getLogger("respine.app")
 
@@ -88,3 +88,6 @@ if shows_selection:
 # Streamlit leaves the last run's module (this namespace) in sys.modules["__main__"] until the next
 # run of any session: drop the reference, so an uploaded trial leaves memory with its session.
 del trial
+# A bare `streamlit run app.py` has no server lifespan (serve.py starts the warm-up there): start it
+# after the first run instead (once a process; nothing under AppTest or without a server).
+warmup.start(__file__)

@@ -7,11 +7,25 @@ use. ``streamlit run app.py`` still works for an open local run, but an app that
 refuses to show anything without the guard.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 import streamlit as st
 from starlette.middleware import Middleware
 
+from respine.ui import warmup
 from respine.ui.guard import FailClosed, HostingGuard
 
-app = st.App("app.py", middleware=[Middleware(HostingGuard)])
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[None]:
+    # The runtime has started: compute every page's default view in the background (bounded in
+    # time, yielding to readers; respine.ui.warmup), so first readers find them cached.
+    warmup.start("app.py")
+    yield
+
+
+app = st.App("app.py", middleware=[Middleware(HostingGuard)], lifespan=lifespan)
 # Outermost: while a secrets file exists but cannot be used, an error page instead of the app.
 app = FailClosed(app)  # type: ignore[assignment]

@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.cluster import Cluster, run_cluster
 from tests.redis_server import redis_server
-from tests.wsclient import StreamlitClient, browser_cookies
+from tests.wsclient import StreamlitClient, browser_cookies, rerun_message
 
 pytestmark = [pytest.mark.security, pytest.mark.timeout(420)]
 
@@ -108,9 +108,14 @@ def test_a_dead_replica_leaves_the_other_readers_alone_and_a_reload_restores_the
     cluster = doomed
     browsers = browsers_on_each_replica(cluster.url, 2)
     sessions = {replica: [signed_in_view(cluster.url, c) for c in jars] for replica, jars in browsers.items()}
+    # Mid-run: the survivor's readers have reruns in flight when the other replica dies.
+    for client, _ in sessions["app2"]:
+        client.send(rerun_message(client.query, client.page))
     cluster.kill(1)
     try:
         for client, text in sessions["app2"]:
+            run = client.read_run()
+            assert run.finished and run.texts() == text
             for _ in range(3):
                 run = client.rerun()
                 assert run.finished and run.texts() == text

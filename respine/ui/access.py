@@ -41,7 +41,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from respine.errors import RespineError
 from respine.present import privacy
 from respine.present.fmt import md_escape, setting
-from respine.ui import guard, sessions
+from respine.ui import guard, sessions, warmup
 
 LOG = logging.getLogger("respine.access")
 
@@ -559,7 +559,8 @@ def gate() -> AccessConfig:
             icon=":material/lock:",
         )
         st.stop()
-    if cfg.mode == "open":
+    if cfg.mode == "open" or warmup.is_warmup_run():
+        # the server's own warm-up run (no client can hold its session id; see respine.ui.warmup)
         return cfg
     if real_connection() and not guard.installed():
         st.error(GUARD_MISSING, icon=":material/lock:")

@@ -22,6 +22,15 @@ def _covariates(trial: S.Trial) -> dict[str, S.Covariate]:
     return {c.column: c for c in trial.design.covariates if c.column in table.columns}
 
 
+#: Shown under the study's name while a session explores data it loaded itself (an upload, or a
+#: server folder opened on the Load data page), which live in that session's server process only.
+LOADED_DATA_NOTE = (
+    ":material/info: Data loaded in this session live on this server only. If the connection is "
+    "lost, reload the page: the link restores your page and choices, but the data have to be "
+    "loaded again (Load data)."
+)
+
+
 def sidebar(trial: S.Trial) -> None:
     design = trial.design
     # The navigation message of this run has just left for the browser; after a page switch it
@@ -32,6 +41,10 @@ def sidebar(trial: S.Trial) -> None:
         st.markdown(
             f"**{fmt.md_escape(design.id)}** · {'synthetic twin' if trial.synthetic else 'study data'}"
         )
+        if not cache.is_shared(trial.source):
+            # Said before it happens: when the server goes away, Streamlit's own "connection"
+            # notice is all a reader sees, and it cannot say what a reload brings back.
+            st.caption(LOADED_DATA_NOTE)
         pops = [p.id for p in design.populations]
         labels = {p.id: f"{p.id}: {p.label}" for p in design.populations}
         state.bound(
