@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from respine.analyses import repeated, robustness  # noqa: E402
+from respine.analyses import repeated, robustness, subgroups  # noqa: E402
 from respine.analyses.compare import analyze  # noqa: E402
 from respine.io import load_trial, validate_folder  # noqa: E402
 from respine.model.selection import Selection  # noqa: E402
@@ -94,7 +94,7 @@ CASES: list[tuple[str, Callable]] = [
     ("multiplicity over visits", lambda t: robustness.multiplicity_over_visits(t, Selection("RESP"))),
     (
         "subgroups (6 covariates, logistic interactions)",
-        lambda t: __import__("respine.analyses.subgroups").subgroups.subgroup_analysis(
+        lambda t: subgroups.subgroup_analysis(
             t, Selection("RESP", 12.0), ("sex", "age", "smoking", "country", "modic", "baseline_vas")
         ),
     ),
