@@ -65,6 +65,22 @@ with render.explained():
     # the multiple imputation (of the arm the figure compares); the others are named above
     render.methods((sens[sens["arm"] == treat] if several else sens)["methods_text"].iloc[-1])
 
+if not binary and not ep.is_derived:
+    st.subheader("Reference-based multiple imputation")
+    strategy = controls.choice("refbased", "Assumption after discontinuation",
+                               {"JR": "Jump to reference", "CR": "Copy reference",
+                                "CIR": "Copy increments in reference", "MAR": "Missing at random",
+                                "all": "All four"}, widget=st.selectbox)
+    with render.explained():
+        refb = cache.run(registry.reference_based, trial, sel, strategy=strategy, **chosen)
+        render.table(tables.reference_based_display(refb, k), f"reference_based_{endpoint}", "refbased")
+        render.methods(refb["methods_text"].iloc[0])
+
+st.subheader("Estimands")
+with render.explained():
+    render.table(tables.estimand_display(cache.run(registry.estimands, trial, sel)),
+                 f"estimands_{endpoint}", "estimands")
+
 st.subheader("Tipping point")
 with render.explained():
     grid, summary = cache.run(registry.tipping, trial, sel, **chosen)

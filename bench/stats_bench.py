@@ -55,6 +55,25 @@ CASES: list[tuple[str, Callable]] = [
     ("GEE responders, all visits", lambda t: robustness.gee_over_visits(t, Selection("RESP"))),
     ("missing-data strategies (MI x50)", lambda t: robustness.sensitivity(t, Selection("RESP", 12.0))),
     ("tipping point (binary grid)", lambda t: robustness.tipping(t, Selection("RESP", 12.0))),
+    (
+        "reference-based MI, jump to reference (conditional mean, jackknife)",
+        lambda t: robustness.reference_based(t, Selection("VAS", 12.0), strategy="JR"),
+    ),
+    (
+        "reference-based MI, all four strategies (conditional mean, jackknife)",
+        lambda t: robustness.reference_based(t, Selection("VAS", 12.0), strategy="all"),
+    ),
+    (
+        "reference-based MI, jump to reference (approximate Bayesian, 20 draws)",
+        lambda t: robustness.reference_based(t, Selection("VAS", 12.0), strategy="JR", method="approxbayes"),
+    ),
+    (
+        "delta tipping point, jump to reference (21 deltas, jackknife)",
+        lambda t: robustness.reference_based(
+            t, Selection("VAS", 12.0), strategy="JR", deltas=tuple(float(d) for d in range(-20, 22, 2))
+        ),
+    ),
+    ("estimand table", lambda t: robustness.estimand_table(t, Selection("VAS", 12.0))),
     ("Bayesian reading (3 priors)", lambda t: robustness.bayes_reading(t, Selection("RESP", 12.0))),
     ("multiplicity over visits", lambda t: robustness.multiplicity_over_visits(t, Selection("RESP"))),
     (
@@ -87,7 +106,10 @@ def timed(fn: Callable, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default="", help="time only the analyses whose name contains this "
+                        "text (prints the rows; bench/stats_results.md is left as it is)")
     args = parser.parse_args()
+    cases = [(n, f) for n, f in CASES if args.only.lower() in n.lower()] if args.only else CASES
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big"
         write_twin(generate(5000), big)
@@ -96,7 +118,7 @@ def main() -> None:
         for size, folder in folders.items():
             trial = load_trial(folder)
             results[size] = {}
-            for name, fn in CASES:
+            for name, fn in cases:
                 call = (
                     (lambda f=folder: (validate_folder(f), load_trial(f)))
                     if fn is None
@@ -119,12 +141,14 @@ def main() -> None:
         "| analysis | 114 subjects | 10,000 subjects |",
         "|---|---:|---:|",
     ]
-    for name, _ in CASES:
+    for name, _ in cases:
         lines.append(
             f"| {name} | {results['114 subjects'][name]:.3f} | {results['10,000 subjects'][name]:.3f} |"
         )
     table = "\n".join(lines)
     print(table)
+    if args.only:
+        return
     (REPO / "bench" / "stats_results.md").write_text(table + "\n", encoding="utf-8")
 
 

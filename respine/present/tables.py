@@ -745,3 +745,28 @@ def logrank_display(result: survival.TimeToEvent, stratum_label: str = "") -> pd
         tests.append((f"Log-rank stratified by {stratum_label or result.stratify}", result.stratified))
     return pd.DataFrame([{"Test": name, "Chi-square": fmt.num(t.statistic, 2), "df": t.df,
                           "p": fmt.p_value(t.p_value)} for name, t in tests])
+
+
+def estimand_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The estimand attributes (ICH E9(R1)) of each analysis of the Robustness page."""
+    return pd.DataFrame({
+        "Analysis": frame["analysis"], "Method": frame["method"], "Population": frame["population"],
+        "Variable": frame["variable"], "Intercurrent-event strategy": frame["intercurrent_event_strategy"],
+        "Assumption": frame["assumption"], "Population-level summary": frame["summary"]})
+
+
+def reference_based_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
+    """One row per reference-based strategy and delta: imputed subjects (small-cell rule), the
+    ANCOVA difference with its 95% CI and p-value."""
+    rows = []
+    for _, r in frame.iterrows():
+        rows.append({
+            "Strategy": r["label"], "Estimand strategy": r["estimand_strategy"],
+            "Delta": fmt.num(r["delta"]),
+            f"{r['arm']} imputed": f"{privacy.count_cell(r['imputed_arm'], min_cell)} of {int(r['n_arm'])}",
+            f"{r['reference']} imputed":
+                f"{privacy.count_cell(r['imputed_reference'], min_cell)} of {int(r['n_reference'])}",
+            "Difference [95% CI]": fmt.contrast_estimate("mean_difference", r["estimate"], r["ci_low"],
+                                                         r["ci_high"]),
+            "p-value": fmt.p_value(r["p_value"])})
+    return pd.DataFrame(rows)
