@@ -76,11 +76,6 @@ if not binary and not ep.is_derived:
         render.table(tables.reference_based_display(refb, k), f"reference_based_{endpoint}", "refbased")
         render.methods(refb["methods_text"].iloc[0])
 
-st.subheader("Estimands")
-with render.explained():
-    render.table(tables.estimand_display(cache.run(registry.estimands, trial, sel)),
-                 f"estimands_{endpoint}", "estimands")
-
 st.subheader("Tipping point")
 with render.explained():
     grid, summary = cache.run(registry.tipping, trial, sel, **chosen)
@@ -163,3 +158,8 @@ if binary:
             f"Logistic generalised estimating equations over all post-baseline visits with arm × "
             f"visit terms, {corr} working correlation and robust (sandwich) standard errors."
         )
+
+st.subheader("Estimands")
+with render.explained():
+    render.table(tables.estimand_display(cache.run(registry.estimands, trial, sel)),
+                 f"estimands_{endpoint}", "estimands")
