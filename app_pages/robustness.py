@@ -53,8 +53,9 @@ else:
 chosen = {"arm": treat} if several else {}  # the analyses' default: the only treatment arm
 # A first view at 10,000 subjects computes for seconds: a bar names the step under way.
 bar = st.progress(0.0)
-steps = ["missing data", "tipping point", *(["Bayesian reading"] if binary else []), "multiplicity",
-         *(["GEE"] if binary else [])]
+steps = ["missing data", *(["reference-based imputation"] if not binary and not ep.is_derived else []),
+         "tipping point", *(["Bayesian reading"] if binary else []), "multiplicity",
+         *(["GEE"] if binary else []), "estimands"]
 tracker = Tracker(steps, lambda done, step: bar.progress(done, text=f"Computing: {step}"))
 tracker.start("missing data")
 
@@ -71,6 +72,18 @@ with render.explained():
     render.table(tables.sensitivity_display(sens, k), f"sensitivity_{endpoint}", "sensitivity")
     # the multiple imputation (of the arm the figure compares); the others are named above
     render.methods((sens[sens["arm"] == treat] if several else sens)["methods_text"].iloc[-1])
+
+if not binary and not ep.is_derived:
+    st.subheader("Reference-based multiple imputation")
+    strategy = controls.choice("refbased", "Assumption after discontinuation",
+                               {"JR": "Jump to reference", "CR": "Copy reference",
+                                "CIR": "Copy increments in reference", "MAR": "Missing at random",
+                                "all": "All four"}, widget=st.selectbox)
+    tracker.start("reference-based imputation")
+    with render.explained():
+        refb = cache.run(registry.reference_based, trial, sel, strategy=strategy, **chosen)
+        render.table(tables.reference_based_display(refb, k), f"reference_based_{endpoint}", "refbased")
+        render.methods(refb["methods_text"].iloc[0])
 
 tracker.start("tipping point")
 st.subheader("Tipping point")
@@ -158,5 +171,11 @@ if binary:
             f"Logistic generalised estimating equations over all post-baseline visits with arm × "
             f"visit terms, {corr} working correlation and robust (sandwich) standard errors."
         )
+
+tracker.start("estimands")
+st.subheader("Estimands")
+with render.explained():
+    render.table(tables.estimand_display(cache.run(registry.estimands, trial, sel)),
+                 f"estimands_{endpoint}", "estimands")
 tracker.finish()
 bar.empty()

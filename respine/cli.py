@@ -376,6 +376,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="re-labellings of the arms for the screening band (default 1000)")
     r.add_argument("--min-subgroup", type=int, default=20,
                    help="smallest subgroup screened, in subjects (default 20; at least 5 per arm)")
+    r.add_argument("--reference-based", default="JR", choices=["MAR", "JR", "CR", "CIR", "all"],
+                   help="continuous endpoints: reference-based multiple imputation strategy (MAR, JR jump "
+                        "to reference, CR copy reference, CIR copy increments in reference, or all; "
+                        "default JR)")
+    r.add_argument("--ref-method", default="condmean", choices=["condmean", "approxbayes"],
+                   help="reference-based MI method: conditional mean with jackknife (default) or "
+                        "approximate Bayesian draws pooled with Rubin's rules (uses --imputations, --seed)")
     r.add_argument("--format", choices=["json", "text"], default="text")
     r.add_argument("--progress", **PROGRESS_OPTION)
 
@@ -468,8 +475,14 @@ def _robustness(args: argparse.Namespace) -> int:
              "conclusion_changes_in": int(grid["changes_conclusion"].sum())}
             for a, (grid, summary) in tipping.items()]),
         "multiplicity_over_visits": mult.to_dict("records"),
+        "estimands": robustness.estimand_table(trial, sel).to_dict("records"),
         "data": {"source": trial.source, "synthetic": trial.synthetic},
     }
+    if not binary and not ep.is_derived:
+        out["reference_based"] = [
+            row for a in arms for row in robustness.reference_based(
+                trial, sel, args.reference_based, args.ref_method, args.imputations, args.seed, arm=a
+            ).to_dict("records")]
     if binary:
         bayes = report["bayes"]
         priors = {a: [{"prior": b.prior, "prior_description": b.prior_description, "mean": b.mean,

@@ -57,6 +57,7 @@ from respine.model.rules import (
     evaluate,
 )
 from respine.model.selection import Filters
+from respine.stats import refbased
 from respine.stats.proportions import _wilson, _yates_p
 from respine.stats.rubin import PooledEstimate, rubin_pool
 
@@ -890,3 +891,144 @@ def smallest_tipping_shift(table: pd.DataFrame) -> TippingShift | None:
             f"(risk difference {row['risk_difference']:+.3f}, p = {row['p_value']:.3g}).")
     return TippingShift("binary", shift, row, text)
 
+
+
+# ====================================================================== estimands and reference-based MI
+
+#: The ICH E9(R1) intercurrent-event strategy each missing-data strategy of this module stands for,
+#: with the assumption it makes about the outcomes after discontinuation (the event: no assessment
+#: at or after a visit). Declared once; the estimand table and the methods text read it.
+ESTIMAND_STRATEGIES: dict[str, tuple[str, str]] = {
+    "complete_case": ("hypothetical", "the missing outcomes are like the observed ones (missing "
+                      "completely at random)"),
+    "nri": ("composite", "discontinuation counts as treatment failure"),
+    "locf": ("while on treatment", "the last assessment before discontinuation stands for the visit"),
+    "bocf": ("composite", "discontinuation counts as no change from baseline"),
+    "mi": ("hypothetical", "as if the subjects had stayed on their arm's treatment (missing at "
+           "random given arm and history)"),
+    "MAR": ("hypothetical", "as if the subjects had stayed on their arm's treatment (missing at "
+            "random given arm and history)"),
+    "JR": ("treatment policy (reference-based)", "after discontinuation the subject jumps to the "
+           "reference arm's mean"),
+    "CR": ("treatment policy (reference-based)", "the subject's whole course follows the reference "
+           "arm's mean"),
+    "CIR": ("treatment policy (reference-based)", "after discontinuation the subject's changes are "
+            "those of the reference arm, from where it was"),
+    "delta": ("hypothetical, departed from MAR", "the discontinued subjects of the treatment arm do "
+              "worse than MAR predicts by delta"),
+}
+REFERENCE_BASED: dict[str, str] = {s: f"Reference-based MI: {refbased.STRATEGIES[s]}"
+                                   for s in refbased.STRATEGIES}
+REFERENCE_METHODS = refbased.METHODS
+
+
+def _wide_measure(prep: _Prepared) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """The analysed measure at every post-baseline visit up to the analysis visit (subjects x visits)
+    and the baseline, for a measured continuous endpoint."""
+    s = prep.sources[0]
+    wide = prep.earlier[s].copy()
+    wide[prep.visit] = prep.at_visit[s]
+    base = prep.base[s]
+    values = wide.to_numpy(float)
+    if prep.measure == "chg":
+        values = values - base[:, None]
+    elif prep.measure == "pchg":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.where(base[:, None] != 0, 100.0 * (values - base[:, None]) / base[:, None], np.nan)
+    return values, base, [float(c) for c in wide.columns]
+
+
+def reference_based(trial: S.Trial, endpoint: str, visit: float | str, population: str | None = None,
+                    filters: Filters = (), strategies: Sequence[str] = tuple(refbased.STRATEGIES),
+                    method: str = "condmean", n_samples: int = 20, seed: int = 2024, *,
+                    arm: str | None = None, measure: str = "chg",
+                    deltas: Sequence[float] = (0.0,)) -> pd.DataFrame:
+    """Reference-based multiple imputation of a continuous endpoint: one row per strategy and delta.
+
+    The intercurrent event of a subject is discontinuation, taken from the data as the visit after
+    its last observed post-baseline assessment up to ``visit`` (missing visits before that are
+    intermittent and imputed under MAR, like rbmi's default). The imputation model, the strategies
+    (``MAR``, ``JR`` jump to reference, ``CR`` copy reference, ``CIR`` copy increments in reference),
+    the two methods (``condmean``: conditional mean with jackknife; ``approxbayes``: ``n_samples``
+    bootstrap draws, seeded, Rubin's rules) and the ANCOVA on arm and baseline at ``visit`` are those
+    of :func:`respine.stats.refbased.reference_based_mi`; ``deltas`` shifts the imputed values of
+    ``arm`` at the visit (a tipping point).
+
+    Columns: strategy, label, estimand_strategy, assumption, method, delta, arm, reference, n_arm,
+    n_reference, imputed_arm, imputed_reference, estimate, se, ci_low, ci_high, df, p_value,
+    methods_text. ``attrs`` hold the visits of the imputation model and the notes.
+
+    Raises
+    ------
+    AnalysisError
+        For a responder endpoint, when no subject has a baseline, or when the imputation model
+        cannot be fitted (the message says why and what to change).
+
+    References
+    ----------
+    .. [1] Carpenter JR, Roger JH, Kenward MG. J Biopharm Stat 2013;23:1352-1371.
+    .. [2] Wolbers M et al. Pharm Stat 2022;21:1246-1257.
+    .. [3] Gower-Page C, Noci A, Wolbers M. rbmi. J Open Source Softw 2022;7(74):4251.
+    .. [4] ICH E9(R1) addendum on estimands and sensitivity analysis in clinical trials, 2019.
+    """
+    unknown = [s for s in strategies if s not in refbased.STRATEGIES]
+    if unknown:
+        raise SelectionError(f"Unknown reference-based strategy {', '.join(repr(s) for s in unknown)}. "
+                             f"Choose from: {', '.join(refbased.STRATEGIES)}.")
+    if method not in refbased.METHODS:
+        raise SelectionError(f"Unknown imputation method '{method}'. Choose from: "
+                             f"{', '.join(refbased.METHODS)}.")
+    prep = _prepare(trial, endpoint, visit, population, (*filters,), PRIMARY_RULE, measure, MCID_VAS_MM,
+                    MCID_ODI_POINTS, arm)
+    if prep.kind != "continuous" or prep.endpoint.is_derived:
+        raise AnalysisError(f"Reference-based imputation is for continuous endpoints; "
+                            f"{prep.endpoint.label} is a yes/no endpoint. Use the missing-data "
+                            "strategies and the tipping point above for it.")
+    y, base, visits = _wide_measure(prep)
+    notes = list(prep.records_note())
+    keep = ~np.isnan(base)
+    if not keep.all():
+        notes.append(f"{int((~keep).sum())} subject(s) without a baseline value were left out (the "
+                     "baseline is a covariate of the imputation model and of the analysis).")
+    y, base, arms = y[keep], base[keep], prep.arms[keep]
+    if y.shape[0] == 0:
+        raise AnalysisError("No subject of this selection has a baseline value; widen the selection.")
+    code = np.where(arms == prep.reference, 0, 1)
+    observed = ~np.isnan(y)
+    T = y.shape[1]
+    last = np.where(observed.any(axis=1), T - 1 - np.argmax(observed[:, ::-1], axis=1), -1)
+    ice = np.where(last == T - 1, T, last + 1)
+    k = T - 1
+    imputed = np.isnan(y[:, k])
+    rows = []
+    for s in strategies:
+        try:
+            res = refbased.reference_based_mi(y, code, base, ice, n_arms=2, reference=0, visit_index=k,
+                                              strategy=s, method=method, n_samples=n_samples, seed=seed,
+                                              deltas=deltas)
+        except AnalysisError as exc:
+            raise AnalysisError(f"{prep.endpoint.label} at {prep.visit_label}: {exc}") from exc
+        ich, assumption = ESTIMAND_STRATEGIES[s]
+        how = ("each missing value was its conditional mean, with jackknife standard errors "
+               "(Wolbers et al. 2022)" if method == "condmean" else
+               f"{n_samples} bootstrap draws of the model (seed {seed}), one random imputation each, "
+               "pooled with Rubin's rules (Barnard-Rubin degrees of freedom)")
+        text = (f"{_head(prep)}: missing values of the {derive.MEASURES[prep.measure].lower()} were "
+                f"imputed under {refbased.STRATEGIES[s]} (ICH E9(R1) {ich} strategy: {assumption}) "
+                "from an MMRM on the observed values (arm by visit and baseline by visit, unstructured "
+                f"covariance, REML; visits {', '.join(f'{v:g}' for v in visits)}); {how}; each "
+                "completed data set was analysed by ANCOVA on arm and baseline (Carpenter, Roger and "
+                "Kenward 2013; rbmi).")
+        for r in res:
+            rows.append({"strategy": s, "label": REFERENCE_BASED[s], "estimand_strategy": ich,
+                         "assumption": assumption, "method": method, "delta": r.delta,
+                         "arm": prep.arm, "reference": prep.reference,
+                         "n_arm": int((code == 1).sum()), "n_reference": int((code == 0).sum()),
+                         "imputed_arm": int((imputed & (code == 1)).sum()),
+                         "imputed_reference": int((imputed & (code == 0)).sum()),
+                         "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                         "df": r.df, "p_value": r.p_value, "methods_text": text})
+    table = pd.DataFrame(rows)
+    table.attrs.update({"visits": visits, "notes": notes, "endpoint": prep.endpoint.id,
+                        "visit": prep.visit, "measure": prep.measure})
+    return table

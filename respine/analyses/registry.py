@@ -84,12 +84,16 @@ class Analysis(Generic[R]):
         What of a Selection argument the result depends on (see :data:`SelectionUse`).
     keep : int
         How many results of it a cache should keep (a hint for the UI's cache).
+    estimand : EstimandSpec, optional
+        The estimand attributes it declares (ICH E9(R1)); the Robustness page's estimand table
+        and :func:`~respine.analyses.robustness.estimand_table` read them.
     """
 
     name: str
     fn: Callable[..., R]
     selection: SelectionUse = "as_given"
     keep: int = 64
+    estimand: robustness.EstimandSpec | None = None
     _signature: inspect.Signature = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -164,7 +168,8 @@ REGISTRY: dict[str, Analysis[Any]] = {}
 
 
 def register(
-    fn: Callable[..., R], name: str | None = None, selection: SelectionUse = "as_given", keep: int = 64
+    fn: Callable[..., R], name: str | None = None, selection: SelectionUse = "as_given", keep: int = 64,
+    estimand: robustness.EstimandSpec | None = None,
 ) -> Analysis[R]:
     """Register ``fn`` once; returns its :class:`Analysis` (typed by ``fn``'s result).
 
@@ -178,13 +183,15 @@ def register(
         What of a Selection argument the result depends on.
     keep : int
         Cache size hint for the UI.
+    estimand : EstimandSpec, optional
+        The estimand attributes the analysis declares.
 
     Raises
     ------
     ValueError
         When the name is taken.
     """
-    analysis = Analysis(name or fn.__name__, fn, selection, keep)
+    analysis = Analysis(name or fn.__name__, fn, selection, keep, estimand)
     if analysis.name in REGISTRY:
         raise ValueError(f"analysis {analysis.name!r} is registered twice")
     REGISTRY[analysis.name] = analysis
@@ -211,12 +218,15 @@ measurement_listing = register(listings.measurement_listing, keep=16)
 adverse_event_listing = register(listings.adverse_event_listing, keep=16)
 patient_profile = register(listings.patient_profile, keep=32)
 # Robustness --------------------------------------------------------------------------------------
-sensitivity = register(robustness.sensitivity)
-tipping = register(robustness.tipping)
-bayes = register(robustness.bayes_reading, "bayes")
-multiplicity = register(robustness.multiplicity_over_visits, "multiplicity")
+_E = robustness.ESTIMANDS
+sensitivity = register(robustness.sensitivity, estimand=_E["sensitivity"])
+reference_based = register(robustness.reference_based, keep=32, estimand=_E["reference_based"])
+tipping = register(robustness.tipping, estimand=_E["tipping"])
+bayes = register(robustness.bayes_reading, "bayes", estimand=_E["bayes"])
+multiplicity = register(robustness.multiplicity_over_visits, "multiplicity", estimand=_E["multiplicity"])
 multiplicity_endpoints = register(robustness.multiplicity_over_endpoints, "multiplicity_endpoints")
-gee = register(robustness.gee_over_visits, "gee")
+gee = register(robustness.gee_over_visits, "gee", estimand=_E["gee"])
+estimands = register(robustness.estimand_table, "estimands")
 # Subgroups, trial conduct and the publication ----------------------------------------------------
 subgroup_analysis = register(subgroups.subgroup_analysis, "subgroups")
 subgroup_screening = register(screening.subgroup_screening, "screening", selection="values", keep=32)

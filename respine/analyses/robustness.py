@@ -5,6 +5,7 @@ over visits and endpoints, and a GEE over visits. Each takes a trial and a :clas
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -260,3 +261,92 @@ def robustness_report(trial: S.Trial, sel: Selection, n_imputations: int = 50, s
         out["bayes"] = {a: next(results) for a in arms}
         out["gee"] = next(results)
     return out
+
+
+# ---------------------------------------------------------------- estimands (ICH E9(R1))
+
+
+@dataclass(frozen=True)
+class EstimandSpec:
+    """The estimand attributes an analysis declares (ICH E9(R1) section A.3.2).
+
+    ``strategies`` are the keys of :data:`respine.analyses.imputation.ESTIMAND_STRATEGIES` whose
+    intercurrent-event strategy the analysis uses (several for an analysis that shows several);
+    ``summary`` the population-level summary by endpoint kind. Population and variable come from
+    the selection the analysis is run on.
+    """
+
+    label: str
+    strategies: tuple[str, ...]
+    summary: dict[str, str]
+
+
+_DIFF = {"continuous": "difference in means (treatment minus reference)",
+         "binary": "difference in responder proportions (risk difference)"}
+
+#: Declared once per analysis of the page; the registry attaches each to its analysis.
+ESTIMANDS: dict[str, EstimandSpec] = {
+    "sensitivity": EstimandSpec("Missing data handled five ways",
+                                tuple(imputation.STRATEGIES), _DIFF),
+    "reference_based": EstimandSpec("Reference-based multiple imputation",
+                                    tuple(imputation.REFERENCE_BASED),
+                                    {"continuous": "difference in ANCOVA-adjusted means (treatment "
+                                                   "minus reference)"}),
+    "tipping": EstimandSpec("Tipping point", ("delta",),
+                            {"continuous": _DIFF["continuous"], "binary": _DIFF["binary"]}),
+    "bayes": EstimandSpec("Bayesian reading", ("complete_case",),
+                          {"binary": "posterior of the risk difference"}),
+    "multiplicity": EstimandSpec("Multiplicity over visits", ("complete_case",), _DIFF),
+    "gee": EstimandSpec("GEE over visits", ("mi",), {"binary": "odds ratio of response at each visit"}),
+}
+
+
+def estimand_table(trial: S.Trial, sel: Selection) -> pd.DataFrame:
+    """One row per analysis and intercurrent-event strategy of the Robustness page: population,
+    variable, intercurrent-event strategy and its assumption, population-level summary (the four
+    estimand attributes of ICH E9(R1)), from the declarations in :data:`ESTIMANDS`.
+
+    References
+    ----------
+    .. [1] ICH E9(R1) addendum on estimands and sensitivity analysis in clinical trials to the
+       guideline on statistical principles for clinical trials, 2019, section A.3.
+    """
+    ep = trial.endpoint(sel.endpoint)
+    pop = trial.design.population(sel.population or trial.design.default_population)
+    measure = sel.measure if ep.kind == "continuous" and sel.measure != "aval" else (
+        "chg" if ep.kind == "continuous" else "aval")
+    what = f"{derive.MEASURES[measure].lower()} of " if ep.kind == "continuous" else ""
+    visit = trial.design.visit_label(sel.visit)
+    label = endpoint_label(ep, sel.rule, trial.endpoint)
+    rows = []
+    for name, spec in ESTIMANDS.items():
+        summary = spec.summary.get(ep.kind)
+        if summary is None:
+            continue
+        variable = (f"{what}{label} at every post-baseline visit" if name in ("multiplicity", "gee")
+                    else f"{what}{label} at {visit}")
+        if name == "reference_based" and ep.is_derived:
+            continue
+        for s in spec.strategies:
+            strategy, assumption = imputation.ESTIMAND_STRATEGIES[s]
+            method = (imputation.STRATEGIES.get(s) or imputation.REFERENCE_BASED.get(s)
+                      or "delta adjustment")
+            rows.append({"analysis": spec.label, "method": method, "population": pop.label,
+                         "variable": variable, "intercurrent_event_strategy": strategy,
+                         "assumption": assumption, "summary": summary})
+    return pd.DataFrame(rows)
+
+
+def reference_based(trial: S.Trial, sel: Selection, strategy: str = "JR", method: str = "condmean",
+                    n_samples: int = 20, seed: int = 2024, arm: str = "",
+                    deltas: tuple[float, ...] = (0.0,)) -> pd.DataFrame:
+    """Reference-based multiple imputation of ``arm`` against the reference (see
+    :func:`compared_arm`) at the selected visit under ``strategy`` (``"all"``: MAR, JR, CR and CIR);
+    see :func:`respine.analyses.imputation.reference_based`."""
+    require_view(trial, sel.arms, sel.pool)
+    inputs = _missing_data_inputs(trial, sel)
+    strategies = tuple(imputation.refbased.STRATEGIES) if strategy == "all" else (strategy,)
+    return imputation.reference_based(
+        trial, inputs["endpoint"], inputs["visit"], inputs["population"], inputs["filters"],
+        strategies, method, n_samples, seed, arm=compared_arm(trial, arm), measure=inputs["measure"],
+        deltas=deltas)

@@ -844,3 +844,28 @@ def shown(frame: pd.DataFrame) -> pd.DataFrame:
                 column.dtype, pd.StringDtype):
             out[name] = column.map(fmt.cell, na_action=None).astype(object)
     return out
+
+
+def estimand_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The estimand attributes (ICH E9(R1)) of each analysis of the Robustness page."""
+    return pd.DataFrame({
+        "Analysis": frame["analysis"], "Method": frame["method"], "Population": frame["population"],
+        "Variable": frame["variable"], "Intercurrent-event strategy": frame["intercurrent_event_strategy"],
+        "Assumption": frame["assumption"], "Population-level summary": frame["summary"]})
+
+
+def reference_based_display(frame: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
+    """One row per reference-based strategy and delta: imputed subjects (small-cell rule), the
+    ANCOVA difference with its 95% CI and p-value."""
+    rows = []
+    for _, r in frame.iterrows():
+        rows.append({
+            "Strategy": r["label"], "Estimand strategy": r["estimand_strategy"],
+            "Delta": fmt.num(r["delta"]),
+            f"{r['arm']} imputed": f"{privacy.count_cell(r['imputed_arm'], min_cell)} of {int(r['n_arm'])}",
+            f"{r['reference']} imputed":
+                f"{privacy.count_cell(r['imputed_reference'], min_cell)} of {int(r['n_reference'])}",
+            "Difference [95% CI]": fmt.contrast_estimate("mean_difference", r["estimate"], r["ci_low"],
+                                                         r["ci_high"]),
+            "p-value": fmt.p_value(r["p_value"])})
+    return pd.DataFrame(rows)
