@@ -132,3 +132,9 @@ def test_robustness_page_shows_estimands_and_reference_based_mi():
     assert not at.exception
     after = next(d.value for d in at.dataframe if "Strategy" in d.value.columns)
     assert len(after) == 4 and len(before) == 1
+    method = next(s for s in at.selectbox if s.label == "Imputation method")
+    assert method.value == "condmean"  # 114 subjects: the deterministic jackknife comes first
+    method.set_value("approxbayes").run()
+    assert not at.exception
+    text = " ".join(c.value for c in at.caption) + " ".join(m.value for m in at.markdown)
+    assert "Rubin" in text.replace("\\", "")
