@@ -177,3 +177,18 @@ def test_a_column_the_grid_would_cut_gets_its_longest_cells_width():
     assert render.wide_columns(frame.head(5)) == {}  # five rows or fewer: the grid keeps them all
     sparse = pd.DataFrame({"Interaction p (Holm)": ["0.45", "", "", "", "", ""]})
     assert render.wide_columns(sparse)["Interaction p (Holm)"] >= len("Interaction p (Holm)") * render.CHAR_PX
+
+
+def test_a_column_of_counts_beside_text_is_all_text():
+    """A masked count ("suppressed") beside numbers: one type per column, or the grid (Arrow)
+    logs a conversion traceback and falls back."""
+    import pandas as pd
+
+    from respine.present import tables
+
+    frame = pd.DataFrame({"Arm": ["A", "B", "C"], "n": pd.Series([12, "suppressed", 3.0], dtype=object)})
+    shown = tables.shown(frame)
+    assert shown["n"].tolist() == ["12", "suppressed", "3"]
+    import pyarrow as pa
+
+    pa.Table.from_pandas(shown)  # converts without error

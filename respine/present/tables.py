@@ -842,8 +842,21 @@ def shown(frame: pd.DataFrame) -> pd.DataFrame:
         column = out[name]
         if pd.api.types.is_bool_dtype(column) or column.dtype == object or isinstance(
                 column.dtype, pd.StringDtype):
-            out[name] = column.map(fmt.cell, na_action=None).astype(object)
+            shown_cells = column.map(fmt.cell, na_action=None).astype(object)
+            if len({isinstance(v, str) for v in shown_cells}) > 1:
+                # numbers beside text (a count beside "suppressed", a dash for a missing one): all
+                # as text, so the grid (Arrow) gets one type, as the reader reads the cells
+                shown_cells = shown_cells.map(_as_text)
+            out[name] = shown_cells
     return out
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a count read as a float
+    return str(value)
 
 
 def estimand_display(frame: pd.DataFrame) -> pd.DataFrame:
