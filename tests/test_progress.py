@@ -119,5 +119,5 @@ def test_the_robustness_page_draws_its_steps_and_removes_the_bar(monkeypatch):
     at = open_page("app_pages/robustness.py", ep="RESP")
     _increasing_to_one(seen)
     assert [s for _, s in seen] == ["missing data", "tipping point", "Bayesian reading", "multiplicity",
-                                    "GEE", "done"]
+                                    "GEE", "estimands", "done"]
     assert not at.main.get("progress")  # the bar is gone once every step is drawn
