@@ -313,3 +313,17 @@ def test_the_page_renders_on_the_pilot_and_is_absent_on_the_twin(monkeypatch):
 
     reran = [v for k, v in _run_page_code(at).items() if k.startswith("result_")]
     assert [r.stratified.statistic for r in reran] == pytest.approx([59.2566266904], abs=1e-8)
+
+
+@pytest.mark.app
+def test_the_pilot_navigation_offers_no_respine_specific_page():
+    """The responder pages need a responder rule and the MRI page a declared structural endpoint:
+    the CDISC pilot has neither, so its navigation leaves them out (the twin keeps them)."""
+    from respine.io import load_trial
+    from respine.ui import pages
+
+    pilot = load_adam(PILOT)
+    twin = load_trial(Path(__file__).resolve().parents[1] / "data")
+    specific = ("app_pages/responders.py", "app_pages/profile.py", "app_pages/mri.py")
+    assert not any(pages.by_file(f).shown(pilot) for f in specific)
+    assert all(pages.by_file(f).shown(twin) for f in specific)

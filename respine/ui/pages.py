@@ -40,7 +40,8 @@ class Page:
         applies and its view can be added to the report.
     shown_for : str
         The data a study must have for the page to be in its navigation: a key of
-        :data:`STUDY_HAS` ("time_to_event"), or "" for every study.
+        :data:`STUDY_HAS` ("time_to_event", "responder_rule", "structural"), or "" for every
+        study.
     individual : bool
         Whether the whole page shows individual subjects: in aggregate-only mode it is left out of
         the navigation and its address says why instead of showing it.
@@ -75,17 +76,24 @@ RESULTS, TRIAL, DATA = "Results", "Trial", "Data and report"
 #: What a page may require of a study (:attr:`Page.shown_for`), and how to tell.
 STUDY_HAS: dict[str, Callable[[S.Trial], bool]] = {
     "time_to_event": lambda trial: trial.has_time_to_event,
+    # a derived endpoint with a responder rule (RESPINE's RESP); a study without one (the CDISC
+    # pilot) has no responder analysis to show
+    "responder_rule": lambda trial: bool(trial.derived_endpoints("responder")),
+    # endpoints the study file declares in its "structural" group (imaging, such as MRI T2)
+    "structural": lambda trial: bool(trial.design.group("structural")),
 }
 
 PAGES: tuple[Page, ...] = (
     Page("app_pages/overview.py", "Study overview", ":material/home:", RESULTS, ""),
     Page("app_pages/explorer.py", "Endpoint explorer", ":material/show_chart:", RESULTS, "explorer"),
-    Page("app_pages/responders.py", "Responders", ":material/task_alt:", RESULTS, "responders"),
-    Page("app_pages/profile.py", "Responder profile", ":material/stacked_line_chart:", RESULTS, "profile"),
+    Page("app_pages/responders.py", "Responders", ":material/task_alt:", RESULTS, "responders",
+         shown_for="responder_rule"),
+    Page("app_pages/profile.py", "Responder profile", ":material/stacked_line_chart:", RESULTS, "profile",
+         shown_for="responder_rule"),
     Page("app_pages/subgroups.py", "Subgroups", ":material/account_tree:", RESULTS, "subgroups"),
     Page("app_pages/screening.py", "Subgroup screening", ":material/scatter_plot:", RESULTS, "screening"),
     Page("app_pages/trajectories.py", "Over time", ":material/timeline:", RESULTS, "trajectories"),
-    Page("app_pages/mri.py", "MRI", ":material/radiology:", RESULTS, "mri"),
+    Page("app_pages/mri.py", "MRI", ":material/radiology:", RESULTS, "mri", shown_for="structural"),
     Page("app_pages/robustness.py", "Robustness", ":material/verified:", RESULTS, "robustness"),
     Page("app_pages/survival.py", "Time to event", ":material/event_available:", RESULTS, "survival",
          shown_for="time_to_event"),
